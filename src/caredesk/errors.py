@@ -1,0 +1,83 @@
+"""The error tree. Every error a user can cause has a stable `code` and an HTTP status.
+
+CareDeskError
+├── InvalidInput        400  invalid_input        (bad values the schema cannot catch)
+│   └── InvalidFile     400  invalid_file         (CSV/flow/config files with line-level reasons)
+├── Unauthenticated     401  unauthenticated
+├── Forbidden           403  forbidden
+├── NotFound            404  not_found            (also for things the caller may not see)
+├── Conflict            409  conflict
+├── PayloadTooLarge     413  payload_too_large
+└── Unavailable         503  unavailable          (a dependency such as the model is not ready)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "CareDeskError",
+    "Conflict",
+    "Forbidden",
+    "InvalidFile",
+    "InvalidInput",
+    "NotFound",
+    "PayloadTooLarge",
+    "Unauthenticated",
+    "Unavailable",
+]
+
+
+class CareDeskError(Exception):
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(CareDeskError):
+    code = "invalid_input"
+    status = 400
+
+
+class InvalidFile(InvalidInput):
+    code = "invalid_file"
+
+
+class Unauthenticated(CareDeskError):
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(CareDeskError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(CareDeskError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(CareDeskError):
+    code = "conflict"
+    status = 409
+
+
+class PayloadTooLarge(CareDeskError):
+    code = "payload_too_large"
+    status = 413
+
+
+class Unavailable(CareDeskError):
+    code = "unavailable"
+    status = 503

@@ -1,0 +1,130 @@
+"""The running application's dependencies in one typed object, built by `bootstrap.build_runtime`.
+
+Background tasks run in the same process as the server (embedded) or in `caredesk worker`; either way the
+process's runtime is set once at start and read with `current_runtime()`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from caredesk.clock import Clock
+from caredesk.emergency.actions import EmergencyPlan
+from caredesk.errors import Unavailable
+from caredesk.escalation.rules import AlarmPolicy
+from caredesk.intake.decision import DecisionPolicy
+from caredesk.knowledge.queries import load_published, published_signature
+from caredesk.knowledge.store import IndexedEntry, KnowledgeStore
+from caredesk.notify.email import SmtpSender
+from caredesk.notify.live import LiveBus
+from caredesk.settings import Settings
+from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.app import TaskQueue
+from caredesk.workorders.flows import Flow
+
+if TYPE_CHECKING:
+    from caredesk.knowledge.embedding import Embedder
+    from caredesk.knowledge.retrieval import KnowledgeIndex
+    from caredesk.triage.pipeline import TriagePipeline
+
+__all__ = ["Runtime", "current_runtime", "set_current_runtime"]
+
+_log = logging.getLogger("caredesk.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    queue: TaskQueue
+    mailer: SmtpSender
+    live: LiveBus
+    flows: dict[str, Flow]
+    emergency: EmergencyPlan
+    knowledge: KnowledgeStore = field(default_factory=KnowledgeStore)
+    _pipeline: TriagePipeline | None = None
+    _embedder: Embedder | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    @property
+    def decision_policy(self) -> DecisionPolicy:
+        return DecisionPolicy(frozenset(self.settings.emergency_urgency), self.settings.kb_threshold,
+                              self.settings.kb_clarify_margin, self.settings.kb_clarify_max_options)
+
+    @property
+    def alarm_policy(self) -> AlarmPolicy:
+        window = self.settings.alarm_window_minutes
+        return AlarmPolicy(self.settings.alarm_complaint_level, self.settings.alarm_threshold,
+                           timedelta(minutes=window) if window else None)
+
+    @property
+    def triage(self) -> TriagePipeline:
+        """Loaded once per process (the model is trained on first use when none exists)."""
+        if self._pipeline is None:
+            with self._lock:
+                if self._pipeline is None:
+                    from caredesk.triage.model import load_active_model
+                    from caredesk.triage.pipeline import TriagePipeline
+
+                    self._pipeline = TriagePipeline(load_active_model(self.settings.models_path))
+        return self._pipeline
+
+    def set_pipeline(self, pipeline: TriagePipeline) -> None:
+        self._pipeline = pipeline
+
+    @property
+    def embedder(self) -> Embedder:
+        """The sentence encoder for knowledge retrieval: one per process, its weights loaded on first use."""
+        if self._embedder is None:
+            from caredesk.knowledge.embedding import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def set_embedder(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
+    def knowledge_index(self, session: Session) -> KnowledgeIndex:
+        """The published entries' index, rebuilt when an entry was published or changed (no restart). Call it
+        outside a write transaction: a rebuild first stores missing question embeddings in its own session."""
+        return self.knowledge.current(published_signature(session, self.clock.now()), lambda: self._index_entries(session),
+                                      embedder=self.embedder)
+
+    def _index_entries(self, session: Session) -> list[IndexedEntry]:
+        from sqlalchemy.exc import OperationalError
+
+        from caredesk.knowledge.embedding import attach_embeddings, ensure_embeddings
+
+        entries = load_published(session, self.clock.now())
+        with self.session_factory() as own:
+            try:
+                ensure_embeddings(own, self.embedder)
+            except OperationalError as exc:  # e.g. SQLite busy: the index encodes what is missing in memory
+                own.rollback()
+                _log.warning("knowledge embeddings not stored (%s); encoding in memory", exc.orig)
+            return attach_embeddings(own, entries)
+
+
+_current: Runtime | None = None
+
+
+def set_current_runtime(rt: Runtime | None) -> None:
+    global _current
+    _current = rt
+
+
+def current_runtime() -> Runtime:
+    if _current is None:
+        raise Unavailable("CareDesk runtime is not started in this process")
+    return _current

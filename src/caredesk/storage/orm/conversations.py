@@ -1,0 +1,96 @@
+"""Customers, conversations (sessions), messages and the triage result + decision of each inbound message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caredesk.storage.orm.base import Base, created_column, id_column
+
+
+class Customer(Base):
+    """A customer, known by the reference the channel or CRM gives (`ref`)."""
+
+    __tablename__ = "customer"
+    id: Mapped[str] = id_column()
+    ref: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    tier: Mapped[str] = mapped_column(String(32), default="standard")
+    branch_id: Mapped[str | None] = mapped_column(ForeignKey("branch.id"))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = created_column()
+
+
+class Conversation(Base):
+    """A session of messages with one customer on one channel."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (Index("ix_conversation_status_last", "status", "last_message_at"),)
+    id: Mapped[str] = id_column()
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    assigned_staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    counted_complaints: Mapped[int] = mapped_column(Integer, default=0)
+    # A clarifying question waiting for the customer's choice: {"options": [{"entry_id", "version", ...}], ...}
+    pending_clarification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = created_column()
+    last_message_at: Mapped[datetime] = created_column()
+
+    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
+
+
+class Message(Base):
+    """One message. `text` is what the customer wrote; `text_masked` is safe to show, log and index."""
+
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_conversation_created", "conversation_id", "created_at"),)
+    id: Mapped[str] = id_column()
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id"))
+    direction: Mapped[str] = mapped_column(String(8))  # in | out
+    author: Mapped[str] = mapped_column(String(16))  # customer | bot | agent | system
+    text: Mapped[str] = mapped_column(Text)
+    text_masked: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = created_column()
+
+    triage: Mapped[TriageResult | None] = relationship(back_populates="message", uselist=False, lazy="selectin")
+
+
+class TriageResult(Base):
+    """Labels, confidences, explanation and the decision taken for one inbound message."""
+
+    __tablename__ = "triage_result"
+    id: Mapped[str] = id_column()
+    message_id: Mapped[str] = mapped_column(ForeignKey("message.id"), unique=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(32))
+    content_type_confidence: Mapped[float] = mapped_column(Float)
+    problem_type: Mapped[str] = mapped_column(String(32))
+    problem_type_confidence: Mapped[float] = mapped_column(Float)
+    urgency: Mapped[str] = mapped_column(String(32))
+    urgency_confidence: Mapped[float] = mapped_column(Float)
+    emotion: Mapped[str] = mapped_column(String(32))
+    complaint_level: Mapped[int] = mapped_column(Integer, default=0)
+    complaint_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decision_kind: Mapped[str] = mapped_column(String(16))
+    decision_reason: Mapped[str] = mapped_column(String(500))
+    answer_entry_id: Mapped[str | None] = mapped_column(ForeignKey("knowledge_entry.id"))
+    answer_version: Mapped[int | None] = mapped_column(Integer)
+    answer_score: Mapped[float | None] = mapped_column(Float)
+    work_order_id: Mapped[str | None] = mapped_column(ForeignKey("work_order.id"))
+    meeting_id: Mapped[str | None] = mapped_column(ForeignKey("emergency_meeting.id"))
+    created_at: Mapped[datetime] = created_column()
+
+    message: Mapped[Message] = relationship(back_populates="triage")
+
+
+__all__ = ["Conversation", "Customer", "Message", "TriageResult"]
