@@ -1,0 +1,226 @@
+"""Intake: one customer message in, triaged, decided and stored in one transaction; notices and live
+events leave only after the commit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from caredesk.emergency.actions import do_start_emergency_response
+from caredesk.errors import InvalidInput, NotFound
+from caredesk.escalation.actions import do_watch_conversation
+from caredesk.intake.clarify import (
+    ClarifyOption,
+    clarifying_question,
+    options_from,
+    options_of,
+    pending_state,
+    resolve_choice,
+)
+from caredesk.intake.decision import Decision, DecisionKind, KbMatch, decide, needs_emergency
+from caredesk.runtime import Runtime
+from caredesk.storage.orm import Conversation, Customer, Message, TriageResult, WorkOrder
+from caredesk.triage.doc import TriageDoc
+
+if TYPE_CHECKING:
+    from caredesk.knowledge.retrieval import KnowledgeIndex
+
+__all__ = ["CHANNELS", "IncomingMessage", "IntakeOutcome", "check_incoming", "do_receive_message"]
+
+CHANNELS = frozenset({"web", "chat", "api", "email", "wechat", "phone", "sms", "app"})
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    text: str
+    channel: str
+    customer_ref: str
+    conversation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    message_id: str
+    conversation_id: str
+    doc: TriageDoc
+    decision: Decision
+    work_order_id: str | None = None
+    meeting_id: str | None = None
+    reply_message_id: str | None = None
+    alarm_id: str | None = None
+    reply_text: str | None = None  # what the bot answered: the entry's answer or the clarifying question
+    clarification: tuple[ClarifyOption, ...] = ()  # the options of a clarifying question
+
+
+def check_incoming(cmd: IncomingMessage, max_chars: int) -> None:
+    if not cmd.text.strip():
+        raise InvalidInput("text is empty", field="text")
+    if len(cmd.text) > max_chars:
+        raise InvalidInput(f"text is longer than {max_chars} characters", field="text")
+    if cmd.channel not in CHANNELS:
+        raise InvalidInput(f"channel must be one of {sorted(CHANNELS)}", field="channel")
+    if not _REF.match(cmd.customer_ref):
+        raise InvalidInput("customer_ref must be 1-128 letters, digits or ._:@-", field="customer_ref")
+
+
+def _customer(session: Session, ref: str, language: str, now: datetime) -> Customer:
+    customer = session.scalar(select(Customer).where(Customer.ref == ref))
+    if customer is not None:
+        return customer
+    try:
+        with session.begin_nested():
+            customer = Customer(ref=ref, language=language if language in {"zh", "en"} else None, created_at=now)
+            session.add(customer)
+    except IntegrityError:  # created by a concurrent first message of the same customer
+        customer = session.scalar(select(Customer).where(Customer.ref == ref))
+        assert customer is not None
+    return customer
+
+
+def _conversation(session: Session, cmd: IncomingMessage, customer: Customer, now: datetime) -> Conversation:
+    if cmd.conversation_id is None:
+        conversation = Conversation(customer_id=customer.id, channel=cmd.channel, created_at=now,
+                                    last_message_at=now)
+        session.add(conversation)
+        session.flush()
+        return conversation
+    conversation = session.scalar(select(Conversation).where(Conversation.id == cmd.conversation_id)
+                                  .with_for_update())
+    if conversation is None or conversation.customer_id != customer.id:
+        raise NotFound("conversation not found", id=cmd.conversation_id)  # another customer's is not revealed
+    conversation.last_message_at = now
+    return conversation
+
+
+def _triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageResult:
+    ct, pt, ur = doc.label("content_type"), doc.label("problem_type"), doc.label("urgency")
+    answered = decision.match if decision.match and decision.kind == DecisionKind.ANSWER else None
+    best = decision.match or (decision.clarify[0] if decision.clarify else None)
+    return TriageResult(
+        message_id=message.id, model_version=doc.model_version, language=doc.language,
+        content_type=ct.label, content_type_confidence=ct.confidence, problem_type=pt.label,
+        problem_type_confidence=pt.confidence, urgency=ur.label, urgency_confidence=ur.confidence,
+        emotion=doc.emotion.label, complaint_level=doc.complaint_level, complaint_types=doc.complaint_types,
+        entities=[{"kind": e.kind, "text": e.text, "start": e.start, "end": e.end} for e in doc.entities],
+        explanation=doc.explanation(), decision_kind=decision.kind.value, decision_reason=decision.reason[:500],
+        answer_entry_id=answered.entry_id if answered else None,
+        answer_version=answered.version if answered else None,
+        answer_score=best.score if best else None, created_at=message.created_at)
+
+
+def _knowledge(rt: Runtime, doc: TriageDoc) -> tuple[KnowledgeIndex, list[KbMatch]]:
+    """The current index (outside the message's transaction: a rebuild may store embeddings) and the best
+    matches among the entries of the message's content and problem type."""
+    with rt.session_factory() as session:
+        index = rt.knowledge_index(session)
+    content = doc.label("content_type")
+    widen = content.confidence < rt.settings.kb_widen_below_confidence
+    matches = index.search(doc.masked, content_type=None if widen else content.label,
+                           problem_type=doc.label("problem_type").label,
+                           limit=max(rt.settings.kb_clarify_max_options, 2), language=doc.language)
+    return index, matches
+
+
+def _resolve_pending(index: KnowledgeIndex, conversation: Conversation, doc: TriageDoc) -> Decision | None:
+    """When the conversation waits for the answer to a clarifying question: the answer to the option the
+    customer picked, or None (a new question: the pending state is dropped either way)."""
+    options = options_of(conversation.pending_clarification)
+    conversation.pending_clarification = None
+    if not options:
+        return None
+    # a reply such as "the second one" or "交易密码" says nothing reliable about content type: search everything
+    chosen = resolve_choice(doc.masked, options, index.search(doc.masked, limit=3, language=doc.language))
+    entry = index.get(chosen.entry_id) if chosen else None
+    if chosen is None or entry is None:  # nothing picked, or the entry stopped answering since it was offered
+        return None
+    match = KbMatch(entry.entry_id, entry.version, chosen.score, entry.question, entry.answer)
+    return Decision(DecisionKind.ANSWER, f"clarification: the customer chose option {chosen.index} "
+                                         f"({entry.entry_id})", match)
+
+
+def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, customer: Customer, message: Message,
+                    doc: TriageDoc, reason: str, now: datetime) -> str:
+    """A follow-up in a conversation whose work order is still open joins that order's timeline instead of
+    opening another one."""
+    from caredesk.workorders.actions import append_event, do_open_work_order
+
+    current = s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id,
+                                               WorkOrder.status_category.in_(("open", "paused")))
+                       .order_by(WorkOrder.id.desc()).limit(1))
+    if current is not None:
+        append_event(s, current, "customer_message", actor="customer", now=now,
+                     data={"message_id": message.id}, note=doc.masked[:2000])
+        current.updated_at = now
+        return current.id
+    order = do_open_work_order(s, flows=rt.flows, conversation=conversation, customer=customer, message=message,
+                               doc=doc, reason=reason, now=now)
+    return order.id
+
+
+def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
+    check_incoming(cmd, rt.settings.max_message_chars)
+    doc = rt.triage(cmd.text)  # CPU only: outside the transaction
+    policy = rt.decision_policy
+    emergency = needs_emergency(doc, policy)
+    index, matches = (None, []) if emergency else _knowledge(rt, doc)
+    with rt.uow() as uow:
+        s = uow.session
+        now = rt.clock.now()
+        customer = _customer(s, cmd.customer_ref, doc.language, now)
+        conversation = _conversation(s, cmd, customer, now)
+        message = Message(conversation_id=conversation.id, direction="in", author="customer", text=cmd.text,
+                          text_masked=doc.masked, language=doc.language, created_at=now)
+        s.add(message)
+        s.flush()
+
+        work_order_id = meeting_id = reply_id = reply_text = None
+        options: tuple[ClarifyOption, ...] = ()
+        participant_ids: list[str] = []
+        if emergency:
+            conversation.pending_clarification = None
+            decision = decide(doc, None, policy)
+            meeting = do_start_emergency_response(s, plan=rt.emergency, conversation=conversation,
+                                                  customer=customer, message=message, doc=doc, now=now)
+            meeting_id = meeting.id
+            participant_ids = [p.id for p in meeting.participants]
+        else:
+            assert index is not None
+            resolved = _resolve_pending(index, conversation, doc) if conversation.pending_clarification else None
+            decision = resolved or decide(doc, matches[0] if matches else None, policy, runners_up=matches[1:])
+            if decision.clarify:
+                options = options_from(decision.clarify)
+                reply_text = clarifying_question(options, doc.language)
+            elif decision.kind == DecisionKind.ANSWER and decision.match:
+                reply_text = decision.match.answer
+            if reply_text is not None:
+                reply = Message(conversation_id=conversation.id, direction="out", author="bot", text=reply_text,
+                                text_masked=reply_text, language=doc.language, created_at=now)
+                s.add(reply)
+                s.flush()
+                reply_id = reply.id
+                if options:
+                    conversation.pending_clarification = pending_state(options, message_id=reply.id, asked_at=now)
+            else:
+                work_order_id = _work_order_for(rt, s, conversation, customer, message, doc, decision.reason, now)
+        triage = _triage_row(message, doc, decision)
+        triage.work_order_id, triage.meeting_id = work_order_id, meeting_id
+        s.add(triage)
+        s.flush()
+        alarm = do_watch_conversation(s, conversation, rt.alarm_policy, now=now)
+
+        for pid in participant_ids:
+            uow.on_commit(lambda pid=pid: rt.queue.enqueue("emergency.send_meeting_notice", pid))
+        event = {"type": "message", "conversation_id": conversation.id, "message_id": message.id,
+                 "decision": decision.kind.value, "clarification": bool(options),
+                 "urgency": doc.label("urgency").label, "alarm_id": alarm.id if alarm else None}
+        uow.on_commit(lambda: rt.live.publish(event))
+        uow.commit()
+    return IntakeOutcome(message.id, conversation.id, doc, decision, work_order_id, meeting_id, reply_id,
+                         alarm.id if alarm else None, reply_text, options)

@@ -1,0 +1,46 @@
+"""Background knowledge tasks. `generate_suggestions_daily` is registered as a periodic task by the
+composition root; it is idempotent, so a run repeated (two workers, a retry) adds nothing."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from caredesk.knowledge.suggestion_actions import GenerateReport, do_generate_suggestions
+from caredesk.runtime import current_runtime
+
+if TYPE_CHECKING:
+    from caredesk.runtime import Runtime
+
+__all__ = ["generate_suggestions", "generate_suggestions_daily"]
+
+log = logging.getLogger(__name__)
+
+
+def generate_suggestions(
+    rt: Runtime, *, days: int = 1, min_size: int = 3, actor: str = "system"
+) -> GenerateReport:
+    """Run the clustering with the process's knowledge index (cached; fetched outside the write transaction,
+    as `Runtime.knowledge_index` asks)."""
+    with rt.session_factory() as session:
+        index = rt.knowledge_index(session)
+    return do_generate_suggestions(
+        rt.uow(), rt.clock.now(), days=days, min_size=min_size, index=index, actor=actor
+    )
+
+
+def generate_suggestions_daily(days: int = 1, min_size: int = 3) -> dict[str, int]:
+    report = generate_suggestions(current_runtime(), days=days, min_size=min_size)
+    log.info(
+        "knowledge suggestions: %d questions, %d clusters, %d new, %d grown",
+        report.questions,
+        report.clusters,
+        report.created,
+        report.updated,
+    )
+    return {
+        "questions": report.questions,
+        "clusters": report.clusters,
+        "created": report.created,
+        "updated": report.updated,
+    }

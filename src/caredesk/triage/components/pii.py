@@ -1,0 +1,17 @@
+"""Masks PII before anything else reads the text: later steps, storage and logs see only `masked`."""
+
+from __future__ import annotations
+
+from caredesk.compliance.masking import mask_text
+from caredesk.triage.doc import Entity, TriageDoc
+from caredesk.triage.registry import Step, component
+
+
+@component("caredesk.pii.v1", reads=("normalized",), writes=("masked", "entities"))
+def make_pii() -> Step:
+    def pii(doc: TriageDoc) -> TriageDoc:
+        doc.masked, found = mask_text(doc.normalized)
+        doc.entities.extend(Entity(m.kind, m.masked, m.start, m.end) for m in found)
+        return doc
+
+    return pii

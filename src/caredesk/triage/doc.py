@@ -1,0 +1,51 @@
+"""The typed result of triage: what every step reads and writes (no dict bags between steps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Entity", "LabelScore", "TriageDoc"]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelScore:
+    label: str
+    confidence: float
+    ranking: tuple[tuple[str, float], ...] = ()
+    reasons: tuple[str, ...] = ()  # words, rules and scores that drove the label
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    kind: str  # phone, id_card, bank_card, email, amount, date, account_no, ...
+    text: str  # always the masked form: raw PII never leaves the PII step
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class TriageDoc:
+    text: str  # as received; only the PII step reads it
+    normalized: str = ""
+    language: str = "und"
+    masked: str = ""
+    tokens: list[str] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    labels: dict[str, LabelScore] = field(default_factory=dict)
+    emotion: LabelScore = field(default_factory=lambda: LabelScore("neutral", 1.0))
+    complaint_level: int = 0
+    complaint_types: list[str] = field(default_factory=list)
+    model_version: str = ""
+
+    def label(self, head: str) -> LabelScore:
+        return self.labels[head]
+
+    def explanation(self) -> dict[str, object]:
+        return {
+            head: {"label": s.label, "confidence": round(s.confidence, 4), "reasons": list(s.reasons),
+                   "ranking": [[lab, round(p, 4)] for lab, p in s.ranking]}
+            for head, s in self.labels.items()
+        } | {
+            "emotion": {"label": self.emotion.label, "reasons": list(self.emotion.reasons)},
+            "complaint": {"level": self.complaint_level, "types": self.complaint_types},
+        }

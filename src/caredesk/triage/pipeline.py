@@ -1,0 +1,52 @@
+"""The triage pipeline, assembled from registered component names (configuration, not code)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from inspect import signature
+
+from caredesk.errors import InvalidInput
+from caredesk.triage import components  # noqa: F401  (registers the built-in components)
+from caredesk.triage.doc import TriageDoc
+from caredesk.triage.model import TriageModel
+from caredesk.triage.registry import Step, get_component
+
+__all__ = ["DEFAULT_PIPELINE", "TriagePipeline"]
+
+DEFAULT_PIPELINE = (
+    "caredesk.normalise.v1",
+    "caredesk.language.v1",
+    "caredesk.pii.v1",
+    "caredesk.segment.v1",
+    "caredesk.entities.v1",
+    "caredesk.classify.v1",
+    "caredesk.lexicon_rules.v1",
+)
+
+
+class TriagePipeline:
+    def __init__(self, model: TriageModel, names: Sequence[str] = DEFAULT_PIPELINE) -> None:
+        self.model = model
+        self.names = tuple(names)
+        self._check(self.names)
+        self._steps: list[Step] = []
+        for name in self.names:
+            factory = get_component(name).factory
+            self._steps.append(factory(model) if "model" in signature(factory).parameters else factory())
+
+    @staticmethod
+    def _check(names: Sequence[str]) -> None:
+        """Every field a step reads must be written by an earlier step (or be the input text)."""
+        written = {"text"}
+        for name in names:
+            spec = get_component(name)
+            missing = set(spec.reads) - written
+            if missing:
+                raise InvalidInput(f"triage component {name} reads {sorted(missing)} that no earlier step writes")
+            written |= set(spec.writes)
+
+    def __call__(self, text: str) -> TriageDoc:
+        doc = TriageDoc(text=text)
+        for step in self._steps:
+            doc = step(doc)
+        return doc
