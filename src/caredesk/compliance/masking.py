@@ -1,0 +1,99 @@
+"""PII detection and masking for Chinese and English text (mobile and landline numbers, 18-digit IDs with
+checksum, bank cards with Luhn, e-mail). Masked forms keep enough to recognise: 138****5678.
+
+Used by the triage PII step, by the log filter and wherever text leaves the system of record."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["PiiMatch", "find_pii", "mask_text", "mask_value"]
+
+
+@dataclass(frozen=True, slots=True)
+class PiiMatch:
+    kind: str
+    start: int
+    end: int
+    masked: str
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_ID_CARD = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){15,18}\d(?!\d)")
+_CN_MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)")
+_CN_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
+_INTL_PHONE = re.compile(r"(?<![\d\w])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?!\d)")
+
+
+def _id_valid(value: str) -> bool:
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == value[17].upper()
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def mask_value(kind: str, value: str) -> str:
+    digits = re.sub(r"\D", "", value)
+    if kind == "email":
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if kind == "id_card":
+        return f"{value[:3]}{'*' * 11}{value[-4:]}"
+    if kind == "bank_card":
+        return f"{digits[:4]} **** **** {digits[-4:]}"
+    if kind in {"phone", "landline"}:
+        return f"{digits[-11:-8]}****{digits[-4:]}" if len(digits) >= 11 else f"{'*' * (len(digits) - 4)}{digits[-4:]}"
+    return "*" * len(value)
+
+
+def find_pii(text: str) -> list[PiiMatch]:
+    """Non-overlapping PII spans, most specific kinds first."""
+    found: list[PiiMatch] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e in taken)
+
+    def add(kind: str, m: re.Match[str]) -> None:
+        found.append(PiiMatch(kind, m.start(), m.end(), mask_value(kind, m.group())))
+        taken.append((m.start(), m.end()))
+
+    for m in _EMAIL.finditer(text):
+        add("email", m)
+    for m in _ID_CARD.finditer(text):
+        if free(m.start(), m.end()) and _id_valid(m.group()):
+            add("id_card", m)
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if free(m.start(), m.end()) and 16 <= len(digits) <= 19 and _luhn_valid(digits):
+            add("bank_card", m)
+    for kind, pattern in (("phone", _CN_MOBILE), ("landline", _CN_LANDLINE), ("phone", _INTL_PHONE)):
+        for m in pattern.finditer(text):
+            if free(m.start(), m.end()):
+                add(kind, m)
+    return sorted(found, key=lambda p: p.start)
+
+
+def mask_text(text: str) -> tuple[str, list[PiiMatch]]:
+    matches = find_pii(text)
+    out: list[str] = []
+    last = 0
+    for m in matches:
+        out.append(text[last : m.start])
+        out.append(m.masked)
+        last = m.end
+    out.append(text[last:])
+    return "".join(out), matches

@@ -1,0 +1,63 @@
+"""Who is called to an emergency: the on-call roster for the content type and branch, plus the management
+chain of those on duty. Pure: roster lines and staff are passed in, and so is the time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["Invitee", "RosterLine", "StaffCard", "select_related_staff"]
+
+_POSITION_ORDER = {"primary": 0, "backup": 1, "manager": 2}
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    content_type: str
+    branch_id: str | None
+    staff_id: str
+    position: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+    def on_duty(self, now: datetime) -> bool:
+        return (self.starts_at is None or self.starts_at <= now) and (self.ends_at is None or now < self.ends_at)
+
+
+@dataclass(frozen=True)
+class StaffCard:
+    id: str
+    manager_id: str | None
+    active: bool = True
+    away: bool = False
+
+
+@dataclass(frozen=True)
+class Invitee:
+    staff_id: str
+    reason: str  # roster:primary, roster:backup, roster:manager, chain:manager_of:<id>
+
+
+def select_related_staff(lines: Iterable[RosterLine], staff: Mapping[str, StaffCard], *, content_type: str,
+                         branch_id: str | None, now: datetime) -> list[Invitee]:
+    """Branch-specific lines before general ones; primaries, then backups, then managers; then each
+    primary's manager. Inactive or away people are skipped (their backups stand in)."""
+    matching = [l for l in lines if l.content_type == content_type and l.on_duty(now)
+                and (l.branch_id is None or l.branch_id == branch_id)]
+    matching.sort(key=lambda l: (l.branch_id is None, _POSITION_ORDER.get(l.position, 9)))
+    chosen: list[Invitee] = []
+    seen: set[str] = set()
+
+    def add(staff_id: str, reason: str) -> None:
+        card = staff.get(staff_id)
+        if card and card.active and not card.away and staff_id not in seen:
+            seen.add(staff_id)
+            chosen.append(Invitee(staff_id, reason))
+
+    for line in matching:
+        add(line.staff_id, f"roster:{line.position}")
+    for line in matching:
+        if line.position == "primary" and (card := staff.get(line.staff_id)) and card.manager_id:
+            add(card.manager_id, f"chain:manager_of:{line.staff_id}")
+    return chosen

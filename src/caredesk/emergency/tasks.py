@@ -1,0 +1,54 @@
+"""Background delivery of join notices: takes a participant id, idempotent, retried by the queue on failure."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+
+from caredesk.emergency.invitation import MeetingInvite, build_invitation_email
+from caredesk.runtime import current_runtime
+from caredesk.storage.orm import EmergencyMeeting, MeetingParticipant, Staff
+from caredesk.storage.unit_of_work import UnitOfWork
+
+__all__ = ["send_meeting_notice"]
+
+log = logging.getLogger(__name__)
+
+
+def send_meeting_notice(participant_id: str) -> str:
+    rt = current_runtime()
+    with UnitOfWork(rt.session_factory) as uow:
+        # Claim the notice with a write before reading it: the UPDATE takes the row lock on PostgreSQL and
+        # the database write lock on SQLite (where SELECT ... FOR UPDATE is a no-op), so a second worker
+        # running the same notice waits here until the first commits, then finds it sent and skips it.
+        claimed = uow.session.execute(
+            update(MeetingParticipant)
+            .where(MeetingParticipant.id == participant_id, MeetingParticipant.email_status != "sent")
+            .values(email_attempts=MeetingParticipant.email_attempts + 1)
+            .execution_options(synchronize_session=False))
+        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            return "skipped"
+        participant = uow.session.get(MeetingParticipant, participant_id)
+        assert participant is not None
+        meeting = uow.session.get(EmergencyMeeting, participant.meeting_id)
+        staff = uow.session.get(Staff, participant.staff_id)
+        assert meeting is not None and staff is not None
+        now = rt.clock.now()
+        invite = MeetingInvite(meeting_id=meeting.id, title=meeting.title,
+                               summary=str(meeting.context.get("fault", {}).get("description", "")),
+                               starts_at=meeting.starts_at, ends_at=meeting.ends_at, room_url=meeting.room_url,
+                               join_url=f"{rt.settings.base_url}/join/{participant.join_token}",
+                               organizer_email=rt.mailer.sender_address, invitee_name=staff.display_name,
+                               invitee_email=staff.email, now=now)
+        try:
+            rt.mailer.send(build_invitation_email(invite, rt.settings.mail_from))
+        except OSError as exc:
+            participant.email_status, participant.email_error = "failed", str(exc)[:500]
+            uow.commit()
+            log.warning("join notice for participant %s failed (attempt %d): %s", participant.id,
+                        participant.email_attempts, exc)
+            raise  # the queue retries
+        participant.email_status, participant.email_sent_at, participant.email_error = "sent", now, None
+        uow.commit()
+    return "sent"

@@ -1,0 +1,65 @@
+"""The Huey task queue: SQLite storage under ./var in the embedded default, Redis when configured.
+
+Task functions are plain functions in each area's `tasks.py`; they take ids, are idempotent, and are
+registered here by name when the composition root builds the queue (nothing happens at import)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.api import TaskWrapper
+from huey.consumer import Consumer
+
+from caredesk.settings import Settings
+
+__all__ = ["EmbeddedConsumer", "TaskQueue", "build_huey", "start_embedded_consumer"]
+
+log = logging.getLogger(__name__)
+
+
+def build_huey(settings: Settings, name: str = "caredesk") -> Huey:
+    if settings.tasks_mode == "immediate":
+        return Huey(name, immediate=True)
+    if settings.redis_url:
+        return RedisHuey(name, url=settings.redis_url, utc=True)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(name, filename=str(settings.var_dir / "tasks.db"), utc=True)
+
+
+class TaskQueue:
+    """Named tasks on one Huey instance; `enqueue(name, *ids)` is what actions call after commit."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.huey = huey
+        self._tasks: dict[str, TaskWrapper] = {}
+
+    def register(self, name: str, fn: Callable[..., Any], *, retries: int = 3, retry_delay: int = 10) -> None:
+        self._tasks[name] = self.huey.task(name=name, retries=retries, retry_delay=retry_delay)(fn)
+
+    def register_periodic(self, name: str, fn: Callable[[], Any], validate_datetime: Callable[..., bool]) -> None:
+        self._tasks[name] = self.huey.periodic_task(validate_datetime, name=name)(fn)
+
+    def enqueue(self, name: str, *args: Any) -> None:
+        self._tasks[name](*args)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._tasks)
+
+
+class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+    """A consumer running as threads inside the server process. It must not install signal handlers:
+    those belong to uvicorn (and signal.signal fails outside the main thread)."""
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+def start_embedded_consumer(huey: Huey, workers: int = 2) -> EmbeddedConsumer:
+    consumer = EmbeddedConsumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=False)
+    consumer.start()
+    log.info("in-process task consumer started with %d threads", workers)
+    return consumer

@@ -1,0 +1,101 @@
+"""Work-order actions. Nothing else changes a work order; every change appends an event in the same
+transaction. The caller's unit of work commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from caredesk.errors import NotFound
+from caredesk.storage.pagination import Page, paginate
+from caredesk.storage.orm import Conversation, Customer, Department, Message, WorkOrder, WorkOrderEvent
+from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.triage.doc import TriageDoc
+from caredesk.workorders.flows import Flow, choose_flow
+from caredesk.workorders.model import Status, category_of, check_transition, priority_of
+
+__all__ = [
+    "append_event", "do_open_work_order", "do_transition", "get_work_order", "list_events", "list_work_orders",
+    "transition",
+]
+
+
+def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, now: datetime,
+                 data: dict[str, Any] | None = None, note: str = "") -> WorkOrderEvent:
+    seq = (session.scalar(select(func.max(WorkOrderEvent.seq)).where(WorkOrderEvent.work_order_id == order.id))
+           or 0) + 1
+    event = WorkOrderEvent(work_order_id=order.id, seq=seq, kind=kind, actor=actor, data=data or {}, note=note,
+                           created_at=now)
+    session.add(event)
+    return event
+
+
+def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation: Conversation, customer: Customer,
+                       message: Message, doc: TriageDoc, reason: str, now: datetime) -> WorkOrder:
+    labels = {head: score.label for head, score in doc.labels.items()}
+    flow = choose_flow(flows, labels)
+    first = flow.steps[0]
+    department_id = session.scalar(select(Department.id).where(Department.code == first.department))
+    priority, priority_reasons = priority_of(labels["urgency"], customer.tier, doc.emotion.label)
+    title = doc.masked if len(doc.masked) <= 80 else doc.masked[:79] + "…"
+    order = WorkOrder(conversation_id=conversation.id, customer_id=customer.id, message_id=message.id, title=title,
+                      description=doc.masked, content_type=labels["content_type"],
+                      problem_type=labels["problem_type"], urgency=labels["urgency"], priority=priority,
+                      flow=flow.name, step=first.name, status=Status.NEW.value,
+                      status_category=category_of(Status.NEW).value, department_id=department_id,
+                      created_at=now, updated_at=now,
+                      due_at=now + timedelta(minutes=first.timer_minutes) if first.timer_minutes else None)
+    session.add(order)
+    session.flush()
+    append_event(session, order, "created", actor="system", now=now,
+                 data={"flow": flow.name, "flow_version": flow.version, "step": first.name,
+                       "department": first.department, "priority": priority,
+                       "priority_reasons": priority_reasons, "reason": reason})
+    return order
+
+
+def get_work_order(session: Session, order_id: str, *, for_update: bool = False) -> WorkOrder:
+    stmt = select(WorkOrder).where(WorkOrder.id == order_id)
+    order = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if order is None:
+        raise NotFound("work order not found", id=order_id)
+    return order
+
+
+def do_transition(uow: UnitOfWork, order_id: str, target: str, *, actor: str, now: datetime, note: str = ""
+                  ) -> WorkOrder:
+    with uow:
+        order = transition(uow.session, order_id, target, actor=actor, now=now, note=note)
+        uow.commit()
+    return order
+
+
+def transition(session: Session, order_id: str, target: str, *, actor: str, now: datetime, note: str = ""
+               ) -> WorkOrder:
+    order = get_work_order(session, order_id, for_update=True)
+    status = check_transition(order.status, target)
+    previous = order.status
+    order.status, order.status_category, order.updated_at = status.value, category_of(status).value, now
+    append_event(session, order, "status_changed", actor=actor, now=now, data={"from": previous, "to": status.value},
+                 note=note)
+    return order
+
+
+def list_events(session: Session, order_id: str) -> list[WorkOrderEvent]:
+    return list(session.scalars(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order_id)
+                                .order_by(WorkOrderEvent.seq)))
+
+
+def list_work_orders(session: Session, *, cursor: str | None, limit: int, status_category: str | None = None,
+                     department_id: str | None = None, assignee_id: str | None = None) -> Page[WorkOrder]:
+    stmt = select(WorkOrder)
+    if status_category:
+        stmt = stmt.where(WorkOrder.status_category == status_category)
+    if department_id:
+        stmt = stmt.where(WorkOrder.department_id == department_id)
+    if assignee_id:
+        stmt = stmt.where(WorkOrder.assignee_id == assignee_id)
+    return paginate(session, stmt, WorkOrder.id, cursor, limit)

@@ -1,0 +1,79 @@
+"""Work-order statuses, their categories (what the SLA engine sees) and the allowed transitions. Pure."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from caredesk.errors import Conflict
+
+__all__ = ["TRANSITIONS", "Status", "StatusCategory", "category_of", "check_transition", "priority_of"]
+
+
+class StatusCategory(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    WAITING_CUSTOMER = "waiting_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+_CATEGORY = {
+    Status.NEW: StatusCategory.OPEN,
+    Status.IN_PROGRESS: StatusCategory.OPEN,
+    Status.REOPENED: StatusCategory.OPEN,
+    Status.WAITING_CUSTOMER: StatusCategory.PAUSED,
+    Status.RESOLVED: StatusCategory.RESOLVED,
+    Status.CLOSED: StatusCategory.CLOSED,
+}
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NEW: frozenset({Status.IN_PROGRESS, Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED}),
+    Status.IN_PROGRESS: frozenset({Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED}),
+    Status.WAITING_CUSTOMER: frozenset({Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED}),
+    Status.RESOLVED: frozenset({Status.CLOSED, Status.REOPENED}),
+    Status.REOPENED: frozenset({Status.IN_PROGRESS, Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED}),
+    Status.CLOSED: frozenset({Status.REOPENED}),
+}
+
+
+def category_of(status: Status) -> StatusCategory:
+    return _CATEGORY[status]
+
+
+def check_transition(current: str, target: str) -> Status:
+    try:
+        src = Status(current)
+    except ValueError:
+        raise Conflict(f"the work order has an unknown status {current!r}") from None
+    try:
+        dst = Status(target)
+    except ValueError:
+        raise Conflict(f"unknown status {target!r}", allowed=[s.value for s in Status]) from None
+    if dst not in TRANSITIONS[src]:
+        raise Conflict(f"a work order cannot go from {src} to {dst}",
+                       allowed=sorted(s.value for s in TRANSITIONS[src]))
+    return dst
+
+
+_URGENCY_WEIGHT = {"urgent": 3, "attention": 2, "general": 1}
+_TIER_WEIGHT = {"private": 2, "gold": 1, "standard": 0}
+_EMOTION_WEIGHT = {"angry": 1, "anxious": 1}
+
+
+def priority_of(urgency: str, tier: str, emotion: str) -> tuple[int, list[str]]:
+    """1 (highest) to 5, with the reasons that moved it."""
+    score = _URGENCY_WEIGHT.get(urgency, 1) + _TIER_WEIGHT.get(tier, 0) + _EMOTION_WEIGHT.get(emotion, 0)
+    reasons = [f"urgency {urgency} +{_URGENCY_WEIGHT.get(urgency, 1)}"]
+    if _TIER_WEIGHT.get(tier):
+        reasons.append(f"tier {tier} +{_TIER_WEIGHT[tier]}")
+    if _EMOTION_WEIGHT.get(emotion):
+        reasons.append(f"emotion {emotion} +1")
+    return max(1, 6 - score), reasons
