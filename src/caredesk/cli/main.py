@@ -1,0 +1,268 @@
+"""The `caredesk` command. Each command parses its options, calls one function and prints the result.
+Bad input ends with a one-line message on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from caredesk.cli.evaluate import eval_command
+from caredesk.errors import CareDeskError
+
+app = typer.Typer(help="CareDesk: customer service and complaint handling.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for integrations.", no_args_is_help=True)
+kb_app = typer.Typer(help="Knowledge base.", no_args_is_help=True)
+flow_app = typer.Typer(help="Work-order processing flows.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(kb_app, name="kb")
+app.add_typer(flow_app, name="flow")
+app.command("eval")(eval_command)
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from caredesk.bootstrap import build_runtime
+    from caredesk.settings import Settings
+
+    try:
+        return build_runtime(Settings())
+    except ValidationError as exc:
+        fail(f"configuration: {exc.errors()[0]['msg']}")
+
+
+def _details(exc: CareDeskError) -> str:
+    lines = [exc.message]
+    for err in exc.details.get("errors", []) if isinstance(exc.details.get("errors"), list) else []:
+        lines.append(f"  line {err['line']}, column {err['column']}: {err['reason']}")
+    return "\n".join(lines)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the database schema to the newest revision."""
+    from caredesk.storage.migrate import upgrade
+
+    rt = _runtime()
+    upgrade(rt.engine, revision)
+    typer.echo(f"database at {revision}: {rt.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo bank (organisation, on-call roster, bilingual knowledge base). Safe to run again."""
+    from caredesk.demo.loader import DEMO_PASSWORD, do_load_demo
+
+    rt = _runtime()
+    report = do_load_demo(rt.uow(), rt.clock)
+    typer.echo(f"demo data: {report.staff} staff, {report.knowledge_total} knowledge entries "
+               f"({report.knowledge_created} new). Demo logins: admin / agent / lead, password {DEMO_PASSWORD}")
+
+
+@apikey_app.command("create")
+def apikey_create(name: Annotated[str, typer.Option(help="Who uses the key")],
+                  role: Annotated[str, typer.Option(help="Role the key acts with")] = "agent") -> None:
+    """Create an API key. Only the key is printed on stdout (it is shown once, stored hashed)."""
+    from caredesk.accounts.credentials import do_create_api_key
+
+    rt = _runtime()
+    try:
+        with rt.uow() as uow:
+            _, secret = do_create_api_key(uow.session, name=name, role=role, now=rt.clock.now())
+            uow.commit()
+    except CareDeskError as exc:
+        fail(exc.message)
+    typer.echo(secret)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Start the web server (API, web UI and, in the embedded default, background tasks)."""
+    import uvicorn
+
+    from caredesk.api.app import create_app
+    from caredesk.compliance.logfilter import install_log_masking
+
+    rt = _runtime()
+    rt.triage  # load (or first-run train) the model before accepting requests
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()
+    typer.echo(f"CareDesk is running at http://{host}:{port}/  (login: agent / caredesk-demo; "
+               f"API docs at http://{host}:{port}/docs)")
+    sys.stdout.flush()
+    # Open workbench event streams must not hold a shutdown for long.
+    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", workers=workers, timeout_graceful_shutdown=5)
+
+
+@app.command()
+def worker(threads: int = 2) -> None:
+    """Run a background worker (needed when CAREDESK_TASKS_MODE=external, e.g. with Redis)."""
+    from huey.consumer import Consumer
+
+    from caredesk.compliance.logfilter import install_log_masking
+
+    rt = _runtime()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()
+    Consumer(rt.queue.huey, workers=threads, worker_type="thread").run()
+
+
+@app.command()
+def triage(text: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """Triage one message: labels, confidences, explanation and the decision it would get."""
+    from caredesk.triage.preview import preview
+
+    rt = _runtime()
+    try:
+        result = preview(rt, text)
+    except CareDeskError as exc:
+        fail(exc.message)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"language: {result['language']}    masked: {result['masked']}")
+    for head in ("content_type", "problem_type", "urgency"):
+        h = result[head]
+        typer.echo(f"{head:>13}: {h['label']:<17} {h['confidence']:.2f}   because {', '.join(h['reasons'][:4])}")
+    typer.echo(f"      emotion: {result['emotion']}    complaint level: {result['complaint_level']} "
+               f"{result['complaint_types']}")
+    d = result["decision"]
+    typer.echo(f"     decision: {d['kind']} ({d['reason']})")
+    if d.get("answer"):
+        typer.echo(f"       answer: {d['answer']}")
+
+
+@app.command()
+def train(data: Annotated[list[Path] | None, typer.Option("--data", help="Extra labelled CSV files")] = None) -> None:
+    """Train the triage heads from the shipped seed corpus (plus --data files) and make them active."""
+    from caredesk.triage.model import activate, read_corpus, seed_corpus_path, train_model
+
+    rt = _runtime()
+    try:
+        rows = read_corpus(seed_corpus_path())
+        for path in data or []:
+            rows.extend(read_corpus(path))
+    except CareDeskError as exc:
+        fail(exc.message)
+    typer.echo(f"training on {len(rows)} messages…", err=True)
+    model = train_model(rows)
+    activate(model, rt.settings.models_path)
+    typer.echo(json.dumps({"version": model.version, **model.metrics}, indent=2))
+
+
+@kb_app.command("import")
+def kb_import(file: Path,
+              dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count only")] = False
+              ) -> None:
+    """Import a knowledge-base CSV or XLSX file in one transaction. A file with any bad row imports nothing
+    and lists every bad row (line, column, reason) on stderr, exit code 2. A progress bar shows on stderr
+    when it is a terminal; stdout gets only the summary line."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from caredesk.knowledge.actions import do_import_file
+
+    rt = _runtime()
+    console = Console(stderr=True)
+    labels = {"check": "checking rows", "save": "saving entries"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(labels.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        try:
+            result = do_import_file(rt.uow(), file, name=str(file), actor="cli", role="admin",
+                                    now=rt.clock.now(), dry_run=dry_run, progress=progress)
+        except CareDeskError as exc:
+            bar.stop()
+            fail(_details(exc))
+    r = result.report
+    counts = f"{r.created} created, {r.updated} updated, {r.unchanged} unchanged"
+    if dry_run:
+        typer.echo(f"{file}: {result.entries} entries, no errors "
+                   f"(dry run, nothing imported: would be {counts})")
+    else:
+        typer.echo(f"{file}: {counts}")
+
+
+@kb_app.command("export")
+def kb_export(file: Path) -> None:
+    """Export every entry to FILE (.csv or .xlsx, by its extension) with the columns the importer reads."""
+    from caredesk.knowledge.exporting import export_file
+
+    rt = _runtime()
+    try:
+        with rt.session_factory() as session:
+            count = export_file(session, file)
+    except CareDeskError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+    typer.echo(f"{file}: {count} entries exported")
+
+
+@kb_app.command("suggest")
+def kb_suggest(days: Annotated[int, typer.Option(help="Look back this many days")] = 1,
+               min_size: Annotated[int, typer.Option(help="Smallest cluster (conversations)")] = 3,
+               as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """Cluster recent questions the bot could not answer into suggested entries, then list the open ones."""
+    from sqlalchemy import select
+
+    from caredesk.knowledge.tasks import generate_suggestions
+    from caredesk.storage.orm import KnowledgeSuggestion
+
+    rt = _runtime()
+    try:
+        report = generate_suggestions(rt, days=days, min_size=min_size, actor="cli")
+    except CareDeskError as exc:
+        fail(exc.message)
+    with rt.session_factory() as session:
+        rows = list(session.scalars(select(KnowledgeSuggestion).where(KnowledgeSuggestion.status == "open")
+                                    .order_by(KnowledgeSuggestion.size.desc(), KnowledgeSuggestion.id)))
+        if as_json:
+            typer.echo(json.dumps({"created": report.created, "updated": report.updated,
+                                   "questions": report.questions,
+                                   "open": [{"id": s.id, "kind": s.kind, "entry_id": s.entry_id,
+                                             "size": s.size, "language": s.language, "questions": s.questions}
+                                            for s in rows]},
+                                  ensure_ascii=False, indent=2))
+            return
+        typer.echo(f"{report.questions} unanswered questions; {report.created} new, {report.updated} grown; "
+                   f"{len(rows)} open suggestion(s)")
+        for s in rows:
+            target = f" -> entry {s.entry_id}" if s.entry_id else ""
+            typer.echo(f"  {s.id}  {s.kind}{target}  x{s.size}  {' | '.join(s.questions[:3])}")
+
+
+@flow_app.command("validate")
+def flow_validate(files: list[Path]) -> None:
+    """Check processing-flow files; prints each flow's steps or the first error."""
+    from caredesk.workorders.flows import load_flow_file
+
+    for path in files:
+        try:
+            flow = load_flow_file(path)
+        except CareDeskError as exc:
+            fail(exc.message)
+        typer.echo(f"{path}: {flow.name} v{flow.version}: {' -> '.join(s.name for s in flow.steps)}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,103 @@
+"""Loads the demo bank (organisation, roster, knowledge base) into the configured database. Idempotent:
+running it again changes nothing that is already there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caredesk.accounts.credentials import hash_password
+from caredesk.clock import Clock
+from caredesk.knowledge.actions import save_entries
+from caredesk.knowledge.importing import read_kb_csv
+from caredesk.storage.orm import Branch, Department, OnCallEntry, SkillGroup, Staff
+from caredesk.storage.unit_of_work import UnitOfWork
+
+__all__ = ["DEMO_PASSWORD", "DemoReport", "do_load_demo"]
+
+DEMO_PASSWORD = "caredesk-demo"
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    staff: int
+    knowledge_created: int
+    knowledge_total: int
+
+
+def _data(name: str) -> Path:
+    with resources.as_file(resources.files("caredesk.demo").joinpath(name)) as path:
+        return Path(path)
+
+
+def _by_code(session: Session, model: Any) -> dict[str, Any]:
+    return {row.code: row for row in session.scalars(select(model))}
+
+
+def _load_org(session: Session, org: dict[str, Any], password_hash: str) -> int:
+    depts = _by_code(session, Department)
+    for d in org["departments"]:
+        if d["code"] not in depts:
+            depts[d["code"]] = Department(code=d["code"], name_zh=d["name_zh"], name_en=d["name_en"])
+            session.add(depts[d["code"]])
+    session.flush()
+    for d in org["departments"]:
+        if d.get("parent"):
+            depts[d["code"]].parent_id = depts[d["parent"]].id
+    branches = _by_code(session, Branch)
+    for b in org["branches"]:
+        if b["code"] not in branches:
+            branches[b["code"]] = Branch(code=b["code"], name_zh=b["name_zh"], name_en=b["name_en"],
+                                         city=b.get("city", ""))
+            session.add(branches[b["code"]])
+    groups = _by_code(session, SkillGroup)
+    session.flush()
+    for g in org["skill_groups"]:
+        if g["code"] not in groups:
+            groups[g["code"]] = SkillGroup(code=g["code"], name_zh=g["name_zh"], name_en=g["name_en"],
+                                           department_id=depts[g["department"]].id, skills=g.get("skills", []),
+                                           languages=g.get("languages", []))
+            session.add(groups[g["code"]])
+    session.flush()
+    staff = {s.username: s for s in session.scalars(select(Staff))}
+    for p in org["staff"]:
+        if p["username"] in staff:
+            continue
+        person = Staff(username=p["username"], display_name=p["display_name"], email=p["email"], role=p["role"],
+                       department_id=depts[p["department"]].id if p.get("department") else None,
+                       branch_id=branches[p["branch"]].id if p.get("branch") else None,
+                       languages=p.get("languages", []), capacity=int(p.get("capacity", 0)),
+                       password_hash=password_hash,
+                       skill_groups=[groups[c] for c in p.get("skill_groups", [])])
+        staff[p["username"]] = person
+        session.add(person)
+    session.flush()
+    for p in org["staff"]:
+        if p.get("manager"):
+            staff[p["username"]].manager_id = staff[p["manager"]].id
+    existing = {(e.content_type, e.branch_id, e.staff_id) for e in session.scalars(select(OnCallEntry))}
+    for line in org["oncall"]:
+        branch_id = branches[line["branch"]].id if line.get("branch") else None
+        key = (line["content_type"], branch_id, staff[line["staff"]].id)
+        if key not in existing:
+            existing.add(key)
+            session.add(OnCallEntry(content_type=key[0], branch_id=branch_id, staff_id=key[2],
+                                    position=line["position"]))
+    return len(staff)
+
+
+def do_load_demo(uow: UnitOfWork, clock: Clock) -> DemoReport:
+    org = yaml.safe_load(_data("bank.yaml").read_text(encoding="utf-8"))
+    drafts = read_kb_csv(_data("knowledge_base.csv"))
+    password_hash = hash_password(DEMO_PASSWORD)
+    with uow:
+        staff_count = _load_org(uow.session, org, password_hash)
+        report = save_entries(uow.session, drafts, actor="demo", now=clock.now())
+        uow.commit()
+    return DemoReport(staff_count, report.created, len(drafts))

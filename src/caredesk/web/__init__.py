@@ -1,0 +1,1 @@
+"""The server-rendered web UI: Jinja templates, htmx fragments and live updates (see routes.py)."""

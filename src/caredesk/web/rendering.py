@@ -1,0 +1,148 @@
+"""Rendering for the web UI: the Jinja environment, the page context (language, signed-in staff), and the
+route class that turns "sign in first" and "not found" into a redirect and an HTML 404 page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import Depends, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+from caredesk.accounts.roles import can
+from caredesk.api.deps import SessionDep
+from caredesk.errors import Forbidden, NotFound
+from caredesk.storage.orm import Staff
+from caredesk.web.i18n import LANGUAGES, Translator, choose_language
+
+__all__ = ["LoginRequired", "WebRoute", "current_staff", "is_htmx", "package_dir", "render", "require_staff",
+           "staff_who_may", "ui_language"]
+
+
+class LoginRequired(Exception):
+    """Raised by `require_staff`; `WebRoute` answers it with a redirect to the login page."""
+
+
+def package_dir(name: str) -> Path:
+    """A folder shipped inside `caredesk.web` (templates, static)."""
+    return Path(str(resources.files("caredesk.web").joinpath(name)))
+
+
+def _datetime(value: datetime | str | None) -> str:
+    """Times are shown in UTC, minute precision (ISO strings from JSON context are accepted too)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        moment = value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.0f}%"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(package_dir("templates")), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["dt"] = _datetime
+    env.filters["pct"] = _percent
+    return env
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request", "").lower() == "true"
+
+
+def ui_language(request: Request) -> str:
+    """The page language; `?lang=` is remembered in the session."""
+    asked = request.query_params.get("lang")
+    language = choose_language(asked, request.session.get("lang"), request.headers.get("accept-language", ""))
+    if asked in LANGUAGES:
+        request.session["lang"] = language
+    return language
+
+
+def current_staff(request: Request, session: Session) -> Staff | None:
+    staff_id = request.session.get("staff_id")
+    if not staff_id:
+        return None
+    staff = session.get(Staff, staff_id)
+    return staff if staff is not None and staff.active else None
+
+
+def require_staff(request: Request, session: Session) -> Staff:
+    staff = current_staff(request, session)
+    if staff is None:
+        raise LoginRequired()
+    return staff
+
+
+def staff_who_may(permission: str) -> Any:
+    """`staff: Annotated[Staff, staff_who_may("workorder.read")]`: signed in, and the role allows it."""
+
+    def dependency(request: Request, session: SessionDep) -> Staff:
+        staff = require_staff(request, session)
+        if not can(staff.role, permission):
+            raise Forbidden(f"role {staff.role} may not {permission}")
+        return staff
+
+    return Depends(dependency)
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
+           staff: Staff | None = None, headers: dict[str, str] | None = None) -> HTMLResponse:
+    language = ui_language(request)
+    other = "en" if language == "zh" else "zh"
+    query = {k: v for k, v in request.query_params.items() if k != "lang"} | {"lang": other}
+    values: dict[str, Any] = {
+        "request": request, "t": Translator(language), "lang": language, "staff": staff,
+        "switch_url": f"{request.url.path}?{urlencode(query)}", "htmx": is_htmx(request),
+    }
+    values.update(context or {})
+    html = _environment().get_template(template).render(values)
+    response = HTMLResponse(html, status_code=status, headers=headers)
+    if staff is not None:  # customer data: never kept in a shared cache or the browser's disk cache
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _login_redirect(request: Request) -> Response:
+    if is_htmx(request):  # an XHR follows redirects silently: ask htmx to move the whole page instead
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
+    return RedirectResponse("/login", status_code=303)
+
+
+class WebRoute(APIRoute):
+    """Answers `LoginRequired` with a redirect to /login and `NotFound` with the HTML 404 page (the API's
+    error handlers answer in JSON, which is right for /api and wrong for a browser)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def web_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                return _login_redirect(request)
+            except NotFound:
+                return render(request, "error.html", {"status": 404}, status=404)
+            except Forbidden:
+                return render(request, "error.html", {"status": 403}, status=403)
+
+        return web_handler

@@ -1,0 +1,18 @@
+"""The server-rendered web UI (Jinja + htmx): staff sign-in, the live agent workbench with its conversation,
+work-order and meeting pages, the customer chat, the meeting join link, and the static files (htmx is
+vendored; nothing is fetched from elsewhere at run time)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.staticfiles import StaticFiles
+
+from caredesk.web import views_auth, views_public, views_workbench
+from caredesk.web.rendering import package_dir
+
+__all__ = ["router"]
+
+router = APIRouter()
+for module in (views_auth, views_workbench, views_public):
+    router.include_router(module.router, include_in_schema=False)
+router.mount("/static", StaticFiles(directory=package_dir("static")), name="static")

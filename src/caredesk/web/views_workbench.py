@@ -1,0 +1,110 @@
+"""The agent workbench: the live queue (full page or htmx fragment), its server-sent events, and the
+conversation, work-order and meeting pages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from caredesk.api.deps import RuntimeDep, SessionDep
+from caredesk.emergency.actions import get_meeting
+from caredesk.notify.live import LiveBus
+from caredesk.runtime import Runtime
+from caredesk.storage.orm import Staff
+from caredesk.web import queries
+from caredesk.web.rendering import LoginRequired, WebRoute, current_staff, is_htmx, render, staff_who_may
+from caredesk.workorders.actions import get_work_order, list_events
+
+__all__ = ["live_events", "router"]
+
+router = APIRouter(route_class=WebRoute)
+
+KEEPALIVE_SECONDS = 15.0
+STREAM_SECONDS = 300.0  # then the browser reconnects: a server restart never waits long on an open stream
+_EVENT_FIELDS = ("type", "conversation_id", "message_id", "decision", "urgency", "alarm_id")
+ConversationReader = Annotated[Staff, staff_who_may("conversation.read")]
+
+
+@router.get("/workbench", response_class=HTMLResponse)
+def workbench(request: Request, session: SessionDep, staff: ConversationReader) -> HTMLResponse:
+    rows = queries.queue(session)
+    template = "_queue.html" if is_htmx(request) else "workbench.html"
+    return render(request, template, {"rows": rows}, staff=staff, headers={"Vary": "HX-Request"})
+
+
+async def live_events(request: Request, bus: LiveBus, *, keepalive: float = KEEPALIVE_SECONDS,
+                      lifetime: float = STREAM_SECONDS) -> AsyncIterator[str]:
+    """Server-sent events from the live bus until the browser goes away; a comment line keeps proxies open."""
+    handle = bus.subscribe()
+    _, inbox = handle
+    started = last_sent = time.monotonic()
+    try:
+        yield "retry: 3000\n: connected\n\n"
+        while time.monotonic() - started < lifetime:
+            try:
+                event = await asyncio.wait_for(inbox.get(), timeout=1.0)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    break
+                if time.monotonic() - last_sent >= keepalive:
+                    last_sent = time.monotonic()
+                    yield ": keep-alive\n\n"
+                continue
+            data = {k: event[k] for k in _EVENT_FIELDS if k in event}  # ids and labels only, never text
+            last_sent = time.monotonic()
+            yield f"data: {json.dumps(data)}\n\n"
+    finally:
+        bus.unsubscribe(handle)
+
+
+def _signed_in_briefly(request: Request, rt: Runtime) -> bool:
+    with rt.session_factory() as session:  # not held open for the life of the stream
+        return current_staff(request, session) is not None
+
+
+@router.get("/workbench/events")
+async def workbench_events(request: Request, rt: RuntimeDep) -> StreamingResponse:
+    if not await run_in_threadpool(_signed_in_briefly, request, rt):
+        raise LoginRequired()
+    return StreamingResponse(live_events(request, rt.live), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/workbench/conversations/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(conversation_id: str, request: Request, session: SessionDep, staff: ConversationReader
+                      ) -> HTMLResponse:
+    view = queries.conversation_view(session, conversation_id)
+    return render(request, "conversation.html", {"view": view}, staff=staff)
+
+
+@router.get("/workbench/work-orders/{order_id}", response_class=HTMLResponse)
+def work_order_page(order_id: str, request: Request, session: SessionDep,
+                    staff: Annotated[Staff, staff_who_may("workorder.read")]) -> HTMLResponse:
+    order = get_work_order(session, order_id)
+    events = list_events(session, order_id)
+    context: dict[str, Any] = {
+        "order": order, "events": events,
+        "departments": queries.departments_by_id(session, [order.department_id]),
+        "people": queries.staff_by_id(session, [order.assignee_id]),
+    }
+    return render(request, "work_order.html", context, staff=staff)
+
+
+@router.get("/workbench/meetings/{meeting_id}", response_class=HTMLResponse)
+def meeting_page(meeting_id: str, request: Request, session: SessionDep,
+                 staff: Annotated[Staff, staff_who_may("meeting.read")]) -> HTMLResponse:
+    meeting = get_meeting(session, meeting_id)
+    mine = next((p for p in meeting.participants if p.staff_id == staff.id), None)
+    people = queries.staff_by_id(session, [p.staff_id for p in meeting.participants])
+    context: dict[str, Any] = {
+        "meeting": meeting, "people": people,
+        "my_join": f"/join/{mine.join_token}" if mine else None,
+    }
+    return render(request, "meeting.html", context, staff=staff)
