@@ -1,0 +1,121 @@
+"""The `caredesk` command as a user runs it: a real subprocess on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from caredesk.triage.model import TriageModel, activate
+from tests.conftest import free_port
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory, triage_model: TriageModel) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("cli")
+    activate(triage_model, home / "models")  # spares each subprocess the first-run training
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
+    env.update(CAREDESK_DATABASE_URL=f"sqlite:///{home / 'cli.db'}", CAREDESK_VAR_DIR=str(home / "var"),
+               CAREDESK_MODEL_DIR=str(home / "models"), CAREDESK_ENVIRONMENT="test",
+               CAREDESK_SECRET_KEY="cli-test-secret-" + "y" * 32)
+    for args in (["db", "upgrade"], ["demo"]):
+        subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env, check=True, capture_output=True)
+    return env
+
+
+def caredesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_demo_is_idempotent(cli_env: dict[str, str]) -> None:
+    result = caredesk(cli_env, "demo")
+    assert result.returncode == 0
+    assert "(0 new)" in result.stdout
+
+
+def test_cli_apikey_create_prints_only_the_key(cli_env: dict[str, str]) -> None:
+    result = caredesk(cli_env, "apikey", "create", "--name", "crm", "--role", "admin")
+    assert result.returncode == 0
+    assert result.stdout.strip().startswith("cd_") and len(result.stdout.strip().splitlines()) == 1
+    bad = caredesk(cli_env, "apikey", "create", "--name", "crm", "--role", "emperor")
+    assert bad.returncode == 2 and "role must be one of" in bad.stderr
+
+
+@pytest.mark.parametrize(("text", "kind", "language"), [
+    ("How do I reset my online banking password?", "answer", "en"),
+    ("我的银行卡刚刚被盗刷了，不是我本人操作，请马上冻结", "emergency", "zh"),
+])
+def test_cli_triage_json(cli_env: dict[str, str], text: str, kind: str, language: str) -> None:
+    result = caredesk(cli_env, "triage", text, "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["language"] == language
+    assert out["decision"]["kind"] == kind
+    for head in ("content_type", "problem_type", "urgency"):
+        assert 0 < out[head]["confidence"] <= 1 and out[head]["reasons"]
+
+
+def test_cli_triage_masks_pii_in_output(cli_env: dict[str, str]) -> None:
+    result = caredesk(cli_env, "triage", "我的手机号13812345678收不到验证码", "--json")
+    assert "13812345678" not in result.stdout and "138****5678" in result.stdout
+
+
+def test_cli_kb_import_reports_every_bad_row_and_imports_nothing(cli_env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("key,lang,category,content_type,problem_type,question,similar_questions,answer\n"
+                   "k1,en,cards,business,consultation,What is X?,,X is Y.\n"
+                   "k2,fr,cards,business,consultation,What is Z?,,Z.\n"
+                   "k3,en,cards,nonsense,consultation,What is W?,,W.\n"
+                   "k4,en,cards,business,consultation,,,empty question\n", encoding="utf-8")
+    result = caredesk(cli_env, "kb", "import", str(bad))
+    assert result.returncode == 2
+    assert "line 3, column language" in result.stderr
+    assert "line 4, column content_type" in result.stderr
+    assert "line 5, column question" in result.stderr
+    good = tmp_path / "good.csv"
+    good.write_text("question,answer\nWhat is the SWIFT code?,DEMOCNSH\nSWIFT code please,DEMOCNSH\n", encoding="utf-8")
+    first = caredesk(cli_env, "kb", "import", str(good))
+    again = caredesk(cli_env, "kb", "import", str(good))
+    assert "1 created" in first.stdout and "1 unchanged" in again.stdout
+    missing = caredesk(cli_env, "kb", "import", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def test_cli_flow_validate(cli_env: dict[str, str], tmp_path: Path) -> None:
+    flow = tmp_path / "f.yaml"
+    flow.write_text("name: x\nversion: 1\nsteps:\n  - {name: a}\n")
+    result = caredesk(cli_env, "flow", "validate", str(flow))
+    assert result.returncode == 2 and "step 1 needs a name and a department" in result.stderr
+
+
+def test_cli_serve_answers_http(cli_env: dict[str, str]) -> None:
+    key = caredesk(cli_env, "apikey", "create", "--name", "serve-test", "--role", "admin").stdout.strip()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "caredesk.cli.main", "serve", "--host", "127.0.0.1", "--port",
+                             str(port)], env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.post(f"http://127.0.0.1:{port}/api/v1/messages", timeout=10,
+                               headers={"Authorization": f"Bearer {key}"},
+                               json={"text": "What are your branch opening hours?", "channel": "api",
+                                     "customer_ref": "c-serve", "conversation_id": None})
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        assert r.status_code == 201
+        assert r.json()["decision"]["kind"] in {"answer", "work_order", "emergency"}
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in out

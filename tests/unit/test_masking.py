@@ -1,0 +1,77 @@
+"""PII masking for Chinese and English text: ID numbers with checksum, cards with Luhn, phones, e-mail."""
+
+from __future__ import annotations
+
+import pytest
+
+from caredesk.compliance.masking import find_pii, mask_text, mask_value
+
+VALID_ID = "11010519491231002X"  # the checksum (X) is right
+INVALID_ID = "110105194912310021"  # same number, wrong check digit
+VALID_CARD = "6222021234567890128"  # 19 digits, Luhn-valid
+INVALID_CARD = "6222021234567890123"  # Luhn fails
+
+
+def kinds(text: str) -> list[str]:
+    return [m.kind for m in find_pii(text)]
+
+
+def test_masking_valid_id_number_is_masked() -> None:
+    masked, found = mask_text(f"我的身份证号是{VALID_ID}，请核实")
+    assert masked == "我的身份证号是110***********002X，请核实"
+    assert [(m.kind, m.start, m.end) for m in found] == [("id_card", 7, 25)]
+    assert VALID_ID not in masked
+
+
+def test_masking_lowercase_x_check_digit_is_valid() -> None:
+    assert kinds(f"ID {VALID_ID.lower()}") == ["id_card"]
+
+
+def test_masking_id_number_with_wrong_checksum_is_left_alone() -> None:
+    assert mask_text(f"编号{INVALID_ID}")[0] == f"编号{INVALID_ID}"
+    assert find_pii(INVALID_ID) == []
+
+
+def test_masking_luhn_valid_card_is_masked_keeping_first_and_last_four() -> None:
+    assert mask_text(f"卡号{VALID_CARD}被盗刷")[0] == "卡号6222 **** **** 0128被盗刷"
+    assert mask_text("card 4111 1111 1111 1111 was charged")[0] == "card 4111 **** **** 1111 was charged"
+    assert mask_text("card 4111-1111-1111-1111")[0] == "card 4111 **** **** 1111"
+
+
+def test_masking_luhn_invalid_card_is_left_alone() -> None:
+    assert mask_text(f"订单号{INVALID_CARD}")[0] == f"订单号{INVALID_CARD}"
+    assert mask_text("ref 4111111111111112")[0] == "ref 4111111111111112"
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("手机13812345678", "手机138****5678"),
+    ("call me on 138 1234 5678", "call me on 138****5678"),
+    ("+86 13812345678", "138****5678"),
+    ("电话：15900001111。", "电话：159****1111。"),
+])
+def test_masking_cn_mobile_keeps_prefix_and_last_four(text: str, masked: str) -> None:
+    assert mask_text(text)[0] == masked
+
+
+def test_masking_mobile_inside_a_longer_number_is_not_a_phone() -> None:
+    assert "phone" not in kinds("流水号 9913812345678123")
+    assert kinds("12812345678") == []  # 12x is not a mobile prefix
+
+
+def test_masking_email_keeps_first_letter_and_domain() -> None:
+    assert mask_text("write to zhang.san@example.com today")[0] == "write to z***@example.com today"
+    assert mask_value("email", "li@bank.cn") == "l***@bank.cn"
+
+
+def test_masking_several_kinds_in_one_text_in_order() -> None:
+    text = f"我是张三，身份证{VALID_ID}，卡号{VALID_CARD}，手机13812345678，邮箱zs@example.com"
+    masked, found = mask_text(text)
+    assert [m.kind for m in found] == ["id_card", "bank_card", "phone", "email"]
+    assert masked == ("我是张三，身份证110***********002X，卡号6222 **** **** 0128，手机138****5678，"
+                      "邮箱z***@example.com")
+    assert all(text[m.start:m.end] not in masked for m in found)
+
+
+def test_masking_plain_amounts_and_dates_are_not_pii() -> None:
+    text = "2026年3月2日被刷走20000元，交易时间 09:30"
+    assert mask_text(text) == (text, [])

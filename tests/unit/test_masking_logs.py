@@ -1,0 +1,24 @@
+"""Customer data never reaches a log line unmasked."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from caredesk.compliance.logfilter import install_log_masking
+
+
+def test_log_masking_masks_args_messages_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_masking()
+    log = logging.getLogger("uvicorn.error")  # a logger with handlers of its own in production
+    with caplog.at_level(logging.INFO, logger="uvicorn.error"):
+        log.info("customer %s wrote from %s", "13812345678", "li.wei@example.com")
+        try:
+            raise ValueError("card 6222020200112233446 declined")  # Luhn-valid test card number
+        except ValueError:
+            log.exception("failed")
+    text = caplog.text + "".join(r.exc_text or "" for r in caplog.records)
+    assert "13812345678" not in text and "138****5678" in text
+    assert "li.wei@example.com" not in text
+    assert "6222020200112233446" not in text
