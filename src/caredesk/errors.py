@@ -8,6 +8,7 @@ CareDeskError
 ├── NotFound            404  not_found            (also for things the caller may not see)
 ├── Conflict            409  conflict
 ├── PayloadTooLarge     413  payload_too_large
+├── LoginThrottled      429  login_throttled      (too many failed sign-ins: locked for a while)
 └── Unavailable         503  unavailable          (a dependency such as the model is not ready)
 """
 
@@ -17,12 +18,15 @@ from typing import Any, ClassVar
 
 __all__ = [
     "CareDeskError",
+    "ComplianceBlocked",
     "Conflict",
     "Forbidden",
     "InvalidFile",
     "InvalidInput",
+    "LoginThrottled",
     "NotFound",
     "PayloadTooLarge",
+    "RateLimited",
     "Unauthenticated",
     "Unavailable",
 ]
@@ -47,6 +51,12 @@ class CareDeskError(Exception):
 class InvalidInput(CareDeskError):
     code = "invalid_input"
     status = 400
+
+
+class ComplianceBlocked(InvalidInput):
+    """An outgoing reply that the compliance rules do not let through (the reasons are in the details)."""
+
+    code = "compliance_blocked"
 
 
 class InvalidFile(InvalidInput):
@@ -76,6 +86,24 @@ class Conflict(CareDeskError):
 class PayloadTooLarge(CareDeskError):
     code = "payload_too_large"
     status = 413
+
+
+class LoginThrottled(CareDeskError):
+    code = "login_throttled"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after  # seconds
+
+
+class RateLimited(CareDeskError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after  # seconds
 
 
 class Unavailable(CareDeskError):

@@ -28,8 +28,7 @@ SAFE_BOX = [
 
 
 def _generate(rt: Runtime, now: datetime, days: int = 1, min_size: int = 3) -> GenerateReport:
-    with rt.session_factory() as s:
-        index = rt.knowledge_index(s)  # the process's cached index, as the daily task uses it
+    index = rt.knowledge_index()  # the process's cached index, as the daily task uses it
     return do_generate_suggestions(rt.uow(), now, days=days, min_size=min_size, index=index)
 
 

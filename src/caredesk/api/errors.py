@@ -29,7 +29,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, object]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CareDeskError)
     async def _domain(_: Request, exc: CareDeskError) -> JSONResponse:
-        return JSONResponse(exc.to_json(), status_code=exc.status)
+        retry = getattr(exc, "retry_after", None)
+        return JSONResponse(exc.to_json(), status_code=exc.status,
+                            headers={"Retry-After": str(retry)} if retry is not None else None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -86,7 +86,7 @@ class KnowledgeStore:
         try:
             self._build(signature, load, embedder)
             _log.info("knowledge index rebuilt: %d published entries", signature[0])
-        except Exception:  # the previous index keeps answering; the next request tries again
+        except Exception:  # noqa: BLE001 (the previous index keeps answering; the next request tries again)
             _log.exception("knowledge index rebuild failed")
         finally:
             self._build_lock.release()

@@ -22,8 +22,7 @@ def generate_suggestions(
 ) -> GenerateReport:
     """Run the clustering with the process's knowledge index (cached; fetched outside the write transaction,
     as `Runtime.knowledge_index` asks)."""
-    with rt.session_factory() as session:
-        index = rt.knowledge_index(session)
+    index = rt.knowledge_index()
     return do_generate_suggestions(
         rt.uow(), rt.clock.now(), days=days, min_size=min_size, index=index, actor=actor
     )

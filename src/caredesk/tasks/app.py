@@ -45,6 +45,10 @@ class TaskQueue:
     def enqueue(self, name: str, *args: Any) -> None:
         self._tasks[name](*args)
 
+    def schedule(self, name: str, *args: Any, delay: float) -> None:
+        """Run the task after `delay` seconds (wall time); the task re-checks whether it is due."""
+        self._tasks[name].schedule(args=args, delay=delay)
+
     @property
     def names(self) -> list[str]:
         return sorted(self._tasks)

@@ -8,37 +8,57 @@ from caredesk.storage.orm.emergency import (
     IncidentEntry,
     IncidentRecord,
     IncidentRecorder,
+    IncidentRecordVersion,
     MeetingParticipant,
 )
-from caredesk.storage.orm.escalation import Alarm
+from caredesk.storage.orm.escalation import Alarm, AlarmDelivery, AlarmEvent
 from caredesk.storage.orm.knowledge import KnowledgeEntry, KnowledgeSuggestion, KnowledgeVersion
 from caredesk.storage.orm.org import ApiKey, Branch, Department, OnCallEntry, SkillGroup, Staff, staff_skill_groups
-from caredesk.storage.orm.workorders import WorkOrder, WorkOrderEvent
+from caredesk.storage.orm.training import LabelCorrection, TrainingRun
+from caredesk.storage.orm.workorders import (
+    CallbackTask,
+    Macro,
+    SatisfactionSurvey,
+    SlaMark,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderLink,
+)
 
 __all__ = [
     "Alarm",
+    "AlarmDelivery",
+    "AlarmEvent",
     "ApiKey",
     "AuditEntry",
     "Base",
     "Branch",
+    "CallbackTask",
     "Conversation",
     "Customer",
     "Department",
     "EmergencyMeeting",
     "IncidentEntry",
     "IncidentRecord",
+    "IncidentRecordVersion",
     "IncidentRecorder",
     "KnowledgeEntry",
     "KnowledgeSuggestion",
     "KnowledgeVersion",
+    "LabelCorrection",
+    "Macro",
     "MeetingParticipant",
     "Message",
     "Notification",
     "OnCallEntry",
+    "SatisfactionSurvey",
     "SkillGroup",
+    "SlaMark",
     "Staff",
+    "TrainingRun",
     "TriageResult",
     "WorkOrder",
     "WorkOrderEvent",
+    "WorkOrderLink",
     "staff_skill_groups",
 ]

@@ -6,24 +6,33 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from caredesk.compliance.crypto import EncryptedText, current_keyring
 from caredesk.storage.orm.base import Base, created_column, id_column
 
 
 class Customer(Base):
-    """A customer, known by the reference the channel or CRM gives (`ref`)."""
+    """A customer, known by the reference the channel or CRM gives (`ref`). Name, phone and e-mail are
+    encrypted at rest; phone and e-mail are found by their keyed hashes."""
 
     __tablename__ = "customer"
     id: Mapped[str] = id_column()
     ref: Mapped[str] = mapped_column(String(128), unique=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(64))
-    email: Mapped[str | None] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(EncryptedText())
+    phone: Mapped[str | None] = mapped_column(EncryptedText())
+    email: Mapped[str | None] = mapped_column(EncryptedText())
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     tier: Mapped[str] = mapped_column(String(32), default="standard")
     branch_id: Mapped[str | None] = mapped_column(ForeignKey("branch.id"))
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = created_column()
+
+    @validates("phone", "email")
+    def _hash_for_lookup(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key}_hash", current_keyring().keyed_hash(value) if value else None)
+        return value
 
 
 class Conversation(Base):
@@ -54,7 +63,7 @@ class Message(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id"))
     direction: Mapped[str] = mapped_column(String(8))  # in | out
     author: Mapped[str] = mapped_column(String(16))  # customer | bot | agent | system
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText())  # as written, PII included: encrypted at rest
     text_masked: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = created_column()

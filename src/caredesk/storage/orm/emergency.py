@@ -26,6 +26,7 @@ class EmergencyMeeting(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = created_column()
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     participants: Mapped[list[MeetingParticipant]] = relationship(
         lazy="selectin", order_by="MeetingParticipant.position"
@@ -63,6 +64,7 @@ class IncidentRecord(Base):
     current_position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = created_column()
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    customer_informed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     recorders: Mapped[list[IncidentRecorder]] = relationship(lazy="selectin", order_by="IncidentRecorder.position")
 
@@ -79,6 +81,7 @@ class IncidentRecorder(Base):
     section: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | active | signed
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signature: Mapped[str | None] = mapped_column(String(64))  # SHA-256 over the section as signed
 
 
 class IncidentEntry(Base):
@@ -89,5 +92,19 @@ class IncidentEntry(Base):
     record_id: Mapped[str] = mapped_column(ForeignKey("incident_record.id"), index=True)
     recorder_id: Mapped[str] = mapped_column(ForeignKey("incident_recorder.id"))
     section: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="fill")  # fill | return (the reason for a return)
     content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_column()
+
+
+class IncidentRecordVersion(Base):
+    """A frozen copy of the form at each signature; the last one, once locked, is the event record."""
+
+    __tablename__ = "incident_record_version"
+    __table_args__ = (UniqueConstraint("record_id", "version", name="uq_incident_record_version_number"),)
+    id: Mapped[str] = id_column()
+    record_id: Mapped[str] = mapped_column(ForeignKey("incident_record.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = created_column()

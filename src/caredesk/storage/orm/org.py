@@ -51,6 +51,7 @@ class SkillGroup(Base):
     department_id: Mapped[str] = mapped_column(ForeignKey("department.id"))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    strategy: Mapped[str] = mapped_column(String(16), default="skills")  # round_robin | least_loaded | skills
 
 
 class Staff(Base):
@@ -61,6 +62,7 @@ class Staff(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(64))  # for SMS alarms
     role: Mapped[str] = mapped_column(String(32))
     department_id: Mapped[str | None] = mapped_column(ForeignKey("department.id"))
     branch_id: Mapped[str | None] = mapped_column(ForeignKey("branch.id"))
@@ -70,6 +72,7 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     away: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # round-robin order
     created_at: Mapped[datetime] = created_column()
 
     skill_groups: Mapped[list[SkillGroup]] = relationship(secondary=staff_skill_groups, lazy="selectin")

@@ -1,4 +1,5 @@
-"""Work orders and their append-only event log."""
+"""Work orders, their append-only event log, and what hangs off them: SLA marks, satisfaction surveys,
+callback tasks, links between orders, and canned replies (macros)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class WorkOrder(Base):
         Index("ix_work_order_department_status_id", "department_id", "status_category", "id"),
         Index("ix_work_order_assignee_status_id", "assignee_id", "status_category", "id"),
         Index("ix_work_order_customer_id", "customer_id", "id"),
+        Index("ix_work_order_sla_next_check_at", "sla_next_check_at"),
+        Index("ix_work_order_waiting", "skill_group_id", "queued_at"),
     )
     id: Mapped[str] = id_column()
     conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversation.id"), index=True)
@@ -43,6 +46,25 @@ class WorkOrder(Base):
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = created_column()
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Routing and SLA state (issue 4); the event log keeps the history, these columns the present.
+    channel: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    customer_tier: Mapped[str] = mapped_column(String(32), default="standard")
+    category: Mapped[str | None] = mapped_column(String(64))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # values required by flow transitions
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # waiting for an agent with capacity
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # start of the current hop
+    sla_policy: Mapped[str | None] = mapped_column(String(64))
+    sla_next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    awaiting_reply_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("work_order.id"))
 
 
 class WorkOrderEvent(Base):
@@ -57,4 +79,74 @@ class WorkOrderEvent(Base):
     actor: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = created_column()
+
+
+class SlaMark(Base):
+    """A warning, breach or escalation already acted on: the unique key makes two workers checking the same
+    order at the same minute send it once."""
+
+    __tablename__ = "work_order_sla_mark"
+    __table_args__ = (UniqueConstraint("work_order_id", "target", "kind", name="uq_sla_mark_order_target_kind"),)
+    id: Mapped[str] = id_column()
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id"))
+    target: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # warning | breach | escalation-1, escalation-2, ...
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))  # who was told
+    created_at: Mapped[datetime] = created_column()
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SatisfactionSurvey(Base):
+    """Sent when an order closes; answered by link (token), e-mail or chat; a low rating reopens the order."""
+
+    __tablename__ = "satisfaction_survey"
+    id: Mapped[str] = id_column()
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id"), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_column()
+
+
+class CallbackTask(Base):
+    """A call back to the customer after a complaint is closed."""
+
+    __tablename__ = "callback_task"
+    id: Mapped[str] = id_column()
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id"), index=True)
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = created_column()
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WorkOrderLink(Base):
+    """Related orders, and the traces of merges and splits."""
+
+    __tablename__ = "work_order_link"
+    __table_args__ = (UniqueConstraint("work_order_id", "other_id", "kind", name="uq_work_order_link"),)
+    id: Mapped[str] = id_column()
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id"), index=True)
+    other_id: Mapped[str] = mapped_column(ForeignKey("work_order.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # related | merged_into | merged_from | split_from | split_into
+    created_at: Mapped[datetime] = created_column()
+
+
+class Macro(Base):
+    """A canned reply; `{customer}` and `{order}` are filled in when it is used."""
+
+    __tablename__ = "macro"
+    id: Mapped[str] = id_column()
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    body_zh: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = created_column()
