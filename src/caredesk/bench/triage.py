@@ -3,9 +3,12 @@ shipped seed corpus, over mixed zh/en messages."""
 
 from __future__ import annotations
 
+import resource
 import time
+from pathlib import Path
 
 from caredesk.bench.stats import Figures, Notes, log, mixed_messages, summary_ms, time_calls
+from caredesk.bench.triage_data import dataset_figures
 
 __all__ = ["run"]
 
@@ -36,6 +39,21 @@ def _batch_triage(pipeline, model, messages: list[str]) -> list:  # type: ignore
             doc = step(doc)
         out.append(doc)
     return out
+
+
+def rss_mb() -> float:
+    """This process's resident set size now (Linux /proc), else its peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def run(quick: bool) -> tuple[Figures, Notes]:
@@ -73,7 +91,8 @@ def run(quick: bool) -> tuple[Figures, Notes]:
 
     figures = {"triage_p50_ms": p50, "triage_p99_ms": p99, "triage_batch_msgs_per_s": round(full_rate, 1),
                "triage_classifier_batch_msgs_per_s": round(clf_rate, 1),
-               "triage_model_train_s": round(train_s, 2)}
+               "triage_model_train_s": round(train_s, 2),
+               "triage_rss_mb": rss_mb()}
     notes = {
         "triage": (
             f"TriagePipeline(model)(text), one message at a time, {n} messages (seed corpus shuffled, "
@@ -86,4 +105,12 @@ def run(quick: bool) -> tuple[Figures, Notes]:
             "the single-message pipeline on 3 batches); one process, one thread. "
             "triage_classifier_batch_msgs_per_s: predict_many alone on already-masked texts."),
     }
+    notes["triage_rss"] = (
+        "triage_rss_mb: resident memory of this bench process with the triage pipeline loaded and used (python, "
+        "numpy, scikit-learn, jieba, the model), measured before the data-set evaluations; "
+        "triage_bench_peak_rss_mb: the process's peak after them (several intent models trained in turn).")
+    data_figures, data_notes = dataset_figures(quick)
+    figures |= data_figures
+    notes |= data_notes
+    figures["triage_bench_peak_rss_mb"] = peak_rss_mb()
     return figures, notes

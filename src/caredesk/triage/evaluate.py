@@ -53,11 +53,12 @@ def timed_predictions(predict: Callable[[str], Any], texts: Sequence[str]) -> tu
 
 
 def evaluate_intent(train_texts: Sequence[str], train_labels: Sequence[str], test_texts: Sequence[str],
-                    test_labels: Sequence[str], *, oos_label: str | None = None,
+                    test_labels: Sequence[str], *, oos_label: str | None = None, semantic_weight: float = 0.0,
                     progress: Progress | None = None) -> dict[str, Any]:
     say = progress or (lambda _msg: None)
     start = time.perf_counter()
-    model: IntentModel = train_intent_model(train_texts, train_labels, oos_label=oos_label, progress=say)
+    model: IntentModel = train_intent_model(train_texts, train_labels, oos_label=oos_label,
+                                            semantic_weight=semantic_weight, progress=say)
     train_seconds = time.perf_counter() - start
     say(f"predicting {len(test_texts)} test messages one at a time…")
     preds, timings = timed_predictions(model.predict, test_texts)
@@ -75,6 +76,7 @@ def evaluate_intent(train_texts: Sequence[str], train_labels: Sequence[str], tes
         **timings.summary(),
         "train_seconds": round(train_seconds, 2),
         "temperature": round(model.temperature, 4),
+        "semantic_weight": semantic_weight,
     }
     if oos_label is not None:
         is_oos = truth == oos_label

@@ -18,10 +18,9 @@ def preview(rt: Runtime, text: str) -> dict[str, Any]:
     policy = rt.decision_policy
     found = []
     if not needs_emergency(doc, policy):
-        with rt.session_factory() as session:
-            found = rt.knowledge_index(session).search(doc.masked, content_type=doc.label("content_type").label,
-                                                       problem_type=doc.label("problem_type").label, limit=3,
-                                                       language=doc.language)
+        found = rt.knowledge_index().search(doc.masked, content_type=doc.label("content_type").label,
+                                            problem_type=doc.label("problem_type").label, limit=3,
+                                            language=doc.language)
     decision = decide(doc, found[0] if found else None, policy, runners_up=found[1:])
     out: dict[str, Any] = {"language": doc.language, "masked": doc.masked, "model_version": doc.model_version}
     for head, score in doc.labels.items():

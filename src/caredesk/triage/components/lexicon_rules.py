@@ -49,8 +49,10 @@ def _pattern(phrase: str) -> re.Pattern[str] | None:
 def _hits(text: str, phrases: tuple[str, ...]) -> list[str]:
     hits = []
     for phrase in phrases:
+        if phrase not in text:  # a cheap necessary condition; the word-boundary regex only confirms
+            continue
         pattern = _pattern(phrase)
-        if (pattern.search(text) if pattern else phrase in text):
+        if pattern is None or pattern.search(text):
             hits.append(phrase)
     return hits
 

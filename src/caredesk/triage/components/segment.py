@@ -32,16 +32,22 @@ def _jieba() -> Any:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens; Chinese runs go through jieba (HMM off: more stable on short queries)."""
+    """Lower-case word tokens; Chinese runs go through jieba (HMM off: more stable on short queries).
+    Cached for recent texts: the segment step and the classifier's word features cut the same masked text."""
+    return list(_tokenize(text))
+
+
+@lru_cache(maxsize=2048)
+def _tokenize(text: str) -> tuple[str, ...]:
     lowered = text.lower()
     if not _CJK.search(lowered):
-        return _LATIN.findall(lowered)
+        return tuple(_LATIN.findall(lowered))
     tokens: list[str] = []
     for piece in _jieba().cut(lowered, HMM=False):
         piece = piece.strip()
         if piece and (_CJK.search(piece) or _LATIN.fullmatch(piece)):
             tokens.append(piece)
-    return tokens
+    return tuple(tokens)
 
 
 @component("caredesk.segment.v1", reads=("masked",), writes=("tokens",))

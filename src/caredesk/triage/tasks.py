@@ -1,0 +1,26 @@
+"""Background triage tasks. `retrain_nightly` is registered as a periodic task by the composition root:
+it retrains on seed corpus + agent corrections and promotes the candidate only when it scores better."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from caredesk.runtime import current_runtime
+
+__all__ = ["retrain_nightly"]
+
+log = logging.getLogger(__name__)
+
+
+def retrain_nightly() -> dict[str, Any]:
+    from caredesk.triage.pipeline import TriagePipeline
+    from caredesk.triage.retrain import do_retrain
+
+    rt = current_runtime()
+    outcome = do_retrain(rt.uow(), rt.settings.models_path, now=rt.clock.now())
+    if outcome.model is not None:  # this process answers with the new model at once; others on restart
+        rt.set_pipeline(TriagePipeline(outcome.model, rt.triage.names))
+    return {"promoted": outcome.promoted, "reason": outcome.decision.reason,
+            "candidate_version": outcome.candidate_version, "active_version": outcome.active_version,
+            "n_corrections": outcome.n_corrections}
