@@ -4,7 +4,7 @@ meeting, notify each person (in-app now, e-mail with .ics after commit), record 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.compliance.audit import record_audit
 from caredesk.emergency.meetings import MeetingProvider
+from caredesk.emergency.monitoring import BuiltinMonitoring, MonitoringSource
 from caredesk.emergency.roster import RosterLine, StaffCard, select_related_staff
 from caredesk.errors import NotFound
 from caredesk.ids import new_id
@@ -42,11 +43,14 @@ class EmergencyPlan:
     provider: MeetingProvider
     duration_minutes: int
     base_url: str
+    sections: tuple[str, ...] = RECORDER_SECTIONS  # the incident form's sections, in recorder order
+    monitoring: MonitoringSource = field(default_factory=BuiltinMonitoring)
 
 
-def gather_context(session: Session, customer: Customer, conversation: Conversation, doc: TriageDoc
-                   ) -> dict[str, Any]:
+def gather_context(session: Session, customer: Customer, conversation: Conversation, doc: TriageDoc,
+                   monitoring: MonitoringSource | None = None) -> dict[str, Any]:
     """Customer information, recent activity path, fault description and monitoring information."""
+    source = monitoring or BuiltinMonitoring()
     recent = session.scalars(select(Message).join(Conversation).where(Conversation.customer_id == customer.id)
                              .order_by(Message.created_at.desc()).limit(10))
     orders = session.scalars(select(WorkOrder).where(WorkOrder.customer_id == customer.id)
@@ -60,7 +64,8 @@ def gather_context(session: Session, customer: Customer, conversation: Conversat
         "fault": {"description": doc.masked, "language": doc.language,
                   "labels": {h: s.label for h, s in doc.labels.items()}, "channel": conversation.channel},
         "monitoring": {"open_alarms": [{"id": a.id, "conversation_id": a.conversation_id, "level": a.level}
-                                       for a in open_alarms], "source": "builtin"},
+                                       for a in open_alarms], "source": source.name,
+                       **source.snapshot(content_type=doc.label("content_type").label)},
     }
 
 
@@ -80,7 +85,7 @@ def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, conver
     meeting = EmergencyMeeting(id=meeting_id, conversation_id=conversation.id, message_id=message.id, title=title,
                                provider=room.provider, room_url=room.url, starts_at=now,
                                ends_at=now + timedelta(minutes=plan.duration_minutes),
-                               context=gather_context(session, customer, conversation, doc), created_at=now)
+                               context=gather_context(session, customer, conversation, doc, plan.monitoring), created_at=now)
     session.add(meeting)
     session.flush()
     for position, invitee in enumerate(invitees):
@@ -90,13 +95,13 @@ def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, conver
         session.add(participant)
         session.add(Notification(staff_id=invitee.staff_id, kind="emergency_meeting", title=title,
                                  body=doc.masked[:500], link=f"/join/{participant.join_token}", created_at=now))
-    record = IncidentRecord(meeting_id=meeting.id, form={"title": title, "sections": list(RECORDER_SECTIONS)},
+    record = IncidentRecord(meeting_id=meeting.id, form={"title": title, "sections": list(plan.sections), "parts": {}},
                             created_at=now)
     session.add(record)
     session.flush()
-    for position, invitee in enumerate(invitees[: len(RECORDER_SECTIONS)]):
+    for position, invitee in enumerate(invitees[: len(plan.sections)]):
         session.add(IncidentRecorder(record_id=record.id, position=position, staff_id=invitee.staff_id,
-                                     section=RECORDER_SECTIONS[position]))
+                                     section=plan.sections[position]))
     record_audit(session, actor="system", action="emergency.started", object_type="emergency_meeting",
                  object_id=meeting.id, data={"participants": [i.staff_id for i in invitees],
                                              "content_type": content_type}, now=now)

@@ -1,17 +1,28 @@
-"""Background delivery of join notices: takes a participant id, idempotent, retried by the queue on failure."""
+"""Background e-mail of the emergency response: join notices (a participant id) and the outcome to the customer
+(a locked incident record id); idempotent, retried by the queue on failure."""
 
 from __future__ import annotations
 
 import logging
+from email.message import EmailMessage
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from caredesk.compliance.audit import record_audit
+from caredesk.emergency.incident_actions import CUSTOMER_NOTICE
 from caredesk.emergency.invitation import MeetingInvite, build_invitation_email
 from caredesk.runtime import current_runtime
-from caredesk.storage.orm import EmergencyMeeting, MeetingParticipant, Staff
+from caredesk.storage.orm import (
+    AuditEntry,
+    Conversation,
+    EmergencyMeeting,
+    IncidentRecord,
+    MeetingParticipant,
+    Staff,
+)
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["send_meeting_notice"]
+__all__ = ["email_incident_outcome", "send_meeting_notice"]
 
 log = logging.getLogger(__name__)
 
@@ -50,5 +61,35 @@ def send_meeting_notice(participant_id: str) -> str:
                         participant.email_attempts, exc)
             raise  # the queue retries
         participant.email_status, participant.email_sent_at, participant.email_error = "sent", now, None
+        uow.commit()
+    return "sent"
+
+
+def email_incident_outcome(record_id: str) -> str:
+    """After the event record is locked: tell the customer by e-mail too, when their address is known.
+    Idempotent: the audit entry written with the send marks it done."""
+    rt = current_runtime()
+    with rt.uow() as uow:
+        s = uow.session
+        record = s.get(IncidentRecord, record_id)
+        if record is None or record.status != "locked":
+            return "skipped"
+        done = s.scalar(select(AuditEntry.id).where(AuditEntry.object_id == record_id,
+                                                     AuditEntry.action == "incident.customer_emailed").limit(1))
+        meeting = s.get(EmergencyMeeting, record.meeting_id)
+        conversation = s.get(Conversation, meeting.conversation_id) if meeting else None
+        customer = conversation.customer if conversation else None
+        if done is not None or customer is None or not customer.email:
+            return "skipped"
+        language = "en" if customer.language == "en" else "zh"
+        msg = EmailMessage()
+        msg["Subject"] = "[示范银行 / Demo Bank] 处理结果 / Outcome of your report"
+        msg["From"] = rt.settings.mail_from
+        msg["To"] = customer.email
+        msg["X-CareDesk-Incident"] = record_id
+        msg.set_content(CUSTOMER_NOTICE[language])
+        rt.mailer.send(msg)  # an OSError leaves no mark: the queue retries
+        record_audit(s, actor="system", action="incident.customer_emailed", object_type="incident_record",
+                     object_id=record_id, now=rt.clock.now())
         uow.commit()
     return "sent"

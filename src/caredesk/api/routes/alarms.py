@@ -1,19 +1,82 @@
-"""Escalation alarms, filtered by conversation."""
+"""Escalation alarms: list (filtered by conversation), detail with events and deliveries, and the
+lifecycle: acknowledge, assign, resolve."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
-from caredesk.api.deps import Caller, SessionDep, require
-from caredesk.api.schemas import alarm_out
+from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
+from caredesk.api.schemas import StrictModel, alarm_out
 from caredesk.escalation.actions import list_alarms
+from caredesk.escalation.lifecycle import (
+    AlarmActor,
+    do_acknowledge_alarm,
+    do_assign_alarm,
+    do_resolve_alarm,
+    get_alarm,
+    list_alarm_deliveries,
+    list_alarm_events,
+    run_alarm_action,
+)
 
 router = APIRouter(tags=["alarms"])
+
+
+class AlarmNoteIn(StrictModel):
+    note: str = Field(default="", max_length=2000)
+
+
+class AlarmAssignIn(AlarmNoteIn):
+    staff_id: str = Field(min_length=1, max_length=64)
+
+
+def actor_of(caller: Caller) -> AlarmActor:
+    return AlarmActor(caller.actor, caller.id if caller.kind == "staff" else None)
+
+
+def alarm_detail(session: Any, alarm_id: str) -> dict[str, Any]:
+    alarm = get_alarm(session, alarm_id)
+    return alarm_out(alarm) | {
+        "events": [{"kind": e.kind, "actor": e.actor, "data": e.data, "note": e.note, "created_at": e.created_at}
+                   for e in list_alarm_events(session, alarm_id)],
+        "deliveries": [{"id": d.id, "level": d.level, "channel": d.channel, "recipient": d.recipient,
+                        "status": d.status, "attempts": d.attempts, "last_error": d.last_error,
+                        "not_before": d.not_before, "sent_at": d.sent_at}
+                       for d in list_alarm_deliveries(session, alarm_id)],
+    }
 
 
 @router.get("/alarms")
 def get_alarms(session: SessionDep, _: Annotated[Caller, Depends(require("alarm.read"))],
                conversation_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
     return {"items": [alarm_out(a) for a in list_alarms(session, conversation_id)]}
+
+
+@router.get("/alarms/{alarm_id}")
+def read_alarm(alarm_id: str, session: SessionDep, _: Annotated[Caller, Depends(require("alarm.read"))]
+               ) -> dict[str, Any]:
+    return alarm_detail(session, alarm_id)
+
+
+@router.post("/alarms/{alarm_id}/acknowledge")
+def acknowledge_alarm(alarm_id: str, rt: RuntimeDep, caller: Annotated[Caller, Depends(require("alarm.handle"))],
+                      body: AlarmNoteIn | None = None) -> dict[str, Any]:
+    note = body.note if body else ""
+    return alarm_out(run_alarm_action(rt, do_acknowledge_alarm, alarm_id, actor_of(caller), note=note))
+
+
+@router.post("/alarms/{alarm_id}/assign")
+def assign_alarm(alarm_id: str, body: AlarmAssignIn, rt: RuntimeDep,
+                 caller: Annotated[Caller, Depends(require("alarm.assign"))]) -> dict[str, Any]:
+    return alarm_out(run_alarm_action(rt, do_assign_alarm, alarm_id, body.staff_id, actor_of(caller),
+                                      note=body.note))
+
+
+@router.post("/alarms/{alarm_id}/resolve")
+def resolve_alarm(alarm_id: str, rt: RuntimeDep, caller: Annotated[Caller, Depends(require("alarm.handle"))],
+                  body: AlarmNoteIn | None = None) -> dict[str, Any]:
+    note = body.note if body else ""
+    return alarm_out(run_alarm_action(rt, do_resolve_alarm, alarm_id, actor_of(caller), note=note))

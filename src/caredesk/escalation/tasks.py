@@ -1,0 +1,136 @@
+"""Background work of the alarm strategy: delivering one notice (e-mail, SMS, chat-ops webhook) and
+escalating an alarm nobody acknowledged. Both take ids, re-check the state they act on, and are
+idempotent; a failed delivery is recorded and raised so that the queue retries it."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import or_, update
+
+from caredesk.compliance.audit import record_audit
+from caredesk.escalation.dispatch import do_notify_level, log_alarm_event, schedule_escalation
+from caredesk.escalation.messages import AlarmNotice, alarm_email, alarm_text
+from caredesk.escalation.outbox import AlarmOutbox
+from caredesk.notify.sms import SmsGateway
+from caredesk.notify.webhook import build_webhook_request, post_webhook
+from caredesk.runtime import Runtime, current_runtime
+from caredesk.storage.orm import Alarm, AlarmDelivery, Conversation, Staff
+
+__all__ = ["deliver_alarm_notice", "escalate_alarm"]
+
+log = logging.getLogger(__name__)
+RESCHEDULE_FLOOR_SECONDS = 5.0
+
+
+def _notice(rt: Runtime, alarm: Alarm) -> AlarmNotice:
+    reasons = tuple(f"{r['feature']} = {r['value']} (+{r['contribution']})"
+                    for r in (alarm.forecast or {}).get("reasons", []))
+    return AlarmNotice(alarm.id, alarm.conversation_id, str(alarm.details.get("customer_ref", "")),
+                       str(alarm.details.get("channel", "")), alarm.level, alarm.count, alarm.threshold,
+                       tuple(alarm.details.get("types", [])), alarm.escalation_level, alarm.forecast_probability,
+                       reasons, f"{rt.settings.base_url}/workbench/conversations/{alarm.conversation_id}")
+
+
+def _send(rt: Runtime, delivery: AlarmDelivery, alarm: Alarm, staff: Staff | None) -> None:
+    notice = _notice(rt, alarm)
+    if delivery.channel == "email":
+        name = staff.display_name if staff else delivery.recipient
+        rt.mailer.send(alarm_email(notice, to_name=name, to_address=delivery.address, sender=rt.settings.mail_from))
+    elif delivery.channel == "sms":
+        SmsGateway(rt.settings.sms_gateway_url, rt.settings.sms_gateway_token).send(
+            delivery.address, alarm_text(notice), delivery.id)
+    elif delivery.channel == "webhook":
+        room = rt.alarm_strategy.webhooks.get(delivery.recipient)
+        if room is None:
+            raise OSError(f"webhook {delivery.recipient!r} is no longer in the alarm strategy")
+        data = {"event": "alarm", "alarm_id": alarm.id, "conversation_id": alarm.conversation_id,
+                "escalation_level": alarm.escalation_level, "count": alarm.count,
+                "types": alarm.details.get("types", []), "probability": alarm.forecast_probability}
+        request = build_webhook_request(room.kind, room.url, rt.settings.alarm_webhook_secrets.get(room.name),
+                                        alarm_text(notice), data, now=rt.clock.now())
+        post_webhook(request)
+
+
+def deliver_alarm_notice(delivery_id: str) -> str:
+    """'sent', 'skipped' (already sent, or unknown), 'cancelled' (the alarm was handled meanwhile) or
+    'not_due' (held by quiet hours: checked again later)."""
+    rt = current_runtime()
+    with rt.uow() as uow:
+        s = uow.session
+        now = rt.clock.now()
+        # Claim with a write first (row lock on PostgreSQL, write lock on SQLite): a redelivered task waits,
+        # then finds the notice sent and skips it.
+        claimed = s.execute(update(AlarmDelivery).where(
+            AlarmDelivery.id == delivery_id, AlarmDelivery.status.in_(("pending", "held", "failed")),
+            or_(AlarmDelivery.not_before.is_(None), AlarmDelivery.not_before <= now))
+            .values(attempts=AlarmDelivery.attempts + 1).execution_options(synchronize_session=False))
+        delivery = s.get(AlarmDelivery, delivery_id)
+        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            if delivery is not None and delivery.status == "held" and delivery.not_before is not None:
+                wait = max((delivery.not_before - now).total_seconds(), RESCHEDULE_FLOOR_SECONDS)
+                uow.on_commit(lambda: rt.queue.schedule("escalation.deliver_alarm_notice", delivery_id, delay=wait))
+                uow.commit()
+                return "not_due"
+            return "skipped"
+        assert delivery is not None
+        alarm = s.get(Alarm, delivery.alarm_id)
+        assert alarm is not None
+        if alarm.status != "open" and delivery.status == "held":
+            delivery.status, delivery.last_error = "cancelled", f"alarm {alarm.status} before quiet hours ended"
+            uow.commit()
+            return "cancelled"
+        staff = s.get(Staff, delivery.recipient) if delivery.channel in ("email", "sms") else None
+        try:
+            _send(rt, delivery, alarm, staff)
+        except OSError as exc:
+            delivery.status, delivery.last_error = "failed", str(exc)[:500]
+            log_alarm_event(s, alarm, "delivery_failed", actor="system", now=now,
+                            data={"delivery_id": delivery.id, "channel": delivery.channel,
+                                  "attempt": delivery.attempts, "error": str(exc)[:200]})
+            uow.commit()
+            log.warning("alarm notice %s (%s) failed, attempt %d: %s", delivery.id, delivery.channel,
+                        delivery.attempts, exc)
+            raise  # the queue retries
+        delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+        uow.commit()
+    return "sent"
+
+
+def escalate_alarm(alarm_id: str, from_level: int) -> str:
+    """Tell the next level when the alarm is still open at `from_level` and its time is up. 'escalated',
+    'skipped' (acknowledged, resolved, or escalated already) or 'not_due' (checked again later)."""
+    rt = current_runtime()
+    strategy = rt.alarm_strategy
+    outbox = AlarmOutbox()
+    with rt.uow() as uow:
+        s = uow.session
+        now = rt.clock.now()
+        claimed = s.execute(update(Alarm).where(
+            Alarm.id == alarm_id, Alarm.status == "open", Alarm.escalation_level == from_level,
+            Alarm.escalate_at.is_not(None), Alarm.escalate_at <= now)
+            .values(escalation_level=from_level + 1, escalate_at=None).execution_options(synchronize_session=False))
+        alarm = s.get(Alarm, alarm_id)
+        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            if (alarm is not None and alarm.status == "open" and alarm.escalation_level == from_level
+                    and alarm.escalate_at is not None):
+                wait = max((alarm.escalate_at - now).total_seconds(), RESCHEDULE_FLOOR_SECONDS)
+                uow.on_commit(lambda: rt.queue.schedule("escalation.escalate_alarm", alarm_id, from_level,
+                                                        delay=wait))
+                uow.commit()
+                return "not_due"
+            return "skipped"
+        assert alarm is not None
+        s.refresh(alarm)
+        conversation = s.get(Conversation, alarm.conversation_id)
+        assert conversation is not None
+        log_alarm_event(s, alarm, "escalated", actor="system", now=now,
+                        data={"from_level": from_level, "to_level": alarm.escalation_level})
+        record_audit(s, actor="system", action="alarm.escalated", object_type="alarm", object_id=alarm.id,
+                     data={"from_level": from_level, "to_level": alarm.escalation_level}, now=now)
+        do_notify_level(s, alarm, conversation, strategy, alarm.escalation_level, outbox, now=now,
+                        link=f"/workbench/conversations/{alarm.conversation_id}")
+        schedule_escalation(alarm, strategy, outbox, now=now)
+        uow.on_commit(lambda: outbox.release(rt.queue, rt.live))
+        uow.commit()
+    return "escalated"

@@ -1,0 +1,114 @@
+"""Alarms on the real background queue (two Huey consumers on Redis, PostgreSQL): the team leads' e-mails
+are delivered once each even when every notice is delivered twice, the escalation check waits in Redis's
+schedule for its timeout, and when it runs (on a worker, with the clock past the timeout) the next level
+is told once; the alarm's live event goes out through Redis pub/sub for every API process."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import getaddresses
+from pathlib import Path
+
+import pytest
+import redis
+from huey import RedisHuey
+from sqlalchemy import select
+
+from caredesk.bootstrap import _register_tasks
+from caredesk.clock import FrozenClock
+from caredesk.escalation.outbox import DELIVER_TASK, ESCALATE_TASK
+from caredesk.intake.actions import IncomingMessage, do_receive_message
+from caredesk.notify.live import CHANNEL
+from caredesk.runtime import Runtime
+from caredesk.storage.orm import Alarm, AlarmDelivery, Staff
+from caredesk.tasks.app import EmbeddedConsumer, TaskQueue
+from caredesk.triage.pipeline import TriagePipeline
+from tests.conftest import Mailbox
+from tests.integration.alarm_helpers import demo_runtime_with
+from tests.integration.test_task_queue import running, wait_until
+
+THREATS_ZH = ["我要向12378投诉", "再不处理我就打12378", "我已经准备好材料去银保监会投诉"]
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+pytestmark = [pytest.mark.redis, pytest.mark.parametrize("db_url", ["postgres"], indirect=True)]
+
+
+@pytest.fixture
+def redis_rt(db_url: str, tmp_path: Path, mailbox: Mailbox, pipeline: TriagePipeline, redis_url: str
+             ) -> Iterator[Runtime]:
+    with demo_runtime_with(db_url, tmp_path / "var", mailbox, pipeline, tasks_mode="external",
+                           redis_url=redis_url) as rt:
+        rt.queue = TaskQueue(RedisHuey(f"caredesk-test-{secrets.token_hex(6)}", url=redis_url, utc=True))
+        _register_tasks(rt.queue)
+        rt.clock = FrozenClock(T0)
+        yield rt
+        rt.queue.huey.flush()
+        rt.live.close()
+
+
+def consumer(queue: TaskQueue) -> EmbeddedConsumer:
+    return EmbeddedConsumer(queue.huey, workers=2, worker_type="thread", periodic=False, check_worker_health=False)
+
+
+def emails(rt: Runtime, *roles: str) -> Counter[str]:
+    with rt.session_factory() as s:
+        return Counter(s.scalars(select(Staff.email).where(Staff.role.in_(roles), Staff.active)))
+
+
+def test_alarm_queue_redis_consumers_deliver_once_and_escalate(redis_rt: Runtime, mailbox: Mailbox,
+                                                               redis_url: str) -> None:
+    rt = redis_rt
+    other = TaskQueue(RedisHuey(rt.queue.huey.name, url=redis_url, utc=True))  # a second worker process
+    _register_tasks(other)
+    listener = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(CHANNEL)
+
+    first = do_receive_message(rt, IncomingMessage(THREATS_ZH[0], "web", "cust-redis"))
+    for text in THREATS_ZH[1:]:
+        outcome = do_receive_message(rt, IncomingMessage(text, "web", "cust-redis", first.conversation_id))
+    alarm_id = str(outcome.alarm_id)
+    huey = rt.queue.huey
+    # Enqueued after the commit with an eta; a consumer parks it in the schedule until then.
+    scheduled = [t for t in huey.pending() if t.name == ESCALATE_TASK]
+    assert [tuple(t.args) for t in scheduled] == [(alarm_id, 0)]
+    assert scheduled[0].eta is not None and scheduled[0].eta > datetime.now(UTC).replace(tzinfo=None) + timedelta(
+        minutes=14)  # waits for the timeout (Huey keeps naive UTC)
+    with rt.session_factory() as s:
+        email_ids = list(s.scalars(select(AlarmDelivery.id).where(AlarmDelivery.alarm_id == alarm_id,
+                                                                  AlarmDelivery.channel == "email")))
+    for delivery_id in email_ids:  # each notice delivered a second time, by the other worker
+        other.enqueue(DELIVER_TASK, delivery_id)
+    leads = emails(rt, "team_lead")
+    with running(consumer(rt.queue), consumer(other)):
+        mailbox.wait_for(sum(leads.values()))
+        wait_until(lambda: huey.pending_count() == 0, "the queue to drain")
+        assert [tuple(t.args) for t in huey.scheduled() if t.name == ESCALATE_TASK] == [(alarm_id, 0)]
+        rt.clock.advance(timedelta(minutes=15))  # type: ignore[attr-defined]
+        rt.queue.enqueue(ESCALATE_TASK, alarm_id, 0)  # the scheduled check comes due
+        other.enqueue(ESCALATE_TASK, alarm_id, 0)  # and is redelivered
+        wait_until(lambda: len(mailbox.messages) >= sum(leads.values()) + 2, "the escalated e-mails", timeout=30)
+        wait_until(lambda: huey.pending_count() == 0, "the queue to drain")
+
+    sent_to = Counter(addr for m in mailbox.messages for _, addr in getaddresses(m.get_all("To", [])))
+    assert sent_to == leads + emails(rt, "admin", "complaint_manager")  # once each, both levels
+    with rt.session_factory() as s:
+        alarm = s.get(Alarm, alarm_id)
+        assert alarm is not None and alarm.escalation_level == 1
+        statuses = Counter(d.status for d in s.scalars(select(AlarmDelivery).where(
+            AlarmDelivery.alarm_id == alarm_id, AlarmDelivery.channel == "email")))
+    assert statuses == Counter({"sent": sum(leads.values()) + 2})
+
+    events = []
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:  # None also answers the (ignored) subscribe confirmation: keep reading
+        message = listener.get_message(timeout=0.2)
+        if message is not None:
+            events.append(json.loads(message["data"]))
+    listener.close()
+    alarm_events = [e for e in events if e.get("type") == "alarm" and e.get("alarm_id") == alarm_id]
+    assert [e["change"] for e in alarm_events] == ["raised", "escalated"]
