@@ -34,7 +34,8 @@ def test_flows_parse_good_flow() -> None:
     flow = parse_flow(GOOD, "card_fraud.yaml")
     assert flow == Flow("card_fraud", 2, {"zh": "盗刷处理", "en": "Card fraud"},
                         {"problem_type": ("complaint",), "content_type": ("business",)},
-                        (FlowStep("accept", "customer_service", 10), FlowStep("freeze", "risk_and_fraud", 0)))
+                        (FlowStep("accept", "customer_service", 10, next=("freeze",)),
+                             FlowStep("freeze", "risk_and_fraud", 0)))
 
 
 @pytest.mark.parametrize(("data", "reason"), [
@@ -89,7 +90,7 @@ def test_flows_load_file_parses_a_valid_file(tmp_path: Path) -> None:
 
 def test_flows_builtin_flows_load() -> None:
     flows = load_builtin_flows()
-    assert set(flows) == {"complaint", "consultation", "suggestion", "system_complaint"}
+    assert set(flows) == {"complaint", "consultation", "suggestion", "system_complaint", "regulator_complaint"}
     assert all(f.steps and f.steps[0].name == "accept" for f in flows.values())
 
 
@@ -126,3 +127,22 @@ def test_flows_flow_matches_counts_conditions() -> None:
     assert flow.matches({"problem_type": "complaint", "content_type": "business"}) == 2
     assert flow.matches({"problem_type": "complaint", "content_type": "system"}) == -1
     assert flow.matches({"problem_type": "complaint"}) == -1  # a missing label fails its condition
+
+
+def test_flows_transitions_and_required_fields_are_validated() -> None:
+    base = {"name": "f", "version": 1, "steps": [{"name": "a", "department": "d"}, {"name": "b", "department": "d"}]}
+    bad_next = {**base, "steps": [{"name": "a", "department": "d", "next": ["zz"]}, {"name": "b", "department": "d"}]}
+    with pytest.raises(InvalidFile, match="next names unknown step 'zz'"):
+        parse_flow(bad_next, "f.yaml")
+    with pytest.raises(InvalidFile, match="requires must be a list"):
+        parse_flow({**base, "steps": [{"name": "a", "department": "d", "requires": "x"}]}, "f.yaml")
+    complaint = load_builtin_flows()["complaint"]
+    assert complaint.step("review").next == ("reply", "investigate")
+    assert complaint.step("investigate").requires == ("root_cause",)
+
+
+def test_regulator_flow_wins_for_complaints_naming_a_regulator() -> None:
+    flows = load_builtin_flows()
+    labels = {"problem_type": "complaint", "content_type": "business", "urgency": "attention"}
+    assert choose_flow(flows, labels | {"complaint_types": ["regulator", "compensation"]}).name == "regulator_complaint"
+    assert choose_flow(flows, labels | {"complaint_types": ["compensation"]}).name == "complaint"

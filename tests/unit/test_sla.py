@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from caredesk.workorders.sla import SlaError, SlaState, SlaTimeline, Target, escalation_due, evaluate, load_sla_config
+from caredesk.workorders.sla import (
+    SlaError,
+    SlaState,
+    SlaTimeline,
+    Target,
+    escalation_due,
+    evaluate,
+    load_sla_config,
+)
 
 SLA = """
 calendars:

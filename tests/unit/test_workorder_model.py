@@ -86,3 +86,12 @@ def test_workorder_model_unknown_current_status_is_named_in_the_error() -> None:
     with pytest.raises(Conflict) as caught:
         check_transition("archived", "new")
     assert "archived" in caught.value.message
+
+
+def test_says_not_solved_reads_chinese_and_english() -> None:
+    from caredesk.workorders.model import says_not_solved
+
+    assert says_not_solved("问题还是没解决，钱没到账")
+    assert says_not_solved("It is STILL NOT working")
+    assert not says_not_solved("谢谢，已经收到退款了")
+    assert not says_not_solved("Thanks, all solved now")

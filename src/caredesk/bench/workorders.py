@@ -316,6 +316,16 @@ def _bench_backend(engine: Any, label: str, suffix: str, n: int, samples: int,
     log(f"workorders[{label}]: {n} orders + events loaded in {load_s:.0f}s; measuring")
     times, plans = _measure(engine, samples, budget_s=10)
     _summarise(times, suffix, figures)
+    from caredesk.bench.workorder_ops import ops_throughput
+
+    created_per_s, transitions_per_s, created = ops_throughput(engine, seconds=3 if n < 500_000 else 8)
+    figures[f"workorder_create_per_s{suffix}"] = created_per_s
+    figures[f"workorder_transition_per_s{suffix}"] = transitions_per_s
+    notes[f"workorders_ops{suffix or '_sqlite'}"] = (
+        f"{created} complaint orders opened as intake does (conversation, message, flow, SLA policy, skills "
+        "routing with row locks on the candidates, events), then status transitions alternating "
+        "in_progress/waiting_customer on them; one transaction each, one thread, on the loaded database")
+    log(f"workorders[{label}]: {created_per_s} creates/s, {transitions_per_s} transitions/s")
     key = suffix or "_sqlite"
     notes[f"workorders_calls{key}"] = ", ".join(f"{k} {len(v)}" for k, v in times.items())
     notes[f"workorders_plans{key}"] = " ### ".join(f"{k}: {v}" for k, v in plans.items())

@@ -16,7 +16,7 @@ from caredesk.accounts.credentials import hash_password
 from caredesk.clock import Clock
 from caredesk.knowledge.actions import save_entries
 from caredesk.knowledge.importing import read_kb_csv
-from caredesk.storage.orm import Branch, Department, OnCallEntry, SkillGroup, Staff
+from caredesk.storage.orm import Branch, Department, Macro, OnCallEntry, SkillGroup, Staff
 from caredesk.storage.unit_of_work import UnitOfWork
 
 __all__ = ["DEMO_PASSWORD", "DemoReport", "do_load_demo"]
@@ -62,7 +62,7 @@ def _load_org(session: Session, org: dict[str, Any], password_hash: str) -> int:
         if g["code"] not in groups:
             groups[g["code"]] = SkillGroup(code=g["code"], name_zh=g["name_zh"], name_en=g["name_en"],
                                            department_id=depts[g["department"]].id, skills=g.get("skills", []),
-                                           languages=g.get("languages", []))
+                                           languages=g.get("languages", []), strategy=g.get("strategy", "skills"))
             session.add(groups[g["code"]])
     session.flush()
     staff = {s.username: s for s in session.scalars(select(Staff))}
@@ -89,6 +89,11 @@ def _load_org(session: Session, org: dict[str, Any], password_hash: str) -> int:
             existing.add(key)
             session.add(OnCallEntry(content_type=key[0], branch_id=branch_id, staff_id=key[2],
                                     position=line["position"]))
+    macros = {m.code for m in session.scalars(select(Macro))}
+    for m in org.get("macros", []):
+        if m["code"] not in macros:
+            session.add(Macro(code=m["code"], title_zh=m["title_zh"], title_en=m["title_en"], body_zh=m["body_zh"],
+                              body_en=m["body_en"]))
     return len(staff)
 
 

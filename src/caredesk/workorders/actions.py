@@ -6,16 +6,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from caredesk.errors import NotFound
-from caredesk.storage.pagination import Page, paginate
 from caredesk.storage.orm import Conversation, Customer, Department, Message, WorkOrder, WorkOrderEvent
+from caredesk.storage.pagination import Page, paginate
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.triage.doc import TriageDoc
+from caredesk.workorders.assignment import route
 from caredesk.workorders.flows import Flow, choose_flow
-from caredesk.workorders.model import Status, category_of, check_transition, priority_of
+from caredesk.workorders.model import Status, StatusCategory, category_of, check_transition, priority_of
+from caredesk.workorders.service_levels import start_sla
+from caredesk.workorders.skills import SkillLexicon, load_skill_lexicon
+from caredesk.workorders.sla import SlaConfig
 
 __all__ = [
     "append_event", "do_open_work_order", "do_transition", "get_work_order", "list_events", "list_work_orders",
@@ -34,9 +38,12 @@ def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, n
 
 
 def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation: Conversation, customer: Customer,
-                       message: Message, doc: TriageDoc, reason: str, now: datetime) -> WorkOrder:
-    labels = {head: score.label for head, score in doc.labels.items()}
-    flow = choose_flow(flows, labels)
+                       message: Message, doc: TriageDoc, reason: str, now: datetime,
+                       sla: SlaConfig | None = None, skills: SkillLexicon | None = None) -> WorkOrder:
+    """Open an order in the flow that fits the triage, start its SLA clock and route it to an agent (or
+    its group's waiting queue), all in the caller's transaction."""
+    labels: dict[str, Any] = {head: score.label for head, score in doc.labels.items()}
+    flow = choose_flow(flows, labels | {"complaint_types": list(doc.complaint_types)})
     first = flow.steps[0]
     department_id = session.scalar(select(Department.id).where(Department.code == first.department))
     priority, priority_reasons = priority_of(labels["urgency"], customer.tier, doc.emotion.label)
@@ -46,14 +53,20 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
                       problem_type=labels["problem_type"], urgency=labels["urgency"], priority=priority,
                       flow=flow.name, step=first.name, status=Status.NEW.value,
                       status_category=category_of(Status.NEW).value, department_id=department_id,
-                      created_at=now, updated_at=now,
+                      channel=conversation.channel, language=doc.language if doc.language in ("zh", "en") else None,
+                      customer_tier=customer.tier or "standard", category=flow.name,
+                      skills=sorted((skills or load_skill_lexicon()).skills_in(doc.masked)), fields={},
+                      created_at=now, updated_at=now, step_started_at=now, awaiting_reply_since=None,
                       due_at=now + timedelta(minutes=first.timer_minutes) if first.timer_minutes else None)
     session.add(order)
     session.flush()
+    policy = start_sla(order, sla, now) if sla is not None else None
     append_event(session, order, "created", actor="system", now=now,
                  data={"flow": flow.name, "flow_version": flow.version, "step": first.name,
                        "department": first.department, "priority": priority,
-                       "priority_reasons": priority_reasons, "reason": reason})
+                       "priority_reasons": priority_reasons, "reason": reason, "skills": order.skills,
+                       "sla_policy": policy.name if policy else None})
+    route(session, order, flows, now=now)
     return order
 
 
@@ -75,10 +88,25 @@ def do_transition(uow: UnitOfWork, order_id: str, target: str, *, actor: str, no
 
 def transition(session: Session, order_id: str, target: str, *, actor: str, now: datetime, note: str = ""
                ) -> WorkOrder:
+    """Change the status; the SLA clock stops in paused categories (the pause is read back from this
+    event) and the order is re-checked at once when it runs again."""
     order = get_work_order(session, order_id, for_update=True)
     status = check_transition(order.status, target)
     previous = order.status
-    order.status, order.status_category, order.updated_at = status.value, category_of(status).value, now
+    category = category_of(status)
+    order.status, order.status_category, order.updated_at = status.value, category.value, now
+    if category == StatusCategory.PAUSED:
+        order.paused_at = order.paused_at or now
+    else:
+        order.paused_at = None
+    if category == StatusCategory.RESOLVED:
+        order.resolved_at = order.resolved_at or now
+    elif category == StatusCategory.CLOSED:
+        order.closed_at, order.resolved_at = now, order.resolved_at or now
+    else:  # open again (also after a reopen): the clocks run
+        order.resolved_at = order.closed_at = None
+    order.sla_next_check_at = now if order.sla_policy and category in (StatusCategory.OPEN, StatusCategory.PAUSED) \
+        else None
     append_event(session, order, "status_changed", actor=actor, now=now, data={"from": previous, "to": status.value},
                  note=note)
     return order
@@ -90,8 +118,9 @@ def list_events(session: Session, order_id: str) -> list[WorkOrderEvent]:
 
 
 def list_work_orders(session: Session, *, cursor: str | None, limit: int, status_category: str | None = None,
-                     department_id: str | None = None, assignee_id: str | None = None) -> Page[WorkOrder]:
-    stmt = select(WorkOrder)
+                     department_id: str | None = None, assignee_id: str | None = None,
+                     scope: ColumnElement[bool] | None = None) -> Page[WorkOrder]:
+    stmt = select(WorkOrder) if scope is None else select(WorkOrder).where(scope)
     if status_category:
         stmt = stmt.where(WorkOrder.status_category == status_category)
     if department_id:

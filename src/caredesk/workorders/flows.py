@@ -19,6 +19,9 @@ class FlowStep:
     name: str
     department: str
     timer_minutes: int
+    skill_group: str | None = None  # None: the department's group whose skills fit the order best
+    next: tuple[str, ...] = ()  # steps this one may move on to (default: the following step)
+    requires: tuple[str, ...] = ()  # fields that must be filled before leaving this step
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,15 @@ class Flow:
     applies_to: dict[str, tuple[str, ...]]
     steps: tuple[FlowStep, ...]
 
-    def matches(self, labels: dict[str, str]) -> int:
+    def step(self, name: str) -> FlowStep | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def matches(self, labels: dict[str, Any]) -> int:
         """How many conditions match (-1 when one fails): the most specific flow is chosen."""
         for key, allowed in self.applies_to.items():
-            if labels.get(key) not in allowed:
+            value = labels.get(key)
+            values = value if isinstance(value, list | tuple | frozenset) else (value,)
+            if not set(values) & set(allowed):
                 return -1
         return len(self.applies_to)
 
@@ -56,12 +64,30 @@ def parse_flow(data: Any, source: str) -> Flow:
         timer = step.get("timer_minutes", 0)
         if isinstance(timer, bool) or not isinstance(timer, int) or timer < 0:
             raise fail(f"step {i}: timer_minutes must be a whole number >= 0")
-        steps.append(FlowStep(str(step["name"]), str(step["department"]), timer))
+        names = {}
+        for key in ("next", "requires"):
+            value = step.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise fail(f"step {i}: {key} must be a list of names")
+            names[key] = tuple(value)
+        group = step.get("skill_group")
+        if group is not None and (not isinstance(group, str) or not group):
+            raise fail(f"step {i}: skill_group must be a skill group code")
+        steps.append(FlowStep(str(step["name"]), str(step["department"]), timer, group, names["next"],
+                              names["requires"]))
     version = data["version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise fail("version must be a whole number >= 1")
     if len({s.name for s in steps}) != len(steps):
         raise fail("step names must be unique")
+    known = {s.name for s in steps}
+    for pos, st in enumerate(steps):
+        unknown = [n for n in st.next if n not in known]
+        if unknown:
+            raise fail(f"step {st.name}: next names unknown step {unknown[0]!r}")
+        if not st.next and pos + 1 < len(steps):
+            steps[pos] = FlowStep(st.name, st.department, st.timer_minutes, st.skill_group,
+                                  (steps[pos + 1].name,), st.requires)
     applies = data.get("applies_to") or {}
     if not isinstance(applies, dict):
         raise fail("applies_to must be a mapping of label -> list of values")
@@ -86,7 +112,7 @@ def load_builtin_flows() -> dict[str, Flow]:
     return flows
 
 
-def choose_flow(flows: dict[str, Flow], labels: dict[str, str]) -> Flow:
+def choose_flow(flows: dict[str, Flow], labels: dict[str, Any]) -> Flow:
     ranked = sorted(((f.matches(labels), f.name) for f in flows.values()), reverse=True)
     if not ranked or ranked[0][0] < 0:
         raise InvalidFile(f"no processing flow applies to {labels}")

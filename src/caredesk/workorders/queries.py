@@ -1,0 +1,57 @@
+"""Read models for the work-order API and workbench: SLA standing of an order, the supervisor's board of
+breaches and warnings, waiting queues, callbacks, macros."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from caredesk.storage.orm import CallbackTask, Macro, SlaMark, WorkOrder
+from caredesk.workorders.service_levels import timeline_of
+from caredesk.workorders.sla import SlaConfig, SlaStatus, evaluate
+
+__all__ = ["BoardRow", "callbacks", "macros", "sla_board", "sla_status"]
+
+
+def sla_status(session: Session, order: WorkOrder, config: SlaConfig, now: datetime) -> list[SlaStatus]:
+    policy = next((p for p in config.policies if p.name == order.sla_policy), None)
+    return evaluate(policy, timeline_of(session, order), now) if policy else []
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    order: WorkOrder
+    worst: str  # breach | warning
+    kinds: tuple[str, ...]
+    last_at: datetime
+
+
+def sla_board(session: Session, *, limit: int = 200) -> list[BoardRow]:
+    """Open orders with an SLA warning or breach on record, breaches first, then by latest notice."""
+    rows = session.execute(
+        select(SlaMark.work_order_id, func.max(SlaMark.created_at), func.count())
+        .join(WorkOrder, WorkOrder.id == SlaMark.work_order_id)
+        .where(WorkOrder.status_category.in_(("open", "paused")))
+        .group_by(SlaMark.work_order_id).order_by(func.max(SlaMark.created_at).desc()).limit(limit)).all()
+    out: list[BoardRow] = []
+    for order_id, last_at, _ in rows:
+        order = session.get(WorkOrder, order_id)
+        kinds = tuple(sorted(set(session.scalars(select(SlaMark.kind).where(SlaMark.work_order_id == order_id)))))
+        if order is not None:
+            worst = "breach" if any(k != "warning" for k in kinds) else "warning"
+            out.append(BoardRow(order, worst, kinds, last_at))
+    return sorted(out, key=lambda r: (r.worst != "breach", -r.last_at.timestamp()))
+
+
+def callbacks(session: Session, *, status: str | None = "open", limit: int = 200) -> list[CallbackTask]:
+    stmt = select(CallbackTask).order_by(CallbackTask.due_at).limit(limit)
+    if status:
+        stmt = stmt.where(CallbackTask.status == status)
+    return list(session.scalars(stmt))
+
+
+def macros(session: Session) -> list[Macro]:
+    return list(session.scalars(select(Macro).order_by(Macro.code)))
