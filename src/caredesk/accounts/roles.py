@@ -24,12 +24,25 @@ PERMISSIONS: dict[str, set[Role]] = {
     "conversation.read": _STAFF | {Role.AUDITOR},
     "workorder.read": _STAFF | {Role.AUDITOR},
     "workorder.change": {Role.AGENT, Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},
+    # Assign others' orders, merge, manage macros, see the SLA breach board, set agents away (issue 4).
+    "workorder.supervise": {Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},
+    # See a customer's unmasked data (message text as written, phone, e-mail); every reveal is audited.
+    "pii.reveal": {Role.COMPLAINT_MANAGER, Role.ADMIN},
     "knowledge.read": _STAFF | {Role.AUDITOR},
     "knowledge.write": {Role.KNOWLEDGE_EDITOR, Role.ADMIN},
     # Approve or reject an entry in review; the four-eyes rule (knowledge/model.py) still applies.
     "knowledge.review": {Role.KNOWLEDGE_EDITOR, Role.ADMIN},
     "alarm.read": _STAFF | {Role.AUDITOR},
+    # Acknowledge and resolve an alarm; assign it to someone (issue 6).
+    "alarm.handle": {Role.AGENT, Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},
+    "alarm.assign": {Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},
+    # The incident feedback form: read it; write is further limited to the recorder whose turn it is.
+    "incident.read": _STAFF | {Role.AUDITOR},
+    "incident.write": _STAFF,
+    "meeting.manage": {Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},
     "meeting.read": _STAFF | {Role.AUDITOR},
+    # Correct a message's triage labels (the corrections train the next model).
+    "triage.correct": {Role.AGENT, Role.TEAM_LEAD, Role.QUALITY_REVIEWER, Role.COMPLAINT_MANAGER, Role.ADMIN},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -9,13 +10,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from caredesk.accounts.abuse import do_freeze_account
 from caredesk.accounts.credentials import authenticate_key
+from caredesk.accounts.rate_limit import Window, over_limit
 from caredesk.accounts.roles import can
-from caredesk.errors import Forbidden, Unauthenticated
+from caredesk.errors import Forbidden, RateLimited, Unauthenticated
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 
-__all__ = ["Caller", "CallerDep", "RuntimeDep", "SessionDep", "get_caller", "require"]
+__all__ = ["Caller", "CallerDep", "RuntimeDep", "SessionDep", "get_caller", "note_record_read", "require"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def get_session(rt: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_caller(request: Request, session: SessionDep) -> Caller:
+def _identify(request: Request, session: Session) -> Caller:
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -66,7 +69,28 @@ def get_caller(request: Request, session: SessionDep) -> Caller:
     raise Unauthenticated("authentication required (API key or login)")
 
 
+def get_caller(request: Request, session: SessionDep) -> Caller:
+    """The authenticated caller, within their request rate (per API key or user, shared through Redis)."""
+    caller = _identify(request, session)
+    rt: Runtime = request.app.state.runtime
+    window = Window(rt.settings.rate_limit_per_minute, 60)
+    now = time.time()
+    if over_limit(rt.rate_counter.hit(f"req:{caller.actor}", window, now), window):
+        raise RateLimited(f"more than {window.limit} requests a minute", retry_after=60 - int(now % 60))
+    return caller
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def note_record_read(rt: Runtime, caller: Caller) -> None:
+    """Count a read of a customer record; past the hourly threshold the account is frozen, administrators
+    are alerted, and this read is refused."""
+    window = Window(rt.settings.record_reads_freeze_per_hour, 3600)
+    if over_limit(rt.rate_counter.hit(f"reads:{caller.actor}", window, time.time()), window):
+        do_freeze_account(rt.uow(), kind=caller.kind, account_id=caller.id, now=rt.clock.now(),
+                          reason=f"more than {window.limit} customer records read within an hour")
+        raise Forbidden("this account is frozen after an unusual volume of record reads; ask an administrator")
 
 
 def require(permission: str) -> Callable[[Caller], Caller]:
@@ -75,4 +99,5 @@ def require(permission: str) -> Callable[[Caller], Caller]:
             raise Forbidden(f"role {caller.role} may not {permission}")
         return caller
 
+    check.permission = permission  # type: ignore[attr-defined]  # read by the route x role matrix test
     return check

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.storage.orm import AuditEntry
 
-__all__ = ["GENESIS", "record_audit", "verify_chain"]
+__all__ = ["GENESIS", "ChainCheck", "iter_entries", "record_audit", "verify_chain"]
 
 GENESIS = "0" * 64
 
@@ -39,14 +41,39 @@ def record_audit(session: Session, *, actor: str, action: str, object_type: str,
     return entry
 
 
-def verify_chain(session: Session) -> tuple[bool, int, int | None]:
-    """(intact, rows checked, id of the first broken row)."""
+_BROKEN_LINK = "the link to the previous entry is broken (a row was removed, inserted or re-linked)"
+_CHANGED = "the content does not match its hash (the row was changed)"
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    intact: bool
+    checked: int  # rows found intact before the first broken one (all rows when intact)
+    broken_id: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(session: Session, *, batch: int = 1000) -> ChainCheck:
+    """Walk the chain in id order (streamed): the first row whose link or content hash does not match."""
     prev = GENESIS
     checked = 0
-    for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
-        if e.prev_hash != prev or e.hash != _digest(prev, e.at, e.actor, e.action, e.object_type, e.object_id,
-                                                      e.data):
-            return False, checked, e.id
+    for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=batch)):
+        if e.prev_hash != prev:
+            return ChainCheck(False, checked, e.id, _BROKEN_LINK)
+        if e.hash != _digest(prev, e.at, e.actor, e.action, e.object_type, e.object_id, e.data):
+            return ChainCheck(False, checked, e.id, _CHANGED)
         prev = e.hash
         checked += 1
-    return True, checked, None
+    return ChainCheck(True, checked)
+
+
+def iter_entries(session: Session, since: datetime | None = None, *, batch: int = 1000
+                 ) -> Iterator[dict[str, Any]]:
+    """Entries as JSON-ready dicts in chain order (with their hashes, so an export can be checked offline)."""
+    query = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=batch)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    for e in session.scalars(query):
+        yield {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+               "object_type": e.object_type, "object_id": e.object_id, "data": e.data,
+               "prev_hash": e.prev_hash, "hash": e.hash}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
-from caredesk.api.deps import Caller, SessionDep, require
+from caredesk.api.deps import Caller, RuntimeDep, SessionDep, note_record_read, require
 from caredesk.api.schemas import message_out
 from caredesk.errors import NotFound
 from caredesk.storage.orm import Conversation, Message
@@ -16,8 +16,9 @@ router = APIRouter(tags=["conversations"])
 
 
 @router.get("/conversations/{conversation_id}")
-def get_conversation(conversation_id: str, session: SessionDep,
-                     _: Annotated[Caller, Depends(require("conversation.read"))]) -> dict[str, Any]:
+def get_conversation(conversation_id: str, session: SessionDep, rt: RuntimeDep,
+                     caller: Annotated[Caller, Depends(require("conversation.read"))]) -> dict[str, Any]:
+    note_record_read(rt, caller)
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound("conversation not found", id=conversation_id)

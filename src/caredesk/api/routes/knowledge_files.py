@@ -54,7 +54,10 @@ def import_file(
     }
 
 
-@router.get("/knowledge/export")
+@router.get("/knowledge/export", response_class=Response,
+            responses={200: {"description": "The knowledge base as a file",
+                             "content": {"text/csv": {"schema": {"type": "string"}},
+                                         MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}})
 def export_file(
     session: SessionDep, _: Reader, format: Annotated[Literal["csv", "xlsx"], Query()] = "csv"
 ) -> Response:  # noqa: A002

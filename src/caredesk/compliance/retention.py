@@ -1,0 +1,95 @@
+"""Retention: how long each kind of data is kept, and the run that applies it.
+
+Messages and customer contact data past their retention are anonymised (the text replaced, PII cleared)
+rather than deleted, so that work orders, triage results and statistics keep their shape; in-app notices
+are deleted. The audit log is kept at least three years whatever is configured (a bank's record-keeping
+duty) and CareDesk never deletes it: export it (`caredesk audit export`) before archiving by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+
+from caredesk.compliance.audit import record_audit
+from caredesk.storage.orm import Conversation, Customer, Message, Notification
+from caredesk.storage.unit_of_work import UnitOfWork
+
+__all__ = ["AUDIT_MINIMUM_DAYS", "REDACTED", "RetentionPolicy", "RetentionReport", "apply_retention_daily",
+           "do_apply_retention"]
+
+AUDIT_MINIMUM_DAYS = 3 * 365 + 1
+REDACTED = "[removed by retention policy]"
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    message_days: int = 5 * 365
+    customer_days: int = 5 * 365  # contact data of customers with no conversation since
+    notification_days: int = 90
+    audit_days: int = AUDIT_MINIMUM_DAYS
+
+    def __post_init__(self) -> None:
+        if self.audit_days < AUDIT_MINIMUM_DAYS:
+            raise ValueError(f"audit entries are kept at least {AUDIT_MINIMUM_DAYS} days")
+        if min(self.message_days, self.customer_days, self.notification_days) < 1:
+            raise ValueError("retention periods are whole days >= 1")
+
+    def cutoffs(self, now: datetime) -> dict[str, datetime]:
+        return {"message": now - timedelta(days=self.message_days),
+                "customer": now - timedelta(days=self.customer_days),
+                "notification": now - timedelta(days=self.notification_days)}
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    messages: int
+    customers: int
+    notifications: int
+
+
+def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetime, batch: int = 1000
+                       ) -> RetentionReport:
+    cut = policy.cutoffs(now)
+    with uow:
+        s = uow.session
+        ids = list(s.scalars(select(Message.id).where(Message.created_at < cut["message"],
+                                                      Message.text_masked != REDACTED).limit(batch)))
+        if ids:
+            s.execute(update(Message).where(Message.id.in_(ids)).values(text=REDACTED, text_masked=REDACTED)
+                      .execution_options(synchronize_session=False))
+        last_seen = (select(Conversation.customer_id, func.max(Conversation.last_message_at).label("seen"))
+                     .group_by(Conversation.customer_id).subquery())
+        stale = list(s.scalars(
+            select(Customer.id).outerjoin(last_seen, last_seen.c.customer_id == Customer.id)
+            .where(func.coalesce(last_seen.c.seen, Customer.created_at) < cut["customer"],
+                   (Customer.name.is_not(None)) | (Customer.phone.is_not(None)) | (Customer.email.is_not(None)))
+            .limit(batch)))
+        for customer in s.scalars(select(Customer).where(Customer.id.in_(stale))):
+            customer.name = customer.phone = customer.email = None
+        notices = s.execute(delete(Notification).where(Notification.created_at < cut["notification"])
+                            .execution_options(synchronize_session=False)).rowcount or 0
+        report = RetentionReport(len(ids), len(stale), int(notices))
+        if ids or stale or notices:
+            record_audit(s, actor="system", action="retention.applied", object_type="retention", object_id="run",
+                         data={"messages": report.messages, "customers": report.customers,
+                               "notifications": report.notifications,
+                               "cutoffs": {k: v.isoformat() for k, v in cut.items()}}, now=now)
+        uow.commit()
+    return report
+
+
+def apply_retention_daily() -> int:
+    """The daily task: batches until nothing is left, with the configured policy."""
+    from caredesk.runtime import current_runtime
+
+    rt = current_runtime()
+    st = rt.settings
+    policy = RetentionPolicy(st.retention_message_days, st.retention_customer_days, st.retention_notification_days)
+    total = 0
+    while True:
+        report = do_apply_retention(rt.uow(), policy, now=rt.clock.now())
+        total += report.messages + report.customers + report.notifications
+        if report.messages + report.customers == 0:
+            return total

@@ -1,0 +1,114 @@
+"""The outgoing compliance matcher (Aho-Corasick over normalised text) and its rules file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from caredesk.compliance.outgoing import (
+    OutgoingAction,
+    OutgoingChecker,
+    OutgoingRule,
+    load_checker,
+    load_rules,
+    normalise,
+)
+from caredesk.errors import InvalidFile
+
+RULES = [
+    OutgoingRule("returns", OutgoingAction.BLOCK, "no guaranteed returns", ("保本保息", "稳赚", "稳赚不赔",
+                                                                            "guaranteed return")),
+    OutgoingRule("absolute", OutgoingAction.WARN, "no absolute claims", ("绝对安全", "100% safe")),
+]
+
+
+@pytest.fixture(scope="module")
+def checker() -> OutgoingChecker:
+    return OutgoingChecker(RULES)
+
+
+def test_check_blocks_chinese_and_english_terms(checker: OutgoingChecker) -> None:
+    result = checker.check("本产品保本保息，绝对安全。")
+    assert result.blocked and result.action == "block"
+    assert [(h.rule_id, h.term, h.action) for h in result.hits] == [
+        ("returns", "保本保息", OutgoingAction.BLOCK), ("absolute", "绝对安全", OutgoingAction.WARN)]
+    assert result.reason() == "returns (保本保息); absolute (绝对安全)"
+    hit = result.hits[0]
+    assert "本产品保本保息，绝对安全。"[hit.start:hit.end] == "保本保息"
+
+
+def test_check_warn_only_is_not_blocked(checker: OutgoingChecker) -> None:
+    result = checker.check("Our deposit insurance makes this 100% SAFE")
+    assert not result.blocked and result.action == "warn" and result.hits[0].rule_id == "absolute"
+    assert checker.check("Your card will arrive in 5 working days.").action == "pass"
+    assert checker.check("").action == "pass"
+
+
+def test_check_prefers_the_longest_term_at_a_position(checker: OutgoingChecker) -> None:
+    result = checker.check("稳赚不赔的好产品")
+    assert [(h.term, h.start, h.end) for h in result.hits] == [("稳赚不赔", 0, 4)]
+
+
+@pytest.mark.parametrize("text", [
+    "保 本 保 息",  # spaces between CJK characters
+    "保本\u200b保息",  # zero-width space
+    "ＧＵＡＲＡＮＴＥＥＤ return",  # full-width letters
+    "a Guaranteed\n\n  Return on savings",  # case and runs of whitespace
+    "guaranteed returns",  # a term starts a word; the word may go on
+])
+def test_check_sees_through_disguises(checker: OutgoingChecker, text: str) -> None:
+    assert checker.check(text).blocked, text
+
+
+@pytest.mark.parametrize("text", ["unguaranteed return", "Nonguaranteed returns apply", "x100% safe"])
+def test_check_latin_terms_must_start_a_word(checker: OutgoingChecker, text: str) -> None:
+    assert not checker.check(text).hits, text
+
+
+def test_normalise_maps_back_to_the_original() -> None:
+    folded, where = normalise("Ａ  b 保 本")
+    assert folded == "a b保本"
+    assert where == [0, 1, 3, 5, 7]
+
+
+def test_shipped_rules_cover_the_usual_bank_promises() -> None:
+    checker = load_checker()
+    for text in ("这款理财保本保息", "稳赚不赔", "We offer a guaranteed return of 5%", "请把验证码告诉我们的客服",
+                 "Please tell us your PIN to continue"):
+        assert checker.check(text).blocked, text
+    assert checker.check("这款产品绝对安全").action == "warn"
+    for text in ("On the login page tap Forgot password, enter your card number and the SMS code.",
+                 "理财产品有风险，投资需谨慎。过往业绩不代表未来表现。", "Never tell anyone your PIN."):
+        assert not checker.check(text).blocked, text
+
+
+def test_shipped_rules_pass_the_demo_knowledge_base() -> None:
+    import csv
+    from importlib import resources
+
+    checker = load_checker()
+    path = Path(str(resources.files("caredesk.demo").joinpath("knowledge_base.csv")))
+    with path.open(encoding="utf-8") as f:
+        answers = [row["answer"] for row in csv.DictReader(f)]
+    assert answers and [a for a in answers if checker.check(a).blocked] == []
+
+
+def test_load_rules_refuses_bad_files(tmp_path: Path) -> None:
+    good = tmp_path / "rules.yaml"
+    good.write_text("rules:\n  - id: x\n    action: warn\n    reason: r\n    terms: {zh: [甲], en: [alpha]}\n",
+                    encoding="utf-8")
+    assert load_rules(good) == [OutgoingRule("x", OutgoingAction.WARN, "r", ("甲", "alpha"))]
+    assert load_checker(good).check("Alpha!").action == "warn"
+    for body, message in [("rules: 3", "`rules` list"),
+                          ("rules:\n  - id: x\n    action: delete\n    terms: [a]", "block or warn"),
+                          ("rules:\n  - id: x\n    action: warn\n    terms: []", "non-empty list"),
+                          ("rules:\n  - {id: x, action: warn, terms: [a]}\n  - {id: x, action: block, terms: [b]}",
+                           "duplicate rule ids"),
+                          ("rules: [unclosed", "cannot read")]:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(body, encoding="utf-8")
+        with pytest.raises(InvalidFile, match=message):
+            load_rules(bad)
+    with pytest.raises(InvalidFile, match="cannot read"):
+        load_rules(tmp_path / "missing.yaml")
