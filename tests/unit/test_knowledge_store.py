@@ -16,7 +16,7 @@ def _entries(n: int, answer: str = "a") -> list[IndexedEntry]:
 
 def test_same_signature_reuses_the_index_and_a_new_one_rebuilds() -> None:
     store, loads = KnowledgeStore(), []
-    load = lambda: loads.append(1) or _entries(3)  # noqa: E731
+    load = lambda: loads.append(1) or _entries(3)
     first = store.current((3, "x"), load, embedder=HashEmbedder())
     assert store.current((3, "x"), load, embedder=HashEmbedder()) is first and len(loads) == 1
     second = store.current((3, "y"), load, embedder=HashEmbedder())

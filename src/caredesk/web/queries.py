@@ -1,5 +1,7 @@
 """Read-only queries behind the workbench pages. The queue takes a fixed number of queries, whatever its
-length."""
+length. Messages are listed by time, then direction: a customer's message and the bot's reply share one
+timestamp and ids within one millisecond are random, so "in" before "out" keeps the reply after the
+question."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.errors import NotFound
 from caredesk.escalation.actions import list_alarms
+from caredesk.intake.clarify import ClarifyOption, options_of
 from caredesk.storage.orm import (
     Alarm,
     Conversation,
@@ -24,8 +27,8 @@ from caredesk.storage.orm import (
     WorkOrder,
 )
 
-__all__ = ["ConversationView", "QueueRow", "chat_history", "conversation_view", "departments_by_id", "queue",
-           "staff_by_id"]
+__all__ = ["ConversationView", "QueueRow", "chat_history", "conversation_view", "departments_by_id",
+           "pending_options", "queue", "staff_by_id"]
 
 QUEUE_LENGTH = 50
 
@@ -103,7 +106,7 @@ def conversation_view(session: Session, conversation_id: str) -> ConversationVie
     if conversation is None:
         raise NotFound("conversation not found", id=conversation_id)
     messages = list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
-                                    .order_by(Message.created_at, Message.id)))
+                                    .order_by(Message.created_at, Message.direction, Message.id)))
     entry_ids = {m.triage.answer_entry_id for m in messages if m.triage and m.triage.answer_entry_id}
     entries: dict[str, KnowledgeEntry] = {}
     if entry_ids:
@@ -134,4 +137,18 @@ def chat_history(session: Session, conversation_id: str | None, customer_ref: st
     if conversation is None or conversation.customer.ref != customer_ref:
         return []
     return list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
-                                .order_by(Message.created_at, Message.id)))
+                                .order_by(Message.created_at, Message.direction, Message.id)))
+
+
+def pending_options(session: Session, conversation_id: str | None, history: list[Message]
+                    ) -> tuple[ClarifyOption, ...]:
+    """The options of the clarifying question this chat is waiting on (offered as buttons again after a
+    reload)."""
+    if not conversation_id or not history:
+        return ()
+    conversation = session.get(Conversation, conversation_id)
+    pending = conversation.pending_clarification if conversation is not None else None
+    # the state is dropped by the customer's next message, so a question still pending is the last one asked
+    if not pending or pending.get("message_id") not in {m.id for m in history if m.direction == "out"}:
+        return ()
+    return options_of(pending)
