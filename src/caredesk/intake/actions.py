@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from caredesk.compliance.outgoing import OutgoingCheck
 from caredesk.emergency.actions import do_start_emergency_response
 from caredesk.errors import InvalidInput, NotFound
 from caredesk.escalation.actions import do_watch_conversation
+from caredesk.escalation.outbox import AlarmOutbox
 from caredesk.intake.clarify import (
     ClarifyOption,
     clarifying_question,
@@ -24,6 +26,7 @@ from caredesk.intake.clarify import (
     resolve_choice,
 )
 from caredesk.intake.decision import Decision, DecisionKind, KbMatch, decide, needs_emergency
+from caredesk.intake.replies import acknowledgement
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, Message, TriageResult, WorkOrder
 from caredesk.triage.doc import TriageDoc
@@ -55,8 +58,9 @@ class IntakeOutcome:
     meeting_id: str | None = None
     reply_message_id: str | None = None
     alarm_id: str | None = None
-    reply_text: str | None = None  # what the bot answered: the entry's answer or the clarifying question
+    reply_text: str | None = None  # what the customer was told: an answer, a question or an acknowledgement
     clarification: tuple[ClarifyOption, ...] = ()  # the options of a clarifying question
+    outgoing: OutgoingCheck | None = None  # the compliance check of the reply (None: no reply was drafted)
 
 
 def check_incoming(cmd: IncomingMessage, max_chars: int) -> None:
@@ -118,8 +122,7 @@ def _triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageR
 def _knowledge(rt: Runtime, doc: TriageDoc) -> tuple[KnowledgeIndex, list[KbMatch]]:
     """The current index (outside the message's transaction: a rebuild may store embeddings) and the best
     matches among the entries of the message's content and problem type."""
-    with rt.session_factory() as session:
-        index = rt.knowledge_index(session)
+    index = rt.knowledge_index()
     content = doc.label("content_type")
     widen = content.confidence < rt.settings.kb_widen_below_confidence
     matches = index.search(doc.masked, content_type=None if widen else content.label,
@@ -147,20 +150,29 @@ def _resolve_pending(index: KnowledgeIndex, conversation: Conversation, doc: Tri
 
 def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, customer: Customer, message: Message,
                     doc: TriageDoc, reason: str, now: datetime) -> str:
-    """A follow-up in a conversation whose work order is still open joins that order's timeline instead of
-    opening another one."""
-    from caredesk.workorders.actions import append_event, do_open_work_order
+    """A follow-up in a conversation joins its latest work order instead of opening another one: an open
+    order's timeline, a resolved order that the customer answers (reopened), or a closed one when the
+    customer says it is not solved (reopened); otherwise a new order."""
+    from caredesk.workorders.actions import append_event, do_open_work_order, transition
+    from caredesk.workorders.model import Status, says_not_solved
 
-    current = s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id,
-                                               WorkOrder.status_category.in_(("open", "paused")))
+    current = s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id)
                        .order_by(WorkOrder.id.desc()).limit(1))
-    if current is not None:
+    reopen = current is not None and (current.status_category == "resolved" or (
+        current.status_category == "closed" and current.merged_into_id is None and says_not_solved(doc.masked)))
+    if current is not None and (current.status_category in ("open", "paused") or reopen):
         append_event(s, current, "customer_message", actor="customer", now=now,
                      data={"message_id": message.id}, note=doc.masked[:2000])
+        if reopen:
+            transition(s, current.id, Status.REOPENED.value, actor="customer", now=now,
+                       note="the customer wrote again after the resolution")
         current.updated_at = now
+        if current.first_response_at is not None and current.awaiting_reply_since is None:
+            current.awaiting_reply_since = now  # the next-response clock starts
+            current.sla_next_check_at = now if current.sla_policy else None
         return current.id
     order = do_open_work_order(s, flows=rt.flows, conversation=conversation, customer=customer, message=message,
-                               doc=doc, reason=reason, now=now)
+                               doc=doc, reason=reason, now=now, sla=rt.sla)
     return order.id
 
 
@@ -182,6 +194,7 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
 
         work_order_id = meeting_id = reply_id = reply_text = None
         options: tuple[ClarifyOption, ...] = ()
+        outgoing: OutgoingCheck | None = None
         participant_ids: list[str] = []
         if emergency:
             conversation.pending_clarification = None
@@ -190,6 +203,7 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
                                                   customer=customer, message=message, doc=doc, now=now)
             meeting_id = meeting.id
             participant_ids = [p.id for p in meeting.participants]
+            reply_text = acknowledgement("emergency", doc.language)
         else:
             assert index is not None
             resolved = _resolve_pending(index, conversation, doc) if conversation.pending_clarification else None
@@ -199,21 +213,32 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
                 reply_text = clarifying_question(options, doc.language)
             elif decision.kind == DecisionKind.ANSWER and decision.match:
                 reply_text = decision.match.answer
-            if reply_text is not None:
-                reply = Message(conversation_id=conversation.id, direction="out", author="bot", text=reply_text,
-                                text_masked=reply_text, language=doc.language, created_at=now)
-                s.add(reply)
-                s.flush()
-                reply_id = reply.id
-                if options:
-                    conversation.pending_clarification = pending_state(options, message_id=reply.id, asked_at=now)
-            else:
+            outgoing = rt.outgoing.check(reply_text) if reply_text is not None else None
+            if outgoing is not None and outgoing.blocked:  # not sent: a person takes the message, with the reason
+                decision = Decision(DecisionKind.WORK_ORDER, f"outgoing compliance blocked the reply: "
+                                                             f"{outgoing.reason()}", decision.match)
+                reply_text, options = None, ()
+            if reply_text is None:
                 work_order_id = _work_order_for(rt, s, conversation, customer, message, doc, decision.reason, now)
+                reply_text = acknowledgement("work_order", doc.language, number=work_order_id)
+        if reply_text is not None:
+            reply = Message(conversation_id=conversation.id, direction="out", author="bot", text=reply_text,
+                            text_masked=reply_text, language=doc.language, created_at=now)
+            s.add(reply)
+            s.flush()
+            reply_id = reply.id
+            if options:
+                conversation.pending_clarification = pending_state(options, message_id=reply.id, asked_at=now)
         triage = _triage_row(message, doc, decision)
         triage.work_order_id, triage.meeting_id = work_order_id, meeting_id
+        if outgoing is not None and outgoing.hits:  # blocked or warned: recorded with the decision
+            triage.explanation = {**triage.explanation, "outgoing_check": outgoing.to_json()}
         s.add(triage)
         s.flush()
-        alarm = do_watch_conversation(s, conversation, rt.alarm_policy, now=now)
+        alarm_outbox = AlarmOutbox()
+        alarm = do_watch_conversation(s, conversation, rt.alarm_policy, now=now, strategy=rt.alarm_strategy,
+                                      outbox=alarm_outbox)
+        uow.on_commit(lambda: alarm_outbox.release(rt.queue, rt.live))
 
         for pid in participant_ids:
             uow.on_commit(lambda pid=pid: rt.queue.enqueue("emergency.send_meeting_notice", pid))
@@ -223,4 +248,4 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
         uow.on_commit(lambda: rt.live.publish(event))
         uow.commit()
     return IntakeOutcome(message.id, conversation.id, doc, decision, work_order_id, meeting_id, reply_id,
-                         alarm.id if alarm else None, reply_text, options)
+                         alarm.id if alarm else None, reply_text, options, outgoing)

@@ -39,7 +39,8 @@ def _customer_ref(request: Request) -> str:
 def chat_page(request: Request, session: SessionDep) -> HTMLResponse:
     remembered = request.session.get(CONVERSATION_KEY)
     history = queries.chat_history(session, remembered, request.session.get(REF_KEY))
-    return render(request, "chat.html", {"history": history})
+    options = queries.pending_options(session, remembered, history)
+    return render(request, "chat.html", {"history": history, "options": options})
 
 
 def _receive(rt: Runtime, text: str, ref: str, conversation_id: str | None) -> tuple[IntakeOutcome, bool]:
@@ -70,6 +71,7 @@ async def chat_message(request: Request, rt: RuntimeDep, text: Annotated[str, Fo
         # the entry's answer, or the clarifying question with its numbered options
         "answer": outcome.reply_text if outcome.reply_message_id else None,
         "work_order_id": outcome.work_order_id, "rt": Translator(reply_language),
+        "options": outcome.clarification,  # offered as buttons that send the option's number
     }
     return render(request, "_chat_exchange.html", context)
 
