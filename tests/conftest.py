@@ -223,6 +223,7 @@ def serve_in_thread(rt: Runtime, *, start_consumer: bool = False) -> Iterator[Li
 
     port = free_port()
     rt.settings.base_url = f"http://127.0.0.1:{port}"
+    rt.knowledge_index()  # as `caredesk serve` does before it listens: no first request waits for the index
     server = uvicorn.Server(uvicorn.Config(create_app(rt, start_consumer=start_consumer), host="127.0.0.1",
                                            port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

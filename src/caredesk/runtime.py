@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from caredesk.accounts.rate_limit import Counter, MemoryCounter
+from caredesk.accounts.throttle import AttemptStore, MemoryAttemptStore
 from caredesk.clock import Clock
+from caredesk.compliance.outgoing import OutgoingChecker, load_checker
 from caredesk.emergency.actions import EmergencyPlan
 from caredesk.errors import Unavailable
 from caredesk.escalation.rules import AlarmPolicy
+from caredesk.escalation.strategy import AlarmStrategy
 from caredesk.intake.decision import DecisionPolicy
 from caredesk.knowledge.queries import load_published, published_signature
 from caredesk.knowledge.store import IndexedEntry, KnowledgeStore
@@ -27,6 +31,8 @@ from caredesk.settings import Settings
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.workorders.flows import Flow
+from caredesk.workorders.presence import Presence
+from caredesk.workorders.sla import SlaConfig, load_sla_config
 
 if TYPE_CHECKING:
     from caredesk.knowledge.embedding import Embedder
@@ -49,13 +55,22 @@ class Runtime:
     live: LiveBus
     flows: dict[str, Flow]
     emergency: EmergencyPlan
+    alarm_strategy: AlarmStrategy
     knowledge: KnowledgeStore = field(default_factory=KnowledgeStore)
+    sla: SlaConfig = field(default_factory=load_sla_config)
+    presence: Presence = field(default_factory=Presence)
+    login_attempts: AttemptStore = field(default_factory=MemoryAttemptStore)  # sign-in failures (throttling)
+    rate_counter: Counter = field(default_factory=MemoryCounter)  # request rate limits, read-volume watch
+    outgoing: OutgoingChecker = field(default_factory=load_checker)  # compliance rules for every reply
     _pipeline: TriagePipeline | None = None
     _embedder: Embedder | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _write_lock: threading.RLock = field(default_factory=threading.RLock)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
+        """One action's transaction; on SQLite this process's writers queue for the single write lock."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        return UnitOfWork(self.session_factory, write_lock=self._write_lock if sqlite else None)
 
     @property
     def decision_policy(self) -> DecisionPolicy:
@@ -95,18 +110,21 @@ class Runtime:
     def set_embedder(self, embedder: Embedder) -> None:
         self._embedder = embedder
 
-    def knowledge_index(self, session: Session) -> KnowledgeIndex:
-        """The published entries' index, rebuilt when an entry was published or changed (no restart). Call it
-        outside a write transaction: a rebuild first stores missing question embeddings in its own session."""
-        return self.knowledge.current(published_signature(session, self.clock.now()), lambda: self._index_entries(session),
-                                      embedder=self.embedder)
+    def knowledge_index(self) -> KnowledgeIndex:
+        """The published entries' index, rebuilt when an entry was published or changed (no restart). Reads
+        the signature in a short session of its own, so that no caller holds a connection while an index is
+        built; call it outside a write transaction (a rebuild stores missing question embeddings)."""
+        with self.session_factory() as session:
+            signature = published_signature(session, self.clock.now())
+        return self.knowledge.current(signature, self._index_entries, embedder=self.embedder)
 
-    def _index_entries(self, session: Session) -> list[IndexedEntry]:
+    def _index_entries(self) -> list[IndexedEntry]:
         from sqlalchemy.exc import OperationalError
 
         from caredesk.knowledge.embedding import attach_embeddings, ensure_embeddings
 
-        entries = load_published(session, self.clock.now())
+        with self.session_factory() as session:
+            entries = load_published(session, self.clock.now())
         with self.session_factory() as own:
             try:
                 ensure_embeddings(own, self.embedder)

@@ -19,7 +19,14 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     secret_key: str = DEFAULT_SECRET
+    # Field encryption at rest (AES-256-GCM): {"key id": "base64 of 32 random bytes"} (`caredesk keys generate`)
+    # and the id that new writes use. Unset: one key derived from the secret key (development only).
+    encryption_keys: dict[str, str] = Field(default_factory=dict)
+    encryption_active_key: str | None = None
     database_url: str = "sqlite:///var/caredesk.db"
+    # Request handlers run in a thread pool of 40: each may hold one connection at a time.
+    database_pool_size: int = 10
+    database_max_overflow: int = 30
     redis_url: str | None = None
     var_dir: Path = Path("var")
     base_url: str = "http://127.0.0.1:8000"
@@ -28,9 +35,30 @@ class Settings(BaseSettings):
     # `caredesk worker` processes (required with Redis and several API processes).
     tasks_mode: Literal["embedded", "external", "immediate"] = "embedded"
 
+    # Security (README, "Security"): the staff session cookie's lifetime, and sign-in throttling per account and
+    # per client address (failures within the window lock for the lockout period).
+    session_max_age_seconds: int = 12 * 3600
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_minutes: int = 15
+    login_lockout_minutes: int = 15
+    # Outgoing replies are checked against these rules (None: the rules shipped in caredesk/compliance).
+    outgoing_rules_path: Path | None = None
+
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 50_000_000  # knowledge-base files (XLSX/CSV import)
     max_message_chars: int = 5_000
+    # Requests per minute per API key or signed-in user (0: no limit); reads of customer records
+    # (conversations, reveals) per hour above which the account is frozen and administrators alerted.
+    rate_limit_per_minute: int = 600
+    record_reads_freeze_per_hour: int = 2_000
+    # Retention (days): messages anonymised, idle customers' contact data cleared, in-app notices deleted.
+    retention_message_days: int = 1825
+    retention_customer_days: int = 1825
+    retention_notification_days: int = 90
+
+    # Work orders: SLA policies and business calendars (None: the shipped workorders/sla.yaml).
+    sla_file: Path | None = None
 
     # Seed-method decision (DESIGN.md steps 1-4): all of it is configuration.
     emergency_urgency: list[str] = Field(default_factory=lambda: ["urgent"])
@@ -41,9 +69,21 @@ class Settings(BaseSettings):
     alarm_complaint_level: int = 3
     alarm_threshold: int = 3
     alarm_window_minutes: int | None = None
+    # Alarm strategy (who is told, channels, quiet hours, escalation): a YAML file; None = the built-in one.
+    alarm_strategy_file: Path | None = None
+    alarm_webhook_secrets: dict[str, str] = Field(default_factory=dict)  # chat-ops webhook name -> secret
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
 
     # Linked emergency response
     meeting_url_pattern: str = "https://meet.jit.si/caredesk-{meeting_id}"
+    meeting_provider: Literal["pattern", "webhook"] = "pattern"
+    meeting_webhook_url: str | None = None  # the bank's meeting system (webhook provider)
+    meeting_webhook_secret: str | None = None
+    monitoring_url: str | None = None  # an HTTP JSON monitoring source for the emergency context (else built-in)
+    monitoring_token: str | None = None
+    incident_sections: list[str] = Field(default_factory=lambda: ["timeline", "cause_and_actions",
+                                                                  "review_and_sign_off"])
     meeting_duration_minutes: int = 60
 
     # Outgoing e-mail
@@ -68,4 +108,8 @@ class Settings(BaseSettings):
                 raise ValueError(message)
             if self.environment != "test":
                 logging.getLogger("caredesk.settings").warning(message)
+        if self.environment == "production" and not self.encryption_keys:
+            raise ValueError("CAREDESK_ENCRYPTION_KEYS is required in production (see `caredesk keys generate`)")
+        if self.encryption_active_key and self.encryption_active_key not in self.encryption_keys:
+            raise ValueError("CAREDESK_ENCRYPTION_ACTIVE_KEY names a key that is not in CAREDESK_ENCRYPTION_KEYS")
         return self

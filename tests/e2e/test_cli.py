@@ -119,3 +119,15 @@ def test_cli_serve_answers_http(cli_env: dict[str, str]) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in out
+
+
+def test_cli_flow_validate_sla(cli_env: dict[str, str], tmp_path: Path) -> None:
+    sla = tmp_path / "sla.yaml"
+    sla.write_text("policies:\n  - {name: p, calendar: nowhere, targets: {resolution: 60}}\n", encoding="utf-8")
+    bad = caredesk(cli_env, "flow", "validate-sla", str(sla))
+    assert bad.returncode == 2 and "no calendar named 'nowhere'" in bad.stderr
+    sla.write_text("calendars:\n  c: {timezone: Asia/Shanghai, hours: {mon-fri: ['09:00-18:00']}}\n"
+                   "policies:\n  - {name: p, calendar: c, targets: {resolution: 60}}\n", encoding="utf-8")
+    good = caredesk(cli_env, "flow", "validate-sla", str(sla))
+    assert good.returncode == 0 and good.stdout.strip() == "p: resolution 60 min on c"
+    assert caredesk(cli_env, "flow", "validate-sla", str(tmp_path / "missing.yaml")).returncode == 2

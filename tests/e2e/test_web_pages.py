@@ -30,8 +30,15 @@ def web(demo_runtime: Runtime) -> Iterator[TestClient]:
         yield client
 
 
+def csrf(web: TestClient, path: str = "/login") -> str:
+    """This session's CSRF token, as a page carries it (base.html: <body hx-headers>)."""
+    found = re.search(r'"X-CSRF-Token": "([^"]+)"', web.get(path).text)
+    assert found, path
+    return found.group(1)
+
+
 def sign_in(web: TestClient) -> None:
-    r = web.post("/login", data={"username": "agent", "password": "caredesk-demo"})
+    r = web.post("/login", data={"username": "agent", "password": "caredesk-demo", "csrf_token": csrf(web)})
     assert (r.status_code, r.headers["location"]) == (303, "/workbench")
 
 
@@ -41,14 +48,16 @@ def receive(rt: Runtime, text: str, ref: str = "web-cust-1") -> IntakeOutcome:
 
 # --- sign-in ---------------------------------------------------------------------------------------
 def test_login_wrong_password_is_401_form_with_error(web: TestClient) -> None:
-    r = web.post("/login", data={"username": "agent", "password": "wrong"}, headers={"Accept-Language": "en"})
+    token = csrf(web)
+    r = web.post("/login", data={"username": "agent", "password": "wrong", "csrf_token": token},
+                 headers={"Accept-Language": "en"})
     assert r.status_code == 401
     assert 'id="login-error"' in r.text and "Wrong username or password" in r.text
     assert 'name="password"' in r.text and 'value="agent"' in r.text  # the form again, username kept
     assert "staff_id" not in r.headers.get("set-cookie", "")
     assert web.get("/workbench").status_code == 303  # still signed out
-    assert web.post("/login", data={"username": "nobody", "password": "x"}).status_code == 401
-    assert web.post("/login", data={}).status_code == 401  # not a 422 JSON body
+    assert web.post("/login", data={"username": "nobody", "password": "x", "csrf_token": token}).status_code == 401
+    assert web.post("/login", data={"csrf_token": token}).status_code == 401  # not a 422 JSON body
 
 
 def test_login_then_logout(web: TestClient) -> None:
@@ -56,7 +65,7 @@ def test_login_then_logout(web: TestClient) -> None:
     sign_in(web)
     assert web.get("/workbench").status_code == 200
     assert web.get("/login").headers["location"] == "/workbench"  # already signed in
-    r = web.post("/logout")
+    r = web.post("/logout", data={"csrf_token": csrf(web, "/workbench")})
     assert (r.status_code, r.headers["location"]) == (303, "/login")
     assert web.get("/workbench").status_code == 303
 
@@ -76,7 +85,7 @@ def test_a_role_without_the_permission_gets_403_page(web: TestClient, demo_runti
         uow.session.add(Staff(username="outsider", display_name="Outsider", email="o@demo-bank.example",
                               role="contractor", password_hash=hash_password("pw-outsider")))
         uow.commit()
-    r = web.post("/login", data={"username": "outsider", "password": "pw-outsider"})
+    r = web.post("/login", data={"username": "outsider", "password": "pw-outsider", "csrf_token": csrf(web)})
     assert r.status_code == 303
     for path in ("/workbench", "/workbench/work-orders/x", "/workbench/meetings/x"):
         r = web.get(path + "?lang=en")
@@ -184,12 +193,13 @@ def test_join_records_the_join_and_redirects_to_the_room(web: TestClient, demo_r
 
 # --- customer chat --------------------------------------------------------------------------------
 def test_chat_empty_text_is_400_fragment_with_message(web: TestClient, demo_runtime: Runtime) -> None:
-    r = web.post("/chat/messages", data={"text": "   "}, headers=HX | {"Accept-Language": "en"})
+    hx = HX | {"X-CSRF-Token": csrf(web, "/chat")}
+    r = web.post("/chat/messages", data={"text": "   "}, headers=hx | {"Accept-Language": "en"})
     assert r.status_code == 400
     assert "<html" not in r.text and "Please type a message" in r.text
     assert r.headers["hx-retarget"] == "#chat-error"
-    assert web.post("/chat/messages", data={}, headers=HX).status_code == 400  # missing field: same answer
-    too_long = web.post("/chat/messages", data={"text": "a" * 6000}, headers=HX)
+    assert web.post("/chat/messages", data={}, headers=hx).status_code == 400  # missing field: same answer
+    too_long = web.post("/chat/messages", data={"text": "a" * 6000}, headers=hx)
     assert too_long.status_code == 400 and "longer than" in too_long.text
     assert receive(demo_runtime, FAQ_EN).message_id  # nothing was half-written by the failures
 
@@ -197,13 +207,14 @@ def test_chat_empty_text_is_400_fragment_with_message(web: TestClient, demo_runt
 def test_chat_answers_opens_ticket_and_keeps_the_conversation(web: TestClient) -> None:
     page = web.get("/chat?lang=en")  # public
     assert page.status_code == 200 and 'hx-post="/chat/messages"' in page.text
-    first = web.post("/chat/messages", data={"text": FAQ_EN}, headers=HX)
+    hx = HX | {"X-CSRF-Token": csrf(web, "/chat")}
+    first = web.post("/chat/messages", data={"text": FAQ_EN}, headers=hx)
     assert first.status_code == 200 and "reply-answer" in first.text and "Forgot password" in first.text
-    second = web.post("/chat/messages", data={"text": COMPLAINT_ZH}, headers=HX)
+    second = web.post("/chat/messages", data={"text": COMPLAINT_ZH}, headers=hx)
     assert second.status_code == 200 and "reply-ticket" in second.text and "我们已为您创建工单" in second.text
-    third = web.post("/chat/messages", data={"text": URGENT_EN}, headers=HX)
+    third = web.post("/chat/messages", data={"text": URGENT_EN}, headers=hx)
     assert "reply-emergency" in third.text and "handled urgently" in third.text
-    escaped = web.post("/chat/messages", data={"text": "<script>alert(1)</script> my password?"}, headers=HX)
+    escaped = web.post("/chat/messages", data={"text": "<script>alert(1)</script> my password?"}, headers=hx)
     assert escaped.status_code == 200 and "<script>alert" not in escaped.text
     assert "&lt;script&gt;" in escaped.text
     page = web.get("/chat")  # after a reload the conversation is still there
@@ -212,12 +223,13 @@ def test_chat_answers_opens_ticket_and_keeps_the_conversation(web: TestClient) -
 
 def test_chat_starts_a_new_conversation_when_the_remembered_one_is_gone(web: TestClient,
                                                                        demo_runtime: Runtime) -> None:
-    assert "reply-answer" in web.post("/chat/messages", data={"text": FAQ_EN}, headers=HX).text
+    hx = HX | {"X-CSRF-Token": csrf(web, "/chat")}
+    assert "reply-answer" in web.post("/chat/messages", data={"text": FAQ_EN}, headers=hx).text
     with demo_runtime.uow() as uow:  # e.g. removed by a retention job
         for model in (TriageResult, Message, Conversation):
             uow.session.execute(delete(model))
         uow.commit()
-    r = web.post("/chat/messages", data={"text": FAQ_EN}, headers=HX | {"Accept-Language": "en"})
+    r = web.post("/chat/messages", data={"text": FAQ_EN}, headers=hx | {"Accept-Language": "en"})
     assert r.status_code == 200 and "a new one has started" in r.text and "reply-answer" in r.text
     with demo_runtime.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Conversation)) == 1
@@ -255,7 +267,7 @@ def test_translator_has_every_key_in_both_languages() -> None:
     from caredesk.web import i18n
 
     assert set(i18n._ZH) == set(i18n._EN)
-    assert Translator("en")("chat.ticket", number="42").endswith("(number 42); an agent will contact you.")
+    assert Translator("en")("chat.send") and Translator("zh")("chat.send") != Translator("en")("chat.send")
     assert Translator("zh").label("urgent") == "紧急" and Translator("en").label("unknown-x") == "unknown-x"
 
 

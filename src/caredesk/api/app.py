@@ -12,13 +12,28 @@ from starlette.middleware.sessions import SessionMiddleware
 from caredesk import __version__
 from caredesk.api.errors import install_error_handlers
 from caredesk.api.limits import BodySizeLimit
-from caredesk.api.routes import alarms, conversations, knowledge, meetings, messages, workorders
+from caredesk.api.openapi_errors import document_errors
+from caredesk.api.routes import (
+    alarms,
+    conversations,
+    corrections,
+    customers,
+    incidents,
+    knowledge,
+    meetings,
+    messages,
+    service,
+    workorders,
+)
+from caredesk.api.security_headers import SecurityHeaders
 from caredesk.runtime import Runtime
 from caredesk.tasks.app import start_embedded_consumer
+from caredesk.web.csrf import CsrfProtection
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
+SESSION_COOKIE = "caredesk_session"
 
 
 def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
@@ -39,17 +54,23 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
                               "work orders, escalation alarms and linked emergency response.")
     app.state.runtime = rt
     install_error_handlers(app)
+    document_errors(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (messages, conversations, workorders, knowledge, alarms, meetings):
+    for module in (messages, corrections, conversations, customers, workorders, service, knowledge, alarms,
+                   meetings, incidents):
         api.include_router(module.router)
     app.include_router(api)
 
     from caredesk.web.routes import router as web_router
 
     app.include_router(web_router)
-    app.add_middleware(SessionMiddleware, secret_key=rt.settings.secret_key, session_cookie="caredesk_session",
-                       same_site="lax", https_only=rt.settings.base_url.startswith("https"))
+    https = rt.settings.base_url.startswith("https")
+    # Outermost last: security headers on every answer, then the body limit, the session, and CSRF inside it.
+    app.add_middleware(CsrfProtection, cookie_name=SESSION_COOKIE)
+    app.add_middleware(SessionMiddleware, secret_key=rt.settings.secret_key, session_cookie=SESSION_COOKIE,
+                       max_age=rt.settings.session_max_age_seconds, same_site="lax", https_only=https)
     app.add_middleware(BodySizeLimit, max_bytes=rt.settings.max_body_bytes,
                        uploads={"/api/v1/knowledge/import": rt.settings.max_upload_bytes})
+    app.add_middleware(SecurityHeaders, https=https)
     return app

@@ -76,6 +76,7 @@ class MessageCreated(BaseModel):
     conversation_id: str
     triage: TriageOut
     decision: DecisionOut
+    reply: str | None = None  # what the customer was told: the answer, a clarifying question or an acknowledgement
     reply_message_id: str | None
     alarm_id: str | None
 
@@ -101,13 +102,14 @@ def message_created(o: IntakeOutcome) -> MessageCreated:
                          entities=[{"kind": e.kind, "text": e.text} for e in d.entities],
                          explanation=d.explanation(), model_version=d.model_version),
         decision=DecisionOut(kind=o.decision.kind.value, reason=o.decision.reason,
-                             answer=match.answer if answered and match else o.reply_text,
+                             answer=match.answer if answered and match else
+                             (o.reply_text if o.clarification else None),
                              knowledge_entry_id=match.entry_id if answered and match else None,
                              knowledge_version=match.version if answered and match else None,
                              score=best.score if best else None,
                              work_order_id=o.work_order_id, meeting_id=o.meeting_id,
                              clarification=clarification),
-        reply_message_id=o.reply_message_id, alarm_id=o.alarm_id)
+        reply=o.reply_text, reply_message_id=o.reply_message_id, alarm_id=o.alarm_id)
 
 
 def triage_row_out(t: TriageResult) -> dict[str, Any]:
@@ -147,7 +149,10 @@ def work_order_out(o: WorkOrder, events: list[WorkOrderEvent] | None = None) -> 
 def alarm_out(a: Alarm) -> dict[str, Any]:
     return {"id": a.id, "conversation_id": a.conversation_id, "status": a.status, "level": a.level,
             "count": a.count, "threshold": a.threshold, "message_ids": a.message_ids, "details": a.details,
-            "created_at": a.created_at, "acknowledged_at": a.acknowledged_at}
+            "created_at": a.created_at, "acknowledged_at": a.acknowledged_at,
+            "acknowledged_by": a.acknowledged_by, "escalation_level": a.escalation_level,
+            "escalate_at": a.escalate_at, "assigned_to": a.assigned_to, "resolved_at": a.resolved_at,
+            "forecast": a.forecast or None}
 
 
 def meeting_out(m: EmergencyMeeting, names: dict[str, tuple[str, str]]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from caredesk.cli.audit import audit_app
+from caredesk.cli.alarms import alarms_app
 from caredesk.cli.evaluate import eval_command
 from caredesk.errors import CareDeskError
 
@@ -24,7 +26,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(kb_app, name="kb")
 app.add_typer(flow_app, name="flow")
+app.add_typer(alarms_app, name="alarms")
 app.command("eval")(eval_command)
+app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="Encryption keys for customer data at rest.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def fail(message: str) -> NoReturn:
@@ -89,22 +95,34 @@ def apikey_create(name: Annotated[str, typer.Option(help="Who uses the key")],
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM): serve HTTPS")] = None,
+          ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None) -> None:
     """Start the web server (API, web UI and, in the embedded default, background tasks)."""
     import uvicorn
+
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        fail("--ssl-certfile and --ssl-keyfile go together")
+    for tls_file in (ssl_certfile, ssl_keyfile):
+        if tls_file is not None and not tls_file.is_file():
+            fail(f"{tls_file} is not a file")
+    scheme = "https" if ssl_certfile else "http"
 
     from caredesk.api.app import create_app
     from caredesk.compliance.logfilter import install_log_masking
 
     rt = _runtime()
     rt.triage  # load (or first-run train) the model before accepting requests
+    rt.knowledge_index()  # and build the knowledge index, so that no first request waits for it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()
-    typer.echo(f"CareDesk is running at http://{host}:{port}/  (login: agent / caredesk-demo; "
-               f"API docs at http://{host}:{port}/docs)")
+    typer.echo(f"CareDesk is running at {scheme}://{host}:{port}/  (login: agent / caredesk-demo; "
+               f"API docs at {scheme}://{host}:{port}/docs)")
     sys.stdout.flush()
     # Open workbench event streams must not hold a shutdown for long.
-    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", workers=workers, timeout_graceful_shutdown=5)
+    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", workers=workers, timeout_graceful_shutdown=5,
+                ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+                ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
 
 
 @app.command()
@@ -147,8 +165,10 @@ def triage(text: str, as_json: Annotated[bool, typer.Option("--json", help="Prin
 
 @app.command()
 def train(data: Annotated[list[Path] | None, typer.Option("--data", help="Extra labelled CSV files")] = None) -> None:
-    """Train the triage heads from the shipped seed corpus (plus --data files) and make them active."""
+    """Train the triage heads from the shipped seed corpus (plus --data files and the agents' label
+    corrections stored in the database) and make them active."""
     from caredesk.triage.model import activate, read_corpus, seed_corpus_path, train_model
+    from caredesk.triage.training_data import stored_corrections
 
     rt = _runtime()
     try:
@@ -157,8 +177,11 @@ def train(data: Annotated[list[Path] | None, typer.Option("--data", help="Extra 
             rows.extend(read_corpus(path))
     except CareDeskError as exc:
         fail(exc.message)
-    typer.echo(f"training on {len(rows)} messages…", err=True)
-    model = train_model(rows)
+    corrections, problem = stored_corrections(rt.session_factory)
+    if problem:
+        typer.echo(f"warning: label corrections not read ({problem})", err=True)
+    typer.echo(f"training on {len(rows)} messages and {len(corrections)} label corrections…", err=True)
+    model = train_model(rows, corrections=corrections)
     activate(model, rt.settings.models_path)
     typer.echo(json.dumps({"version": model.version, **model.metrics}, indent=2))
 
@@ -262,6 +285,45 @@ def flow_validate(files: list[Path]) -> None:
         except CareDeskError as exc:
             fail(exc.message)
         typer.echo(f"{path}: {flow.name} v{flow.version}: {' -> '.join(s.name for s in flow.steps)}")
+
+
+@flow_app.command("validate-sla")
+def sla_validate(file: Path) -> None:
+    """Check an SLA file (policies and business calendars); prints each policy or the first error."""
+    from caredesk.workorders.sla import SlaError, load_sla_config
+
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    try:
+        config = load_sla_config(file)
+    except SlaError as exc:
+        fail(f"{file}: {exc}")
+    except Exception as exc:  # YAML syntax and the like
+        fail(f"{file}: {exc}")
+    for policy in config.policies:
+        targets = ", ".join(f"{t.value} {m:g} min" for t, m in policy.targets.items())
+        typer.echo(f"{policy.name}: {targets} on {policy.calendar.name}")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random AES-256 key (base64) for CAREDESK_ENCRYPTION_KEYS."""
+    import base64
+    import os
+
+    typer.echo(base64.b64encode(os.urandom(32)).decode("ascii"))
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt stored customer data with the active key (also encrypts rows written before encryption)."""
+    from caredesk.compliance.crypto import current_keyring
+    from caredesk.compliance.key_rotation import rotate_keys
+
+    rt = _runtime()
+    report = rotate_keys(rt.engine, current_keyring())
+    typer.echo(f"re-encrypted {report.messages} messages and {report.customers} customers "
+               f"with key {report.active_key}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from caredesk.accounts.roles import can
 from caredesk.api.deps import SessionDep
 from caredesk.errors import Forbidden, NotFound
 from caredesk.storage.orm import Staff
+from caredesk.web.csrf import csrf_token
 from caredesk.web.i18n import LANGUAGES, Translator, choose_language
 
 __all__ = ["LoginRequired", "WebRoute", "current_staff", "is_htmx", "package_dir", "render", "require_staff",
@@ -62,6 +63,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["dt"] = _datetime
     env.filters["pct"] = _percent
+    env.globals["can"] = can  # templates show an action only to those whose role allows it
     return env
 
 
@@ -113,6 +115,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     values: dict[str, Any] = {
         "request": request, "t": Translator(language), "lang": language, "staff": staff,
         "switch_url": f"{request.url.path}?{urlencode(query)}", "htmx": is_htmx(request),
+        "csrf_token": csrf_token(request),
     }
     values.update(context or {})
     html = _environment().get_template(template).render(values)

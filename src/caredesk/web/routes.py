@@ -7,12 +7,24 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from caredesk.web import views_auth, views_public, views_workbench
+from caredesk.web import (
+    views_alarms,
+    views_auth,
+    views_corrections,
+    views_incidents,
+    views_knowledge,
+    views_public,
+    views_survey,
+    views_wo_queues,
+    views_workbench,
+    views_workorders,
+)
 from caredesk.web.rendering import package_dir
 
 __all__ = ["router"]
 
 router = APIRouter()
-for module in (views_auth, views_workbench, views_public):
+for module in (views_auth, views_workbench, views_workorders, views_wo_queues, views_alarms, views_incidents,
+               views_corrections, views_knowledge, views_public, views_survey):
     router.include_router(module.router, include_in_schema=False)
 router.mount("/static", StaticFiles(directory=package_dir("static")), name="static")

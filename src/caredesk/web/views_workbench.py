@@ -1,5 +1,5 @@
 """The agent workbench: the live queue (full page or htmx fragment), its server-sent events, and the
-conversation, work-order and meeting pages."""
+conversation and meeting pages (the work-order pages are in views_workorders.py)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from caredesk.accounts.roles import can
 from caredesk.api.deps import RuntimeDep, SessionDep
 from caredesk.emergency.actions import get_meeting
 from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 from caredesk.web import queries
+from caredesk.web.views_corrections import triage_panels
 from caredesk.web.rendering import LoginRequired, WebRoute, current_staff, is_htmx, render, staff_who_may
-from caredesk.workorders.actions import get_work_order, list_events
 
 __all__ = ["live_events", "router"]
 
@@ -28,7 +29,7 @@ router = APIRouter(route_class=WebRoute)
 
 KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 300.0  # then the browser reconnects: a server restart never waits long on an open stream
-_EVENT_FIELDS = ("type", "conversation_id", "message_id", "decision", "urgency", "alarm_id")
+_EVENT_FIELDS = ("type", "conversation_id", "message_id", "decision", "urgency", "alarm_id", "change")
 ConversationReader = Annotated[Staff, staff_who_may("conversation.read")]
 
 
@@ -81,20 +82,9 @@ async def workbench_events(request: Request, rt: RuntimeDep) -> StreamingRespons
 def conversation_page(conversation_id: str, request: Request, session: SessionDep, staff: ConversationReader
                       ) -> HTMLResponse:
     view = queries.conversation_view(session, conversation_id)
-    return render(request, "conversation.html", {"view": view}, staff=staff)
-
-
-@router.get("/workbench/work-orders/{order_id}", response_class=HTMLResponse)
-def work_order_page(order_id: str, request: Request, session: SessionDep,
-                    staff: Annotated[Staff, staff_who_may("workorder.read")]) -> HTMLResponse:
-    order = get_work_order(session, order_id)
-    events = list_events(session, order_id)
-    context: dict[str, Any] = {
-        "order": order, "events": events,
-        "departments": queries.departments_by_id(session, [order.department_id]),
-        "people": queries.staff_by_id(session, [order.assignee_id]),
-    }
-    return render(request, "work_order.html", context, staff=staff)
+    panels = triage_panels(session, view.messages)
+    context = {"view": view, "panels": panels, "can_correct": can(staff.role, "triage.correct")}
+    return render(request, "conversation.html", context, staff=staff)
 
 
 @router.get("/workbench/meetings/{meeting_id}", response_class=HTMLResponse)

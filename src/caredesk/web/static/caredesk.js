@@ -7,13 +7,16 @@
     var body = document.body;
     var source = new EventSource(queue.getAttribute("data-events"));
     body.setAttribute("data-live-events", "0");
+    var alarms = document.getElementById("alarms"); // the open-alarm panel refreshes on the same events
     source.onopen = function () {
       body.setAttribute("data-live", "open");
       htmx.trigger(queue, "refresh"); // catch up on anything published while (re)connecting
+      if (alarms) { htmx.trigger(alarms, "refresh"); }
     };
     source.onmessage = function () {
       body.setAttribute("data-live-events", String(Number(body.getAttribute("data-live-events")) + 1));
       htmx.trigger(queue, "refresh");
+      if (alarms) { htmx.trigger(alarms, "refresh"); }
     };
     source.onerror = function () {
       body.setAttribute("data-live", "closed"); // the browser reconnects by itself; polling covers the gap
@@ -38,6 +41,12 @@
     });
     form.addEventListener("htmx:sendError", function () { error.textContent = form.getAttribute("data-failed"); });
     document.body.addEventListener("htmx:afterSwap", function () { log.scrollTop = log.scrollHeight; });
+    // A clarifying question's option buttons answer it once: anything new said in the chat retires them.
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      if (event.detail.target === log && event.detail.shouldSwap) {
+        log.querySelectorAll(".chat-options button").forEach(function (b) { b.disabled = true; });
+      }
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
