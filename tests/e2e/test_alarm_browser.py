@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.storage.orm import Alarm, AlarmEvent
-from tests.e2e.test_web_browser import _uvicorn_logging_restored, browser, page, shot  # noqa: F401 (fixtures)
+from tests.e2e.browsing import shot
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer

@@ -6,16 +6,13 @@ Set CAREDESK_TEST_SHOTS=/some/dir to save screenshots of the chat page and the w
 
 from __future__ import annotations
 
-import logging
-import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from caredesk.intake.actions import IncomingMessage, do_receive_message
+from tests.e2e.browsing import shot
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
@@ -23,55 +20,8 @@ if TYPE_CHECKING:
 # The browser tests run on SQLite only: the database paths are covered by the API and page tests.
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 FAQ_EN = "How do I reset my online banking password?"
 COMPLAINT_ZH = "你们柜员态度太差了，我在浦东支行排队两个小时没人理，要求给个说法"
-SHOTS = os.environ.get("CAREDESK_TEST_SHOTS")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _uvicorn_logging_restored() -> Iterator[None]:
-    """The live server's uvicorn config reconfigures the `uvicorn*` loggers (level WARNING, own handlers);
-    put them back so that tests running later in the session see the logging they expect."""
-    names = ("uvicorn", "uvicorn.error", "uvicorn.access")
-    loggers = [logging.getLogger(n) for n in names]
-    saved = {lg.name: (lg.level, list(lg.handlers), lg.propagate) for lg in loggers}
-    yield
-    for name, (level, handlers, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-        logger.propagate = propagate
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (own cookies) per test; closing it ends its event streams before the server."""
-    context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 def send_chat(page: Any, text: str) -> None:

@@ -6,11 +6,8 @@ entry, compares v1 with v2 and rolls back; a customer answers a clarifying quest
 from __future__ import annotations
 
 import html
-import logging
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,6 +20,7 @@ from caredesk.knowledge.model import EntryDraft
 from caredesk.knowledge.queries import list_versions
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, KnowledgeEntry, Message, TriageResult
+from tests.e2e.browsing import shot
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
@@ -316,46 +314,6 @@ def test_chat_offers_clarifying_options_as_buttons(runtime: Runtime) -> None:
 
 
 # --- browser tests ------------------------------------------------------------------------------------------
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    names = ("uvicorn", "uvicorn.error", "uvicorn.access")  # the live server reconfigures these: restore them
-    loggers = [logging.getLogger(n) for n in names]
-    saved = {lg.name: (lg.level, list(lg.handlers), lg.propagate) for lg in loggers}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    for name, (level, handlers, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-        logger.propagate = propagate
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm on rollback and archive
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def shot(page: Any, name: str) -> None:
-    """CAREDESK_TEST_SHOTS=/some/dir saves screenshots of the pages (as test_web_browser.py does)."""
-    if folder := os.environ.get("CAREDESK_TEST_SHOTS"):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture

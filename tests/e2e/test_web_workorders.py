@@ -8,10 +8,7 @@ Set CAREDESK_TEST_SHOTS=/some/dir to save screenshots of the order page, the que
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,40 +18,15 @@ from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import SatisfactionSurvey, Staff
 from caredesk.workorders import operations as ops
+from tests.e2e.browsing import shot
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 COMPLAINT = "信用卡年费被乱扣了，我要投诉，请给我一个说法"
 PASSWORD = "caredesk-demo"
-SHOTS = os.environ.get("CAREDESK_TEST_SHOTS")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _uvicorn_logging_restored() -> Iterator[None]:
-    """The live server's uvicorn config reconfigures the `uvicorn*` loggers; put them back afterwards."""
-    loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "uvicorn.access")]
-    saved = {lg.name: (lg.level, list(lg.handlers), lg.propagate) for lg in loggers}
-    yield
-    for name, (level, handlers, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-        logger.propagate = propagate
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -75,12 +47,6 @@ def contexts(browser: Any) -> Iterator[Any]:
     for context in opened:
         context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 def sign_in(page: Any, url: str, username: str) -> None:

@@ -1,0 +1,43 @@
+"""Browser fixtures for the end-to-end tests: one Chromium per module, a fresh context (own cookies) per test
+that fails the test on any JavaScript error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.browsing import CHROMIUM_ARGS
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    # The live server's uvicorn config reconfigures these loggers: put them back after the module.
+    loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "uvicorn.access")]
+    saved = [(lg, lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    for lg, level, handlers, propagate in saved:
+        lg.setLevel(level)
+        lg.handlers[:] = handlers
+        lg.propagate = propagate
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """Closing the context ends its event streams before the server stops; confirm dialogs are accepted."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
