@@ -129,7 +129,7 @@ class Mailbox:
     fail_next: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:
             if self.fail_next > 0:
                 self.fail_next -= 1

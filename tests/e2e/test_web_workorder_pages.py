@@ -296,7 +296,7 @@ def test_sla_board_lists_breaches_and_callbacks_can_be_marked_done(web: TestClie
     headers = sign_in(web, LEAD)
     board = web.get("/workbench/sla-board?lang=en")
     assert board.status_code == 200 and 'id="nav-sla-board"' in board.text
-    row = re.search(rf'<tr class="board-row sla-breached" id="board-{late}">(.*?)</tr>', board.text, re.S)
+    row = re.search(rf'<tr class="board-row sla-breached" id="board-{late}">(.*?)</tr>', board.text, re.DOTALL)
     assert row and "Breached" in row.group(1) and "escalation-1" in row.group(1)
     assert f'id="board-{closed}"' not in board.text
     timeline = web.get(f"/workbench/work-orders/{late}?lang=en").text

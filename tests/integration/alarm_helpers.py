@@ -45,7 +45,7 @@ def http_receiver() -> Iterator[Receiver]:
     box = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server API)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             box.requests.append(got)
@@ -59,7 +59,7 @@ def http_receiver() -> Iterator[Receiver]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        def do_GET(self) -> None:
             box.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, b""))
             payload = json.dumps(box.reply).encode()
             self.send_response(box.statuses.pop(0) if box.statuses else 200)

@@ -57,6 +57,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     from sqlalchemy import select
 
     from caredesk.clock import SystemClock
+    from caredesk.compliance.crypto import install_keyring, keyring_from_settings
     from caredesk.demo.loader import do_load_demo
     from caredesk.escalation.actions import do_watch_conversation
     from caredesk.escalation.rules import AlarmPolicy
@@ -66,8 +67,6 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     from caredesk.storage.migrate import upgrade
     from caredesk.storage.orm import Conversation
     from caredesk.storage.unit_of_work import UnitOfWork
-
-    from caredesk.compliance.crypto import install_keyring, keyring_from_settings
 
     install_keyring(keyring_from_settings({}, None, "bench"))  # message text is encrypted at rest, as in production
     n_conv, reps = (60, 2) if quick else (300, 3)

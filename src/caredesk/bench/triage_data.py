@@ -109,8 +109,8 @@ def _quick_subset(split: Split) -> Split:
 
 
 def dataset_figures(quick: bool) -> tuple[Figures, Notes]:
-    from caredesk.triage.evaluate import evaluate_intent
     from caredesk.cli.evaluate import DEFAULT_SEMANTIC_WEIGHT
+    from caredesk.triage.evaluate import evaluate_intent
 
     root = shared_data_dir()
     if root is None:

@@ -11,8 +11,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from caredesk.cli.audit import audit_app
 from caredesk.cli.alarms import alarms_app
+from caredesk.cli.audit import audit_app
 from caredesk.cli.evaluate import eval_command
 from caredesk.errors import CareDeskError
 

@@ -33,9 +33,9 @@ from caredesk.knowledge.model import (
 __all__ = [
     "COLUMNS",
     "OPTIONAL_COLUMNS",
+    "SIMILAR_SEPARATOR",
     "ParsedFile",
     "RowError",
-    "SIMILAR_SEPARATOR",
     "detect_format",
     "parse_table",
     "read_kb_csv",

@@ -27,8 +27,8 @@ from caredesk.errors import Conflict, Forbidden, InvalidInput
 from caredesk.triage.labels import ContentType, ProblemType
 
 __all__ = [
-    "CHANNELS",
     "CATEGORY_MAX",
+    "CHANNELS",
     "EntryDraft",
     "EntryStatus",
     "Move",

@@ -20,8 +20,8 @@ from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 from caredesk.web import queries
-from caredesk.web.views_corrections import triage_panels
 from caredesk.web.rendering import LoginRequired, WebRoute, current_staff, is_htmx, render, staff_who_may
+from caredesk.web.views_corrections import triage_panels
 
 __all__ = ["live_events", "router"]
 

@@ -60,7 +60,7 @@ def import_file(
                                          MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}})
 def export_file(
     session: SessionDep, _: Reader, format: Annotated[Literal["csv", "xlsx"], Query()] = "csv"
-) -> Response:  # noqa: A002
+) -> Response:
     """Every entry with the importer's columns: importing the file again changes nothing."""
     return Response(
         export_bytes(session, format),

@@ -13,7 +13,15 @@ from caredesk.storage.orm.emergency import (
 )
 from caredesk.storage.orm.escalation import Alarm, AlarmDelivery, AlarmEvent
 from caredesk.storage.orm.knowledge import KnowledgeEntry, KnowledgeSuggestion, KnowledgeVersion
-from caredesk.storage.orm.org import ApiKey, Branch, Department, OnCallEntry, SkillGroup, Staff, staff_skill_groups
+from caredesk.storage.orm.org import (
+    ApiKey,
+    Branch,
+    Department,
+    OnCallEntry,
+    SkillGroup,
+    Staff,
+    staff_skill_groups,
+)
 from caredesk.storage.orm.training import LabelCorrection, TrainingRun
 from caredesk.storage.orm.workorders import (
     CallbackTask,
