@@ -150,7 +150,9 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     tmp = Path(tempfile.mkdtemp(prefix="caredesk-bench-api-"))
     env = {**os.environ, "CAREDESK_DATABASE_URL": f"sqlite:///{tmp / 'caredesk.db'}",
            "CAREDESK_VAR_DIR": str(tmp / "var"), "CAREDESK_SECRET_KEY": secrets.token_hex(32),
-           "CAREDESK_TASKS_MODE": "external", "CAREDESK_ENVIRONMENT": "development"}
+           "CAREDESK_TASKS_MODE": "external", "CAREDESK_ENVIRONMENT": "development",
+           # one client key sends everything as fast as it can: the per-key rate limit would measure itself
+           "CAREDESK_RATE_LIMIT_PER_MINUTE": "0"}
     for var in ("CAREDESK_REDIS_URL", "CAREDESK_MODEL_DIR"):
         env.pop(var, None)
     cli = _cli()
@@ -195,11 +197,12 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     notes = {"api": (
         "`caredesk serve` (1 uvicorn worker) as a subprocess on a fresh SQLite file after `caredesk db "
         "upgrade`, `caredesk demo` and `caredesk apikey create`; the model is trained at first start "
-        "(api_startup_s). One first request alone (it builds the knowledge index: api_first_request_s), "
+        "(api_startup_s, which includes building the knowledge index). One first request alone (api_first_request_s), "
         f"{warmup} warm-up then {n} timed POST /api/v1/messages from {concurrency} client "
         "threads (httpx, loopback, one connection each), mixed zh/en messages, about half continuing the "
         f"thread's own earlier conversation; every response checked 201. Decisions in the timed run: "
-        f"{decisions}. Client and server share the machine's cores. CAREDESK_TASKS_MODE=external, so the "
+        f"{decisions}. Client and server share the machine's cores; the per-key rate limit is off "
+        "(CAREDESK_RATE_LIMIT_PER_MINUTE=0). CAREDESK_TASKS_MODE=external, so the "
         "urgent messages' meeting notices are queued in tasks.db but not sent (no SMTP server here); the "
         "server inherits OMP/BLAS threads = 1. "
         "api_rss_mb is VmRSS after the load; api_rss_peak_mb is VmHWM.")}
