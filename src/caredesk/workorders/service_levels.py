@@ -127,7 +127,12 @@ def _chain(session: Session, order: WorkOrder) -> dict[str, Staff | None]:
 
 def _mark(session: Session, order: WorkOrder, target: str, kind: str, staff: Staff | None, now: datetime
           ) -> SlaMark | None:
-    """Record that this notice went out; None when another worker recorded it first."""
+    """Record that this notice went out; None when another worker recorded it first. The caller holds the
+    order's row lock, so a plain read finds an earlier mark without inserting against it: on PostgreSQL that
+    insert would wait for a notice task still updating the mark, which itself waits for the order's lock."""
+    if session.scalar(select(SlaMark.id).where(SlaMark.work_order_id == order.id, SlaMark.target == target,
+                                               SlaMark.kind == kind)) is not None:
+        return None
     mark = SlaMark(work_order_id=order.id, target=target, kind=kind, staff_id=staff.id if staff else None,
                    created_at=now)
     try:
