@@ -53,6 +53,22 @@ def _hop(order: WorkOrder, now: datetime) -> dict[str, Any]:
     return {"hop_started_at": started.isoformat(), "hop_minutes": round((now - started).total_seconds() / 60, 2)}
 
 
+def _reroute(rt: Runtime, session: Any, order: WorkOrder, department_id: str | None, *, actor: str,
+             now: datetime) -> None:
+    """Move the order to a department (its step's group chosen again), route it there, and give the
+    capacity it held to the waiting queue it leaves."""
+    old_group, old_department = order.skill_group_id, order.department_id
+    order.department_id = department_id
+    order.skill_group_id = order.assignee_id = order.assigned_at = order.queued_at = None
+    route(session, order, rt.flows, now=now, actor=actor)
+    drain_waiting(session, rt.flows, skill_group_ids=[old_group], department_ids=[old_department], now=now)
+
+
+def _announce(rt: Runtime, uow: UnitOfWork, order_id: str) -> None:
+    """The workbench refreshes the order once the change is committed."""
+    uow.on_commit(lambda: rt.live.publish({"type": "work_order", "work_order_id": order_id}))
+
+
 def _free_capacity(rt: Runtime, session: Any, order: WorkOrder, now: datetime) -> None:
     drain_waiting(session, rt.flows, skill_group_ids=[order.skill_group_id], department_ids=[order.department_id],
                   now=now)
@@ -75,7 +91,7 @@ def do_assign(rt: Runtime, order_id: str, *, staff_id: str | None, actor: str, n
             append_event(s, order, "assigned", actor=actor, now=now,
                          data={"staff_id": staff.id, "staff": staff.display_name, "from": previous,
                                "reason": "assigned by hand"})
-        uow.on_commit(lambda: rt.live.publish({"type": "work_order", "work_order_id": order_id}))
+        _announce(rt, uow, order_id)
         uow.commit()
     return order
 
@@ -94,15 +110,12 @@ def do_transfer(rt: Runtime, order_id: str, *, department: str, reason: str, act
         if target.id == order.department_id:
             raise Conflict("the order is already in that department", department=department)
         source = s.get(Department, order.department_id) if order.department_id else None
-        old_group, old_department = order.skill_group_id, order.department_id
         append_event(s, order, "transferred", actor=actor, now=now, note=reason.strip()[:2000],
                      data={"from_department": source.code if source else None, "to_department": target.code,
                            "reason": reason.strip()[:500]} | _hop(order, now))
-        order.department_id, order.skill_group_id, order.step_started_at = target.id, None, now
-        order.assignee_id = order.assigned_at = order.queued_at = None
-        route(s, order, rt.flows, now=now, actor=actor)
-        drain_waiting(s, rt.flows, skill_group_ids=[old_group], department_ids=[old_department], now=now)
-        uow.on_commit(lambda: rt.live.publish({"type": "work_order", "work_order_id": order_id}))
+        order.step_started_at = now
+        _reroute(rt, s, order, target.id, actor=actor, now=now)
+        _announce(rt, uow, order_id)
         uow.commit()
     return order
 
@@ -132,12 +145,8 @@ def do_advance_step(rt: Runtime, order_id: str, *, step: str, fields: dict[str, 
         if nxt.timer_minutes:
             order.due_at = min(filter(None, [order.due_at, now + timedelta(minutes=nxt.timer_minutes)]))
         if (department is not None and department.id != order.department_id) or nxt.skill_group:
-            old_group, old_department = order.skill_group_id, order.department_id
-            order.department_id = department.id if department else order.department_id
-            order.skill_group_id = order.assignee_id = order.assigned_at = order.queued_at = None
-            route(s, order, rt.flows, now=now, actor=actor)
-            drain_waiting(s, rt.flows, skill_group_ids=[old_group], department_ids=[old_department], now=now)
-        uow.on_commit(lambda: rt.live.publish({"type": "work_order", "work_order_id": order_id}))
+            _reroute(rt, s, order, department.id if department else order.department_id, actor=actor, now=now)
+        _announce(rt, uow, order_id)
         uow.commit()
     return order
 
@@ -203,7 +212,7 @@ def do_reply(rt: Runtime, order_id: str, *, text: str = "", macro: str | None = 
         order.sla_next_check_at = now if order.sla_policy else None
         append_event(s, order, "reply", actor=actor, now=now, note=text.strip()[:4000],
                      data={"message_id": outcome.message_id, "macro": macro, "emailed": outcome.emailed})
-        uow.on_commit(lambda: rt.live.publish({"type": "work_order", "work_order_id": order_id}))
+        _announce(rt, uow, order_id)
         uow.commit()
     return outcome
 
@@ -234,7 +243,7 @@ def do_resolve(rt: Runtime, order_id: str, *, resolution: str, actor: str, now: 
         order.fields = {**(order.fields or {}), "resolution": resolution.strip()[:2000]}
         transition(s, order_id, Status.RESOLVED.value, actor=actor, now=now, note=resolution.strip()[:4000])
         _free_capacity(rt, s, order, now)
-        uow.on_commit(lambda: rt.live.publish({"type": "work_order", "work_order_id": order_id}))
+        _announce(rt, uow, order_id)
         uow.commit()
     return outcome
 
@@ -265,7 +274,7 @@ def do_close(rt: Runtime, order_id: str, *, actor: str, now: datetime) -> tuple[
                          data={"callback_id": callback.id, "due_at": callback.due_at.isoformat()})
         if was_active:
             _free_capacity(rt, s, order, now)
-        uow.on_commit(lambda: rt.live.publish({"type": "work_order", "work_order_id": order_id}))
+        _announce(rt, uow, order_id)
         uow.commit()
     return order, survey, callback
 
@@ -283,7 +292,7 @@ def _reopen(rt: Runtime, uow: UnitOfWork, order_id: str, *, reason: str, actor: 
     assignee = s.get(Staff, order.assignee_id) if order.assignee_id else None
     if assignee is None or assignee.away or not assignee.active:
         route(s, order, rt.flows, now=now, actor=actor)
-    uow.on_commit(lambda: rt.live.publish({"type": "work_order", "work_order_id": order_id}))
+    _announce(rt, uow, order_id)
     return order
 
 
