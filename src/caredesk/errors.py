@@ -5,6 +5,7 @@ CareDeskError
 │   └── InvalidFile     400  invalid_file         (CSV/flow/config files with line-level reasons)
 ├── Unauthenticated     401  unauthenticated
 ├── Forbidden           403  forbidden
+│   └── AccountFrozen   403  account_frozen       (sign-in refused: frozen or deactivated; an admin unfreezes)
 ├── NotFound            404  not_found            (also for things the caller may not see)
 ├── Conflict            409  conflict
 ├── PayloadTooLarge     413  payload_too_large
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AccountFrozen",
     "CareDeskError",
     "ComplianceBlocked",
     "Conflict",
@@ -71,6 +73,13 @@ class Unauthenticated(CareDeskError):
 class Forbidden(CareDeskError):
     code = "forbidden"
     status = 403
+
+
+class AccountFrozen(Forbidden):
+    """The credentials are right but the account is frozen (after an unusual sign-in or bulk reads) or
+    deactivated; only an administrator can lift it. Said only after the password was verified."""
+
+    code = "account_frozen"
 
 
 class NotFound(CareDeskError):

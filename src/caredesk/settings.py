@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import time
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_SECRET", "Settings"]
@@ -42,6 +45,24 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = 20
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
+    # Unusual sign-ins (accounts/login_risk.py): from a network the account has not used (IPv4 /24, IPv6 /48)
+    # or outside office hours in the centre's time zone (an end before the start wraps past midnight; equal:
+    # all day) -> "freeze" the account and alert the administrators, only "alert", or "off". Trusted networks
+    # (CIDR; list the office LAN) are never judged; an account's first sign-ins only learn its places.
+    login_anomaly_action: Literal["freeze", "alert", "off"] = "freeze"
+    login_hours_start: time = time(7)
+    login_hours_end: time = time(22)
+    login_hours_timezone: ZoneInfo = Field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    login_trusted_networks: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")])  # this machine only
+    login_learning_sign_ins: int = Field(default=3, ge=0)
+    # Staff single sign-on (OpenID Connect; README, "Security"): an issuer URL turns it on. The ID token's
+    # username claim must name an existing, active staff member; no account is created, roles stay CareDesk's.
+    oidc_issuer: str = ""  # exactly the provider's `issuer`, e.g. https://sso.bank.example/realms/staff
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""  # empty: a public client (PKCE only)
+    oidc_username_claim: str = "preferred_username"  # compared with Staff.username, exactly
+    oidc_button_label: str = ""  # empty: "Sign in with SSO" in the page's language
     # Outgoing replies are checked against these rules (None: the rules shipped in caredesk/compliance).
     outgoing_rules_path: Path | None = None
 

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.roles import Role
 from caredesk.compliance.audit import record_audit
-from caredesk.errors import InvalidInput, Unauthenticated
+from caredesk.errors import AccountFrozen, InvalidInput, Unauthenticated
 from caredesk.storage.orm import ApiKey, Staff
 
-__all__ = ["authenticate_key", "authenticate_password", "do_create_api_key", "hash_password"]
+__all__ = ["FROZEN", "authenticate_key", "authenticate_password", "do_create_api_key", "hash_password"]
 
 _hasher = PasswordHasher()
 KEY_PREFIX = "cd_"
+FROZEN = "this account is frozen; ask an administrator to unfreeze it"
 
 
 def hash_password(password: str) -> str:
@@ -27,7 +28,9 @@ def hash_password(password: str) -> str:
 
 
 def authenticate_password(session: Session, username: str, password: str) -> Staff:
-    staff = session.scalar(select(Staff).where(Staff.username == username, Staff.active))
+    """The staff member; AccountFrozen only once the password is verified, so that a frozen account's
+    owner learns why and a guesser learns nothing."""
+    staff = session.scalar(select(Staff).where(Staff.username == username))
     if staff is None or not staff.password_hash:
         _hasher.hash(password)  # same work either way: no user enumeration by timing
         raise Unauthenticated("wrong username or password")
@@ -35,6 +38,8 @@ def authenticate_password(session: Session, username: str, password: str) -> Sta
         _hasher.verify(staff.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise Unauthenticated("wrong username or password") from None
+    if not staff.active:
+        raise AccountFrozen(FROZEN)
     return staff
 
 

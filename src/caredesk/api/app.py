@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from caredesk import __version__
+from caredesk.accounts.sso import build_sso_client
 from caredesk.api.errors import install_error_handlers
 from caredesk.api.limits import BodySizeLimit
 from caredesk.api.openapi_errors import document_errors
@@ -23,6 +24,7 @@ from caredesk.api.routes import (
     meetings,
     messages,
     service,
+    staff,
     workorders,
 )
 from caredesk.api.security_headers import SecurityHeaders
@@ -53,12 +55,13 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
                   description="Customer-service and complaint handling: intake, triage, knowledge answers, "
                               "work orders, escalation alarms and linked emergency response.")
     app.state.runtime = rt
+    app.state.sso = build_sso_client(rt.settings)  # None: single sign-on is off
     install_error_handlers(app)
     document_errors(app)
 
     api = APIRouter(prefix="/api/v1")
     for module in (messages, corrections, conversations, customers, workorders, service, knowledge, alarms,
-                   meetings, incidents):
+                   meetings, incidents, staff):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -14,6 +14,7 @@ import typer
 from caredesk.cli.alarms import alarms_app
 from caredesk.cli.audit import audit_app
 from caredesk.cli.evaluate import eval_command
+from caredesk.cli.staff import staff_app
 from caredesk.errors import CareDeskError
 
 app = typer.Typer(help="CareDesk: customer service and complaint handling.", no_args_is_help=True,
@@ -31,6 +32,7 @@ app.command("eval")(eval_command)
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="Encryption keys for customer data at rest.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(staff_app, name="staff")
 
 
 def fail(message: str) -> NoReturn:

@@ -20,6 +20,7 @@ from caredesk.storage.orm.org import (
     OnCallEntry,
     SkillGroup,
     Staff,
+    StaffLoginPlace,
     staff_skill_groups,
 )
 from caredesk.storage.orm.training import LabelCorrection, TrainingRun
@@ -63,6 +64,7 @@ __all__ = [
     "SkillGroup",
     "SlaMark",
     "Staff",
+    "StaffLoginPlace",
     "TrainingRun",
     "TriageResult",
     "WorkOrder",

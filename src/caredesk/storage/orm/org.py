@@ -1,4 +1,5 @@
-"""Organisation: departments, branches, skill groups, staff (users with a role), on-call roster, API keys."""
+"""Organisation: departments, branches, skill groups, staff (users with a role) and the places they sign in
+from, on-call roster, API keys."""
 
 from __future__ import annotations
 
@@ -90,6 +91,22 @@ class OnCallEntry(Base):
     position: Mapped[str] = mapped_column(String(16))  # primary | backup | manager
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffLoginPlace(Base):
+    """A network (IPv4 /24, IPv6 /48) a staff member signs in from: the history that accounts/login_risk.py
+    judges a new sign-in against. `status` "held": a sign-in from here froze the account; an administrator's
+    unfreeze makes it "known"."""
+
+    __tablename__ = "staff_login_place"
+    __table_args__ = (UniqueConstraint("staff_id", "network", name="uq_staff_login_place_network"),)
+    id: Mapped[str] = id_column()
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    network: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="known")  # known | held
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    sign_ins: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ApiKey(Base):
