@@ -194,8 +194,8 @@ def test_order_actions_change_the_order_and_refusals_show_in_place(web: TestClie
     assert "needs a reason" in post("reopen", {"reason": ""}, 400)
     panel = post("reopen", {"reason": "客户来电表示未收到退款"})
     assert 'data-status="reopened"' in panel and 'id="wo-reply-form"' in panel
-    r = web.post("/workbench/work-orders/missing/note", data={"text": "x"}, headers=headers)
-    assert r.status_code == 400 and "not found" in r.text
+    r = web.post("/workbench/work-orders/missing/note?lang=en", data={"text": "x"}, headers=headers)
+    assert r.status_code == 404 and "Not found" in r.text  # a wrong address, not a refusal in place
 
 
 def test_a_reply_the_compliance_rules_block_is_refused_in_place(web: TestClient, demo_runtime: Runtime

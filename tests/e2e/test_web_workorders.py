@@ -136,9 +136,10 @@ def test_browser_agent_transfers_with_a_reason_and_replies_with_a_macro(live_ser
     expect(page.locator("#wo-error")).to_contain_text("root_cause")
     shot(page, "wo-order")
 
-    # a colleague opening the order is told that the agent is on it
+    # a colleague opening the order (now in retail banking: a complaint manager sees every department) is
+    # told that the agent is on it
     other = contexts()
-    sign_in(other, live_server.url, "lead")
+    sign_in(other, live_server.url, "zheng.hui")
     other.goto(f"{live_server.url}/workbench/work-orders/{oid}?lang=en")
     expect(other.locator("#wo-collision")).to_contain_text("Demo Agent is also viewing this order")
 

@@ -1,20 +1,54 @@
 """Who may see which records, one function per aggregate, used by every route that reads or changes one.
 
-Work orders: staff of a department see its orders and their own; team leads also the departments below
-theirs; complaint managers, administrators and auditors see all. Integration API keys act for the bank
+- Customers are scoped by branch: staff of a branch see that branch's customers, plus the customers of
+  conversations and work orders assigned to them; staff of the central centre (no branch) see all.
+- Conversations follow their customer, and are also visible to whoever is assigned the conversation or can
+  see one of its work orders (a branch agent handed an order needs the conversation behind it).
+- Work orders are scoped by department (team leads also the departments below theirs) and, for branch
+  staff, by the customer's branch; an order assigned to someone, or one they have worked on (transferred,
+  replied to, moved on), stays visible to them: they answer the customer's follow-up calls.
+
+Complaint managers, administrators and auditors see all; integration API keys act for the bank
 (unscoped). A record outside the caller's scope is "not found": its existence is not revealed."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select, true
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from caredesk.errors import NotFound
-from caredesk.storage.orm import Department, Staff, WorkOrder
+from caredesk.storage.orm import Conversation, Customer, Department, Message, Staff, WorkOrder, WorkOrderEvent
 
-__all__ = ["UNSCOPED_ROLES", "visible_departments", "work_order_filter", "work_order_for"]
+__all__ = ["UNSCOPED_ROLES", "StaffViewer", "Viewer", "conversation_filter", "conversation_for", "customer_filter",
+           "customer_for", "message_for", "visible_departments", "work_order_filter", "work_order_for"]
 
 UNSCOPED_ROLES = frozenset({"complaint_manager", "admin", "auditor"})
+
+
+class Viewer(Protocol):
+    """Who is asking: `kind` is staff or api_key (the API's Caller and the web's StaffViewer both fit)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class StaffViewer:
+    kind: str
+    id: str
+    role: str
+
+    @classmethod
+    def of(cls, staff: Staff) -> StaffViewer:
+        return cls("staff", staff.id, staff.role)
 
 
 def visible_departments(session: Session, staff: Staff) -> set[str]:
@@ -31,18 +65,84 @@ def visible_departments(session: Session, staff: Staff) -> set[str]:
     return seen
 
 
-def work_order_filter(session: Session, caller_kind: str, caller_id: str, role: str) -> ColumnElement[bool]:
-    if caller_kind != "staff" or role in UNSCOPED_ROLES:
+def _scoped(session: Session, viewer: Viewer, scope: Callable[[Staff], ColumnElement[bool]]
+            ) -> ColumnElement[bool]:
+    if viewer.kind != "staff" or viewer.role in UNSCOPED_ROLES:
         return true()
-    staff = session.get(Staff, caller_id)
-    if staff is None:
-        return WorkOrder.id.is_(None)
-    return or_(WorkOrder.department_id.in_(visible_departments(session, staff)), WorkOrder.assignee_id == staff.id)
+    staff = session.get(Staff, viewer.id)
+    return false() if staff is None else scope(staff)
 
 
-def work_order_for(session: Session, caller_kind: str, caller_id: str, role: str, order_id: str) -> WorkOrder:
-    order = session.scalar(select(WorkOrder).where(WorkOrder.id == order_id,
-                                                   work_order_filter(session, caller_kind, caller_id, role)))
+def _in_branch(branch_id: str) -> ColumnElement[bool]:
+    return Customer.branch_id == branch_id
+
+
+def _order_scope(session: Session, staff: Staff) -> ColumnElement[bool]:
+    in_department = WorkOrder.department_id.in_(visible_departments(session, staff))
+    if staff.branch_id is not None:
+        branch_customers = select(Customer.id).where(_in_branch(staff.branch_id))
+        in_department = and_(in_department, or_(WorkOrder.customer_id.is_(None),
+                                                WorkOrder.customer_id.in_(branch_customers)))
+    mine = select(WorkOrderEvent.work_order_id).where(WorkOrderEvent.actor == f"staff:{staff.id}")
+    worked_on = WorkOrder.id.in_(mine)
+    return or_(in_department, WorkOrder.assignee_id == staff.id, worked_on)
+
+
+def work_order_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
+    return _scoped(session, viewer, lambda staff: _order_scope(session, staff))
+
+
+def work_order_for(session: Session, viewer: Viewer, order_id: str) -> WorkOrder:
+    order = session.scalar(select(WorkOrder).where(WorkOrder.id == order_id, work_order_filter(session, viewer)))
     if order is None:
         raise NotFound("work order not found", id=order_id)
     return order
+
+
+def _customer_scope(staff: Staff) -> ColumnElement[bool]:
+    if staff.branch_id is None:
+        return true()
+    assigned_conversation = exists().where(Conversation.customer_id == Customer.id,
+                                           Conversation.assigned_staff_id == staff.id)
+    assigned_order = exists().where(WorkOrder.customer_id == Customer.id, WorkOrder.assignee_id == staff.id)
+    return or_(_in_branch(staff.branch_id), assigned_conversation, assigned_order)
+
+
+def customer_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
+    return _scoped(session, viewer, _customer_scope)
+
+
+def customer_for(session: Session, viewer: Viewer, customer_id: str) -> Customer:
+    customer = session.scalar(select(Customer).where(Customer.id == customer_id, customer_filter(session, viewer)))
+    if customer is None:
+        raise NotFound("customer not found", id=customer_id)
+    return customer
+
+
+def _conversation_scope(session: Session, staff: Staff) -> ColumnElement[bool]:
+    if staff.branch_id is None:
+        return true()
+    branch_customer = Conversation.customer_id.in_(select(Customer.id).where(_in_branch(staff.branch_id)))
+    visible_order = exists().where(WorkOrder.conversation_id == Conversation.id, _order_scope(session, staff))
+    return or_(branch_customer, Conversation.assigned_staff_id == staff.id, visible_order)
+
+
+def conversation_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
+    return _scoped(session, viewer, lambda staff: _conversation_scope(session, staff))
+
+
+def conversation_for(session: Session, viewer: Viewer, conversation_id: str) -> Conversation:
+    conversation = session.scalar(select(Conversation).where(Conversation.id == conversation_id,
+                                                             conversation_filter(session, viewer)))
+    if conversation is None:
+        raise NotFound("conversation not found", id=conversation_id)
+    return conversation
+
+
+def message_for(session: Session, viewer: Viewer, message_id: str) -> Message:
+    """A message, when the viewer may see its conversation."""
+    message = session.scalar(select(Message).join(Conversation, Conversation.id == Message.conversation_id)
+                             .where(Message.id == message_id, conversation_filter(session, viewer)))
+    if message is None:
+        raise NotFound("message not found", id=message_id)
+    return message

@@ -14,11 +14,13 @@ from caredesk.accounts.abuse import do_freeze_account
 from caredesk.accounts.credentials import authenticate_key
 from caredesk.accounts.rate_limit import Window, over_limit
 from caredesk.accounts.roles import can
+from caredesk.compliance.read_audit import do_audit_read
 from caredesk.errors import Forbidden, RateLimited, Unauthenticated
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 
-__all__ = ["Caller", "CallerDep", "RuntimeDep", "SessionDep", "get_caller", "note_record_read", "require"]
+__all__ = ["Caller", "CallerDep", "RuntimeDep", "SessionDep", "audit_read", "get_caller", "note_record_read",
+           "require"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,12 @@ def note_record_read(rt: Runtime, caller: Caller) -> None:
         do_freeze_account(rt.uow(), kind=caller.kind, account_id=caller.id, now=rt.clock.now(),
                           reason=f"more than {window.limit} customer records read within an hour")
         raise Forbidden("this account is frozen after an unusual volume of record reads; ask an administrator")
+
+
+def audit_read(rt: Runtime, caller: Caller, object_type: str, object_id: str, *, via: str = "api") -> None:
+    """Record that the caller read this customer record or conversation (after the scope check passed)."""
+    do_audit_read(rt.uow(), actor=caller.actor, object_type=object_type, object_id=object_id, via=via,
+                  now=rt.clock.now())
 
 
 def require(permission: str) -> Callable[[Caller], Caller]:

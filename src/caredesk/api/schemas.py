@@ -27,6 +27,8 @@ class MessageIn(StrictModel):
     channel: str = Field(min_length=1, max_length=32)
     customer_ref: str = Field(min_length=1, max_length=128)
     conversation_id: str | None = Field(default=None, max_length=64)
+    customer_branch: str | None = Field(default=None, min_length=1, max_length=64,
+                                        description="the customer's home branch code (scopes who may see them)")
 
 
 class LabelOut(BaseModel):

@@ -28,7 +28,7 @@ from caredesk.intake.clarify import (
 from caredesk.intake.decision import Decision, DecisionKind, KbMatch, decide, needs_emergency
 from caredesk.intake.replies import acknowledgement
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Conversation, Customer, Message, TriageResult, WorkOrder
+from caredesk.storage.orm import Branch, Conversation, Customer, Message, TriageResult, WorkOrder
 from caredesk.triage.doc import TriageDoc
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class IncomingMessage:
     channel: str
     customer_ref: str
     conversation_id: str | None = None
+    customer_branch: str | None = None  # the customer's home branch code, when the channel or CRM knows it
 
 
 @dataclass(frozen=True)
@@ -74,17 +75,31 @@ def check_incoming(cmd: IncomingMessage, max_chars: int) -> None:
         raise InvalidInput("customer_ref must be 1-128 letters, digits or ._:@-", field="customer_ref")
 
 
-def _customer(session: Session, ref: str, language: str, now: datetime) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.ref == ref))
-    if customer is not None:
-        return customer
-    try:
-        with session.begin_nested():
-            customer = Customer(ref=ref, language=language if language in {"zh", "en"} else None, created_at=now)
-            session.add(customer)
-    except IntegrityError:  # created by a concurrent first message of the same customer
-        customer = session.scalar(select(Customer).where(Customer.ref == ref))
-        assert customer is not None
+def _branch_id(session: Session, code: str | None) -> str | None:
+    if code is None:
+        return None
+    branch_id = session.scalar(select(Branch.id).where(Branch.code == code))
+    if branch_id is None:
+        raise InvalidInput(f"no branch with code {code!r}", field="customer_branch")
+    return branch_id
+
+
+def _customer(session: Session, cmd: IncomingMessage, language: str, now: datetime) -> Customer:
+    """The customer by reference, created on first contact; a given home branch is kept up to date (it
+    decides which branch's staff may see the customer, and whose on-call staff answer emergencies)."""
+    branch_id = _branch_id(session, cmd.customer_branch)
+    customer = session.scalar(select(Customer).where(Customer.ref == cmd.customer_ref))
+    if customer is None:
+        try:
+            with session.begin_nested():
+                customer = Customer(ref=cmd.customer_ref, language=language if language in {"zh", "en"} else None,
+                                    branch_id=branch_id, created_at=now)
+                session.add(customer)
+        except IntegrityError:  # created by a concurrent first message of the same customer
+            customer = session.scalar(select(Customer).where(Customer.ref == cmd.customer_ref))
+            assert customer is not None
+    if branch_id is not None and customer.branch_id != branch_id:
+        customer.branch_id = branch_id
     return customer
 
 
@@ -185,7 +200,7 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
     with rt.uow() as uow:
         s = uow.session
         now = rt.clock.now()
-        customer = _customer(s, cmd.customer_ref, doc.language, now)
+        customer = _customer(s, cmd, doc.language, now)
         conversation = _conversation(s, cmd, customer, now)
         message = Message(conversation_id=conversation.id, direction="in", author="customer", text=cmd.text,
                           text_masked=doc.masked, language=doc.language, created_at=now)

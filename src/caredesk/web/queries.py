@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from caredesk.errors import NotFound
+from caredesk.accounts.access import Viewer, conversation_filter, conversation_for
 from caredesk.escalation.actions import list_alarms
 from caredesk.intake.clarify import ClarifyOption, options_of
 from caredesk.storage.orm import (
@@ -77,10 +77,11 @@ def _latest_ids(session: Session, model: Any, ids: list[str]) -> dict[str, str]:
     return {conversation_id: row_id for conversation_id, row_id in rows}
 
 
-def queue(session: Session, limit: int = QUEUE_LENGTH) -> list[QueueRow]:
-    """The most recently active conversations, newest first."""
+def queue(session: Session, viewer: Viewer, limit: int = QUEUE_LENGTH) -> list[QueueRow]:
+    """The most recently active conversations the viewer may see, newest first."""
     newest_first = (Conversation.last_message_at.desc(), Conversation.id.desc())
-    conversations = list(session.scalars(select(Conversation).order_by(*newest_first).limit(limit)))
+    conversations = list(session.scalars(select(Conversation).where(conversation_filter(session, viewer))
+                                         .order_by(*newest_first).limit(limit)))
     if not conversations:
         return []
     ids = [c.id for c in conversations]
@@ -101,10 +102,8 @@ def queue(session: Session, limit: int = QUEUE_LENGTH) -> list[QueueRow]:
     return rows
 
 
-def conversation_view(session: Session, conversation_id: str) -> ConversationView:
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound("conversation not found", id=conversation_id)
+def conversation_view(session: Session, viewer: Viewer, conversation_id: str) -> ConversationView:
+    conversation = conversation_for(session, viewer, conversation_id)
     messages = list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
                                     .order_by(Message.created_at, Message.direction, Message.id)))
     entry_ids = {m.triage.answer_entry_id for m in messages if m.triage and m.triage.answer_entry_id}

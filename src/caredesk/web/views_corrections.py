@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from caredesk.accounts.access import StaffViewer, message_for
 from caredesk.api.deps import RuntimeDep, SessionDep
 from caredesk.errors import Conflict, InvalidInput, NotFound
 from caredesk.storage.orm import Message, Staff
@@ -43,14 +44,15 @@ async def correct_label(message_id: str, request: Request, rt: RuntimeDep, sessi
                         staff: Annotated[Staff, staff_who_may("triage.correct")],
                         head: Annotated[str, Form(max_length=32)] = "",
                         label: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse:
+    message = await run_in_threadpool(message_for, session, StaffViewer.of(staff), message_id)  # else 404
     error = ""
     try:
         await run_in_threadpool(do_correct_label, rt.uow(), message_id, head, label,
                                 actor=f"staff:{staff.id}", staff_id=staff.id, now=rt.clock.now())
     except (InvalidInput, Conflict) as exc:  # shown in the panel; htmx swaps only 2xx answers
         error = exc.message
-    message = session.get(Message, message_id)
-    if message is None or message.triage is None:
+    session.refresh(message)
+    if message.triage is None:
         raise NotFound("message not found", id=message_id)
     panels = triage_panels(session, [message])
     context = {"m": message, "tr": message.triage, "panels": panels, "error": error, "can_correct": True}

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from caredesk.accounts.access import StaffViewer
 from caredesk.accounts.roles import can
-from caredesk.api.deps import RuntimeDep, SessionDep
+from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
 from caredesk.emergency.actions import get_meeting
 from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime
@@ -35,7 +36,7 @@ ConversationReader = Annotated[Staff, staff_who_may("conversation.read")]
 
 @router.get("/workbench", response_class=HTMLResponse)
 def workbench(request: Request, session: SessionDep, staff: ConversationReader) -> HTMLResponse:
-    rows = queries.queue(session)
+    rows = queries.queue(session, StaffViewer.of(staff))
     template = "_queue.html" if is_htmx(request) else "workbench.html"
     return render(request, template, {"rows": rows}, staff=staff, headers={"Vary": "HX-Request"})
 
@@ -79,9 +80,13 @@ async def workbench_events(request: Request, rt: RuntimeDep) -> StreamingRespons
 
 
 @router.get("/workbench/conversations/{conversation_id}", response_class=HTMLResponse)
-def conversation_page(conversation_id: str, request: Request, session: SessionDep, staff: ConversationReader
-                      ) -> HTMLResponse:
-    view = queries.conversation_view(session, conversation_id)
+def conversation_page(conversation_id: str, request: Request, rt: RuntimeDep, session: SessionDep,
+                      staff: ConversationReader) -> HTMLResponse:
+    """Scoped like the API (404 outside the staff member's branch), counted and audited as a record read."""
+    caller = Caller("staff", staff.id, staff.role, staff.display_name)
+    note_record_read(rt, caller)
+    view = queries.conversation_view(session, caller, conversation_id)
+    audit_read(rt, caller, "conversation", conversation_id, via="web")
     panels = triage_panels(session, view.messages)
     context = {"view": view, "panels": panels, "can_correct": can(staff.role, "triage.correct")}
     return render(request, "conversation.html", context, staff=staff)

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from caredesk.api.deps import RuntimeDep, SessionDep
+from caredesk.accounts.access import StaffViewer, work_order_for
+from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read
 from caredesk.errors import CareDeskError, InvalidInput
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
@@ -26,9 +27,22 @@ from caredesk.workorders.actions import do_transition, get_work_order
 
 __all__ = ["router"]
 
+
+def _staff_on_order(permission: str) -> Any:
+    """Signed in, allowed by the role, and the order within the staff member's scope (else "not found").
+    Every route here names one order."""
+
+    def dependency(order_id: str, session: SessionDep,
+                   staff: Staff = staff_who_may(permission)) -> Staff:  # noqa: B008  (FastAPI's Depends)
+        work_order_for(session, StaffViewer.of(staff), order_id)
+        return staff
+
+    return Depends(dependency)
+
+
 router = APIRouter(route_class=WebRoute)
-Reader = Annotated[Staff, staff_who_may("workorder.read")]
-Changer = Annotated[Staff, staff_who_may("workorder.change")]
+Reader = Annotated[Staff, _staff_on_order("workorder.read")]
+Changer = Annotated[Staff, _staff_on_order("workorder.change")]
 _BASE = "/workbench/work-orders/{order_id}"
 _NOTICE_TARGET = {"HX-Retarget": "#wo-notice", "HX-Reswap": "innerHTML"}
 Text = Annotated[str, Form(max_length=20_000)]
@@ -41,7 +55,8 @@ def _view(rt: Runtime, session: Any, order_id: str, staff: Staff) -> OrderView:
 @router.get(_BASE, response_class=HTMLResponse)
 def work_order_page(order_id: str, request: Request, rt: RuntimeDep, session: SessionDep, staff: Reader
                     ) -> HTMLResponse:
-    """The whole page, or (htmx) the panel alone."""
+    """The whole page, or (htmx) the panel alone; a read of the order, audited."""
+    audit_read(rt, Caller("staff", staff.id, staff.role, staff.display_name), "work_order", order_id, via="web")
     context = {"view": _view(rt, session, order_id, staff), "notice": None}
     template = "_wo_panel.html" if is_htmx(request) else "wo_order.html"
     return render(request, template, context, staff=staff, headers={"Vary": "HX-Request"})

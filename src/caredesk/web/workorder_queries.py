@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from caredesk.accounts.access import StaffViewer, work_order_filter
 from caredesk.accounts.roles import can
 from caredesk.storage.orm import (
     CallbackTask,
@@ -119,7 +120,9 @@ def team_queue(session: Session, staff: Staff, config: SlaConfig, now: datetime)
         scope.append(WorkOrder.department_id == staff.department_id)
     if not scope:
         return []
-    orders = list(session.scalars(select(WorkOrder).where(or_(*scope), WorkOrder.status_category.in_(ACTIVE))
+    visible = work_order_filter(session, StaffViewer.of(staff))
+    orders = list(session.scalars(select(WorkOrder)
+                                  .where(or_(*scope), visible, WorkOrder.status_category.in_(ACTIVE))
                                   .order_by(*_BY_PRIORITY).limit(QUEUE_LENGTH)))
     return _rows(session, orders, config, now)
 

@@ -1,4 +1,4 @@
-"""Conversations with their messages, triage and decisions."""
+"""Conversations with their messages, triage and decisions: scoped to the caller, and every read audited."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, note_record_read, require
+from caredesk.accounts.access import conversation_for
+from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read, require
 from caredesk.api.schemas import message_out
-from caredesk.errors import NotFound
-from caredesk.storage.orm import Conversation, Message
+from caredesk.storage.orm import Message
 
 router = APIRouter(tags=["conversations"])
 
@@ -19,11 +19,10 @@ router = APIRouter(tags=["conversations"])
 def get_conversation(conversation_id: str, session: SessionDep, rt: RuntimeDep,
                      caller: Annotated[Caller, Depends(require("conversation.read"))]) -> dict[str, Any]:
     note_record_read(rt, caller)
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound("conversation not found", id=conversation_id)
+    conversation = conversation_for(session, caller, conversation_id)
+    audit_read(rt, caller, "conversation", conversation.id)
     messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
-                               .order_by(Message.created_at, Message.id))
+                               .order_by(Message.created_at, Message.direction, Message.id))  # "in" first
     return {"id": conversation.id, "channel": conversation.channel, "status": conversation.status,
             "customer_ref": conversation.customer.ref, "created_at": conversation.created_at,
             "counted_complaints": conversation.counted_complaints,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from caredesk.accounts.access import message_for
 from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.triage.correction_actions import CorrectionOut, do_correct_label, list_corrections
 
@@ -40,8 +41,9 @@ def _out(c: CorrectionOut) -> CorrectionOutSchema:
 @router.post("/messages/{message_id}/corrections", status_code=201, response_model=CorrectionOutSchema)
 async def post_correction(
     message_id: str, body: CorrectionIn, rt: RuntimeDep,
-    caller: Annotated[Caller, Depends(require("triage.correct"))],
+    caller: Annotated[Caller, Depends(require("triage.correct"))], session: SessionDep,
 ) -> CorrectionOutSchema:
+    message_for(session, caller, message_id)
     staff_id = caller.id if caller.kind == "staff" else None
     result = await run_in_threadpool(do_correct_label, rt.uow(), message_id, body.head, body.label,
                                      actor=caller.actor, staff_id=staff_id, now=rt.clock.now())
@@ -50,5 +52,6 @@ async def post_correction(
 
 @router.get("/messages/{message_id}/corrections")
 def get_corrections(message_id: str, session: SessionDep,
-                    _: Annotated[Caller, Depends(require("conversation.read"))]) -> dict[str, Any]:
+                    caller: Annotated[Caller, Depends(require("conversation.read"))]) -> dict[str, Any]:
+    message_for(session, caller, message_id)
     return {"items": [_out(c).model_dump(mode="json") for c in list_corrections(session, message_id)]}

@@ -17,5 +17,5 @@ router = APIRouter(tags=["messages"])
 @router.post("/messages", status_code=201, response_model=MessageCreated)
 async def post_message(body: MessageIn, rt: RuntimeDep,
                        _: Annotated[Caller, Depends(require("message.post"))]) -> MessageCreated:
-    cmd = IncomingMessage(body.text, body.channel, body.customer_ref, body.conversation_id)
+    cmd = IncomingMessage(body.text, body.channel, body.customer_ref, body.conversation_id, body.customer_branch)
     return message_created(await run_in_threadpool(do_receive_message, rt, cmd))

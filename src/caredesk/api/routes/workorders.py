@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from caredesk.accounts.access import work_order_filter, work_order_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
+from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read, require
 from caredesk.api.schemas import PageOut, TransitionIn, work_order_out
 from caredesk.api.workorder_schemas import (
     AssignIn,
@@ -49,12 +49,12 @@ def list_orders(session: SessionDep, caller: Reader,
 
 
 def _scope(session: Any, caller: Caller) -> Any:
-    return work_order_filter(session, caller.kind, caller.id, caller.role)
+    return work_order_filter(session, caller)
 
 
 def _visible(session: Any, caller: Caller, order_id: str) -> None:
     """Every route on one order checks the caller may see it (else 404) before acting."""
-    work_order_for(session, caller.kind, caller.id, caller.role, order_id)
+    work_order_for(session, caller, order_id)
 
 
 def _detail(rt: Any, session: Any, order_id: str) -> dict[str, Any]:
@@ -72,6 +72,7 @@ def _detail(rt: Any, session: Any, order_id: str) -> dict[str, Any]:
 @router.get("/work-orders/{order_id}")
 def get_order(order_id: str, rt: RuntimeDep, session: SessionDep, caller: Reader) -> dict[str, Any]:
     _visible(session, caller, order_id)
+    audit_read(rt, caller, "work_order", order_id)
     return _detail(rt, session, order_id)
 
 

@@ -71,7 +71,8 @@ class WorkOrderEvent(Base):
     """What happened to a work order, in order; rows are only ever added."""
 
     __tablename__ = "work_order_event"
-    __table_args__ = (UniqueConstraint("work_order_id", "seq", name="uq_work_order_event_order_seq"),)
+    __table_args__ = (UniqueConstraint("work_order_id", "seq", name="uq_work_order_event_order_seq"),
+                      Index("ix_work_order_event_actor", "actor", "work_order_id"))  # "orders I worked on"
     id: Mapped[str] = id_column()
     work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id"))
     seq: Mapped[int] = mapped_column(Integer)
