@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -62,7 +63,9 @@ class Runtime:
     login_attempts: AttemptStore = field(default_factory=MemoryAttemptStore)  # sign-in failures (throttling)
     rate_counter: Counter = field(default_factory=MemoryCounter)  # request rate limits, read-volume watch
     outgoing: OutgoingChecker = field(default_factory=load_checker)  # compliance rules for every reply
+    model_check_seconds: float = 30.0  # how often a process looks for a model promoted by another one
     _pipeline: TriagePipeline | None = None
+    _model_checked_at: float = 0.0
     _embedder: Embedder | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _write_lock: threading.RLock = field(default_factory=threading.RLock)
@@ -85,15 +88,33 @@ class Runtime:
 
     @property
     def triage(self) -> TriagePipeline:
-        """Loaded once per process (the model is trained on first use when none exists)."""
-        if self._pipeline is None:
-            with self._lock:
-                if self._pipeline is None:
-                    from caredesk.triage.model import load_active_model
-                    from caredesk.triage.pipeline import TriagePipeline
+        """Loaded once per process (the model is trained on first use when none exists), then swapped when
+        another process promotes a model: the ACTIVE marker is re-read every `model_check_seconds`."""
+        pipeline = self._pipeline
+        if pipeline is None or time.monotonic() >= self._model_checked_at + self.model_check_seconds:
+            pipeline = self._current_pipeline()
+        return pipeline
 
-                    self._pipeline = TriagePipeline(load_active_model(self.settings.models_path))
-        return self._pipeline
+    def _current_pipeline(self) -> TriagePipeline:
+        from caredesk.triage.model import TriageModel, active_version, load_active_model
+        from caredesk.triage.pipeline import TriagePipeline
+
+        with self._lock:
+            self._model_checked_at = time.monotonic()
+            current, root = self._pipeline, self.settings.models_path
+            if current is None:
+                self._pipeline = TriagePipeline(load_active_model(root))
+            elif (version := active_version(root)) is not None and version != current.model.version:
+                try:
+                    model = TriageModel.load(root / "triage" / version)
+                except Exception as exc:  # noqa: BLE001  (a broken artefact must not stop triage: keep the working one)
+                    _log.error("triage model %s could not be loaded, keeping %s: %s", version,
+                               current.model.version, exc)
+                else:
+                    _log.info("triage model %s promoted elsewhere; now answering with it", version)
+                    self._pipeline = TriagePipeline(model, current.names)
+            assert self._pipeline is not None
+            return self._pipeline
 
     def set_pipeline(self, pipeline: TriagePipeline) -> None:
         self._pipeline = pipeline

@@ -19,7 +19,8 @@ def retrain_nightly() -> dict[str, Any]:
 
     rt = current_runtime()
     outcome = do_retrain(rt.uow(), rt.settings.models_path, now=rt.clock.now())
-    if outcome.model is not None:  # this process answers with the new model at once; others on restart
+    # this process answers with the new model at once; the others within Runtime.model_check_seconds
+    if outcome.model is not None:
         rt.set_pipeline(TriagePipeline(outcome.model, rt.triage.names))
     return {"promoted": outcome.promoted, "reason": outcome.decision.reason,
             "candidate_version": outcome.candidate_version, "active_version": outcome.active_version,
