@@ -4,6 +4,8 @@
   conversations and work orders assigned to them; staff of the central centre (no branch) see all.
 - Conversations follow their customer, and are also visible to whoever is assigned the conversation or can
   see one of its work orders (a branch agent handed an order needs the conversation behind it).
+- Alarms follow their conversation (and are visible to whoever they are assigned to); emergency meetings
+  and their incident records follow their conversation and are visible to every participant.
 - Work orders are scoped by department (team leads also the departments below theirs) and, for branch
   staff, by the customer's branch; an order assigned to someone, or one they have worked on (transferred,
   replied to, moved on), stays visible to them: they answer the customer's follow-up calls.
@@ -21,10 +23,23 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from caredesk.errors import NotFound
-from caredesk.storage.orm import Conversation, Customer, Department, Message, Staff, WorkOrder, WorkOrderEvent
+from caredesk.storage.orm import (
+    Alarm,
+    Conversation,
+    Customer,
+    Department,
+    EmergencyMeeting,
+    IncidentRecord,
+    MeetingParticipant,
+    Message,
+    Staff,
+    WorkOrder,
+    WorkOrderEvent,
+)
 
-__all__ = ["UNSCOPED_ROLES", "StaffViewer", "Viewer", "conversation_filter", "conversation_for", "customer_filter",
-           "customer_for", "message_for", "visible_departments", "work_order_filter", "work_order_for"]
+__all__ = ["UNSCOPED_ROLES", "StaffViewer", "Viewer", "alarm_filter", "alarm_for", "conversation_filter",
+           "conversation_for", "customer_filter", "customer_for", "incident_for", "meeting_filter", "meeting_for",
+           "message_for", "visible_departments", "work_order_filter", "work_order_for"]
 
 UNSCOPED_ROLES = frozenset({"complaint_manager", "admin", "auditor"})
 
@@ -146,3 +161,50 @@ def message_for(session: Session, viewer: Viewer, message_id: str) -> Message:
     if message is None:
         raise NotFound("message not found", id=message_id)
     return message
+
+
+def alarm_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
+    def scope(staff: Staff) -> ColumnElement[bool]:
+        if staff.branch_id is None:
+            return true()
+        visible = select(Conversation.id).where(_conversation_scope(session, staff))
+        return or_(Alarm.conversation_id.in_(visible), Alarm.assigned_to == staff.id)
+
+    return _scoped(session, viewer, scope)
+
+
+def alarm_for(session: Session, viewer: Viewer, alarm_id: str) -> Alarm:
+    alarm = session.scalar(select(Alarm).where(Alarm.id == alarm_id, alarm_filter(session, viewer)))
+    if alarm is None:
+        raise NotFound("alarm not found", id=alarm_id)
+    return alarm
+
+
+def meeting_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
+    def scope(staff: Staff) -> ColumnElement[bool]:
+        if staff.branch_id is None:
+            return true()
+        visible = select(Conversation.id).where(_conversation_scope(session, staff))
+        invited = exists().where(MeetingParticipant.meeting_id == EmergencyMeeting.id,
+                                 MeetingParticipant.staff_id == staff.id)
+        return or_(EmergencyMeeting.conversation_id.in_(visible), invited)
+
+    return _scoped(session, viewer, scope)
+
+
+def meeting_for(session: Session, viewer: Viewer, meeting_id: str) -> EmergencyMeeting:
+    meeting = session.scalar(select(EmergencyMeeting).where(EmergencyMeeting.id == meeting_id,
+                                                            meeting_filter(session, viewer)))
+    if meeting is None:
+        raise NotFound("meeting not found", id=meeting_id)
+    return meeting
+
+
+def incident_for(session: Session, viewer: Viewer, record_id: str) -> IncidentRecord:
+    """An incident record, when the viewer may see its meeting."""
+    record = session.scalar(select(IncidentRecord)
+                            .join(EmergencyMeeting, EmergencyMeeting.id == IncidentRecord.meeting_id)
+                            .where(IncidentRecord.id == record_id, meeting_filter(session, viewer)))
+    if record is None:
+        raise NotFound("incident record not found", id=record_id)
+    return record

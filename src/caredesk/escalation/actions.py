@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from caredesk.compliance.audit import record_audit
@@ -73,8 +73,12 @@ def do_watch_conversation(session: Session, conversation: Conversation, policy: 
     return alarm
 
 
-def list_alarms(session: Session, conversation_id: str | None = None, limit: int = 100) -> list[Alarm]:
+def list_alarms(session: Session, conversation_id: str | None = None, limit: int = 100,
+                scope: ColumnElement[bool] | None = None) -> list[Alarm]:
+    """Newest first; `scope` is the caller's (accounts/access.py `alarm_filter`)."""
     stmt = select(Alarm).order_by(Alarm.created_at.desc()).limit(limit)
+    if scope is not None:
+        stmt = stmt.where(scope)
     if conversation_id:
         stmt = stmt.where(Alarm.conversation_id == conversation_id)
     return list(session.scalars(stmt))

@@ -13,10 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from caredesk.accounts.access import StaffViewer
+from caredesk.accounts.access import StaffViewer, meeting_for
 from caredesk.accounts.roles import can
 from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
-from caredesk.emergency.actions import get_meeting
 from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
@@ -95,7 +94,7 @@ def conversation_page(conversation_id: str, request: Request, rt: RuntimeDep, se
 @router.get("/workbench/meetings/{meeting_id}", response_class=HTMLResponse)
 def meeting_page(meeting_id: str, request: Request, session: SessionDep,
                  staff: Annotated[Staff, staff_who_may("meeting.read")]) -> HTMLResponse:
-    meeting = get_meeting(session, meeting_id)
+    meeting = meeting_for(session, StaffViewer.of(staff), meeting_id)
     mine = next((p for p in meeting.participants if p.staff_id == staff.id), None)
     people = queries.staff_by_id(session, [p.staff_id for p in meeting.participants])
     context: dict[str, Any] = {

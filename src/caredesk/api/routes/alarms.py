@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
+from caredesk.accounts.access import alarm_filter, alarm_for
 from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.api.schemas import StrictModel, alarm_out
 from caredesk.escalation.actions import list_alarms
@@ -50,33 +51,40 @@ def alarm_detail(session: Any, alarm_id: str) -> dict[str, Any]:
 
 
 @router.get("/alarms")
-def get_alarms(session: SessionDep, _: Annotated[Caller, Depends(require("alarm.read"))],
+def get_alarms(session: SessionDep, caller: Annotated[Caller, Depends(require("alarm.read"))],
                conversation_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
-    return {"items": [alarm_out(a) for a in list_alarms(session, conversation_id)]}
+    return {"items": [alarm_out(a) for a in list_alarms(session, conversation_id,
+                                                        scope=alarm_filter(session, caller))]}
 
 
 @router.get("/alarms/{alarm_id}")
-def read_alarm(alarm_id: str, session: SessionDep, _: Annotated[Caller, Depends(require("alarm.read"))]
+def read_alarm(alarm_id: str, session: SessionDep, caller: Annotated[Caller, Depends(require("alarm.read"))]
                ) -> dict[str, Any]:
+    alarm_for(session, caller, alarm_id)
     return alarm_detail(session, alarm_id)
 
 
 @router.post("/alarms/{alarm_id}/acknowledge")
-def acknowledge_alarm(alarm_id: str, rt: RuntimeDep, caller: Annotated[Caller, Depends(require("alarm.handle"))],
+def acknowledge_alarm(alarm_id: str, rt: RuntimeDep, session: SessionDep,
+                      caller: Annotated[Caller, Depends(require("alarm.handle"))],
                       body: AlarmNoteIn | None = None) -> dict[str, Any]:
+    alarm_for(session, caller, alarm_id)
     note = body.note if body else ""
     return alarm_out(run_alarm_action(rt, do_acknowledge_alarm, alarm_id, actor_of(caller), note=note))
 
 
 @router.post("/alarms/{alarm_id}/assign")
-def assign_alarm(alarm_id: str, body: AlarmAssignIn, rt: RuntimeDep,
+def assign_alarm(alarm_id: str, body: AlarmAssignIn, rt: RuntimeDep, session: SessionDep,
                  caller: Annotated[Caller, Depends(require("alarm.assign"))]) -> dict[str, Any]:
+    alarm_for(session, caller, alarm_id)
     return alarm_out(run_alarm_action(rt, do_assign_alarm, alarm_id, body.staff_id, actor_of(caller),
                                       note=body.note))
 
 
 @router.post("/alarms/{alarm_id}/resolve")
-def resolve_alarm(alarm_id: str, rt: RuntimeDep, caller: Annotated[Caller, Depends(require("alarm.handle"))],
+def resolve_alarm(alarm_id: str, rt: RuntimeDep, session: SessionDep,
+                  caller: Annotated[Caller, Depends(require("alarm.handle"))],
                   body: AlarmNoteIn | None = None) -> dict[str, Any]:
+    alarm_for(session, caller, alarm_id)
     note = body.note if body else ""
     return alarm_out(run_alarm_action(rt, do_resolve_alarm, alarm_id, actor_of(caller), note=note))

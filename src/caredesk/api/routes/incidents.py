@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
+from caredesk.accounts.access import incident_for, meeting_for
 from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.api.schemas import StrictModel
 from caredesk.emergency.incident import MAX_SECTION_CHARS
@@ -67,39 +68,46 @@ def _write(rt: Runtime, action: Any, *args: Any, **kwargs: Any) -> dict[str, Any
 
 
 @router.get("/meetings/{meeting_id}/incident")
-def read_meeting_incident(meeting_id: str, session: SessionDep, _: Reader) -> dict[str, Any]:
+def read_meeting_incident(meeting_id: str, session: SessionDep, caller: Reader) -> dict[str, Any]:
+    meeting_for(session, caller, meeting_id)
     return record_out(session, record_for_meeting(session, meeting_id))
 
 
 @router.post("/meetings/{meeting_id}/end")
-def end_meeting(meeting_id: str, rt: RuntimeDep, caller: Annotated[Caller, Depends(require("meeting.manage"))]
-                ) -> dict[str, Any]:
+def end_meeting(meeting_id: str, rt: RuntimeDep, session: SessionDep,
+                caller: Annotated[Caller, Depends(require("meeting.manage"))]) -> dict[str, Any]:
+    meeting_for(session, caller, meeting_id)
     return _write(rt, do_end_meeting, meeting_id, actor=caller.actor)
 
 
 @router.get("/incidents/{record_id}")
-def read_incident(record_id: str, session: SessionDep, _: Reader) -> dict[str, Any]:
-    return record_out(session, get_record(session, record_id))
+def read_incident(record_id: str, session: SessionDep, caller: Reader) -> dict[str, Any]:
+    return record_out(session, incident_for(session, caller, record_id))
 
 
 @router.put("/incidents/{record_id}/section")
-def fill_section(record_id: str, body: SectionIn, rt: RuntimeDep, caller: Writer) -> dict[str, Any]:
+def fill_section(record_id: str, body: SectionIn, rt: RuntimeDep, session: SessionDep, caller: Writer
+                 ) -> dict[str, Any]:
+    incident_for(session, caller, record_id)
     return _write(rt, do_fill_section, record_id, body.content, staff_id=_staff_id(caller))
 
 
 @router.post("/incidents/{record_id}/return")
-def return_form(record_id: str, body: ReturnIn, rt: RuntimeDep, caller: Writer) -> dict[str, Any]:
+def return_form(record_id: str, body: ReturnIn, rt: RuntimeDep, session: SessionDep, caller: Writer
+                ) -> dict[str, Any]:
+    incident_for(session, caller, record_id)
     return _write(rt, do_return_form, record_id, body.reason, staff_id=_staff_id(caller))
 
 
 @router.post("/incidents/{record_id}/sign")
-def sign_section(record_id: str, rt: RuntimeDep, caller: Writer) -> dict[str, Any]:
+def sign_section(record_id: str, rt: RuntimeDep, session: SessionDep, caller: Writer) -> dict[str, Any]:
+    incident_for(session, caller, record_id)
     return _write(rt, do_sign_section, record_id, staff_id=_staff_id(caller))
 
 
 @router.get("/incidents/{record_id}/export.md", response_class=PlainTextResponse)
-def export_record(record_id: str, session: SessionDep, _: Reader) -> PlainTextResponse:
-    record = get_record(session, record_id)
+def export_record(record_id: str, session: SessionDep, caller: Reader) -> PlainTextResponse:
+    record = incident_for(session, caller, record_id)
     if record.status != "locked":
         raise Conflict("the incident form becomes the event record once every recorder has signed",
                        status=record.status)

@@ -7,18 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
+from caredesk.accounts.access import meeting_for
 from caredesk.api.deps import Caller, SessionDep, require
 from caredesk.api.schemas import meeting_out
-from caredesk.emergency.actions import get_meeting
 from caredesk.storage.orm import Staff
 
 router = APIRouter(tags=["meetings"])
 
 
 @router.get("/meetings/{meeting_id}")
-def read_meeting(meeting_id: str, session: SessionDep, _: Annotated[Caller, Depends(require("meeting.read"))]
-                 ) -> dict[str, Any]:
-    meeting = get_meeting(session, meeting_id)
+def read_meeting(meeting_id: str, session: SessionDep,
+                 caller: Annotated[Caller, Depends(require("meeting.read"))]) -> dict[str, Any]:
+    meeting = meeting_for(session, caller, meeting_id)
     ids = [p.staff_id for p in meeting.participants]
     names = {s.id: (s.display_name, s.role) for s in session.scalars(select(Staff).where(Staff.id.in_(ids)))}
     return meeting_out(meeting, names)
