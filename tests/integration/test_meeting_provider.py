@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from pathlib import Path
 
 import pytest
 
+from caredesk.compliance.audit import record_audit
 from caredesk.emergency.meetings import PatternRoomProvider, WebhookRoomProvider, build_meeting_provider
 from caredesk.errors import Unavailable
 from caredesk.intake.actions import IncomingMessage, do_receive_message
@@ -64,3 +66,34 @@ def test_meeting_provider_built_from_settings() -> None:
     bad = WebhookRoomProvider("http://127.0.0.1:9/none", fallback=None, timeout=0.5)
     with pytest.raises(Unavailable):
         bad.create_room("m1", "title")
+
+
+def test_meeting_provider_is_asked_before_the_intake_transaction_opens(db_url: str, tmp_path: Path,
+                                                                       mailbox: Mailbox,
+                                                                       pipeline: TriagePipeline) -> None:
+    """While the bank's meeting system thinks, CareDesk can still write: no lock is held across the call."""
+    with http_receiver() as bank:
+        bank.reply = {"url": "https://meet.demo-bank.example/rooms/778"}
+        settings = dict(meeting_provider="webhook", meeting_webhook_url=f"{bank.url}/rooms")
+        with demo_runtime_with(db_url, tmp_path / "var", mailbox, pipeline, **settings) as rt:
+            written: list[bool] = []
+
+            def write_meanwhile(_: object) -> bool:
+                def write() -> None:
+                    with rt.uow() as uow:
+                        record_audit(uow.session, actor="test", action="test.meanwhile", object_type="test",
+                                     object_id="", now=rt.clock.now())
+                        uow.commit()
+                    written.append(True)
+
+                worker = threading.Thread(target=write, daemon=True)
+                worker.start()
+                worker.join(timeout=3)
+                return True
+
+            bank.check = write_meanwhile
+            outcome = do_receive_message(rt, IncomingMessage(URGENT, "web", "cust-room-3"))
+            assert written == [True]  # done while the webhook call was in flight
+            with rt.session_factory() as s:
+                meeting = s.get(EmergencyMeeting, outcome.meeting_id)
+                assert meeting is not None and meeting.room_url == "https://meet.demo-bank.example/rooms/778"

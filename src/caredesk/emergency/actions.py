@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.compliance.audit import record_audit
-from caredesk.emergency.meetings import MeetingProvider
+from caredesk.emergency.meetings import MeetingProvider, Room
 from caredesk.emergency.monitoring import BuiltinMonitoring, MonitoringSource
 from caredesk.emergency.roster import RosterLine, StaffCard, select_related_staff
 from caredesk.errors import NotFound
@@ -33,7 +33,8 @@ from caredesk.storage.orm import (
 )
 from caredesk.triage.doc import TriageDoc
 
-__all__ = ["EmergencyPlan", "do_record_join", "do_start_emergency_response", "gather_context", "get_meeting"]
+__all__ = ["EmergencyPlan", "EmergencyPreparation", "do_record_join", "do_start_emergency_response", "gather_context",
+           "get_meeting", "prepare_emergency"]
 
 RECORDER_SECTIONS = ("timeline", "cause_and_actions", "review_and_sign_off")
 
@@ -47,10 +48,30 @@ class EmergencyPlan:
     monitoring: MonitoringSource = field(default_factory=BuiltinMonitoring)
 
 
+@dataclass(frozen=True)
+class EmergencyPreparation:
+    """What the outside world gives an emergency response: the meeting room (a provider's webhook may be
+    asked) and the monitoring snapshot (an HTTP source may be asked). Fetched before the intake transaction
+    opens, so that no database lock waits on another system."""
+
+    meeting_id: str
+    title: str
+    room: Room
+    monitoring: dict[str, Any]
+
+
+def prepare_emergency(plan: EmergencyPlan, doc: TriageDoc) -> EmergencyPreparation:
+    content_type = doc.label("content_type").label
+    meeting_id = new_id()
+    title = f"[{content_type}] {doc.masked[:60]}"
+    room = plan.provider.create_room(meeting_id, title)
+    monitoring = {"source": plan.monitoring.name, **plan.monitoring.snapshot(content_type=content_type)}
+    return EmergencyPreparation(meeting_id, title, room, monitoring)
+
+
 def gather_context(session: Session, customer: Customer, conversation: Conversation, doc: TriageDoc,
-                   monitoring: MonitoringSource | None = None) -> dict[str, Any]:
-    """Customer information, recent activity path, fault description and monitoring information."""
-    source = monitoring or BuiltinMonitoring()
+                   monitoring: dict[str, Any]) -> dict[str, Any]:
+    """Customer information, recent activity path, fault description and the monitoring snapshot."""
     recent = session.scalars(select(Message).join(Conversation).where(Conversation.customer_id == customer.id)
                              .order_by(Message.created_at.desc()).limit(10))
     orders = session.scalars(select(WorkOrder).where(WorkOrder.customer_id == customer.id)
@@ -64,14 +85,13 @@ def gather_context(session: Session, customer: Customer, conversation: Conversat
         "fault": {"description": doc.masked, "language": doc.language,
                   "labels": {h: s.label for h, s in doc.labels.items()}, "channel": conversation.channel},
         "monitoring": {"open_alarms": [{"id": a.id, "conversation_id": a.conversation_id, "level": a.level}
-                                       for a in open_alarms], "source": source.name,
-                       **source.snapshot(content_type=doc.label("content_type").label)},
+                                       for a in open_alarms], **monitoring},
     }
 
 
-def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, conversation: Conversation,
-                                 customer: Customer, message: Message, doc: TriageDoc, now: datetime
-                                 ) -> EmergencyMeeting:
+def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, prepared: EmergencyPreparation,
+                                 conversation: Conversation, customer: Customer, message: Message,
+                                 doc: TriageDoc, now: datetime) -> EmergencyMeeting:
     content_type = doc.label("content_type").label
     lines = [RosterLine(l.content_type, l.branch_id, l.staff_id, l.position, l.starts_at, l.ends_at)
              for l in session.scalars(select(OnCallEntry).where(OnCallEntry.content_type == content_type))]
@@ -79,13 +99,11 @@ def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, conver
     cards = {s.id: StaffCard(s.id, s.manager_id, s.active, s.away) for s in staff_rows.values()}
     invitees = select_related_staff(lines, cards, content_type=content_type, branch_id=customer.branch_id, now=now)
 
-    meeting_id = new_id()
-    title = f"[{content_type}] {doc.masked[:60]}"
-    room = plan.provider.create_room(meeting_id, title)
-    meeting = EmergencyMeeting(id=meeting_id, conversation_id=conversation.id, message_id=message.id, title=title,
-                               provider=room.provider, room_url=room.url, starts_at=now,
-                               ends_at=now + timedelta(minutes=plan.duration_minutes),
-                               context=gather_context(session, customer, conversation, doc, plan.monitoring), created_at=now)
+    title, room = prepared.title, prepared.room
+    meeting = EmergencyMeeting(id=prepared.meeting_id, conversation_id=conversation.id, message_id=message.id,
+                               title=title, provider=room.provider, room_url=room.url, starts_at=now,
+                               ends_at=now + timedelta(minutes=plan.duration_minutes), created_at=now,
+                               context=gather_context(session, customer, conversation, doc, prepared.monitoring))
     session.add(meeting)
     session.flush()
     for position, invitee in enumerate(invitees):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caredesk.compliance.outgoing import OutgoingCheck
-from caredesk.emergency.actions import do_start_emergency_response
+from caredesk.emergency.actions import do_start_emergency_response, prepare_emergency
 from caredesk.errors import InvalidInput, NotFound
 from caredesk.escalation.actions import do_watch_conversation
 from caredesk.escalation.outbox import AlarmOutbox
@@ -197,6 +197,8 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
     policy = rt.decision_policy
     emergency = needs_emergency(doc, policy)
     index, matches = (None, []) if emergency else _knowledge(rt, doc)
+    # the meeting room and the monitoring snapshot may come from other systems: asked before any lock is held
+    prepared = prepare_emergency(rt.emergency, doc) if emergency else None
     with rt.uow() as uow:
         s = uow.session
         now = rt.clock.now()
@@ -211,11 +213,12 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
         options: tuple[ClarifyOption, ...] = ()
         outgoing: OutgoingCheck | None = None
         participant_ids: list[str] = []
-        if emergency:
+        if prepared is not None:
             conversation.pending_clarification = None
             decision = decide(doc, None, policy)
-            meeting = do_start_emergency_response(s, plan=rt.emergency, conversation=conversation,
-                                                  customer=customer, message=message, doc=doc, now=now)
+            meeting = do_start_emergency_response(s, plan=rt.emergency, prepared=prepared,
+                                                  conversation=conversation, customer=customer, message=message,
+                                                  doc=doc, now=now)
             meeting_id = meeting.id
             participant_ids = [p.id for p in meeting.participants]
             reply_text = acknowledgement("emergency", doc.language)
