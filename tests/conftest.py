@@ -217,25 +217,15 @@ class LiveServer:
 
 
 def serve_in_thread(rt: Runtime, *, start_consumer: bool = False) -> Iterator[LiveServer]:
-    import uvicorn
-
     from caredesk.api.app import create_app
+    from tests.support.serving import uvicorn_in_thread
 
     port = free_port()
     rt.settings.base_url = f"http://127.0.0.1:{port}"
     rt.knowledge_index()  # as `caredesk serve` does before it listens: no first request waits for the index
-    server = uvicorn.Server(uvicorn.Config(create_app(rt, start_consumer=start_consumer), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    yield LiveServer(rt.settings.base_url, rt)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_in_thread(create_app(rt, start_consumer=start_consumer), port, "test server",
+                           log_level="warning"):
+        yield LiveServer(rt.settings.base_url, rt)
 
 
 @pytest.fixture

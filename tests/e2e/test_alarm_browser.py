@@ -13,6 +13,7 @@ from sqlalchemy import select
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.storage.orm import Alarm, AlarmEvent
 from tests.e2e.browsing import shot
+from tests.support.web_session import sign_in_page
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
@@ -25,11 +26,7 @@ THREATS_ZH = ["我要向12378投诉", "再不处理我就打12378", "我已经�
 def test_browser_alarm_appears_live_and_agent_acknowledges(live_server: LiveServer, page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{live_server.url}/login?lang=en")
-    page.fill("input[name=username]", "agent")
-    page.fill("input[name=password]", "caredesk-demo")
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{live_server.url}/workbench")
+    sign_in_page(page, live_server.url, "agent")
     expect(page.locator("body")).to_have_attribute("data-live", "open")
     expect(page.locator("#alarms")).to_contain_text("No open alarms")
     page.evaluate("window.__sameDocument = 'yes'")

@@ -4,7 +4,6 @@ end button opening the incident form for its first recorder."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -15,21 +14,16 @@ from caredesk.api.app import create_app
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import IncidentRecord, Staff
+from tests.support.web_session import HX, sign_in
 
 THREATS_ZH = ["我要向12378投诉", "再不处理我就打12378", "我已经准备好材料去银保监会投诉"]
 URGENT = "我的银行卡刚刚被盗刷了两万元，不是我本人操作，请立即冻结！"
-HX = {"HX-Request": "true"}
 
 
 def signed_in(rt: Runtime, username: str) -> TestClient:
+    """A client signed in as `username` whose every request carries the htmx and CSRF headers."""
     client = TestClient(create_app(rt, start_consumer=False), follow_redirects=False)
-    token = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/login").text)
-    assert token
-    r = client.post("/login", data={"username": username, "password": "caredesk-demo", "csrf_token": token.group(1)})
-    assert r.status_code == 303
-    token = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/workbench").text)
-    assert token
-    client.headers.update(HX | {"X-CSRF-Token": token.group(1)})
+    client.headers.update(sign_in(client, username))
     return client
 
 

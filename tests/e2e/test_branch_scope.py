@@ -4,7 +4,6 @@ or a work order is an audit entry of its own. The customer's branch comes in wit
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -17,6 +16,7 @@ from caredesk.api.app import create_app
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Branch, Conversation, Customer, Department, Message, Staff
 from tests.conftest import create_key
+from tests.support.web_session import submit_sign_in
 
 PASSWORD = "branch-test-pw"
 COMPLAINT = "信用卡年费被乱扣了，我要投诉，请给我一个说法"
@@ -45,11 +45,7 @@ def _staff(rt: Runtime, username: str, role: str, branch_code: str | None) -> St
 
 def _client(app: object, username: str) -> TestClient:
     client = TestClient(app, follow_redirects=False)
-    page = client.get("/login").text
-    token = re.search(r'"X-CSRF-Token": "([^"]+)"', page)
-    assert token
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)})
-    assert r.status_code == 303, r.text
+    submit_sign_in(client, username, PASSWORD)
     return client
 
 
@@ -144,3 +140,42 @@ def test_an_unknown_branch_is_refused_and_nothing_is_written(app: tuple[Runtime,
     with rt.session_factory() as s:
         after = [s.scalar(select(func.count()).select_from(m)) for m in (Customer, Conversation, Message)]
     assert after == before
+
+
+URGENT = "My credit card was just stolen and someone made unauthorized payments, freeze it now!"
+THREATS = ["我要向12378投诉", "再不处理我就打12378", "我已经准备好材料去银保监会投诉"]
+
+
+def test_alarms_meetings_and_incidents_follow_the_conversations_branch(app: tuple[Runtime, object]) -> None:
+    rt, application = app
+    with TestClient(application) as api:
+        api.headers["Authorization"] = f"Bearer {create_key(rt)}"
+        urgent = _post(api, "cust-jingan-urgent", URGENT, "sh_jingan")
+        meeting_id = urgent["decision"]["meeting_id"]
+        assert meeting_id, urgent
+        first = _post(api, "cust-jingan-angry", THREATS[0], "sh_jingan")
+        for text in THREATS[1:]:
+            body = {"text": text, "channel": "web", "customer_ref": "cust-jingan-angry",
+                    "conversation_id": first["conversation_id"]}
+            last = api.post("/api/v1/messages", json=body).json()
+        alarm_id = last["alarm_id"]
+        assert alarm_id, last
+        record = api.post(f"/api/v1/meetings/{meeting_id}/end")
+        assert record.status_code == 200, record.text
+        record_id = record.json()["id"]
+
+    _staff(rt, "pudong_lead", "team_lead", "sh_pudong")
+    _staff(rt, "jingan_lead", "team_lead", "sh_jingan")
+    with _client(application, "pudong_lead") as web:
+        for path in (f"/api/v1/alarms/{alarm_id}", f"/api/v1/meetings/{meeting_id}",
+                     f"/api/v1/incidents/{record_id}", f"/api/v1/meetings/{meeting_id}/incident",
+                     f"/workbench/meetings/{meeting_id}", f"/workbench/incidents/{record_id}"):
+            assert web.get(path).status_code == 404, path
+        assert alarm_id not in [a["id"] for a in web.get("/api/v1/alarms").json()["items"]]
+        assert alarm_id not in web.get("/workbench/alarms").text
+    with _client(application, "jingan_lead") as web:
+        for path in (f"/api/v1/alarms/{alarm_id}", f"/api/v1/meetings/{meeting_id}",
+                     f"/api/v1/incidents/{record_id}", f"/workbench/meetings/{meeting_id}",
+                     f"/workbench/incidents/{record_id}"):
+            assert web.get(path).status_code == 200, path
+        assert alarm_id in [a["id"] for a in web.get("/api/v1/alarms").json()["items"]]

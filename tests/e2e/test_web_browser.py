@@ -13,6 +13,7 @@ import pytest
 
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from tests.e2e.browsing import shot
+from tests.support.web_session import submit_sign_in_form
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
@@ -59,10 +60,7 @@ def test_browser_workbench_updates_live_and_shows_triage(live_server: LiveServer
 
     page.goto(f"{live_server.url}/workbench?lang=en")
     expect(page).to_have_url(f"{live_server.url}/login")
-    page.fill("input[name=username]", "agent")
-    page.fill("input[name=password]", "caredesk-demo")
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{live_server.url}/workbench")
+    submit_sign_in_form(page, live_server.url, "agent")
     expect(page.locator("h1")).to_have_text("Agent workbench")
     expect(page.locator("body")).to_have_attribute("data-live", "open")  # the event stream is connected
     expect(page.locator("#queue")).to_contain_text("No conversations yet")

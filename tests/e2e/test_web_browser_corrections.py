@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.storage.orm import LabelCorrection
+from tests.support.web_session import sign_in_page
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
@@ -29,11 +30,7 @@ def test_browser_agent_corrects_a_label_and_sees_it_updated(live_server: LiveSer
     new = "urgent" if said != "urgent" else "general"
     new_text = {"urgent": "Urgent", "general": "General"}[new]
 
-    page.goto(f"{live_server.url}/login?lang=en")
-    page.fill("input[name=username]", "agent")
-    page.fill("input[name=password]", "caredesk-demo")
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{live_server.url}/workbench")
+    sign_in_page(page, live_server.url, "agent")
     page.goto(f"{live_server.url}/workbench/conversations/{out.conversation_id}")
     page.evaluate("window.__sameDocument = 'yes'")
 

@@ -14,6 +14,7 @@ from caredesk.api.app import create_app
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import LabelCorrection
+from tests.support.web_session import csrf_token, submit_sign_in
 
 COMPLAINT_ZH = "你们柜员态度太差了，我在浦东支行排队两个小时没人理，要求给个说法"
 
@@ -24,19 +25,9 @@ def web(demo_runtime: Runtime) -> Iterator[TestClient]:
         yield client
 
 
-def _token(web: TestClient, path: str) -> str:
-    found = re.search(r'"X-CSRF-Token": "([^"]+)"', web.get(path).text)
-    return found.group(1) if found else ""
-
-
-def _sign_in(web: TestClient) -> None:
-    r = web.post("/login", data={"username": "agent", "password": "caredesk-demo", "csrf_token": _token(web, "/login")})
-    assert r.status_code == 303
-
-
 def test_conversation_page_explains_labels_and_offers_correction(web: TestClient, demo_runtime: Runtime) -> None:
     out = do_receive_message(demo_runtime, IncomingMessage(COMPLAINT_ZH, "chat", "corr-web-1"))
-    _sign_in(web)
+    submit_sign_in(web, "agent")
     page = web.get(f"/workbench/conversations/{out.conversation_id}?lang=en")
     assert page.status_code == 200
     html = page.text
@@ -54,8 +45,8 @@ def test_correcting_a_label_returns_the_panel_showing_it(web: TestClient, demo_r
     out = do_receive_message(demo_runtime, IncomingMessage(COMPLAINT_ZH, "chat", "corr-web-2"))
     said = out.doc.label("content_type").label
     new = "system" if said != "system" else "business"
-    _sign_in(web)
-    token = _token(web, f"/workbench/conversations/{out.conversation_id}?lang=en")
+    submit_sign_in(web, "agent")
+    token = csrf_token(web, f"/workbench/conversations/{out.conversation_id}?lang=en")
     headers = {"HX-Request": "true", "X-CSRF-Token": token}
     r = web.post(f"/workbench/messages/{out.message_id}/corrections", data={"head": "content_type", "label": new},
                  headers=headers)
@@ -86,13 +77,11 @@ def test_an_auditor_reads_the_explanation_but_gets_no_correction_control(web: Te
         uow.session.add(Staff(username="auditor1", display_name="Auditor", email="a1@demo-bank.example",
                               role="auditor", password_hash=hash_password("pw-auditor")))
         uow.commit()
-    r = web.post("/login", data={"username": "auditor1", "password": "pw-auditor",
-                                 "csrf_token": _token(web, "/login")})
-    assert r.status_code == 303
+    submit_sign_in(web, "auditor1", "pw-auditor")
     page = web.get(f"/workbench/conversations/{out.conversation_id}?lang=en")
     assert page.status_code == 200
     assert 'data-kind="feature"' in page.text and 'class="correct-form"' not in page.text
-    token = _token(web, f"/workbench/conversations/{out.conversation_id}")
+    token = csrf_token(web, f"/workbench/conversations/{out.conversation_id}")
     r = web.post(f"/workbench/messages/{out.message_id}/corrections", data={"head": "urgency", "label": "urgent"},
                  headers={"HX-Request": "true", "X-CSRF-Token": token})
     assert r.status_code == 403

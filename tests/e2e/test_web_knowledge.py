@@ -21,12 +21,12 @@ from caredesk.knowledge.queries import list_versions
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, KnowledgeEntry, Message, TriageResult
 from tests.e2e.browsing import shot
+from tests.support import web_session
+from tests.support.web_session import DEMO_PASSWORD, HX, csrf_token, sign_in_page
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
 
-HX = {"HX-Request": "true"}
-PASSWORD = "caredesk-demo"
 EDITOR = "cao.yue"  # the demo's knowledge editor
 ACTIVATION_KEY = "en-card-activation"  # a published demo entry
 NEW_ANSWER = "Activate the card in the app under Credit Card > Activate card; it takes one minute."
@@ -39,21 +39,9 @@ def web(demo_runtime: Runtime) -> Iterator[TestClient]:
         yield client
 
 
-def _token(client: TestClient, path: str) -> dict[str, str]:
-    """The session's CSRF header as a page carries it for htmx (none when the app does not use one)."""
-    found = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get(path).text)
-    return {"X-CSRF-Token": found.group(1)} if found else {}
-
-
 def sign_in(client: TestClient, username: str) -> dict[str, str]:
-    """Signs in; returns the headers an htmx POST from this session sends."""
-    token = _token(client, "/login")
-    data = {"username": username, "password": PASSWORD}
-    if token:
-        data["csrf_token"] = token["X-CSRF-Token"]
-    r = client.post("/login", data=data)
-    assert (r.status_code, r.headers["location"]) == (303, "/workbench"), r.text
-    return HX | _token(client, "/workbench/knowledge")
+    """Signs in; returns the headers an htmx POST from this session sends (the token read from the list)."""
+    return web_session.sign_in(client, username, page="/workbench/knowledge")
 
 
 def entry_id(rt: Runtime, key: str = ACTIVATION_KEY) -> str:
@@ -107,7 +95,7 @@ def test_knowledge_pages_refuse_a_role_without_knowledge_read(web: TestClient, d
 
     with demo_runtime.uow() as uow:
         uow.session.add(Staff(username="outsider", display_name="Outsider", email="o@demo-bank.example",
-                              role="contractor", password_hash=hash_password(PASSWORD)))
+                              role="contractor", password_hash=hash_password(DEMO_PASSWORD)))
         uow.commit()
     sign_in(web, "outsider")
     for path in ("/workbench/knowledge", f"/workbench/knowledge/{entry_id(demo_runtime)}"):
@@ -299,7 +287,7 @@ def seed_close_entries(rt: Runtime) -> dict[str, tuple[str, str]]:
 def test_chat_offers_clarifying_options_as_buttons(runtime: Runtime) -> None:
     entries = seed_close_entries(runtime)
     with TestClient(create_app(runtime, start_consumer=False), follow_redirects=False) as client:
-        hx = HX | _token(client, "/chat?lang=en")
+        hx = HX | {"X-CSRF-Token": csrf_token(client, "/chat?lang=en")}
         first = client.post("/chat/messages", data={"text": AMBIGUOUS}, headers=hx)
         assert first.status_code == 200 and "Which of these do you mean?" in first.text
         button = r'aria-label="(\d)\. ([^"]+)"\s+hx-post="/chat/messages" hx-vals=\'\{"text": "(\d)"\}\''
@@ -331,11 +319,7 @@ def test_browser_editor_edits_compares_and_rolls_back(live_server: LiveServer, p
     rt = live_server.runtime
     eid = entry_id(rt)
     (_, _, old_answer), = history(rt, eid)
-    page.goto(f"{live_server.url}/login?lang=en")
-    page.fill("input[name=username]", EDITOR)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{live_server.url}/workbench")
+    sign_in_page(page, live_server.url, EDITOR)
     page.click("#nav-knowledge")
     expect(page.locator("h1")).to_have_text("Knowledge base")
     page.fill("#kb-q", "activate my new credit")

@@ -5,7 +5,6 @@ web session, or from the shell with `caredesk staff unfreeze`."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ from caredesk.api.app import create_app
 from caredesk.clock import FrozenClock
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Staff
+from tests.support.web_session import DEMO_PASSWORD, csrf_token, post_login
 
-PASSWORD = "caredesk-demo"
 HOME, ELSEWHERE = "198.51.100.10", "203.0.113.7"
 EN, ZH = {"Accept-Language": "en"}, {"Accept-Language": "zh-CN"}
 
@@ -50,43 +49,37 @@ def browser_at(rt: Runtime) -> Iterator[Any]:
         client.__exit__(None, None, None)
 
 
-def token_on(web: TestClient, path: str = "/login") -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"|"X-CSRF-Token": "([^"]+)"', web.get(path).text)
-    assert found
-    return found.group(1) or found.group(2)
-
-
-def sign_in(web: TestClient, username: str = "agent", password: str = PASSWORD, **kw: Any) -> Any:
+def try_sign_in(web: TestClient, username: str = "agent", password: str = DEMO_PASSWORD, **kw: Any) -> Any:
+    """A sign-in from this browser with no session yet (its cookies cleared first); the response unchecked."""
     web.cookies.clear()
-    return web.post("/login", data={"username": username, "password": password, "csrf_token": token_on(web)},
-                    **kw)
+    return post_login(web, username, password, token=csrf_token(web), **kw)
 
 
 def test_frozen_account_is_told_why_on_the_login_page(rt: Runtime, browser_at: Any) -> None:
     home = browser_at(HOME)
     for _ in range(3):  # the learning period
-        assert sign_in(home).status_code == 303
+        assert try_sign_in(home).status_code == 303
     away = browser_at(ELSEWHERE)
-    r = sign_in(away, headers=EN)
+    r = try_sign_in(away, headers=EN)
     assert r.status_code == 403 and 'data-code="account_frozen"' in r.text
     assert "This sign-in came from a new network or outside office hours" in r.text
     assert away.get("/workbench").status_code == 303  # no session was started
 
-    r = sign_in(home, headers=ZH)  # the right password from the usual place: still frozen, in Chinese
+    r = try_sign_in(home, headers=ZH)  # the right password from the usual place: still frozen, in Chinese
     assert r.status_code == 403 and "该账号已冻结，请联系管理员解冻。" in r.text
-    r = sign_in(home, headers=EN)
+    r = try_sign_in(home, headers=EN)
     assert "This account is frozen. Ask an administrator to unfreeze it." in r.text
-    r = sign_in(home, password="guess", headers=EN)  # a wrong password learns nothing about the freeze
+    r = try_sign_in(home, password="guess", headers=EN)  # a wrong password learns nothing about the freeze
     assert r.status_code == 401 and "account_frozen" not in r.text and "Wrong username or password" in r.text
 
     admin = browser_at("127.0.0.1")  # the administrator at the server's console (loopback: trusted)
-    assert sign_in(admin, username="admin").status_code == 303
+    assert try_sign_in(admin, username="admin").status_code == 303
     with rt.session_factory() as s:
         agent_id = s.scalar(select(Staff.id).where(Staff.username == "agent"))
     r = admin.post(f"/api/v1/staff/{agent_id}/unfreeze", json={"reason": "called the agent back"},
-                   headers={"X-CSRF-Token": token_on(admin, "/workbench")})
+                   headers={"X-CSRF-Token": csrf_token(admin, "/workbench")})
     assert r.status_code == 200 and r.json()["trusted_places"] == ["203.0.113.0/24"]
-    assert sign_in(away).status_code == 303
+    assert try_sign_in(away).status_code == 303
     with rt.session_factory() as s:
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "account.unfrozen"))
         admin_id = s.scalar(select(Staff.id).where(Staff.username == "admin"))
@@ -95,17 +88,17 @@ def test_frozen_account_is_told_why_on_the_login_page(rt: Runtime, browser_at: A
 
 def test_only_administrators_may_unfreeze(rt: Runtime, browser_at: Any) -> None:
     lead = browser_at("127.0.0.1")
-    assert sign_in(lead, username="lead").status_code == 303
+    assert try_sign_in(lead, username="lead").status_code == 303
     r = lead.post("/api/v1/staff/whoever/unfreeze", json={"reason": "x"},
-                  headers={"X-CSRF-Token": token_on(lead, "/workbench")})
+                  headers={"X-CSRF-Token": csrf_token(lead, "/workbench")})
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
 
 
 def test_cli_unfreeze(rt: Runtime, browser_at: Any) -> None:
     home = browser_at(HOME)
     for _ in range(3):
-        sign_in(home)
-    assert sign_in(browser_at(ELSEWHERE)).status_code == 403
+        try_sign_in(home)
+    assert try_sign_in(browser_at(ELSEWHERE)).status_code == 403
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
     env.update(CAREDESK_DATABASE_URL=rt.settings.database_url, CAREDESK_VAR_DIR=str(rt.settings.var_dir),
                CAREDESK_ENVIRONMENT="test", CAREDESK_SECRET_KEY="cli-test-secret-" + "y" * 32)
@@ -120,4 +113,4 @@ def test_cli_unfreeze(rt: Runtime, browser_at: Any) -> None:
     again = caredesk("staff", "unfreeze", "agent", "--reason", "twice")
     assert (again.returncode, again.stderr.strip()) == (2, "error: this staff member is not frozen")
     assert caredesk("staff", "unfreeze", "nobody", "--reason", "x").returncode == 2
-    assert sign_in(browser_at(ELSEWHERE)).status_code == 303
+    assert try_sign_in(browser_at(ELSEWHERE)).status_code == 303

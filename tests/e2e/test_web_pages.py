@@ -17,11 +17,11 @@ from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_m
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, MeetingParticipant, Message, Staff, TriageResult
 from caredesk.web.i18n import Translator, choose_language, parse_accept_language
+from tests.support.web_session import HX, csrf_token, submit_sign_in
 
 FAQ_EN = "How do I reset my online banking password?"
 COMPLAINT_ZH = "你们柜员态度太差了，我在浦东支行排队两个小时没人理，要求给个说法"
 URGENT_EN = "My credit card was just stolen and someone made unauthorized payments, freeze it now!"
-HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -30,25 +30,13 @@ def web(demo_runtime: Runtime) -> Iterator[TestClient]:
         yield client
 
 
-def csrf(web: TestClient, path: str = "/login") -> str:
-    """This session's CSRF token, as a page carries it (base.html: <body hx-headers>)."""
-    found = re.search(r'"X-CSRF-Token": "([^"]+)"', web.get(path).text)
-    assert found, path
-    return found.group(1)
-
-
-def sign_in(web: TestClient) -> None:
-    r = web.post("/login", data={"username": "agent", "password": "caredesk-demo", "csrf_token": csrf(web)})
-    assert (r.status_code, r.headers["location"]) == (303, "/workbench")
-
-
 def receive(rt: Runtime, text: str, ref: str = "web-cust-1") -> IntakeOutcome:
     return do_receive_message(rt, IncomingMessage(text, "chat", ref))
 
 
 # --- sign-in ---------------------------------------------------------------------------------------
 def test_login_wrong_password_is_401_form_with_error(web: TestClient) -> None:
-    token = csrf(web)
+    token = csrf_token(web)
     r = web.post("/login", data={"username": "agent", "password": "wrong", "csrf_token": token},
                  headers={"Accept-Language": "en"})
     assert r.status_code == 401
@@ -62,10 +50,10 @@ def test_login_wrong_password_is_401_form_with_error(web: TestClient) -> None:
 
 def test_login_then_logout(web: TestClient) -> None:
     assert web.get("/login").status_code == 200
-    sign_in(web)
+    submit_sign_in(web, "agent")
     assert web.get("/workbench").status_code == 200
     assert web.get("/login").headers["location"] == "/workbench"  # already signed in
-    r = web.post("/logout", data={"csrf_token": csrf(web, "/workbench")})
+    r = web.post("/logout", data={"csrf_token": csrf_token(web, "/workbench")})
     assert (r.status_code, r.headers["location"]) == (303, "/login")
     assert web.get("/workbench").status_code == 303
 
@@ -85,8 +73,7 @@ def test_a_role_without_the_permission_gets_403_page(web: TestClient, demo_runti
         uow.session.add(Staff(username="outsider", display_name="Outsider", email="o@demo-bank.example",
                               role="contractor", password_hash=hash_password("pw-outsider")))
         uow.commit()
-    r = web.post("/login", data={"username": "outsider", "password": "pw-outsider", "csrf_token": csrf(web)})
-    assert r.status_code == 303
+    submit_sign_in(web, "outsider", "pw-outsider")
     for path in ("/workbench", "/workbench/work-orders/x", "/workbench/meetings/x"):
         r = web.get(path + "?lang=en")
         assert r.status_code == 403 and "Not allowed" in r.text, path
@@ -96,7 +83,7 @@ def test_a_role_without_the_permission_gets_403_page(web: TestClient, demo_runti
 def test_workbench_full_page_and_htmx_fragment(web: TestClient, demo_runtime: Runtime) -> None:
     answered = receive(demo_runtime, FAQ_EN, ref="cust-faq")
     ticket = receive(demo_runtime, COMPLAINT_ZH, ref="cust-complaint")
-    sign_in(web)
+    submit_sign_in(web, "agent")
     page = web.get("/workbench")
     assert page.status_code == 200 and "<html" in page.text
     assert 'hx-get="/workbench"' in page.text and "/static/htmx.min.js" in page.text
@@ -112,7 +99,7 @@ def test_workbench_full_page_and_htmx_fragment(web: TestClient, demo_runtime: Ru
 
 
 def test_workbench_queue_query_count_does_not_grow(web: TestClient, demo_runtime: Runtime) -> None:
-    sign_in(web)
+    submit_sign_in(web, "agent")
     statements: list[str] = []
 
     def count(*args: Any) -> None:
@@ -137,7 +124,7 @@ def test_workbench_queue_query_count_does_not_grow(web: TestClient, demo_runtime
 def test_conversation_page_shows_triage_explanation_and_decision(web: TestClient, demo_runtime: Runtime
                                                                   ) -> None:
     outcome = receive(demo_runtime, FAQ_EN)
-    sign_in(web)
+    submit_sign_in(web, "agent")
     r = web.get(f"/workbench/conversations/{outcome.conversation_id}?lang=en")
     assert r.status_code == 200
     for text in ("Content type: System", "Problem type: Consultation", "Confidence", "Reasons",
@@ -150,7 +137,7 @@ def test_work_order_and_meeting_pages(web: TestClient, demo_runtime: Runtime) ->
     ticket = receive(demo_runtime, COMPLAINT_ZH)
     urgent = receive(demo_runtime, URGENT_EN, ref="web-cust-urgent")
     assert ticket.work_order_id and urgent.meeting_id
-    sign_in(web)
+    submit_sign_in(web, "agent")
     order = web.get(f"/workbench/work-orders/{ticket.work_order_id}?lang=en")
     assert order.status_code == 200
     assert ticket.work_order_id in order.text and "Timeline" in order.text and "#1 created" in order.text
@@ -169,7 +156,7 @@ def test_work_order_and_meeting_pages(web: TestClient, demo_runtime: Runtime) ->
 def test_unknown_ids_and_join_tokens_are_html_404(web: TestClient) -> None:
     r = web.get("/join/not-a-token")  # public: no sign-in needed to learn that a link is wrong
     assert r.status_code == 404 and "<html" in r.text
-    sign_in(web)
+    submit_sign_in(web, "agent")
     for path in ("/workbench/conversations/nope", "/workbench/work-orders/nope", "/workbench/meetings/nope"):
         r = web.get(path)
         assert r.status_code == 404 and r.headers["content-type"].startswith("text/html") and "404" in r.text
@@ -193,7 +180,7 @@ def test_join_records_the_join_and_redirects_to_the_room(web: TestClient, demo_r
 
 # --- customer chat --------------------------------------------------------------------------------
 def test_chat_empty_text_is_400_fragment_with_message(web: TestClient, demo_runtime: Runtime) -> None:
-    hx = HX | {"X-CSRF-Token": csrf(web, "/chat")}
+    hx = HX | {"X-CSRF-Token": csrf_token(web, "/chat")}
     r = web.post("/chat/messages", data={"text": "   "}, headers=hx | {"Accept-Language": "en"})
     assert r.status_code == 400
     assert "<html" not in r.text and "Please type a message" in r.text
@@ -207,7 +194,7 @@ def test_chat_empty_text_is_400_fragment_with_message(web: TestClient, demo_runt
 def test_chat_answers_opens_ticket_and_keeps_the_conversation(web: TestClient) -> None:
     page = web.get("/chat?lang=en")  # public
     assert page.status_code == 200 and 'hx-post="/chat/messages"' in page.text
-    hx = HX | {"X-CSRF-Token": csrf(web, "/chat")}
+    hx = HX | {"X-CSRF-Token": csrf_token(web, "/chat")}
     first = web.post("/chat/messages", data={"text": FAQ_EN}, headers=hx)
     assert first.status_code == 200 and "reply-answer" in first.text and "Forgot password" in first.text
     second = web.post("/chat/messages", data={"text": COMPLAINT_ZH}, headers=hx)
@@ -223,7 +210,7 @@ def test_chat_answers_opens_ticket_and_keeps_the_conversation(web: TestClient) -
 
 def test_chat_starts_a_new_conversation_when_the_remembered_one_is_gone(web: TestClient,
                                                                        demo_runtime: Runtime) -> None:
-    hx = HX | {"X-CSRF-Token": csrf(web, "/chat")}
+    hx = HX | {"X-CSRF-Token": csrf_token(web, "/chat")}
     assert "reply-answer" in web.post("/chat/messages", data={"text": FAQ_EN}, headers=hx).text
     with demo_runtime.uow() as uow:  # e.g. removed by a retention job
         for model in (TriageResult, Message, Conversation):

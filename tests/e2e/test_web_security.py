@@ -18,31 +18,13 @@ from caredesk.compliance.audit import verify_chain
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry
 from tests.conftest import create_key
-
-HX = {"HX-Request": "true"}
-PASSWORD = "caredesk-demo"
+from tests.support.web_session import DEMO_PASSWORD, HX, csrf_token, post_login
 
 
 @pytest.fixture
 def web(demo_runtime: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(demo_runtime, start_consumer=False), follow_redirects=False) as client:
         yield client
-
-
-def token_on(web: TestClient, path: str = "/login") -> str:
-    page = web.get(path)
-    found = re.search(r"<body[^>]*hx-headers='\{&#34;X-CSRF-Token&#34;: &#34;([^&]+)&#34;\}'|"
-                      r'"X-CSRF-Token": "([^"]+)"', page.text)
-    assert found, page.text[:500]
-    return found.group(1) or found.group(2)
-
-
-def login(web: TestClient, username: str = "agent", password: str = PASSWORD, token: str | None = None,
-          **kw: Any) -> Any:
-    data = {"username": username, "password": password}
-    if token is not None:
-        data["csrf_token"] = token
-    return web.post("/login", data=data, **kw)
 
 
 def audit_actions(rt: Runtime) -> list[tuple[str, dict[str, Any]]]:
@@ -54,43 +36,43 @@ def audit_actions(rt: Runtime) -> list[tuple[str, dict[str, Any]]]:
 # --- CSRF -----------------------------------------------------------------------------------------------
 def test_csrf_token_is_on_the_body_for_htmx_and_in_plain_forms(web: TestClient) -> None:
     page = web.get("/login").text
-    token = token_on(web)
+    token = csrf_token(web)
     assert re.search(r"<body[^>]* hx-headers='\{\"X-CSRF-Token\": \"" + re.escape(token) + "\"}'", page)
     assert f'<input type="hidden" name="csrf_token" value="{token}">' in page
-    assert token_on(web, "/chat") == token  # one token per session
-    assert login(web, token=token).status_code == 303
+    assert csrf_token(web, "/chat") == token  # one token per session
+    assert post_login(web, token=token).status_code == 303
     workbench = web.get("/workbench").text
-    new = token_on(web, "/workbench")
+    new = csrf_token(web, "/workbench")
     assert new != token  # a new session on sign-in: a new token
     assert f'action="/logout" class="inline"><input type="hidden" name="csrf_token" value="{new}">' in workbench
 
 
 def test_csrf_login_needs_the_token_even_without_a_cookie(web: TestClient) -> None:
-    r = login(web, headers={"Accept-Language": "en"})  # a forged sign-in form from another site
+    r = post_login(web, headers={"Accept-Language": "en"})  # a forged sign-in form from another site
     assert r.status_code == 403 and 'data-code="csrf_failed"' in r.text and "reload the page" in r.text
     assert r.headers["content-type"].startswith("text/html")
-    token_on(web)
-    assert login(web, token="not-the-token").status_code == 403
-    assert login(web, token="").status_code == 403
+    csrf_token(web)
+    assert post_login(web, token="not-the-token").status_code == 403
+    assert post_login(web, token="").status_code == 403
     assert web.get("/workbench").status_code == 303  # still signed out
-    assert login(web, token=token_on(web)).status_code == 303
+    assert post_login(web, token=csrf_token(web)).status_code == 303
 
 
 def test_csrf_session_writes_need_the_token_header_or_field(web: TestClient) -> None:
-    login(web, token=token_on(web))
-    token = token_on(web, "/workbench")
+    post_login(web, token=csrf_token(web))
+    token = csrf_token(web, "/workbench")
     assert web.post("/logout").status_code == 403
     assert web.post("/logout", headers={"X-CSRF-Token": token + "x"}).status_code == 403
     assert web.get("/workbench").status_code == 200  # the forged sign-out did nothing
     r = web.post("/logout", headers={"X-CSRF-Token": token})  # htmx: the header from <body hx-headers>
     assert (r.status_code, r.headers["location"]) == (303, "/login")
-    login(web, token=token_on(web))
-    r = web.post("/logout", data={"csrf_token": token_on(web, "/workbench")})  # plain form: the hidden field
+    post_login(web, token=csrf_token(web))
+    r = web.post("/logout", data={"csrf_token": csrf_token(web, "/workbench")})  # plain form: the hidden field
     assert r.status_code == 303 and web.get("/workbench").status_code == 303
 
 
 def test_csrf_chat_posts_with_a_session_need_the_token(web: TestClient) -> None:
-    token = token_on(web, "/chat")
+    token = csrf_token(web, "/chat")
     r = web.post("/chat/messages", data={"text": "hello"}, headers=HX)
     assert r.status_code == 403 and 'data-code="csrf_failed"' in r.text
     r = web.post("/chat/messages", data={"text": "   "}, headers=HX | {"X-CSRF-Token": token})
@@ -99,8 +81,8 @@ def test_csrf_chat_posts_with_a_session_need_the_token(web: TestClient) -> None:
 
 def test_csrf_api_with_session_cookie_is_json_403_and_api_keys_are_exempt(web: TestClient,
                                                                         demo_runtime: Runtime) -> None:
-    login(web, username="admin", token=token_on(web))
-    token = token_on(web, "/workbench")
+    post_login(web, username="admin", token=csrf_token(web))
+    token = csrf_token(web, "/workbench")
     r = web.post("/api/v1/messages", json={})
     assert r.status_code == 403 and r.json()["code"] == "csrf_failed"
     r = web.post("/api/v1/messages", json={}, headers={"X-CSRF-Token": token})
@@ -119,28 +101,28 @@ def test_login_throttled_after_five_failures_then_free_after_the_lockout(web: Te
                                                                         demo_runtime: Runtime) -> None:
     clock = FrozenClock(demo_runtime.clock.now())
     demo_runtime.clock = clock
-    token = token_on(web)
+    token = csrf_token(web)
     for _ in range(5):
-        assert login(web, password="wrong-password", token=token).status_code == 401
-    r = login(web, token=token, headers={"Accept-Language": "en"})  # the right password, but locked
+        assert post_login(web, password="wrong-password", token=token).status_code == 401
+    r = post_login(web, token=token, headers={"Accept-Language": "en"})  # the right password, but locked
     assert r.status_code == 429 and 'data-code="login_throttled"' in r.text
     assert "Too many failed sign-ins; try again in 15 minutes" in r.text
     assert int(r.headers["retry-after"]) == 15 * 60
     assert web.get("/workbench").status_code == 303
-    assert login(web, username="lead", token=token).status_code == 303  # other accounts are not locked
+    assert post_login(web, username="lead", token=token).status_code == 303  # other accounts are not locked
     web.cookies.clear()
-    token = token_on(web)
+    token = csrf_token(web)
     clock.advance(timedelta(minutes=14))
-    assert login(web, token=token).status_code == 429
+    assert post_login(web, token=token).status_code == 429
     clock.advance(timedelta(minutes=1, seconds=1))
-    assert login(web, token=token).status_code == 303
+    assert post_login(web, token=token).status_code == 303
 
     actions = audit_actions(demo_runtime)
     assert [a for a, _ in actions] == (["auth.login_failed"] * 5 + ["auth.login_throttled", "auth.login_succeeded",
                                                                      "auth.login_throttled", "auth.login_succeeded"])
     failed = actions[0][1]
     assert failed == {"username": "agent", "address": "testclient"}  # who and from where; never the password
-    assert all("wrong-password" not in str(d) and PASSWORD not in str(d) for _, d in actions)
+    assert all("wrong-password" not in str(d) and DEMO_PASSWORD not in str(d) for _, d in actions)
     assert actions[5][1]["retry_after"] == 15 * 60
     with demo_runtime.session_factory() as s:
         assert verify_chain(s).intact
@@ -148,23 +130,23 @@ def test_login_throttled_after_five_failures_then_free_after_the_lockout(web: Te
 
 def test_login_throttled_per_client_address_across_accounts(web: TestClient, demo_runtime: Runtime) -> None:
     demo_runtime.settings.login_max_failures_per_address = 3  # a password-spraying address
-    token = token_on(web)
+    token = csrf_token(web)
     for name in ("agent", "lead", "admin"):
-        assert login(web, username=name, password="Spring2026!", token=token).status_code == 401
-    assert login(web, username="agent", token=token).status_code == 429  # the address is locked
+        assert post_login(web, username=name, password="Spring2026!", token=token).status_code == 401
+    assert post_login(web, username="agent", token=token).status_code == 429  # the address is locked
     assert audit_actions(demo_runtime)[-1][0] == "auth.login_throttled"
 
 
 def test_login_success_clears_the_account_count(web: TestClient) -> None:
-    token = token_on(web)
+    token = csrf_token(web)
     for _ in range(4):
-        login(web, password="typo", token=token)
-    assert login(web, token=token).status_code == 303
+        post_login(web, password="typo", token=token)
+    assert post_login(web, token=token).status_code == 303
     web.cookies.clear()
-    token = token_on(web)
+    token = csrf_token(web)
     for _ in range(4):
-        assert login(web, password="typo", token=token).status_code == 401  # counting starts again
-    assert login(web, token=token).status_code == 303
+        assert post_login(web, password="typo", token=token).status_code == 401  # counting starts again
+    assert post_login(web, token=token).status_code == 303
 
 
 # --- headers and cookies ----------------------------------------------------------------------------------------
@@ -194,7 +176,7 @@ def test_templates_need_no_inline_script_or_style() -> None:
 
 def test_session_cookie_flags(web: TestClient, demo_runtime: Runtime) -> None:
     web.get("/login")
-    r = login(web, token=token_on(web))
+    r = post_login(web, token=csrf_token(web))
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("caredesk_session=") and "httponly" in cookie.lower()
     assert "samesite=lax" in cookie.lower() and f"Max-Age={12 * 3600}" in cookie

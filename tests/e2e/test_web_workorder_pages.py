@@ -22,10 +22,10 @@ from caredesk.runtime import Runtime
 from caredesk.storage.orm import CallbackTask, SatisfactionSurvey, Staff, WorkOrder, WorkOrderEvent
 from caredesk.workorders import operations as ops
 from caredesk.workorders.service_levels import check_order
+from tests.support import web_session
+from tests.support.web_session import HX, csrf_token
 
 COMPLAINT = "信用卡年费被乱扣了，我要投诉，请给我一个说法"
-PASSWORD = "caredesk-demo"
-HX = {"HX-Request": "true"}
 AGENT, LEAD, AUDITOR = "agent", "lead", "jiang.tao"
 
 
@@ -39,18 +39,9 @@ def new_client(rt: Runtime) -> TestClient:
     return TestClient(create_app(rt, start_consumer=False), follow_redirects=False)
 
 
-def _token(client: TestClient, path: str) -> str:
-    found = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get(path).text)
-    assert found, path
-    return found.group(1)
-
-
 def sign_in(client: TestClient, username: str) -> dict[str, str]:
-    """Signs in; returns the headers an htmx POST from this session's pages sends."""
-    r = client.post("/login", data={"username": username, "password": PASSWORD,
-                                    "csrf_token": _token(client, "/login")})
-    assert (r.status_code, r.headers["location"]) == (303, "/workbench"), r.text
-    return HX | {"X-CSRF-Token": _token(client, "/workbench/my-orders")}
+    """Signs in; returns the headers an htmx POST from this session's pages sends (token read from the queue)."""
+    return web_session.sign_in(client, username, page="/workbench/my-orders")
 
 
 def staff_id(rt: Runtime, username: str) -> str:
@@ -346,7 +337,7 @@ def test_survey_link_rates_once_and_a_low_rating_reopens_the_order(web: TestClie
     page = web.get(f"/survey/{token}", headers={"Accept-Language": "en"})  # the order's language wins
     assert page.status_code == 200 and "服务满意度调查" in page.text and page.text.count('name="rating"') == 5
     assert f'href="/survey/{token}?lang=en"' in page.text  # the switch offers the other language
-    headers = HX | {"X-CSRF-Token": _token(web, f"/survey/{token}")}
+    headers = HX | {"X-CSRF-Token": csrf_token(web, f"/survey/{token}")}
     bad = web.post(f"/survey/{token}", data={"rating": "9"}, headers=headers)
     assert bad.status_code == 400 and "请选择 1 到 5 分" in bad.text
     r = web.post(f"/survey/{token}", data={"rating": "1", "comment": "没解决"}, headers=headers)

@@ -19,6 +19,7 @@ from caredesk.runtime import Runtime
 from caredesk.storage.orm import SatisfactionSurvey, Staff
 from caredesk.workorders import operations as ops
 from tests.e2e.browsing import shot
+from tests.support.web_session import sign_in_page
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
 COMPLAINT = "信用卡年费被乱扣了，我要投诉，请给我一个说法"
-PASSWORD = "caredesk-demo"
 
 
 @pytest.fixture
@@ -47,16 +47,6 @@ def contexts(browser: Any) -> Iterator[Any]:
     for context in opened:
         context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def sign_in(page: Any, url: str, username: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{url}/login?lang=en")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{url}/workbench")
 
 
 def complaint_for_agent(rt: Runtime, ref: str) -> str:
@@ -80,7 +70,7 @@ def test_browser_agent_transfers_with_a_reason_and_replies_with_a_macro(live_ser
     page = contexts()
     page.goto(f"{live_server.url}/workbench/my-orders?lang=en")
     expect(page).to_have_url(f"{live_server.url}/login")  # sign in first
-    sign_in(page, live_server.url, "agent")
+    sign_in_page(page, live_server.url, "agent")
     page.click("#nav-my-orders")
     row = page.locator(f"#wo-row-{oid}")
     expect(row.locator(".sla-left")).to_contain_text("business min left")
@@ -139,7 +129,7 @@ def test_browser_agent_transfers_with_a_reason_and_replies_with_a_macro(live_ser
     # a colleague opening the order (now in retail banking: a complaint manager sees every department) is
     # told that the agent is on it
     other = contexts()
-    sign_in(other, live_server.url, "zheng.hui")
+    sign_in_page(other, live_server.url, "zheng.hui")
     other.goto(f"{live_server.url}/workbench/work-orders/{oid}?lang=en")
     expect(other.locator("#wo-collision")).to_contain_text("Demo Agent is also viewing this order")
 
@@ -167,7 +157,7 @@ def test_browser_customer_rates_one_and_the_order_reopens(live_server: LiveServe
     expect(customer.locator("#survey-answered")).to_be_visible()  # once only
 
     agent = contexts()
-    sign_in(agent, live_server.url, "agent")
+    sign_in_page(agent, live_server.url, "agent")
     agent.goto(f"{live_server.url}/workbench/work-orders/{oid}?lang=en")
     expect(agent.locator("#wo-status")).to_have_text("Reopened")
     expect(agent.locator("#wo-rating")).to_have_text("Customer rated 1/5")

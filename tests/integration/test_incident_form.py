@@ -6,7 +6,6 @@ exports as Markdown with every part."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Conversation, Customer, Message, Staff
 from tests.conftest import Mailbox
+from tests.support.web_session import csrf_token, submit_sign_in
 
 URGENT = "我的银行卡刚刚被盗刷了两万元，不是我本人操作，请立即冻结！"
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -30,15 +30,8 @@ class StaffClient:
 
     def __init__(self, rt: Runtime, username: str) -> None:
         self.client = TestClient(create_app(rt, start_consumer=False), follow_redirects=False)
-        page = self.client.get("/login").text
-        token = re.search(r'"X-CSRF-Token": "([^"]+)"', page)
-        assert token
-        r = self.client.post("/login", data={"username": username, "password": "caredesk-demo",
-                                             "csrf_token": token.group(1)})
-        assert r.status_code == 303, r.text
-        token = re.search(r'"X-CSRF-Token": "([^"]+)"', self.client.get("/workbench").text)  # a new session
-        assert token
-        self.headers = {"X-CSRF-Token": token.group(1)}
+        submit_sign_in(self.client, username)
+        self.headers = {"X-CSRF-Token": csrf_token(self.client, "/workbench")}  # a new session, a new token
         self.username = username
 
     def put(self, path: str, **kw: Any) -> Any:

@@ -26,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from tests.support.serving import uvicorn_in_thread
+
 if TYPE_CHECKING:
     from caredesk.runtime import Runtime
     from tests.conftest import LiveServer
@@ -212,26 +214,13 @@ class OidcProvider:
 @contextmanager
 def serve_provider(provider: OidcProvider) -> Iterator[OidcProvider]:
     """The provider on http://127.0.0.1:<free port> for the duration of the block."""
-    import uvicorn
-
     from tests.conftest import free_port
 
     port = free_port()
     provider.issuer = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(uvicorn.Config(provider.app(), host="127.0.0.1", port=port, log_config=None,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test OpenID Provider did not start")
-        time.sleep(0.02)
-    try:
+    with uvicorn_in_thread(provider.app(), port, "the test OpenID Provider", log_config=None,
+                           log_level="warning", lifespan="off"):
         yield provider
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def serve_caredesk_with_sso(rt: Runtime, provider: OidcProvider, **settings: Any) -> Iterator[LiveServer]:
