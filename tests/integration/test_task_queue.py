@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from huey import Huey, RedisHuey, SqliteHuey
+from huey.constants import EmptyData
 from sqlalchemy import func, select
 
 from caredesk.bootstrap import _register_tasks, build_runtime
@@ -96,14 +97,16 @@ def participants(rt: Runtime, meeting_id: str) -> list[tuple[MeetingParticipant,
 
 
 def task_results(huey: Huey) -> list[Any]:
-    return [huey.serializer.deserialize(v) for v in huey.all_results().values()]
+    """The tasks' results (the store also keeps the periodic sweeps' once-a-minute claims)."""
+    return [huey.serializer.deserialize(v) for k, v in huey.all_results().items()
+            if not str(k).startswith(("once:", "b'once:"))]
 
 
 def assert_one_email_each(rt: Runtime, mailbox: Mailbox, meeting_id: str, tasks_run: int) -> None:
     """Every enqueued task has finished; each participant got exactly one e-mail and is marked sent."""
     people = participants(rt, meeting_id)
     huey = rt.queue.huey
-    wait_until(lambda: huey.result_count() >= tasks_run, f"{tasks_run} task results")
+    wait_until(lambda: len(task_results(huey)) >= tasks_run, f"{tasks_run} task results")
     wait_until(lambda: all(p.email_status == "sent" for p, _ in participants(rt, meeting_id)),
                "all notices sent")
     assert huey.pending_count() == 0
@@ -184,3 +187,28 @@ def test_task_queue_failed_action_enqueues_nothing(embedded_runtime: Runtime, ma
     assert outcome.meeting_id
     assert huey.pending_count() == len(participants(rt, outcome.meeting_id))
     assert mailbox.messages == []
+
+
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_task_queue_a_periodic_sweep_runs_once_a_minute_across_workers(store: str, tmp_path: Path,
+                                                                       request: pytest.FixtureRequest) -> None:
+    """Every worker's scheduler fires the minute's sweep; only the first to ask may do it."""
+    from datetime import UTC, datetime
+
+    name = f"caredesk-test-{secrets.token_hex(6)}"
+
+    def queue() -> TaskQueue:
+        if store == "redis":
+            return TaskQueue(RedisHuey(name, url=request.getfixturevalue("redis_url"), utc=True))
+        return TaskQueue(SqliteHuey(name, filename=str(tmp_path / "tasks.db"), utc=True))
+
+    one, two = queue(), queue()  # two worker processes sharing the queue's store
+    minute = datetime(2026, 12, 7, 9, 30, 5, tzinfo=UTC)
+    assert one.first_this_minute("sla_sweep", minute) is True
+    assert two.first_this_minute("sla_sweep", minute.replace(second=40)) is False
+    assert one.first_this_minute("other_sweep", minute) is True  # each sweep has its own claim
+    later = minute.replace(minute=31)
+    assert two.first_this_minute("sla_sweep", later) is True
+    assert one.first_this_minute("sla_sweep", later) is False
+    one.first_this_minute("sla_sweep", minute.replace(minute=33))
+    assert one.huey.storage.peek_data(f"once:sla_sweep:{minute.replace(second=0).isoformat()}") is EmptyData

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey
@@ -48,6 +49,16 @@ class TaskQueue:
     def schedule(self, name: str, *args: Any, delay: float) -> None:
         """Run the task after `delay` seconds (wall time); the task re-checks whether it is due."""
         self._tasks[name].schedule(args=args, delay=delay)
+
+    def first_this_minute(self, name: str, now: datetime) -> bool:
+        """True for the first caller of `name` in this minute across every process sharing the queue: each
+        worker's scheduler fires the periodic tasks, and a sweep needs doing once. The keys of 2 to 10
+        minutes ago are dropped, so the store holds a few keys, not one a minute forever."""
+        minute = now.replace(second=0, microsecond=0)
+        for back in range(2, 11):
+            self.huey.storage.pop_data(f"once:{name}:{(minute - timedelta(minutes=back)).isoformat()}")
+        claim = self.huey.serializer.serialize(True)  # well-formed beside the task results in the same store
+        return bool(self.huey.storage.put_if_empty(f"once:{name}:{minute.isoformat()}", claim))
 
     @property
     def names(self) -> list[str]:

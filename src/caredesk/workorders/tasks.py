@@ -28,8 +28,11 @@ SWEEP_BATCH = 500
 
 
 def sla_sweep() -> int:
-    """Every minute: queue a check for each order whose next SLA instant has come."""
+    """Every minute: queue a check for each order whose next SLA instant has come (once a minute in all,
+    however many workers run the schedule)."""
     rt = current_runtime()
+    if not rt.queue.first_this_minute("sla_sweep", rt.clock.now()):
+        return 0
     with rt.session_factory() as s:
         ids = list(s.scalars(select(WorkOrder.id).where(WorkOrder.sla_next_check_at <= rt.clock.now(),
                                                         WorkOrder.status_category.in_(("open", "paused")))
