@@ -117,6 +117,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     rt.triage  # load (or first-run train) the model before accepting requests
     rt.knowledge_index()  # and build the knowledge index, so that no first request waits for it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The embedded consumer's "executing sla_sweep" every minute would drown the request log; failures
+    # still show (warnings and errors). `caredesk worker` keeps the task log.
+    logging.getLogger("huey").setLevel(logging.WARNING)
     install_log_masking()
     typer.echo(f"CareDesk is running at {scheme}://{host}:{port}/  (login: agent / caredesk-demo; "
                f"API docs at {scheme}://{host}:{port}/docs)")
