@@ -31,6 +31,7 @@ class LoadResult:
     wall_s: float = 0.0
     failures: list[str] = field(default_factory=list)
     decisions: Counter[str] = field(default_factory=Counter)
+    conversation_ids: set[str] = field(default_factory=set)
 
 
 def _free_port() -> int:
@@ -110,6 +111,7 @@ def _load(url: str, key: str, messages: list[str], concurrency: int, seed: int) 
                 conversations[customer] = data["conversation_id"]
                 with lock:
                     result.decisions[data["decision"]["kind"]] += 1
+                    result.conversation_ids.add(data["conversation_id"])
         with lock:
             result.latencies.extend(local)
 
@@ -118,6 +120,38 @@ def _load(url: str, key: str, messages: list[str], concurrency: int, seed: int) 
         t.start()
     start.wait()
     t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    result.wall_s = time.perf_counter() - t0
+    return result
+
+
+def _read(url: str, key: str, conversation_ids: list[str], concurrency: int) -> LoadResult:
+    """GET /api/v1/conversations/{id} from `concurrency` threads: each is a scoped, audited read (one
+    audit entry written per read)."""
+    import httpx
+
+    result = LoadResult()
+    lock = threading.Lock()
+    shards = [conversation_ids[i::concurrency] for i in range(concurrency)]
+
+    def worker(w: int) -> None:
+        local: list[float] = []
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            for conversation_id in shards[w]:
+                t0 = time.perf_counter()
+                resp = client.get(f"/api/v1/conversations/{conversation_id}")
+                local.append(time.perf_counter() - t0)
+                if resp.status_code != 200:
+                    with lock:
+                        result.failures.append(f"{resp.status_code}: {resp.text[:200]}")
+        with lock:
+            result.latencies.extend(local)
+
+    threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(concurrency)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
     for t in threads:
         t.join()
     result.wall_s = time.perf_counter() - t0
@@ -151,8 +185,9 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     env = {**os.environ, "CAREDESK_DATABASE_URL": f"sqlite:///{tmp / 'caredesk.db'}",
            "CAREDESK_VAR_DIR": str(tmp / "var"), "CAREDESK_SECRET_KEY": secrets.token_hex(32),
            "CAREDESK_TASKS_MODE": "external", "CAREDESK_ENVIRONMENT": "development",
-           # one client key sends everything as fast as it can: the per-key rate limit would measure itself
-           "CAREDESK_RATE_LIMIT_PER_MINUTE": "0"}
+           # one client key sends everything as fast as it can: the per-key rate limit would measure itself,
+           # and its thousands of conversation reads would freeze it as a bulk reader
+           "CAREDESK_RATE_LIMIT_PER_MINUTE": "0", "CAREDESK_RECORD_READS_FREEZE_PER_HOUR": "0"}
     for var in ("CAREDESK_REDIS_URL", "CAREDESK_MODEL_DIR"):
         env.pop(var, None)
     cli = _cli()
@@ -179,11 +214,15 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         log(f"api: first request {first.wall_s:.1f}s")
         warm = _load(url, key, mixed_messages(warmup, seed=21), concurrency, seed=1)
         load = _load(url, key, mixed_messages(n, seed=22), concurrency, seed=2)
-        failures = first.failures + warm.failures + load.failures
-        server_error = _last_traceback(log_path) if failures else ""
         rss, hwm = _rss_mb(proc.pid)
         p50, p99 = summary_ms(load.latencies)
         log(f"api: {n / load.wall_s:.1f} req/s, p50 {p50} ms, p99 {p99} ms, RSS {rss} MB")
+        ids = sorted(load.conversation_ids)
+        reads = _read(url, key, (ids * (1 + n // max(len(ids), 1)))[:n], concurrency)
+        read_p50, read_p99 = summary_ms(reads.latencies)
+        log(f"api: {n} conversation reads, {n / reads.wall_s:.1f} req/s, p50 {read_p50} ms, p99 {read_p99} ms")
+        failures = first.failures + warm.failures + load.failures + reads.failures
+        server_error = _last_traceback(log_path) if failures else ""
     finally:
         if proc is not None:
             _stop(proc)
@@ -192,6 +231,8 @@ def run(quick: bool) -> tuple[Figures, Notes]:
                "intake_api_p99_ms": p99, "api_rss_mb": rss, "api_rss_peak_mb": hwm,
                "api_rss_mb_before_load": rss_idle, "api_startup_s": round(start_s, 1),
                "api_first_request_s": round(first.wall_s, 2),
+               "conversation_read_rps": round(n / reads.wall_s, 1), "conversation_read_p50_ms": read_p50,
+               "conversation_read_p99_ms": read_p99,
                "intake_api_failed_requests": float(len(failures))}
     decisions = ", ".join(f"{k} {v}" for k, v in sorted(load.decisions.items()))
     notes = {"api": (
@@ -205,9 +246,12 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         "(CAREDESK_RATE_LIMIT_PER_MINUTE=0). CAREDESK_TASKS_MODE=external, so the "
         "urgent messages' meeting notices are queued in tasks.db but not sent (no SMTP server here); the "
         "server inherits OMP/BLAS threads = 1. "
-        "api_rss_mb is VmRSS after the load; api_rss_peak_mb is VmHWM.")}
+        "api_rss_mb is VmRSS after the load; api_rss_peak_mb is VmHWM. Then conversation_read_*: "
+        f"{n} GET /api/v1/conversations/{{id}} over the timed run's conversations from {concurrency} threads; "
+        "each read is scope-checked and writes its own hash-chained audit entry (the bulk-read freeze is "
+        "off for the one bench key).")}
     if failures:  # the figures stay in the report; the *_error note fails the run
         log(f"api: {len(failures)} requests failed, e.g. {failures[0]}")
-        notes["api_error"] = (f"{len(failures)} of {n + warmup + 1} requests were not 201: "
+        notes["api_error"] = (f"{len(failures)} of {2 * n + warmup + 1} requests failed: "
                               f"{'; '.join(sorted(set(failures))[:5])}. Server log: {server_error}")
     return figures, notes
