@@ -20,7 +20,7 @@ from sqlalchemy import text
 from caredesk.api.app import create_app
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Base, KnowledgeEntry
+from caredesk.storage.orm import Base, Customer, KnowledgeEntry
 from tests.conftest import create_key
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -162,7 +162,9 @@ def prober(demo_runtime: Runtime) -> Iterator[Prober]:
     assert outcome.work_order_id
     with demo_runtime.session_factory() as s:
         entry_id = s.query(KnowledgeEntry.id).limit(1).scalar()
-    ids = {"message_id": outcome.message_id, "order_id": outcome.work_order_id, "entry_id": str(entry_id)}
+        customer_id = s.query(Customer.id).filter(Customer.ref == "probe-customer").scalar()
+    ids = {"message_id": outcome.message_id, "order_id": outcome.work_order_id, "entry_id": str(entry_id),
+           "customer_id": str(customer_id)}
     key = create_key(demo_runtime)
     with TestClient(create_app(demo_runtime, start_consumer=False), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {key}"

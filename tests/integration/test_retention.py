@@ -24,7 +24,8 @@ def test_retention_anonymises_old_data_only(runtime: Runtime) -> None:
     old, recent = NOW - timedelta(days=6 * 365), NOW - timedelta(days=10)
     with runtime.uow() as uow:
         s = uow.session
-        gone = Customer(ref="old-cust", name="李雷", phone="13900001111", created_at=old)
+        gone = Customer(ref="old-cust", name="李雷", phone="13900001111", id_number="11010519491231002X",
+                        bank_card="6222021234567890128", address="北京市朝阳区建国路88号", created_at=old)
         kept = Customer(ref="new-cust", name="韩梅梅", phone="13900002222", created_at=old)
         s.add_all([gone, kept])
         s.flush()
@@ -44,6 +45,10 @@ def test_retention_anonymises_old_data_only(runtime: Runtime) -> None:
         assert texts == {REDACTED: REDACTED, "新消息": "新消息"}
         customers = {c.ref: (c.name, c.phone) for c in s.scalars(select(Customer))}
         assert customers == {"old-cust": (None, None), "new-cust": ("韩梅梅", "13900002222")}
+        cleared = s.scalar(select(Customer).where(Customer.ref == "old-cust"))
+        assert cleared is not None
+        assert (cleared.id_number, cleared.bank_card, cleared.address, cleared.phone_hash, cleared.id_number_hash,
+                cleared.bank_card_hash) == (None,) * 6
         assert s.scalar(select(AuditEntry).where(AuditEntry.action == "retention.applied")) is not None
     again = do_apply_retention(runtime.uow(), RetentionPolicy(), now=NOW)
     assert (again.messages, again.customers) == (0, 0)

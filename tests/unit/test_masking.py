@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from caredesk.compliance.masking import find_pii, mask_text, mask_value
+from caredesk.compliance.masking import find_pii, mask_address, mask_text, mask_value
 
 VALID_ID = "11010519491231002X"  # the checksum (X) is right
 INVALID_ID = "110105194912310021"  # same number, wrong check digit
@@ -75,3 +75,20 @@ def test_masking_several_kinds_in_one_text_in_order() -> None:
 def test_masking_plain_amounts_and_dates_are_not_pii() -> None:
     text = "2026年3月2日被刷走20000元，交易时间 09:30"
     assert mask_text(text) == (text, [])
+
+
+@pytest.mark.parametrize(("address", "masked"), [
+    ("广东省深圳市南山区科技园科苑路15号", "广东省深圳市****"),
+    ("北京市朝阳区建国路88号", "北京市****"),
+    ("新疆维吾尔自治区乌鲁木齐市天山区解放北路1号", "新疆维吾尔自治区乌鲁木齐市****"),
+    ("香港特别行政区九龙弥敦道1号", "香港特别行政区****"),
+    ("上海浦东新区世纪大道100号", "****"),  # no province or city suffix: nothing is kept
+    ("深圳南山区市民中心", "****"),  # 市 in 市民中心 is not a city
+    ("北京市", "****"),  # nothing after the city: showing it would show the whole address
+    ("1 Main Street, Springfield, USA", "****, USA"),
+    ("221B Baker Street, London NW1 6XE", "****"),  # a postcode at the end is not kept
+    ("", ""),
+])
+def test_mask_address_keeps_province_and_city_only(address: str, masked: str) -> None:
+    assert mask_address(address) == masked
+    assert mask_value("address", address) == masked

@@ -26,8 +26,10 @@ PERMISSIONS: dict[str, set[Role]] = {
     "workorder.change": {Role.AGENT, Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},
     # Assign others' orders, merge, manage macros, see the SLA breach board, set agents away (issue 4).
     "workorder.supervise": {Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},
-    # See a customer's unmasked data (message text as written, phone, e-mail); every reveal is audited.
+    # See a customer's unmasked data (message text, contact and identity fields); every reveal is audited.
     "pii.reveal": {Role.COMPLAINT_MANAGER, Role.ADMIN},
+    # Set a customer's profile (contact and identity data, tier, home branch): CRM integrations and managers.
+    "customer.update": {Role.COMPLAINT_MANAGER, Role.ADMIN},
     "knowledge.read": _STAFF | {Role.AUDITOR},
     "knowledge.write": {Role.KNOWLEDGE_EDITOR, Role.ADMIN},
     # Approve or reject an entry in review; the four-eyes rule (knowledge/model.py) still applies.

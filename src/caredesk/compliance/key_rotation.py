@@ -11,14 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from caredesk.compliance.crypto import Keyring
+from caredesk.compliance.lookup import HASHED_FIELDS, lookup_hash
 
 __all__ = ["RotationReport", "rotate_keys"]
 
 # Raw views of the encrypted columns (plain Text: no automatic decryption).
 _MESSAGE = sa.table("message", sa.column("id", sa.String), sa.column("text", sa.Text))
-_CUSTOMER = sa.table("customer", sa.column("id", sa.String), sa.column("name", sa.Text), sa.column("phone", sa.Text),
-                     sa.column("email", sa.Text), sa.column("phone_hash", sa.String),
-                     sa.column("email_hash", sa.String))
+_CUSTOMER_ENCRYPTED = ("name", "phone", "email", "id_number", "bank_card", "address")
+_CUSTOMER = sa.table("customer", sa.column("id", sa.String), *(sa.column(c, sa.Text) for c in _CUSTOMER_ENCRYPTED),
+                     *(sa.column(f"{c}_hash", sa.String) for c in HASHED_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ def rotate_keys(engine: Engine, keyring: Keyring, *, batch: int = 500,
                                 .limit(batch)).all()
             for row in rows:
                 plain = {k: keyring.decrypt(getattr(row, k)) if getattr(row, k) is not None else None
-                         for k in ("name", "phone", "email")}
-                hashes = {f"{k}_hash": keyring.keyed_hash(plain[k]) if plain[k] else None for k in ("phone", "email")}
+                         for k in _CUSTOMER_ENCRYPTED}
+                hashes = {f"{k}_hash": lookup_hash(keyring, k, plain[k]) for k in HASHED_FIELDS}
                 if any(_stale(keyring, getattr(row, k)) for k in plain) or \
                         any(getattr(row, k) != v for k, v in hashes.items()):
                     conn.execute(sa.update(_CUSTOMER).where(_CUSTOMER.c.id == row.id).values(

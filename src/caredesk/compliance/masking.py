@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["PiiMatch", "find_pii", "mask_text", "mask_value"]
+__all__ = ["PiiMatch", "find_pii", "id_checksum_valid", "luhn_valid", "mask_address", "mask_text", "mask_value"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +30,17 @@ _CN_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 _INTL_PHONE = re.compile(r"(?<![\d\w])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?!\d)")
 
 
-def _id_valid(value: str) -> bool:
+def id_checksum_valid(value: str) -> bool:
+    """An 18-character resident ID number whose last character is its ISO 7064 check digit."""
+    if len(value) != 18 or not value[:17].isdigit():
+        return False
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == value[17].upper()
 
 
-def _luhn_valid(digits: str) -> bool:
+def luhn_valid(digits: str) -> bool:
+    if not digits.isdigit():
+        return False
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = int(ch)
@@ -43,6 +48,29 @@ def _luhn_valid(digits: str) -> bool:
             d = d * 2 - 9 if d > 4 else d * 2
         total += d
     return total % 10 == 0
+
+
+# A Chinese address starts with its province (or autonomous region) and its city: enough for an agent to
+# place the customer, nothing that finds their door. The characters before a suffix may not be digits or
+# street words, so that 市 in 市民中心 or 区 in a street name is not taken for a city or province.
+_CN_REGION = re.compile(r"^(?:[^\d\s省市区县路街道号]{2,8}?(?:省|自治区|特别行政区))?"
+                        r"(?:[^\d\s省市区县路街道号]{1,10}?(?:市|自治州|地区|盟))?")
+
+
+def mask_address(address: str) -> str:
+    """广东省深圳市南山区科技园1号 -> 广东省深圳市****; 1 Main St, Springfield, USA -> ****, USA (the
+    country or city at the end of a Western address); anything else is masked whole."""
+    value = address.strip()
+    if not value:
+        return value
+    start = _CN_REGION.match(value)
+    kept = start.group() if start else ""
+    if kept and len(kept) < len(value):
+        return f"{kept}****"
+    head, comma, tail = value.rpartition(",")
+    if comma and head.strip() and tail.strip() and not any(ch.isdigit() for ch in tail):
+        return f"****, {tail.strip()}"
+    return "****"
 
 
 def mask_value(kind: str, value: str) -> str:
@@ -54,6 +82,8 @@ def mask_value(kind: str, value: str) -> str:
         return f"{value[:3]}{'*' * 11}{value[-4:]}"
     if kind == "bank_card":
         return f"{digits[:4]} **** **** {digits[-4:]}"
+    if kind == "address":
+        return mask_address(value)
     if kind in {"phone", "landline"}:
         return f"{digits[-11:-8]}****{digits[-4:]}" if len(digits) >= 11 else f"{'*' * (len(digits) - 4)}{digits[-4:]}"
     return "*" * len(value)
@@ -74,11 +104,11 @@ def find_pii(text: str) -> list[PiiMatch]:
     for m in _EMAIL.finditer(text):
         add("email", m)
     for m in _ID_CARD.finditer(text):
-        if free(m.start(), m.end()) and _id_valid(m.group()):
+        if free(m.start(), m.end()) and id_checksum_valid(m.group()):
             add("id_card", m)
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if free(m.start(), m.end()) and 16 <= len(digits) <= 19 and _luhn_valid(digits):
+        if free(m.start(), m.end()) and 16 <= len(digits) <= 19 and luhn_valid(digits):
             add("bank_card", m)
     for kind, pattern in (("phone", _CN_MOBILE), ("landline", _CN_LANDLINE), ("phone", _INTL_PHONE)):
         for m in pattern.finditer(text):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from caredesk.compliance.audit import record_audit
 from caredesk.storage.orm import Conversation, Customer, Message, Notification
@@ -21,6 +21,8 @@ __all__ = ["AUDIT_MINIMUM_DAYS", "REDACTED", "RetentionPolicy", "RetentionReport
 
 AUDIT_MINIMUM_DAYS = 3 * 365 + 1
 REDACTED = "[removed by retention policy]"
+# What an idle customer loses: everything that identifies or reaches them (the reference and tier stay).
+_CONTACT_FIELDS = ("name", "phone", "email", "id_number", "bank_card", "address")
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,11 @@ def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetim
         stale = list(s.scalars(
             select(Customer.id).outerjoin(last_seen, last_seen.c.customer_id == Customer.id)
             .where(func.coalesce(last_seen.c.seen, Customer.created_at) < cut["customer"],
-                   (Customer.name.is_not(None)) | (Customer.phone.is_not(None)) | (Customer.email.is_not(None)))
+                   or_(*(getattr(Customer, f).is_not(None) for f in _CONTACT_FIELDS)))
             .limit(batch)))
         for customer in s.scalars(select(Customer).where(Customer.id.in_(stale))):
-            customer.name = customer.phone = customer.email = None
+            for field in _CONTACT_FIELDS:
+                setattr(customer, field, None)  # the keyed hashes are cleared with them
         notices = s.execute(delete(Notification).where(Notification.created_at < cut["notification"])
                             .execution_options(synchronize_session=False)).rowcount or 0
         report = RetentionReport(len(ids), len(stale), int(notices))

@@ -3,16 +3,22 @@ is a read of sensitive data and goes into the audit log in the same transaction 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from caredesk.compliance.audit import record_audit
-from caredesk.compliance.masking import mask_text, mask_value
+from caredesk.compliance.masking import mask_address, mask_text, mask_value
 from caredesk.errors import NotFound
 from caredesk.storage.orm import Customer, Message
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["CustomerView", "customer_view", "do_reveal_customer", "do_reveal_message", "mask_name"]
+__all__ = ["REVEALED_FIELDS", "CustomerView", "customer_view", "do_reveal_customer", "do_reveal_message",
+           "mask_name"]
+
+# The customer fields that are masked in a view and shown as stored on a reveal.
+REVEALED_FIELDS = ("name", "phone", "email", "id_number", "bank_card", "address")
 
 
 def mask_name(name: str) -> str:
@@ -31,19 +37,29 @@ class CustomerView:
     name: str | None
     phone: str | None
     email: str | None
+    id_number: str | None
+    bank_card: str | None
+    address: str | None
     tier: str
+    branch_id: str | None
     language: str | None
     masked: bool
 
 
+def _masked(mask: Callable[[str], str], value: str | None) -> str | None:
+    return mask(value) if value else None
+
+
 def customer_view(customer: Customer, *, reveal: bool = False) -> CustomerView:
+    c = customer
     if reveal:
-        return CustomerView(customer.id, customer.ref, customer.name, customer.phone, customer.email, customer.tier,
-                            customer.language, False)
-    return CustomerView(customer.id, customer.ref, mask_name(customer.name) if customer.name else None,
-                        mask_value("phone", customer.phone) if customer.phone else None,
-                        mask_value("email", customer.email) if customer.email else None,
-                        customer.tier, customer.language, True)
+        return CustomerView(c.id, c.ref, c.name, c.phone, c.email, c.id_number, c.bank_card, c.address, c.tier,
+                            c.branch_id, c.language, False)
+    return CustomerView(c.id, c.ref, _masked(mask_name, c.name), _masked(partial(mask_value, "phone"), c.phone),
+                        _masked(partial(mask_value, "email"), c.email),
+                        _masked(partial(mask_value, "id_card"), c.id_number),
+                        _masked(partial(mask_value, "bank_card"), c.bank_card),
+                        _masked(mask_address, c.address), c.tier, c.branch_id, c.language, True)
 
 
 def do_reveal_customer(uow: UnitOfWork, customer_id: str, *, actor: str, reason: str, now: datetime
@@ -53,9 +69,9 @@ def do_reveal_customer(uow: UnitOfWork, customer_id: str, *, actor: str, reason:
         if customer is None:
             raise NotFound("customer not found", id=customer_id)
         view = customer_view(customer, reveal=True)
+        shown = [f for f in REVEALED_FIELDS if getattr(view, f) is not None]  # what was actually disclosed
         record_audit(uow.session, actor=actor, action="customer.revealed", object_type="customer",
-                     object_id=customer.id, data={"fields": ["name", "phone", "email"], "reason": reason[:500]},
-                     now=now)
+                     object_id=customer.id, data={"fields": shown, "reason": reason[:500]}, now=now)
         uow.commit()
     return view
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caredesk.compliance.outgoing import OutgoingCheck
+from caredesk.customers.profile import branch_id_of
 from caredesk.emergency.actions import do_start_emergency_response, prepare_emergency
 from caredesk.errors import InvalidInput, NotFound
 from caredesk.escalation.actions import do_watch_conversation
@@ -28,7 +29,7 @@ from caredesk.intake.clarify import (
 from caredesk.intake.decision import Decision, DecisionKind, KbMatch, decide, needs_emergency
 from caredesk.intake.replies import acknowledgement
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Branch, Conversation, Customer, Message, TriageResult, WorkOrder
+from caredesk.storage.orm import Conversation, Customer, Message, TriageResult, WorkOrder
 from caredesk.triage.doc import TriageDoc
 
 if TYPE_CHECKING:
@@ -75,19 +76,10 @@ def check_incoming(cmd: IncomingMessage, max_chars: int) -> None:
         raise InvalidInput("customer_ref must be 1-128 letters, digits or ._:@-", field="customer_ref")
 
 
-def _branch_id(session: Session, code: str | None) -> str | None:
-    if code is None:
-        return None
-    branch_id = session.scalar(select(Branch.id).where(Branch.code == code))
-    if branch_id is None:
-        raise InvalidInput(f"no branch with code {code!r}", field="customer_branch")
-    return branch_id
-
-
 def _customer(session: Session, cmd: IncomingMessage, language: str, now: datetime) -> Customer:
     """The customer by reference, created on first contact; a given home branch is kept up to date (it
     decides which branch's staff may see the customer, and whose on-call staff answer emergencies)."""
-    branch_id = _branch_id(session, cmd.customer_branch)
+    branch_id = branch_id_of(session, cmd.customer_branch, field="customer_branch")
     customer = session.scalar(select(Customer).where(Customer.ref == cmd.customer_ref))
     if customer is None:
         try:

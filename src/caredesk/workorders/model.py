@@ -6,8 +6,8 @@ from enum import StrEnum
 
 from caredesk.errors import Conflict
 
-__all__ = ["TRANSITIONS", "Status", "StatusCategory", "category_of", "check_transition", "priority_of",
-           "says_not_solved"]
+__all__ = ["CUSTOMER_TIERS", "TRANSITIONS", "Status", "StatusCategory", "category_of", "check_transition",
+           "priority_of", "says_not_solved"]
 
 
 class StatusCategory(StrEnum):
@@ -66,6 +66,7 @@ def check_transition(current: str, target: str) -> Status:
 
 _URGENCY_WEIGHT = {"urgent": 3, "attention": 2, "general": 1}
 _TIER_WEIGHT = {"private": 2, "gold": 1, "standard": 0}
+CUSTOMER_TIERS = tuple(_TIER_WEIGHT)  # the tiers a customer may have (priority and SLA rules read them)
 _EMOTION_WEIGHT = {"angry": 1, "anxious": 1}
 
 

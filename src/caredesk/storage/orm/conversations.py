@@ -9,12 +9,14 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from caredesk.compliance.crypto import EncryptedText, current_keyring
+from caredesk.compliance.lookup import lookup_hash
 from caredesk.storage.orm.base import Base, created_column, id_column
 
 
 class Customer(Base):
-    """A customer, known by the reference the channel or CRM gives (`ref`). Name, phone and e-mail are
-    encrypted at rest; phone and e-mail are found by their keyed hashes."""
+    """A customer, known by the reference the channel or CRM gives (`ref`). Name, phone, e-mail, ID number,
+    bank card and address are encrypted at rest; phone, e-mail, ID number and bank card are found by their
+    keyed hashes (compliance/lookup.py)."""
 
     __tablename__ = "customer"
     id: Mapped[str] = id_column()
@@ -22,16 +24,21 @@ class Customer(Base):
     name: Mapped[str | None] = mapped_column(EncryptedText())
     phone: Mapped[str | None] = mapped_column(EncryptedText())
     email: Mapped[str | None] = mapped_column(EncryptedText())
+    id_number: Mapped[str | None] = mapped_column(EncryptedText())  # resident ID (身份证号)
+    bank_card: Mapped[str | None] = mapped_column(EncryptedText())
+    address: Mapped[str | None] = mapped_column(EncryptedText())  # postal address; not searchable
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    bank_card_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     tier: Mapped[str] = mapped_column(String(32), default="standard")
     branch_id: Mapped[str | None] = mapped_column(ForeignKey("branch.id"))
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = created_column()
 
-    @validates("phone", "email")
+    @validates("phone", "email", "id_number", "bank_card")
     def _hash_for_lookup(self, key: str, value: str | None) -> str | None:
-        setattr(self, f"{key}_hash", current_keyring().keyed_hash(value) if value else None)
+        setattr(self, f"{key}_hash", lookup_hash(current_keyring(), key, value))
         return value
 
 
