@@ -127,16 +127,27 @@ def send_survey(survey_id: str) -> str:
 
 
 def send_reply_email(order_id: str, message_id: str) -> str:
+    """E-mail a staff reply to the customer once: the message row is claimed (locked) before the send and
+    marked in the same transaction, so a retried or duplicated task finds it sent. An SMTP error rolls the
+    claim back and the queue retries. A stable Message-ID lets mail systems drop a copy sent twice anyway
+    (the send succeeded but the commit did not)."""
     rt = current_runtime()
     with rt.session_factory() as s:
+        claimed = s.execute(update(Message).where(Message.id == message_id, Message.emailed_at.is_(None))
+                            .values(emailed_at=rt.clock.now()).execution_options(synchronize_session=False))
+        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            return "skipped"  # sent already, or no such message
         order = s.get(WorkOrder, order_id)
-        message = s.get(Message, message_id) if message_id else None
+        message = s.get(Message, message_id)
         customer = s.get(Customer, order.customer_id) if order and order.customer_id else None
         if order is None or message is None or customer is None or not customer.email:
-            return "skipped"
+            s.rollback()
+            return "no-recipient"
         msg = EmailMessage()
         msg["To"] = customer.email
         msg["Subject"] = f"[{order.id}] " + ("关于您的来信" if order.language != "en" else "About your request")
+        msg["Message-ID"] = f"<reply-{message.id}@{rt.mailer.sender_address.partition('@')[2] or 'caredesk'}>"
         msg.set_content(message.text + "\n")
-        rt.mailer.send(msg)
+        rt.mailer.send(msg)  # an SMTP error raises: the claim is rolled back and the queue retries
+        s.commit()
     return "sent"

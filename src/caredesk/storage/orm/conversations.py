@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from caredesk.compliance.crypto import EncryptedText, current_keyring
 from caredesk.compliance.lookup import lookup_hash
-from caredesk.storage.orm.base import Base, created_column, id_column
+from caredesk.storage.orm.base import Base, UTCDateTime, created_column, id_column
 
 
 class Customer(Base):
@@ -74,6 +74,7 @@ class Message(Base):
     text_masked: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = created_column()
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a staff reply sent to the customer by mail
 
     triage: Mapped[TriageResult | None] = relationship(back_populates="message", uselist=False, lazy="selectin")
 
