@@ -1,12 +1,24 @@
-"""The single-message fast path gives what the scikit-learn path gives: labels, probabilities, ranking and
-the reasons shown to agents."""
+"""The single-message fast path gives what the scikit-learn path gives: the TF-IDF row itself, and for the
+triage model labels, probabilities, ranking and the reasons shown to agents; for the intent model labels,
+confidence, ranking and the out-of-scope decision."""
 
 from __future__ import annotations
 
-import pytest
+import copy
+import csv
+from pathlib import Path
 
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+from caredesk.triage.fast_scoring import FastFeaturiser
+from caredesk.triage.intent import IntentModel, _prepare, train_intent_model
 from caredesk.triage.model import TriageModel
 from caredesk.triage.pipeline import TriagePipeline
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 TEXTS = [
     "How do I reset my online banking password?",
@@ -40,3 +52,59 @@ def test_fast_predict_equals_sklearn_on_varied_messages(triage_model: TriageMode
         fast = triage_model.predict(text)
         assert {h: (s.label, s.reasons) for h, s in fast.items()} == {h: (s.label, s.reasons)
                                                                        for h, s in slow.items()}, text
+
+
+@pytest.fixture(scope="module")
+def intent_model() -> IntentModel:
+    with (DATA / "intent_train.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return train_intent_model([r["text"] for r in rows], [r["label"] for r in rows], oos_label="oos")
+
+
+def intent_texts() -> list[str]:
+    with (DATA / "intent_test.csv").open(encoding="utf-8", newline="") as fh:
+        return [r["text"] for r in csv.DictReader(fh)] + TEXTS
+
+
+def float64_copy(featuriser: FeatureUnion) -> FeatureUnion:
+    """The same fitted featuriser computing in float64 (the intent model's vectorisers output float32)."""
+    out = copy.deepcopy(featuriser)
+    for _name, vec in out.transformer_list:
+        vec.set_params(dtype=np.float64)
+    return out
+
+
+def assert_rows_equal(featuriser: FeatureUnion, texts: list[str]) -> None:
+    fast = FastFeaturiser(featuriser)
+    x = float64_copy(featuriser).transform(texts).tocsr()
+    x.sort_indices()
+    assert fast.width == x.shape[1]
+    for i, text in enumerate(texts):
+        idx, vals = fast.row(text)
+        start, end = x.indptr[i], x.indptr[i + 1]
+        assert idx.tolist() == x.indices[start:end].tolist(), text
+        assert vals == pytest.approx(x.data[start:end], abs=1e-12), text
+
+
+def test_fast_featuriser_row_equals_sklearn_transform_for_triage(triage_model: TriageModel) -> None:
+    assert_rows_equal(triage_model.featuriser, TEXTS)
+
+
+def test_fast_featuriser_row_equals_sklearn_transform_for_intent(intent_model: IntentModel) -> None:
+    assert_rows_equal(intent_model.featuriser, [_prepare(t) for t in intent_texts()])
+
+
+def test_fast_featuriser_rejects_features_it_cannot_reproduce() -> None:
+    union = FeatureUnion([("word", TfidfVectorizer(norm="l1"))]).fit(["a card", "a pin"])
+    with pytest.raises(ValueError, match="l2-normalised"):
+        FastFeaturiser(union)
+
+
+def test_intent_fast_predict_equals_sklearn_predict(intent_model: IntentModel) -> None:
+    texts = intent_texts()
+    for text, slow in zip(texts, intent_model.predict_many(texts), strict=True):
+        fast = intent_model.predict(text)
+        assert (fast.label, fast.rejected) == (slow.label, slow.rejected), text
+        assert [lab for lab, _ in fast.ranking] == [lab for lab, _ in slow.ranking], text
+        # the batch path's vectorisers compute in float32; the fast path in float64
+        assert fast.confidence == pytest.approx(slow.confidence, abs=1e-6), text

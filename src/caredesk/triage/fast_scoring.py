@@ -1,13 +1,17 @@
-"""The triage heads for one message at a time, without scikit-learn's per-call overhead.
+"""Linear models over the fitted TF-IDF features, one message at a time, without scikit-learn's per-call
+overhead.
 
 `FeatureUnion.transform` + `predict_proba` per head costs several milliseconds for a single message, nearly
-all of it input validation and sparse-matrix building. The fitted vocabularies, idf weights and coefficients
-are re-expressed here as plain arrays: one pass of the analysers, one small dot product per head. The numbers
-are the same as the scikit-learn path (tested); `TriageModel.predict_many` keeps that path for batches."""
+all of it input validation and sparse-matrix building. `FastFeaturiser` re-expresses a fitted union of TF-IDF
+vectorisers as plain arrays (one pass of the analysers gives the message's sparse row); `FastTriageScorer`
+adds the triage heads' coefficients (one small dot product for all heads), and the intent model its SVM
+(caredesk.triage.intent). The numbers are the same as the scikit-learn path (tested); the models'
+`predict_many` keep that path for batches."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -15,7 +19,7 @@ from sklearn.pipeline import FeatureUnion
 
 from caredesk.triage.doc import LabelScore
 
-__all__ = ["FastTriageScorer", "top_reasons"]
+__all__ = ["FastFeaturiser", "FastTriageScorer", "top_reasons"]
 
 TOP_REASONS = 6
 
@@ -55,32 +59,41 @@ class _Head:
         return out
 
 
-class FastTriageScorer:
-    def __init__(self, featuriser: FeatureUnion, heads: dict[str, LogisticRegression]) -> None:
-        self.parts: list[tuple[Any, dict[str, int], np.ndarray, int, bool]] = []
+class _TfidfPart(NamedTuple):
+    """One fitted vectoriser of the union: its analyser, vocabulary, idf weights and first column."""
+
+    analyze: Callable[[str], list[str]]
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    offset: int
+    sublinear: bool
+
+
+class FastFeaturiser:
+    """A fitted `FeatureUnion` of l2-normalised TF-IDF vectorisers, for one text at a time: `row(text)` is the
+    row `featuriser.transform([text])` gives (computed in float64; a float32 vectoriser's own output differs
+    from it by float32 rounding). Built once per fitted featuriser; the union's columns are its parts' in
+    order, `width` of them."""
+
+    def __init__(self, featuriser: FeatureUnion) -> None:
+        self.parts: list[_TfidfPart] = []
         offset = 0
         for _name, vec in featuriser.transformer_list:
-            vocab: dict[str, int] = vec.vocabulary_
-            if vec.norm != "l2" or not vec.use_idf:
-                raise ValueError("the fast path expects l2-normalised tf-idf parts")
-            self.parts.append((vec.build_analyzer(), vocab, np.asarray(vec.idf_, dtype=np.float64), offset,
-                               bool(vec.sublinear_tf)))
-            offset += len(vocab)
-        self.names = featuriser.get_feature_names_out()
-        self.heads: dict[str, _Head] = {}
-        start = 0
-        for head, clf in heads.items():
-            self.heads[head] = _Head(clf, start)
-            start += self.heads[head].width
-        stacked = np.hstack([np.asarray(clf.coef_, dtype=np.float64).T for clf in heads.values()])
-        self.weights = np.ascontiguousarray(stacked)  # features x (classes of every head): a row per feature
+            if vec.norm != "l2" or not vec.use_idf or vec.binary:
+                raise ValueError("the fast path expects l2-normalised tf-idf parts over term counts")
+            vocabulary: dict[str, int] = vec.vocabulary_
+            idf = np.asarray(vec.idf_, dtype=np.float64)
+            self.parts.append(_TfidfPart(vec.build_analyzer(), vocabulary, idf, offset, vec.sublinear_tf))
+            offset += len(vocabulary)
+        self.width = offset
 
-    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(feature indices ascending, tf-idf values): the row `featuriser.transform([text])` gives."""
+    def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(feature indices ascending, tf-idf values): each part's term counts, tf (1 + log tf when
+        sublinear) times idf, l2-normalised on its own."""
         cols: list[np.ndarray] = []
         vals: list[np.ndarray] = []
-        for analyze, vocab, idf, offset, sublinear in self.parts:
-            ids = [i for i in map(vocab.get, analyze(text)) if i is not None]
+        for analyze, vocabulary, idf, offset, sublinear in self.parts:
+            ids = [i for i in map(vocabulary.get, analyze(text)) if i is not None]
             if not ids:
                 continue
             idx, counts = np.unique(np.array(ids, dtype=np.int64), return_counts=True)  # sorted, counted
@@ -93,8 +106,24 @@ class FastTriageScorer:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(cols), np.concatenate(vals)
 
+
+class FastTriageScorer:
+    """The triage heads (logistic regressions over one shared featuriser): labels, probabilities, ranking and
+    reasons as `TriageModel.predict_many` gives them."""
+
+    def __init__(self, featuriser: FeatureUnion, heads: dict[str, LogisticRegression]) -> None:
+        self.features = FastFeaturiser(featuriser)
+        self.names = featuriser.get_feature_names_out()
+        self.heads: dict[str, _Head] = {}
+        start = 0
+        for head, clf in heads.items():
+            self.heads[head] = _Head(clf, start)
+            start += self.heads[head].width
+        stacked = np.hstack([np.asarray(clf.coef_, dtype=np.float64).T for clf in heads.values()])
+        self.weights = np.ascontiguousarray(stacked)  # features x (classes of every head): a row per feature
+
     def predict(self, text: str) -> dict[str, LabelScore]:
-        idx, vals = self.vector(text)
+        idx, vals = self.features.row(text)
         rows = self.weights[idx]  # the weights of this message's features only
         scores = vals @ rows if len(idx) else np.zeros(self.weights.shape[1])
         out = {}

@@ -42,6 +42,7 @@ from sklearn.svm import LinearSVC
 from caredesk.errors import InvalidFile
 from caredesk.triage.components.normalise import normalise_text
 from caredesk.triage.components.segment import tokenize
+from caredesk.triage.fast_scoring import FastFeaturiser
 
 __all__ = ["IntentModel", "IntentPrediction", "intent_tokens", "train_intent_model"]
 
@@ -105,36 +106,16 @@ class _FastScorer:
     building (about 7 ms down to well under 1 ms per message)."""
 
     def __init__(self, featuriser: FeatureUnion, classifier: LinearSVC) -> None:
-        self.parts = []
-        offset = 0
-        for _name, vec in featuriser.transformer_list:
-            vocab: dict[str, int] = vec.vocabulary_
-            self.parts.append((vec.build_analyzer(), vocab, np.asarray(vec.idf_, dtype=np.float64), offset,
-                               bool(vec.sublinear_tf)))
-            offset += len(vocab)
+        self.features = FastFeaturiser(featuriser)
         coef = np.asarray(classifier.coef_, dtype=np.float64)
         self.weights = np.ascontiguousarray(coef.T)  # features x classes: a row per feature
-        self.dense_from = offset  # the sentence embedding's columns, when the model has them, come last
+        self.dense_from = self.features.width  # the sentence embedding's columns, if any, come last
         self.intercept = np.asarray(classifier.intercept_, dtype=np.float64)
         self.binary = coef.shape[0] == 1
 
     def scores(self, text: str, dense: np.ndarray | None = None) -> np.ndarray:
-        cols: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
-        for analyze, vocab, idf, offset, sublinear in self.parts:
-            counts = Counter(t for t in analyze(text) if t in vocab)
-            if not counts:
-                continue
-            idx = np.fromiter((vocab[t] for t in counts), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            v = (np.log(tf) + 1.0 if sublinear else tf) * idf[idx]
-            v /= np.sqrt(v @ v)
-            cols.append(idx + offset)
-            vals.append(v)
-        if cols:
-            s = np.concatenate(vals) @ self.weights[np.concatenate(cols)] + self.intercept
-        else:
-            s = self.intercept.copy()
+        idx, vals = self.features.row(text)
+        s = vals @ self.weights[idx] + self.intercept if len(idx) else self.intercept.copy()
         if dense is not None:
             s = s + dense @ self.weights[self.dense_from:]
         return np.array([-s[0], s[0]]) if self.binary else s
