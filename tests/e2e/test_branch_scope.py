@@ -59,7 +59,7 @@ def _post(api: TestClient, ref: str, text: str, branch: str | None) -> dict:
 def _reads(rt: Runtime, actor: str, action: str, object_id: str) -> list[dict]:
     with rt.session_factory() as s:
         rows = s.scalars(select(AuditEntry).where(AuditEntry.actor == actor, AuditEntry.action == action,
-                                                  AuditEntry.object_id == object_id))
+                                                  AuditEntry.object_id == object_id).order_by(AuditEntry.id))
         return [r.data for r in rows]
 
 
