@@ -20,7 +20,7 @@ from caredesk.clock import FrozenClock
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import CallbackTask, SatisfactionSurvey, Staff, WorkOrder, WorkOrderEvent
-from caredesk.workorders import operations as ops
+from caredesk.workorders import closure, replies, transfers
 from caredesk.workorders.service_levels import check_order
 from tests.support import web_session
 from tests.support.web_session import HX, csrf_token
@@ -54,8 +54,8 @@ def complaint(rt: Runtime, ref: str = "wo-web-1", assign_to: str | None = AGENT)
     outcome = do_receive_message(rt, IncomingMessage(COMPLAINT, "chat", ref))
     assert outcome.work_order_id
     if assign_to:
-        ops.do_assign(rt, outcome.work_order_id, staff_id=staff_id(rt, assign_to), actor="test",
-                      now=rt.clock.now())
+        transfers.do_assign(rt, outcome.work_order_id, staff_id=staff_id(rt, assign_to), actor="test",
+                            now=rt.clock.now())
     return outcome.work_order_id
 
 
@@ -127,7 +127,7 @@ def test_order_page_shows_details_sla_countdown_and_timeline(web: TestClient, de
     assert re.search(r"\d+ business min left", text)
     assert "Priority P" in text and 'class="reason"' in text  # priority with its reasons
     assert 'id="wo-reply-form"' in text and 'id="wo-transfer-dialog"' in text and 'id="wo-step-form"' in text
-    assert 'hx-post="/workbench/work-orders/%s/viewers"' % oid in text and "every 20s" in text
+    assert f'hx-post="/workbench/work-orders/{oid}/viewers"' in text and "every 20s" in text
     assert 'name="field:' not in text  # leaving "accept" needs no field
     fragment = web.get(f"/workbench/work-orders/{oid}/sla?lang=en", headers=HX)
     assert fragment.status_code == 200 and "<html" not in fragment.text and 'id="wo-sla"' in fragment.text
@@ -202,9 +202,9 @@ def test_a_reply_the_compliance_rules_block_is_refused_in_place(web: TestClient,
 def test_macro_picker_fills_the_reply_and_the_reply_records_the_macro(web: TestClient, demo_runtime: Runtime
                                                                       ) -> None:
     rt = demo_runtime
-    ops.do_create_macro(rt, code="fee-refund", title_zh="年费退回", title_en="Fee refunded",
-                        body_zh="您好，工单 {order} 的年费已退回。", body_en="The fee of {order} is refunded.",
-                        actor="test", now=rt.clock.now())
+    replies.do_create_macro(rt, code="fee-refund", title_zh="年费退回", title_en="Fee refunded",
+                            body_zh="您好，工单 {order} 的年费已退回。", body_en="The fee of {order} is refunded.",
+                            actor="test", now=rt.clock.now())
     oid = complaint(rt)
     headers = sign_in(web, AGENT)
     page = web.get(f"/workbench/work-orders/{oid}?lang=en").text
@@ -219,10 +219,10 @@ def test_macro_picker_fills_the_reply_and_the_reply_records_the_macro(web: TestC
                  data={"macro": "fee-refund", "text": "改写过的回复"})
     assert r.status_code == 200
     with rt.session_factory() as s:
-        replies = list(s.scalars(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == oid,
-                                                              WorkOrderEvent.kind == "reply")
-                                 .order_by(WorkOrderEvent.seq)))
-    assert [(e.data["macro"], e.note) for e in replies] == [
+        sent = list(s.scalars(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == oid,
+                                                           WorkOrderEvent.kind == "reply")
+                              .order_by(WorkOrderEvent.seq)))
+    assert [(e.data["macro"], e.note) for e in sent] == [
         ("fee-refund", f"您好，工单 {oid} 的年费已退回。\n\n请查收。"), (None, "改写过的回复")]
 
 
@@ -283,7 +283,7 @@ def test_sla_board_lists_breaches_and_callbacks_can_be_marked_done(web: TestClie
     with rt.uow() as uow:
         check_order(uow.session, late, rt.sla, rt.flows, rt.clock.now() + timedelta(days=21))
         uow.commit()
-    ops.do_close(rt, closed, actor="test", now=rt.clock.now())
+    closure.do_close(rt, closed, actor="test", now=rt.clock.now())
     headers = sign_in(web, LEAD)
     board = web.get("/workbench/sla-board?lang=en")
     assert board.status_code == 200 and 'id="nav-sla-board"' in board.text
@@ -325,8 +325,8 @@ def test_survey_link_rates_once_and_a_low_rating_reopens_the_order(web: TestClie
                                                                    ) -> None:
     rt = demo_runtime
     oid = complaint(rt)
-    ops.do_resolve(rt, oid, resolution="年费已退回。", actor="test", now=rt.clock.now())
-    _, survey, _ = ops.do_close(rt, oid, actor="test", now=rt.clock.now())
+    closure.do_resolve(rt, oid, resolution="年费已退回。", actor="test", now=rt.clock.now())
+    _, survey, _ = closure.do_close(rt, oid, actor="test", now=rt.clock.now())
     with rt.session_factory() as s:
         token = s.get(SatisfactionSurvey, survey.id).token  # type: ignore[union-attr]
         sent = s.get(SatisfactionSurvey, survey.id).sent_at  # type: ignore[union-attr]

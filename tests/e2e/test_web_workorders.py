@@ -17,7 +17,7 @@ from sqlalchemy import select
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import SatisfactionSurvey, Staff
-from caredesk.workorders import operations as ops
+from caredesk.workorders import closure, replies, transfers
 from tests.e2e.browsing import shot
 from tests.support.web_session import sign_in_page
 
@@ -54,7 +54,7 @@ def complaint_for_agent(rt: Runtime, ref: str) -> str:
     assert outcome.work_order_id
     with rt.session_factory() as s:
         agent = s.scalars(select(Staff.id).where(Staff.username == "agent")).one()
-    ops.do_assign(rt, outcome.work_order_id, staff_id=agent, actor="test", now=rt.clock.now())
+    transfers.do_assign(rt, outcome.work_order_id, staff_id=agent, actor="test", now=rt.clock.now())
     return outcome.work_order_id
 
 
@@ -63,9 +63,9 @@ def test_browser_agent_transfers_with_a_reason_and_replies_with_a_macro(live_ser
     from playwright.sync_api import expect
 
     rt = live_server.runtime
-    ops.do_create_macro(rt, code="fee-refund", title_zh="年费退回", title_en="Annual fee refunded",
-                        body_zh="您好，工单 {order} 的年费已退回，请查收。", body_en="The fee of {order} is refunded.",
-                        actor="test", now=rt.clock.now())
+    replies.do_create_macro(rt, code="fee-refund", title_zh="年费退回", title_en="Annual fee refunded",
+                            body_zh="您好，工单 {order} 的年费已退回，请查收。", body_en="The fee of {order} is refunded.",
+                            actor="test", now=rt.clock.now())
     oid = complaint_for_agent(rt, "browser-wo-1")
     page = contexts()
     page.goto(f"{live_server.url}/workbench/my-orders?lang=en")
@@ -139,8 +139,8 @@ def test_browser_customer_rates_one_and_the_order_reopens(live_server: LiveServe
 
     rt = live_server.runtime
     oid = complaint_for_agent(rt, "browser-wo-2")
-    ops.do_resolve(rt, oid, resolution="年费已退回。", actor="test", now=rt.clock.now())
-    _, survey, _ = ops.do_close(rt, oid, actor="test", now=rt.clock.now())
+    closure.do_resolve(rt, oid, resolution="年费已退回。", actor="test", now=rt.clock.now())
+    _, survey, _ = closure.do_close(rt, oid, actor="test", now=rt.clock.now())
     with rt.session_factory() as s:
         token = s.scalars(select(SatisfactionSurvey.token).where(SatisfactionSurvey.id == survey.id)).one()
 

@@ -25,6 +25,7 @@ from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     CallbackTask,
+    Customer,
     Department,
     Message,
     Notification,
@@ -37,9 +38,9 @@ from caredesk.storage.orm import (
 )
 from caredesk.tasks.app import EmbeddedConsumer, TaskQueue
 from caredesk.triage.pipeline import TriagePipeline
-from caredesk.workorders import operations as ops
-from caredesk.workorders.tasks import sla_sweep
-from tests.conftest import Mailbox, _clean, make_settings
+from caredesk.workorders import closure, relations, replies, transfers
+from caredesk.workorders.tasks import send_reply_email, sla_sweep
+from tests.conftest import Mailbox, _clean, free_port, make_settings
 from tests.integration.test_task_queue import running, wait_until
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -164,7 +165,7 @@ def test_complaint_is_routed_by_skills_to_an_agent_with_capacity(wo_runtime: Run
     assert second.assignee_id is None and second.queued_at is not None
     assert _events(rt, second.id, "queued")[0].data["skill_group"] == "cards"
     # ... and gets the agent as soon as the first is resolved
-    ops.do_resolve(rt, order.id, resolution="年费已退回。", actor="cards.agent", now=rt.clock.now())
+    closure.do_resolve(rt, order.id, resolution="年费已退回。", actor="cards.agent", now=rt.clock.now())
     with rt.session_factory() as s:
         waiting = s.get(WorkOrder, second.id)
         assert waiting is not None and waiting.assignee_id == people["agent"] and waiting.queued_at is None
@@ -175,7 +176,7 @@ def test_sla_warning_breach_and_escalation_at_the_right_business_minute(wo_runti
     rt = wo_runtime
     people = _org(rt)
     order = _complaint(rt)  # Friday 16:30; resolution 240 business minutes: 90 on Friday, 150 on Tuesday
-    ops.do_reply(rt, order.id, text="您好，我们已收到您的投诉，正在核实。", actor="cards.agent", now=sh(4, 16, 40))
+    replies.do_reply(rt, order.id, text="您好，我们已收到您的投诉，正在核实。", actor="cards.agent", now=sh(4, 16, 40))
     with rt.session_factory() as s:
         fresh = s.get(WorkOrder, order.id)
         assert fresh is not None and fresh.due_at == sh(8, 11, 30)  # Sat, Sun and the Monday holiday skipped
@@ -216,7 +217,7 @@ def test_paused_order_stops_the_clock(wo_runtime: Runtime) -> None:
     rt = wo_runtime
     _org(rt)
     order = _complaint(rt)
-    ops.do_reply(rt, order.id, text="请提供账单截图。", actor="cards.agent", now=sh(4, 16, 35))
+    replies.do_reply(rt, order.id, text="请提供账单截图。", actor="cards.agent", now=sh(4, 16, 35))
     _at(rt, sh(4, 17))
     from caredesk.workorders.actions import do_transition
 
@@ -239,20 +240,21 @@ def test_transfer_between_departments_records_both_hop_times(wo_runtime: Runtime
     people = _org(rt)
     order = _complaint(rt)  # opened Friday 16:30 in customer service
     with pytest.raises(InvalidInput):
-        ops.do_transfer(rt, order.id, department="retail_banking", reason=" ", actor="cards.agent", now=sh(4, 16, 50))
-    ops.do_transfer(rt, order.id, department="retail_banking", reason="需要零售银行部核实年费规则",
-                    actor="cards.agent", now=sh(4, 16, 50))
+        transfers.do_transfer(rt, order.id, department="retail_banking", reason=" ", actor="cards.agent",
+                              now=sh(4, 16, 50))
+    transfers.do_transfer(rt, order.id, department="retail_banking", reason="需要零售银行部核实年费规则",
+                          actor="cards.agent", now=sh(4, 16, 50))
     with rt.session_factory() as s:
         moved = s.get(WorkOrder, order.id)
         assert moved is not None and moved.assignee_id == people["retail"]
-    ops.do_transfer(rt, order.id, department="customer_service", reason="核实完毕，退回客服答复",
-                    actor="retail.agent", now=sh(4, 17, 35))
+    transfers.do_transfer(rt, order.id, department="customer_service", reason="核实完毕，退回客服答复",
+                          actor="retail.agent", now=sh(4, 17, 35))
     hops = _events(rt, order.id, "transferred")
     assert [(h.data["from_department"], h.data["to_department"], h.data["hop_minutes"]) for h in hops] == [
         ("customer_service", "retail_banking", 20.0), ("retail_banking", "customer_service", 45.0)]
     assert hops[1].data["hop_started_at"] == sh(4, 16, 50).isoformat()
     with pytest.raises(Conflict):
-        ops.do_transfer(rt, order.id, department="customer_service", reason="again", actor="x", now=sh(4, 17, 40))
+        transfers.do_transfer(rt, order.id, department="customer_service", reason="again", actor="x", now=sh(4, 17, 40))
 
 
 def test_flow_steps_require_their_fields(wo_runtime: Runtime) -> None:
@@ -260,12 +262,12 @@ def test_flow_steps_require_their_fields(wo_runtime: Runtime) -> None:
     _org(rt)
     order = _complaint(rt)
     with pytest.raises(Conflict):
-        ops.do_advance_step(rt, order.id, step="review", fields={}, actor="a", now=sh(4, 16, 40))
-    ops.do_advance_step(rt, order.id, step="investigate", fields={}, actor="a", now=sh(4, 16, 40))
+        transfers.do_advance_step(rt, order.id, step="review", fields={}, actor="a", now=sh(4, 16, 40))
+    transfers.do_advance_step(rt, order.id, step="investigate", fields={}, actor="a", now=sh(4, 16, 40))
     with pytest.raises(InvalidInput, match="root_cause"):
-        ops.do_advance_step(rt, order.id, step="review", fields={}, actor="a", now=sh(4, 16, 45))
-    moved = ops.do_advance_step(rt, order.id, step="review", fields={"root_cause": "年费减免未生效"}, actor="a",
-                                now=sh(4, 17))
+        transfers.do_advance_step(rt, order.id, step="review", fields={}, actor="a", now=sh(4, 16, 45))
+    moved = transfers.do_advance_step(rt, order.id, step="review", fields={"root_cause": "年费减免未生效"}, actor="a",
+                                      now=sh(4, 17))
     assert moved.step == "review" and moved.fields["root_cause"] == "年费减免未生效"
     changes = _events(rt, order.id, "step_changed")
     assert [(c.data["from"], c.data["to"], c.data["hop_minutes"]) for c in changes] == [
@@ -277,9 +279,9 @@ def test_closure_sends_the_survey_creates_the_callback_and_a_low_rating_reopens(
     rt = wo_runtime
     _org(rt)
     order = _complaint(rt)
-    ops.do_resolve(rt, order.id, resolution="年费已全额退回，给您带来不便深表歉意。", actor="cards.agent",
-                   now=sh(4, 17))
-    _, survey, callback = ops.do_close(rt, order.id, actor="cards.agent", now=sh(4, 17, 5))
+    closure.do_resolve(rt, order.id, resolution="年费已全额退回，给您带来不便深表歉意。", actor="cards.agent",
+                       now=sh(4, 17))
+    _, survey, callback = closure.do_close(rt, order.id, actor="cards.agent", now=sh(4, 17, 5))
     assert callback is not None and callback.due_at == sh(4, 17, 5) + timedelta(days=2)
     with rt.session_factory() as s:
         sent = s.get(SatisfactionSurvey, survey.id)
@@ -290,15 +292,15 @@ def test_closure_sends_the_survey_creates_the_callback_and_a_low_rating_reopens(
         assert any(f"/survey/{survey.token}" in t for t in texts)
         assert s.scalar(select(CallbackTask).where(CallbackTask.work_order_id == order.id)) is not None
     with pytest.raises(InvalidInput):
-        ops.do_answer_survey(rt, survey.token, rating=9, comment="", now=sh(4, 18))
-    ops.do_answer_survey(rt, survey.token, rating=1, comment="钱还没到账", now=sh(4, 18))
+        closure.do_answer_survey(rt, survey.token, rating=9, comment="", now=sh(4, 18))
+    closure.do_answer_survey(rt, survey.token, rating=1, comment="钱还没到账", now=sh(4, 18))
     with rt.session_factory() as s:
         reopened = s.get(WorkOrder, order.id)
         assert reopened is not None and reopened.status == "reopened" and reopened.status_category == "open"
         assert reopened.closed_at is None and reopened.resolved_at is None
     assert [e.data["rating"] for e in _events(rt, order.id, "survey_answered")] == [1]
     with pytest.raises(Conflict):
-        ops.do_answer_survey(rt, survey.token, rating=5, comment="", now=sh(4, 18, 1))
+        closure.do_answer_survey(rt, survey.token, rating=5, comment="", now=sh(4, 18, 1))
 
 
 def test_survey_goes_by_email_when_the_customer_has_an_address(wo_runtime: Runtime, mailbox: Mailbox) -> None:
@@ -312,12 +314,12 @@ def test_survey_goes_by_email_when_the_customer_has_an_address(wo_runtime: Runti
         assert customer is not None
         customer.email = "customer@example.com"
         uow.commit()
-    ops.do_resolve(rt, order.id, resolution="已处理。", actor="cards.agent", now=sh(4, 17))
-    _, survey, _ = ops.do_close(rt, order.id, actor="cards.agent", now=sh(4, 17, 5))
+    closure.do_resolve(rt, order.id, resolution="已处理。", actor="cards.agent", now=sh(4, 17))
+    _, survey, _ = closure.do_close(rt, order.id, actor="cards.agent", now=sh(4, 17, 5))
     mail = [m for m in mailbox.wait_for(1) if "customer@example.com" in m["To"]]
     body = mail[0].get_payload(decode=True).decode("utf-8") if mail else ""
     assert f"/survey/{survey.token}" in body
-    ops.do_answer_survey(rt, survey.token, rating=5, comment="很满意", now=sh(4, 18))
+    closure.do_answer_survey(rt, survey.token, rating=5, comment="很满意", now=sh(4, 18))
     with rt.session_factory() as s:
         closed = s.get(WorkOrder, order.id)
         assert closed is not None and closed.status == "closed"  # a good rating leaves it closed
@@ -327,14 +329,14 @@ def test_merge_split_link_and_internal_notes(wo_runtime: Runtime) -> None:
     rt = wo_runtime
     _org(rt)
     a, b = _complaint(rt, "cust-a"), _complaint(rt, "cust-b", "信用卡被重复扣了年费，我要投诉")
-    ops.do_add_note(rt, a.id, text="内部：客户是 VIP，优先处理", actor="cards.agent", now=sh(4, 16, 40))
+    replies.do_add_note(rt, a.id, text="内部：客户是 VIP，优先处理", actor="cards.agent", now=sh(4, 16, 40))
     with rt.session_factory() as s:  # an internal note never reaches the customer's conversation
         assert not any("内部" in m.text for m in s.scalars(select(Message)))
-    child = ops.do_split(rt, a.id, title="信用卡分期手续费", description="另一个问题", actor="cards.agent",
-                         now=sh(4, 16, 45))
+    child = relations.do_split(rt, a.id, title="信用卡分期手续费", description="另一个问题", actor="cards.agent",
+                               now=sh(4, 16, 45))
     assert child.id != a.id and child.sla_policy == "complaint"
-    ops.do_link(rt, a.id, b.id, actor="cards.agent", now=sh(4, 16, 46))
-    ops.do_merge(rt, b.id, a.id, actor="cards.agent", now=sh(4, 16, 47))
+    relations.do_link(rt, a.id, b.id, actor="cards.agent", now=sh(4, 16, 46))
+    relations.do_merge(rt, b.id, a.id, actor="cards.agent", now=sh(4, 16, 47))
     with rt.session_factory() as s:
         merged = s.get(WorkOrder, b.id)
         assert merged is not None and merged.status == "closed" and merged.merged_into_id == a.id
@@ -397,7 +399,7 @@ def test_customer_writing_after_resolution_reopens_the_order(wo_runtime: Runtime
     rt = wo_runtime
     _org(rt)
     order = _complaint(rt, "cust-again")
-    ops.do_resolve(rt, order.id, resolution="年费已退回。", actor="cards.agent", now=sh(4, 17))
+    closure.do_resolve(rt, order.id, resolution="年费已退回。", actor="cards.agent", now=sh(4, 17))
     again = do_receive_message(rt, IncomingMessage("钱还是没到账，问题没解决", "chat", "cust-again",
                                                    order.conversation_id))
     assert again.work_order_id == order.id
@@ -414,13 +416,13 @@ def test_agent_replies_pass_the_outgoing_compliance_check(wo_runtime: Runtime) -
     from caredesk.errors import ComplianceBlocked
 
     with pytest.raises(ComplianceBlocked) as blocked:
-        ops.do_reply(rt, order.id, text="这款理财保本保息，稳赚不赔。", actor="cards.agent", now=sh(4, 16, 40))
+        replies.do_reply(rt, order.id, text="这款理财保本保息，稳赚不赔。", actor="cards.agent", now=sh(4, 16, 40))
     assert "guaranteed_returns" in str(blocked.value.details)
     with rt.session_factory() as s:  # nothing was sent, nothing recorded as a reply
         fresh = s.get(WorkOrder, order.id)
         assert fresh is not None and fresh.first_response_at is None
     assert _events(rt, order.id, "reply") == []
-    ops.do_reply(rt, order.id, text="我们保证退款，请放心。", actor="cards.agent", now=sh(4, 16, 41))
+    replies.do_reply(rt, order.id, text="我们保证退款，请放心。", actor="cards.agent", now=sh(4, 16, 41))
     assert [e.data["hits"][0]["rule"] for e in _events(rt, order.id, "compliance_warning")] == [
         "unauthorised_commitment"]
     assert len(_events(rt, order.id, "reply")) == 1
@@ -434,3 +436,51 @@ def test_the_customer_is_told_about_the_work_order(wo_runtime: Runtime) -> None:
     with rt.session_factory() as s:
         reply = s.get(Message, outcome.reply_message_id)
         assert reply is not None and reply.author == "bot" and reply.conversation_id == outcome.conversation_id
+
+
+# --- a staff reply to a customer who wrote by e-mail goes out once ----------------------------------------
+def _email_order(rt: Runtime) -> str:
+    outcome = do_receive_message(rt, IncomingMessage(COMPLAINT, "email", "cust-by-mail"))
+    assert outcome.work_order_id
+    with rt.uow() as uow:
+        customer = uow.session.scalars(select(Customer).where(Customer.ref == "cust-by-mail")).one()
+        customer.email = "customer@example.com"
+        uow.commit()
+    return outcome.work_order_id
+
+
+def _to_customer(mailbox: Mailbox) -> list:
+    return [m for m in mailbox.messages if "customer@example.com" in m["To"]]
+
+
+def test_reply_email_is_sent_once(wo_runtime: Runtime, mailbox: Mailbox) -> None:
+    rt = wo_runtime
+    _org(rt)
+    order_id = _email_order(rt)
+    reply = replies.do_reply(rt, order_id, text="您好，年费已退回。", actor="cards.agent", now=sh(4, 16, 40))
+    assert reply.emailed and reply.message_id
+    mailbox.wait_for(1)
+    (sent,) = _to_customer(mailbox)
+    assert sent["Message-ID"] == f"<reply-{reply.message_id}@demo-bank.example>"
+    assert send_reply_email(order_id, reply.message_id) == "skipped"  # the task again: nothing more
+    assert len(_to_customer(mailbox)) == 1
+    with rt.session_factory() as s:
+        assert s.get(Message, reply.message_id).emailed_at is not None
+
+
+def test_a_failed_send_is_retried_later(wo_runtime: Runtime, mailbox: Mailbox) -> None:
+    rt = wo_runtime
+    _org(rt)
+    order_id = _email_order(rt)
+    port = rt.mailer.port
+    rt.mailer.port = free_port()  # nobody listens: the send fails
+    try:
+        reply = replies.do_reply(rt, order_id, text="您好，正在核实。", actor="cards.agent", now=sh(4, 16, 40))
+    finally:
+        rt.mailer.port = port
+    with rt.session_factory() as s:
+        assert s.get(Message, reply.message_id).emailed_at is None  # the claim was rolled back
+    assert _to_customer(mailbox) == []
+    assert send_reply_email(order_id, reply.message_id) == "sent"  # the queue's retry
+    mailbox.wait_for(1)
+    assert len(_to_customer(mailbox)) == 1

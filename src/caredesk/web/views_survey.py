@@ -18,7 +18,7 @@ from caredesk.errors import CareDeskError, InvalidInput
 from caredesk.storage.orm import SatisfactionSurvey, WorkOrder
 from caredesk.web.i18n import LANGUAGES, Translator
 from caredesk.web.rendering import WebRoute, render
-from caredesk.workorders import operations as ops
+from caredesk.workorders.closure import do_answer_survey
 
 __all__ = ["router"]
 
@@ -61,7 +61,7 @@ def survey_answer(token: str, request: Request, rt: RuntimeDep, session: Session
     try:
         if not rating.isdigit():
             raise InvalidInput("choose a rating from 1 to 5", field="rating")
-        ops.do_answer_survey(rt, token[:64], rating=int(rating), comment=comment, now=rt.clock.now())
+        do_answer_survey(rt, token[:64], rating=int(rating), comment=comment, now=rt.clock.now())
     except CareDeskError as exc:
         refused = context | {"state": _refusal(exc), "error": exc.message}
         return render(request, "_wo_survey_body.html", refused, status=400,

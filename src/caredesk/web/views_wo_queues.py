@@ -20,8 +20,9 @@ from caredesk.web.i18n import Translator
 from caredesk.web.knowledge_queries import web_actor
 from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, ui_language
 from caredesk.web.workorder_queries import board_view, callback_view, my_queue, team_queue
-from caredesk.workorders import operations as ops
+from caredesk.workorders.closure import do_complete_callback
 from caredesk.workorders.queries import macros
+from caredesk.workorders.replies import do_create_macro
 
 __all__ = ["router"]
 
@@ -62,7 +63,7 @@ def callback_done(callback_id: str, request: Request, rt: RuntimeDep,
     in the API: whoever makes the call marks it done."""
     error = notice = None
     try:
-        ops.do_complete_callback(rt, callback_id, note=note, actor=web_actor(staff), now=rt.clock.now())
+        do_complete_callback(rt, callback_id, note=note, actor=web_actor(staff), now=rt.clock.now())
         notice = Translator(ui_language(request))("wo.done.callback")
     except CareDeskError as exc:
         error = exc.message
@@ -99,7 +100,7 @@ def create_macro(request: Request, rt: RuntimeDep, staff: Supervisor,
     try:
         body = _macro_in({"code": code, "title_zh": title_zh, "title_en": title_en, "body_zh": body_zh,
                           "body_en": body_en})
-        ops.do_create_macro(rt, **body.model_dump(), actor=web_actor(staff), now=rt.clock.now())
+        do_create_macro(rt, **body.model_dump(), actor=web_actor(staff), now=rt.clock.now())
         notice = Translator(ui_language(request))("wo.done.macro", code=body.code)
     except CareDeskError as exc:
         error = exc.message

@@ -22,8 +22,10 @@ from caredesk.web.i18n import Translator
 from caredesk.web.knowledge_queries import web_actor
 from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, ui_language
 from caredesk.web.workorder_queries import OrderView, macro_text, order_view, reply_parts, sla_box
-from caredesk.workorders import operations as ops
 from caredesk.workorders.actions import do_transition, get_work_order
+from caredesk.workorders.closure import do_close, do_reopen, do_resolve
+from caredesk.workorders.replies import do_add_note, do_reply
+from caredesk.workorders.transfers import do_advance_step, do_transfer
 
 __all__ = ["router"]
 
@@ -101,7 +103,7 @@ def reply(order_id: str, request: Request, rt: RuntimeDep, session: SessionDep, 
           text: Text = "", macro: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse:
     def send() -> None:
         body, code = reply_parts(session, order_id, text, macro)
-        ops.do_reply(rt, order_id, text=body, macro=code, actor=web_actor(staff), now=rt.clock.now())
+        do_reply(rt, order_id, text=body, macro=code, actor=web_actor(staff), now=rt.clock.now())
 
     return _act(request, rt, staff, order_id, send, "wo.done.reply")
 
@@ -115,7 +117,7 @@ def macro_fill(order_id: str, request: Request, session: SessionDep, staff: Chan
 
 @router.post(_BASE + "/note", response_class=HTMLResponse)
 def note(order_id: str, request: Request, rt: RuntimeDep, staff: Changer, text: Text = "") -> HTMLResponse:
-    return _act(request, rt, staff, order_id, lambda: ops.do_add_note(
+    return _act(request, rt, staff, order_id, lambda: do_add_note(
         rt, order_id, text=text, actor=web_actor(staff), now=rt.clock.now()), "wo.done.note")
 
 
@@ -137,7 +139,7 @@ async def _step_fields(request: Request) -> dict[str, str]:
 def advance_step(order_id: str, request: Request, rt: RuntimeDep, staff: Changer,
                  fields: Annotated[dict[str, str], Depends(_step_fields)],
                  step: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse:
-    return _act(request, rt, staff, order_id, lambda: ops.do_advance_step(
+    return _act(request, rt, staff, order_id, lambda: do_advance_step(
         rt, order_id, step=_required(step, "step", "choose the next step"), fields=fields,
         actor=web_actor(staff), now=rt.clock.now()), "wo.done.step")
 
@@ -146,7 +148,7 @@ def advance_step(order_id: str, request: Request, rt: RuntimeDep, staff: Changer
 def transfer(order_id: str, request: Request, rt: RuntimeDep, staff: Changer,
              department: Annotated[str, Form(max_length=64)] = "",
              reason: Annotated[str, Form(max_length=2000)] = "") -> HTMLResponse:
-    return _act(request, rt, staff, order_id, lambda: ops.do_transfer(
+    return _act(request, rt, staff, order_id, lambda: do_transfer(
         rt, order_id, department=_required(department, "department", "choose a department"), reason=reason,
         actor=web_actor(staff), now=rt.clock.now()), "wo.done.transfer")
 
@@ -154,20 +156,20 @@ def transfer(order_id: str, request: Request, rt: RuntimeDep, staff: Changer,
 @router.post(_BASE + "/resolve", response_class=HTMLResponse)
 def resolve(order_id: str, request: Request, rt: RuntimeDep, staff: Changer, resolution: Text = ""
             ) -> HTMLResponse:
-    return _act(request, rt, staff, order_id, lambda: ops.do_resolve(
+    return _act(request, rt, staff, order_id, lambda: do_resolve(
         rt, order_id, resolution=resolution, actor=web_actor(staff), now=rt.clock.now()), "wo.done.resolve")
 
 
 @router.post(_BASE + "/close", response_class=HTMLResponse)
 def close(order_id: str, request: Request, rt: RuntimeDep, staff: Changer) -> HTMLResponse:
-    return _act(request, rt, staff, order_id, lambda: ops.do_close(
+    return _act(request, rt, staff, order_id, lambda: do_close(
         rt, order_id, actor=web_actor(staff), now=rt.clock.now()), "wo.done.close")
 
 
 @router.post(_BASE + "/reopen", response_class=HTMLResponse)
 def reopen(order_id: str, request: Request, rt: RuntimeDep, staff: Changer,
            reason: Annotated[str, Form(max_length=2000)] = "") -> HTMLResponse:
-    return _act(request, rt, staff, order_id, lambda: ops.do_reopen(
+    return _act(request, rt, staff, order_id, lambda: do_reopen(
         rt, order_id, reason=_required(reason, "reason", "a reopen needs a reason").strip(),
         actor=web_actor(staff), now=rt.clock.now()), "wo.done.reopen")
 

@@ -24,12 +24,12 @@ from caredesk.storage.orm import (
     WorkOrderEvent,
 )
 from caredesk.web.queries import departments_by_id, staff_by_id
-from caredesk.workorders.actions import get_work_order, list_events
+from caredesk.workorders.actions import get_work_order
 from caredesk.workorders.assignment import ACTIVE
 from caredesk.workorders.flows import Flow, FlowStep
 from caredesk.workorders.model import TRANSITIONS, Status
-from caredesk.workorders.operations import render_macro
-from caredesk.workorders.queries import BoardRow, callbacks, macros, sla_board
+from caredesk.workorders.queries import BoardRow, callbacks, macros, order_detail, sla_board, sla_status
+from caredesk.workorders.replies import render_macro
 from caredesk.workorders.service_levels import timelines_of
 from caredesk.workorders.sla import SlaConfig, SlaState, SlaStatus, evaluate
 
@@ -163,9 +163,8 @@ def _actor_names(people: dict[str, Staff], events: list[WorkOrderEvent]) -> dict
 
 def order_view(session: Session, order_id: str, staff: Staff, *, flows: dict[str, Flow], config: SlaConfig,
                now: datetime) -> OrderView:
-    order = get_work_order(session, order_id)
-    events = list_events(session, order_id)
-    timeline = timelines_of(session, [order])[order.id]
+    detail = order_detail(session, order_id, config, now)
+    order, events = detail.order, detail.events
     mentioned: list[str | None] = [order.assignee_id]
     for e in events:
         mentioned += [e.actor.partition(":")[2] if e.actor.startswith("staff:") else None,
@@ -184,7 +183,7 @@ def order_view(session: Session, order_id: str, staff: Staff, *, flows: dict[str
         allowed = frozenset()
     active = order.status_category in ACTIVE
     return OrderView(
-        order=order, events=events, sla=_statuses(config, order, timeline, now),
+        order=order, events=events, sla=[SlaView.of(s) for s in detail.sla],
         departments={d.id: d for d in all_departments}, by_code={d.code: d for d in all_departments},
         all_departments=all_departments, people=people,
         flow=flow, step_form=step_form, statuses=[s.value for s in _PLAIN_STATUSES if s in allowed],
@@ -204,7 +203,7 @@ class SlaBox:
 
 def sla_box(session: Session, order_id: str, *, config: SlaConfig, now: datetime) -> SlaBox:
     order = get_work_order(session, order_id)
-    return SlaBox(order, _statuses(config, order, timelines_of(session, [order])[order.id], now))
+    return SlaBox(order, [SlaView.of(s) for s in sla_status(session, order, config, now)])
 
 
 @dataclass(frozen=True)

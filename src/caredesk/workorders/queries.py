@@ -1,5 +1,6 @@
-"""Read models for the work-order API and workbench: SLA standing of an order, the supervisor's board of
-breaches and warnings, waiting queues, callbacks, macros."""
+"""Read models for the work-order API and workbench: one order's detail (the order, its timeline and SLA
+standing), SLA standing of an order, the supervisor's board of breaches and warnings, waiting queues,
+callbacks, macros."""
 
 from __future__ import annotations
 
@@ -9,16 +10,33 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from caredesk.storage.orm import CallbackTask, Macro, SlaMark, WorkOrder
+from caredesk.storage.orm import CallbackTask, Macro, SlaMark, WorkOrder, WorkOrderEvent
+from caredesk.workorders.actions import get_work_order, list_events
 from caredesk.workorders.service_levels import timeline_of
 from caredesk.workorders.sla import SlaConfig, SlaStatus, evaluate
 
-__all__ = ["BoardRow", "callbacks", "macros", "sla_board", "sla_status"]
+__all__ = ["BoardRow", "OrderDetail", "callbacks", "macros", "order_detail", "sla_board", "sla_status"]
 
 
 def sla_status(session: Session, order: WorkOrder, config: SlaConfig, now: datetime) -> list[SlaStatus]:
     policy = next((p for p in config.policies if p.name == order.sla_policy), None)
     return evaluate(policy, timeline_of(session, order), now) if policy else []
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    """One work order as its detail shows it (the API's detail and the workbench's order page): the order,
+    its event log in order, and where each target of its SLA policy stands now."""
+
+    order: WorkOrder
+    events: list[WorkOrderEvent]
+    sla: list[SlaStatus]
+
+
+def order_detail(session: Session, order_id: str, config: SlaConfig, now: datetime) -> OrderDetail:
+    """The order (NotFound when there is none; the caller has checked the viewer may see it)."""
+    order = get_work_order(session, order_id)
+    return OrderDetail(order, list_events(session, order_id), sla_status(session, order, config, now))
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ from caredesk.api.workorder_schemas import (
 )
 from caredesk.errors import NotFound
 from caredesk.storage.orm import SatisfactionSurvey
-from caredesk.workorders import operations as ops
+from caredesk.workorders.availability import do_set_away
+from caredesk.workorders.closure import do_answer_survey, do_complete_callback
 from caredesk.workorders.queries import callbacks, macros, sla_board
+from caredesk.workorders.replies import do_create_macro
 
 router = APIRouter(tags=["work-orders"])
 
@@ -46,8 +48,8 @@ def list_callbacks(session: SessionDep, _: Reader,
 
 @router.post("/callbacks/{callback_id}/done")
 def complete_callback(callback_id: str, body: NoteIn, rt: RuntimeDep, caller: Changer) -> dict[str, Any]:
-    return callback_out(ops.do_complete_callback(rt, callback_id, note=body.text, actor=caller.actor,
-                                                 now=rt.clock.now()))
+    return callback_out(do_complete_callback(rt, callback_id, note=body.text, actor=caller.actor,
+                                             now=rt.clock.now()))
 
 
 @router.get("/macros")
@@ -57,12 +59,12 @@ def list_macros(session: SessionDep, _: Reader) -> dict[str, Any]:
 
 @router.post("/macros", status_code=201)
 def create_macro(body: MacroIn, rt: RuntimeDep, caller: Supervisor) -> dict[str, Any]:
-    return macro_out(ops.do_create_macro(rt, **body.model_dump(), actor=caller.actor, now=rt.clock.now()))
+    return macro_out(do_create_macro(rt, **body.model_dump(), actor=caller.actor, now=rt.clock.now()))
 
 
 @router.post("/staff/{staff_id}/away")
 def set_away(staff_id: str, body: AwayIn, rt: RuntimeDep, caller: Supervisor) -> dict[str, Any]:
-    assigned = ops.do_set_away(rt, staff_id, away=body.away, actor=caller.actor, now=rt.clock.now())
+    assigned = do_set_away(rt, staff_id, away=body.away, actor=caller.actor, now=rt.clock.now())
     return {"staff_id": staff_id, "away": body.away, "assigned": assigned}
 
 
@@ -76,5 +78,5 @@ def get_survey(token: str, session: SessionDep) -> dict[str, Any]:
 
 @router.post("/surveys/{token}")
 def answer_survey(token: str, body: SurveyIn, rt: RuntimeDep) -> dict[str, Any]:
-    return survey_out(ops.do_answer_survey(rt, token[:64], rating=body.rating, comment=body.comment,
-                                           now=rt.clock.now()))
+    return survey_out(do_answer_survey(rt, token[:64], rating=body.rating, comment=body.comment,
+                                       now=rt.clock.now()))

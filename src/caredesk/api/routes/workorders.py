@@ -24,9 +24,12 @@ from caredesk.api.workorder_schemas import (
     callback_out,
     sla_out,
 )
-from caredesk.workorders import operations as ops
-from caredesk.workorders.actions import do_transition, get_work_order, list_events, list_work_orders
-from caredesk.workorders.queries import sla_status
+from caredesk.workorders.actions import do_transition, list_work_orders
+from caredesk.workorders.closure import do_close, do_reopen, do_resolve
+from caredesk.workorders.queries import order_detail
+from caredesk.workorders.relations import do_link, do_merge, do_split
+from caredesk.workorders.replies import do_add_note, do_reply
+from caredesk.workorders.transfers import do_advance_step, do_assign, do_transfer
 
 router = APIRouter(tags=["work-orders"])
 
@@ -58,9 +61,10 @@ def _visible(session: Any, caller: Caller, order_id: str) -> None:
 
 
 def _detail(rt: Any, session: Any, order_id: str) -> dict[str, Any]:
-    order = get_work_order(session, order_id)
-    out = work_order_out(order, list_events(session, order_id))
-    out["sla"] = sla_out(order.sla_policy, sla_status(session, order, rt.sla, rt.clock.now()))
+    detail = order_detail(session, order_id, rt.sla, rt.clock.now())
+    order = detail.order
+    out = work_order_out(order, detail.events)
+    out["sla"] = sla_out(order.sla_policy, detail.sla)
     out |= {"skill_group_id": order.skill_group_id, "skills": order.skills, "channel": order.channel,
             "language": order.language, "fields": order.fields, "queued_at": order.queued_at,
             "escalation_level": order.escalation_level, "merged_into_id": order.merged_into_id,
@@ -88,52 +92,52 @@ def transition_order(order_id: str, body: TransitionIn,
 def assign_order(order_id: str, body: AssignIn,
                  rt: RuntimeDep, session: SessionDep, caller: Supervisor) -> dict[str, Any]:
     _visible(session, caller, order_id)
-    return work_order_out(ops.do_assign(rt, order_id, staff_id=body.staff_id, actor=caller.actor,
-                                        now=rt.clock.now()))
+    return work_order_out(do_assign(rt, order_id, staff_id=body.staff_id, actor=caller.actor,
+                                    now=rt.clock.now()))
 
 
 @router.post("/work-orders/{order_id}/transfer")
 def transfer_order(order_id: str, body: TransferIn,
                    rt: RuntimeDep, session: SessionDep, caller: Changer) -> dict[str, Any]:
     _visible(session, caller, order_id)
-    return work_order_out(ops.do_transfer(rt, order_id, department=body.department, reason=body.reason,
-                                          actor=caller.actor, now=rt.clock.now()))
+    return work_order_out(do_transfer(rt, order_id, department=body.department, reason=body.reason,
+                                      actor=caller.actor, now=rt.clock.now()))
 
 
 @router.post("/work-orders/{order_id}/step")
 def advance_order(order_id: str, body: StepIn,
                   rt: RuntimeDep, session: SessionDep, caller: Changer) -> dict[str, Any]:
     _visible(session, caller, order_id)
-    return work_order_out(ops.do_advance_step(rt, order_id, step=body.step, fields=body.fields,
-                                              actor=caller.actor, now=rt.clock.now()))
+    return work_order_out(do_advance_step(rt, order_id, step=body.step, fields=body.fields,
+                                          actor=caller.actor, now=rt.clock.now()))
 
 
 @router.post("/work-orders/{order_id}/replies", status_code=201)
 def reply_order(order_id: str, body: ReplyIn,
                 rt: RuntimeDep, session: SessionDep, caller: Changer) -> dict[str, Any]:
     _visible(session, caller, order_id)
-    outcome = ops.do_reply(rt, order_id, text=body.text, macro=body.macro, actor=caller.actor, now=rt.clock.now())
+    outcome = do_reply(rt, order_id, text=body.text, macro=body.macro, actor=caller.actor, now=rt.clock.now())
     return {"work_order_id": order_id, "message_id": outcome.message_id, "emailed": outcome.emailed}
 
 
 @router.post("/work-orders/{order_id}/notes", status_code=201)
 def note_order(order_id: str, body: NoteIn, rt: RuntimeDep, session: SessionDep, caller: Changer) -> dict[str, Any]:
     _visible(session, caller, order_id)
-    return work_order_out(ops.do_add_note(rt, order_id, text=body.text, actor=caller.actor, now=rt.clock.now()))
+    return work_order_out(do_add_note(rt, order_id, text=body.text, actor=caller.actor, now=rt.clock.now()))
 
 
 @router.post("/work-orders/{order_id}/resolve")
 def resolve_order(order_id: str, body: ResolveIn,
                   rt: RuntimeDep, session: SessionDep, caller: Changer) -> dict[str, Any]:
     _visible(session, caller, order_id)
-    outcome = ops.do_resolve(rt, order_id, resolution=body.resolution, actor=caller.actor, now=rt.clock.now())
+    outcome = do_resolve(rt, order_id, resolution=body.resolution, actor=caller.actor, now=rt.clock.now())
     return work_order_out(outcome.order) | {"message_id": outcome.message_id, "emailed": outcome.emailed}
 
 
 @router.post("/work-orders/{order_id}/close")
 def close_order(order_id: str, rt: RuntimeDep, session: SessionDep, caller: Changer) -> dict[str, Any]:
     _visible(session, caller, order_id)
-    order, survey, callback = ops.do_close(rt, order_id, actor=caller.actor, now=rt.clock.now())
+    order, survey, callback = do_close(rt, order_id, actor=caller.actor, now=rt.clock.now())
     return work_order_out(order) | {"survey_id": survey.id,
                                     "callback": callback_out(callback) if callback else None}
 
@@ -142,7 +146,7 @@ def close_order(order_id: str, rt: RuntimeDep, session: SessionDep, caller: Chan
 def reopen_order(order_id: str, body: ReasonIn,
                  rt: RuntimeDep, session: SessionDep, caller: Changer) -> dict[str, Any]:
     _visible(session, caller, order_id)
-    return work_order_out(ops.do_reopen(rt, order_id, reason=body.reason, actor=caller.actor, now=rt.clock.now()))
+    return work_order_out(do_reopen(rt, order_id, reason=body.reason, actor=caller.actor, now=rt.clock.now()))
 
 
 @router.post("/work-orders/{order_id}/merge")
@@ -150,22 +154,22 @@ def merge_order(order_id: str, body: MergeIn,
                 rt: RuntimeDep, session: SessionDep, caller: Supervisor) -> dict[str, Any]:
     _visible(session, caller, order_id)
     _visible(session, caller, body.into)
-    return work_order_out(ops.do_merge(rt, order_id, body.into, actor=caller.actor, now=rt.clock.now()))
+    return work_order_out(do_merge(rt, order_id, body.into, actor=caller.actor, now=rt.clock.now()))
 
 
 @router.post("/work-orders/{order_id}/split", status_code=201)
 def split_order(order_id: str, body: SplitIn,
                 rt: RuntimeDep, session: SessionDep, caller: Changer) -> dict[str, Any]:
     _visible(session, caller, order_id)
-    return work_order_out(ops.do_split(rt, order_id, title=body.title, description=body.description,
-                                       actor=caller.actor, now=rt.clock.now()))
+    return work_order_out(do_split(rt, order_id, title=body.title, description=body.description,
+                                   actor=caller.actor, now=rt.clock.now()))
 
 
 @router.post("/work-orders/{order_id}/links", status_code=204)
 def link_order(order_id: str, body: LinkIn, rt: RuntimeDep, session: SessionDep, caller: Changer) -> None:
     _visible(session, caller, order_id)
     _visible(session, caller, body.other_id)
-    ops.do_link(rt, order_id, body.other_id, actor=caller.actor, now=rt.clock.now())
+    do_link(rt, order_id, body.other_id, actor=caller.actor, now=rt.clock.now())
 
 
 @router.post("/work-orders/{order_id}/viewers")
