@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
@@ -42,6 +42,7 @@ __all__ = ["UNSCOPED_ROLES", "StaffViewer", "Viewer", "alarm_filter", "alarm_for
            "message_for", "visible_departments", "work_order_filter", "work_order_for"]
 
 UNSCOPED_ROLES = frozenset({"complaint_manager", "admin", "auditor"})
+T = TypeVar("T")
 
 
 class Viewer(Protocol):
@@ -88,6 +89,14 @@ def _scoped(session: Session, viewer: Viewer, scope: Callable[[Staff], ColumnEle
     return false() if staff is None else scope(staff)
 
 
+def _one(session: Session, model: type[T], record_id: str, scope: ColumnElement[bool], what: str) -> T:
+    """The record when it exists within the scope; otherwise "not found", whichever it is."""
+    found = session.scalar(select(model).where(model.id == record_id, scope))  # type: ignore[attr-defined]
+    if found is None:
+        raise NotFound(f"{what} not found", id=record_id)
+    return found
+
+
 def _in_branch(branch_id: str) -> ColumnElement[bool]:
     return Customer.branch_id == branch_id
 
@@ -108,10 +117,7 @@ def work_order_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
 
 
 def work_order_for(session: Session, viewer: Viewer, order_id: str) -> WorkOrder:
-    order = session.scalar(select(WorkOrder).where(WorkOrder.id == order_id, work_order_filter(session, viewer)))
-    if order is None:
-        raise NotFound("work order not found", id=order_id)
-    return order
+    return _one(session, WorkOrder, order_id, work_order_filter(session, viewer), "work order")
 
 
 def _customer_scope(staff: Staff) -> ColumnElement[bool]:
@@ -128,10 +134,7 @@ def customer_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
 
 
 def customer_for(session: Session, viewer: Viewer, customer_id: str) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.id == customer_id, customer_filter(session, viewer)))
-    if customer is None:
-        raise NotFound("customer not found", id=customer_id)
-    return customer
+    return _one(session, Customer, customer_id, customer_filter(session, viewer), "customer")
 
 
 def _conversation_scope(session: Session, staff: Staff) -> ColumnElement[bool]:
@@ -147,11 +150,7 @@ def conversation_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]
 
 
 def conversation_for(session: Session, viewer: Viewer, conversation_id: str) -> Conversation:
-    conversation = session.scalar(select(Conversation).where(Conversation.id == conversation_id,
-                                                             conversation_filter(session, viewer)))
-    if conversation is None:
-        raise NotFound("conversation not found", id=conversation_id)
-    return conversation
+    return _one(session, Conversation, conversation_id, conversation_filter(session, viewer), "conversation")
 
 
 def message_for(session: Session, viewer: Viewer, message_id: str) -> Message:
@@ -163,41 +162,37 @@ def message_for(session: Session, viewer: Viewer, message_id: str) -> Message:
     return message
 
 
-def alarm_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
+def _follows_conversation(session: Session, viewer: Viewer, conversation_id: Any,
+                          also: Callable[[Staff], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """The scope of a record that belongs to a conversation: the conversation's, or `also` (assigned, invited)."""
     def scope(staff: Staff) -> ColumnElement[bool]:
         if staff.branch_id is None:
             return true()
         visible = select(Conversation.id).where(_conversation_scope(session, staff))
-        return or_(Alarm.conversation_id.in_(visible), Alarm.assigned_to == staff.id)
+        return or_(conversation_id.in_(visible), also(staff))
 
     return _scoped(session, viewer, scope)
+
+
+def alarm_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
+    return _follows_conversation(session, viewer, Alarm.conversation_id,
+                                 lambda staff: Alarm.assigned_to == staff.id)
 
 
 def alarm_for(session: Session, viewer: Viewer, alarm_id: str) -> Alarm:
-    alarm = session.scalar(select(Alarm).where(Alarm.id == alarm_id, alarm_filter(session, viewer)))
-    if alarm is None:
-        raise NotFound("alarm not found", id=alarm_id)
-    return alarm
+    return _one(session, Alarm, alarm_id, alarm_filter(session, viewer), "alarm")
 
 
 def meeting_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:
-    def scope(staff: Staff) -> ColumnElement[bool]:
-        if staff.branch_id is None:
-            return true()
-        visible = select(Conversation.id).where(_conversation_scope(session, staff))
-        invited = exists().where(MeetingParticipant.meeting_id == EmergencyMeeting.id,
-                                 MeetingParticipant.staff_id == staff.id)
-        return or_(EmergencyMeeting.conversation_id.in_(visible), invited)
+    def invited(staff: Staff) -> ColumnElement[bool]:
+        return exists().where(MeetingParticipant.meeting_id == EmergencyMeeting.id,
+                              MeetingParticipant.staff_id == staff.id)
 
-    return _scoped(session, viewer, scope)
+    return _follows_conversation(session, viewer, EmergencyMeeting.conversation_id, invited)
 
 
 def meeting_for(session: Session, viewer: Viewer, meeting_id: str) -> EmergencyMeeting:
-    meeting = session.scalar(select(EmergencyMeeting).where(EmergencyMeeting.id == meeting_id,
-                                                            meeting_filter(session, viewer)))
-    if meeting is None:
-        raise NotFound("meeting not found", id=meeting_id)
-    return meeting
+    return _one(session, EmergencyMeeting, meeting_id, meeting_filter(session, viewer), "meeting")
 
 
 def incident_for(session: Session, viewer: Viewer, record_id: str) -> IncidentRecord:
