@@ -13,13 +13,16 @@ from caredesk.compliance.audit import record_audit
 from caredesk.storage.orm import ApiKey, Notification, Staff
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["do_freeze_account", "freeze_account", "notify_admins"]
+__all__ = ["FROZEN_ACCOUNTS_PAGE", "do_freeze_account", "freeze_account", "notify_admins"]
 
 
-def notify_admins(session: Session, *, kind: str, title: str, body: str, now: datetime) -> None:
+FROZEN_ACCOUNTS_PAGE = "/workbench/staff/frozen"  # where an administrator lifts a freeze
+
+
+def notify_admins(session: Session, *, kind: str, title: str, body: str, now: datetime, link: str = "") -> None:
     """An in-app notice to every active administrator, in the caller's transaction."""
     for admin in session.scalars(select(Staff).where(Staff.role == "admin", Staff.active.is_(True))):
-        session.add(Notification(staff_id=admin.id, kind=kind, title=title[:300], body=body[:2000], link="",
+        session.add(Notification(staff_id=admin.id, kind=kind, title=title[:300], body=body[:2000], link=link,
                                  created_at=now))
 
 
@@ -37,7 +40,8 @@ def freeze_account(session: Session, *, kind: str, account_id: str, reason: str,
         staff.active, name = False, f"{staff.display_name} ({staff.username})"
     record_audit(session, actor="system", action="account.frozen", object_type=kind, object_id=account_id,
                  data={"reason": reason}, now=now)
-    notify_admins(session, kind="account_frozen", title=f"Account frozen: {name}", body=reason, now=now)
+    notify_admins(session, kind="account_frozen", title=f"Account frozen: {name}", body=reason, now=now,
+                  link=FROZEN_ACCOUNTS_PAGE if kind == "staff" else "")
     return True
 
 

@@ -14,6 +14,7 @@ from caredesk.web import (
     views_incidents,
     views_knowledge,
     views_public,
+    views_staff,
     views_survey,
     views_wo_queues,
     views_workbench,
@@ -25,6 +26,6 @@ __all__ = ["router"]
 
 router = APIRouter()
 for module in (views_auth, views_workbench, views_workorders, views_wo_queues, views_alarms, views_incidents,
-               views_corrections, views_knowledge, views_public, views_survey):
+               views_corrections, views_knowledge, views_public, views_survey, views_staff):
     router.include_router(module.router, include_in_schema=False)
 router.mount("/static", StaticFiles(directory=package_dir("static")), name="static")
