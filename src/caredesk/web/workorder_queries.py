@@ -61,7 +61,7 @@ class SlaView:
 
 
 def _statuses(config: SlaConfig, order: WorkOrder, timeline: Any, now: datetime) -> list[SlaView]:
-    policy = next((p for p in config.policies if p.name == order.sla_policy), None)
+    policy = config.named(order.sla_policy)
     return [SlaView.of(s) for s in evaluate(policy, timeline, now)] if policy else []
 
 

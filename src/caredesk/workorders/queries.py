@@ -19,7 +19,7 @@ __all__ = ["BoardRow", "OrderDetail", "callbacks", "macros", "order_detail", "sl
 
 
 def sla_status(session: Session, order: WorkOrder, config: SlaConfig, now: datetime) -> list[SlaStatus]:
-    policy = next((p for p in config.policies if p.name == order.sla_policy), None)
+    policy = config.named(order.sla_policy)
     return evaluate(policy, timeline_of(session, order), now) if policy else []
 
 

@@ -152,7 +152,7 @@ def check_order(session: Session, order_id: str, config: SlaConfig, flows: objec
     order = session.scalar(select(WorkOrder).where(WorkOrder.id == order_id).with_for_update())
     if order is None or order.sla_policy is None:
         return []
-    policy = next((p for p in config.policies if p.name == order.sla_policy), None)
+    policy = config.named(order.sla_policy)
     if policy is None or order.status_category not in ("open", "paused"):
         order.sla_next_check_at = None
         return []

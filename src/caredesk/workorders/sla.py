@@ -76,6 +76,10 @@ class SlaConfig:
         """The first policy, in file order, whose conditions all hold (put specific ones first)."""
         return next((p for p in self.policies if p.applies(facts)), None)
 
+    def named(self, name: str | None) -> SlaPolicy | None:
+        """The policy an order was given (None when it has none, or the file no longer has it)."""
+        return next((p for p in self.policies if p.name == name), None) if name else None
+
 
 @dataclass(frozen=True)
 class SlaTimeline:
