@@ -12,13 +12,13 @@ from sqlalchemy import Engine
 
 from caredesk.compliance.crypto import Keyring
 from caredesk.compliance.lookup import HASHED_FIELDS, lookup_hash
+from caredesk.storage.orm import CUSTOMER_PII_FIELDS
 
 __all__ = ["RotationReport", "rotate_keys"]
 
 # Raw views of the encrypted columns (plain Text: no automatic decryption).
 _MESSAGE = sa.table("message", sa.column("id", sa.String), sa.column("text", sa.Text))
-_CUSTOMER_ENCRYPTED = ("name", "phone", "email", "id_number", "bank_card", "address")
-_CUSTOMER = sa.table("customer", sa.column("id", sa.String), *(sa.column(c, sa.Text) for c in _CUSTOMER_ENCRYPTED),
+_CUSTOMER = sa.table("customer", sa.column("id", sa.String), *(sa.column(c, sa.Text) for c in CUSTOMER_PII_FIELDS),
                      *(sa.column(f"{c}_hash", sa.String) for c in HASHED_FIELDS))
 
 
@@ -58,7 +58,7 @@ def rotate_keys(engine: Engine, keyring: Keyring, *, batch: int = 500,
                                 .limit(batch)).all()
             for row in rows:
                 plain = {k: keyring.decrypt(getattr(row, k)) if getattr(row, k) is not None else None
-                         for k in _CUSTOMER_ENCRYPTED}
+                         for k in CUSTOMER_PII_FIELDS}
                 hashes = {f"{k}_hash": lookup_hash(keyring, k, plain[k]) for k in HASHED_FIELDS}
                 if any(_stale(keyring, getattr(row, k)) for k in plain) or \
                         any(getattr(row, k) != v for k, v in hashes.items()):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 
 from caredesk.compliance.audit import record_audit
-from caredesk.storage.orm import Conversation, Customer, Message, Notification
+from caredesk.storage.orm import CUSTOMER_PII_FIELDS, Conversation, Customer, Message, Notification
 from caredesk.storage.unit_of_work import UnitOfWork
 
 __all__ = ["AUDIT_MINIMUM_DAYS", "REDACTED", "RetentionPolicy", "RetentionReport", "apply_retention_daily",
@@ -21,8 +21,6 @@ __all__ = ["AUDIT_MINIMUM_DAYS", "REDACTED", "RetentionPolicy", "RetentionReport
 
 AUDIT_MINIMUM_DAYS = 3 * 365 + 1
 REDACTED = "[removed by retention policy]"
-# What an idle customer loses: everything that identifies or reaches them (the reference and tier stay).
-_CONTACT_FIELDS = ("name", "phone", "email", "id_number", "bank_card", "address")
 
 
 @dataclass(frozen=True)
@@ -66,10 +64,10 @@ def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetim
         stale = list(s.scalars(
             select(Customer.id).outerjoin(last_seen, last_seen.c.customer_id == Customer.id)
             .where(func.coalesce(last_seen.c.seen, Customer.created_at) < cut["customer"],
-                   or_(*(getattr(Customer, f).is_not(None) for f in _CONTACT_FIELDS)))
+                   or_(*(getattr(Customer, f).is_not(None) for f in CUSTOMER_PII_FIELDS)))
             .limit(batch)))
         for customer in s.scalars(select(Customer).where(Customer.id.in_(stale))):
-            for field in _CONTACT_FIELDS:
+            for field in CUSTOMER_PII_FIELDS:  # all that identifies or reaches them; the ref and tier stay
                 setattr(customer, field, None)  # the keyed hashes are cleared with them
         notices = s.execute(delete(Notification).where(Notification.created_at < cut["notification"])
                             .execution_options(synchronize_session=False)).rowcount or 0

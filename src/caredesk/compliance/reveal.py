@@ -11,14 +11,10 @@ from functools import partial
 from caredesk.compliance.audit import record_audit
 from caredesk.compliance.masking import mask_address, mask_text, mask_value
 from caredesk.errors import NotFound
-from caredesk.storage.orm import Customer, Message
+from caredesk.storage.orm import CUSTOMER_PII_FIELDS, Customer, Message
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["REVEALED_FIELDS", "CustomerView", "customer_view", "do_reveal_customer", "do_reveal_message",
-           "mask_name"]
-
-# The customer fields that are masked in a view and shown as stored on a reveal.
-REVEALED_FIELDS = ("name", "phone", "email", "id_number", "bank_card", "address")
+__all__ = ["CustomerView", "customer_view", "do_reveal_customer", "do_reveal_message", "mask_name"]
 
 
 def mask_name(name: str) -> str:
@@ -46,20 +42,18 @@ class CustomerView:
     masked: bool
 
 
-def _masked(mask: Callable[[str], str], value: str | None) -> str | None:
-    return mask(value) if value else None
+# How each personal field is masked in a view (every CUSTOMER_PII_FIELDS entry has one).
+_MASKS: dict[str, Callable[[str], str]] = {
+    "name": mask_name, "phone": partial(mask_value, "phone"), "email": partial(mask_value, "email"),
+    "id_number": partial(mask_value, "id_card"), "bank_card": partial(mask_value, "bank_card"),
+    "address": mask_address}
 
 
 def customer_view(customer: Customer, *, reveal: bool = False) -> CustomerView:
-    c = customer
-    if reveal:
-        return CustomerView(c.id, c.ref, c.name, c.phone, c.email, c.id_number, c.bank_card, c.address, c.tier,
-                            c.branch_id, c.language, False)
-    return CustomerView(c.id, c.ref, _masked(mask_name, c.name), _masked(partial(mask_value, "phone"), c.phone),
-                        _masked(partial(mask_value, "email"), c.email),
-                        _masked(partial(mask_value, "id_card"), c.id_number),
-                        _masked(partial(mask_value, "bank_card"), c.bank_card),
-                        _masked(mask_address, c.address), c.tier, c.branch_id, c.language, True)
+    stored = {f: getattr(customer, f) for f in CUSTOMER_PII_FIELDS}
+    shown = stored if reveal else {f: _MASKS[f](v) if v else None for f, v in stored.items()}
+    return CustomerView(id=customer.id, ref=customer.ref, tier=customer.tier, branch_id=customer.branch_id,
+                        language=customer.language, masked=not reveal, **shown)
 
 
 def do_reveal_customer(uow: UnitOfWork, customer_id: str, *, actor: str, reason: str, now: datetime
@@ -69,7 +63,7 @@ def do_reveal_customer(uow: UnitOfWork, customer_id: str, *, actor: str, reason:
         if customer is None:
             raise NotFound("customer not found", id=customer_id)
         view = customer_view(customer, reveal=True)
-        shown = [f for f in REVEALED_FIELDS if getattr(view, f) is not None]  # what was actually disclosed
+        shown = [f for f in CUSTOMER_PII_FIELDS if getattr(view, f) is not None]  # what was actually disclosed
         record_audit(uow.session, actor=actor, action="customer.revealed", object_type="customer",
                      object_id=customer.id, data={"fields": shown, "reason": reason[:500]}, now=now)
         uow.commit()

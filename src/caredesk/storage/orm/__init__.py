@@ -2,7 +2,13 @@
 
 from caredesk.storage.orm.audit import AuditEntry, Notification
 from caredesk.storage.orm.base import Base
-from caredesk.storage.orm.conversations import Conversation, Customer, Message, TriageResult
+from caredesk.storage.orm.conversations import (
+    CUSTOMER_PII_FIELDS,
+    Conversation,
+    Customer,
+    Message,
+    TriageResult,
+)
 from caredesk.storage.orm.emergency import (
     EmergencyMeeting,
     IncidentEntry,
@@ -35,6 +41,7 @@ from caredesk.storage.orm.workorders import (
 )
 
 __all__ = [
+    "CUSTOMER_PII_FIELDS",
     "Alarm",
     "AlarmDelivery",
     "AlarmEvent",

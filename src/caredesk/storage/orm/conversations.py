@@ -42,6 +42,11 @@ class Customer(Base):
         return value
 
 
+# The customer's personal data: every encrypted column (masked in views, shown on a reveal, re-encrypted on
+# key rotation, cleared by retention), derived from the model so a new field cannot be missed.
+CUSTOMER_PII_FIELDS = tuple(c.name for c in Customer.__table__.columns if isinstance(c.type, EncryptedText))
+
+
 class Conversation(Base):
     """A session of messages with one customer on one channel."""
 
