@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from caredesk.accounts.access import StaffViewer
 from caredesk.api.app import create_app
+from caredesk.api.deps import Caller
 from caredesk.customers.search import find_customers
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Branch, Customer, Staff
@@ -157,10 +157,10 @@ def test_profile_search_is_scoped_to_the_branch(demo_runtime: Runtime, manager: 
                       branch_id=branch, password_hash="x", created_at=datetime(2026, 1, 1, tzinfo=UTC))
         uow.session.add(staff)
         uow.commit()
-        viewer = StaffViewer("staff", staff.id, "agent")
+        viewer = Caller("staff", staff.id, "agent", staff.display_name)
     with rt.session_factory() as s:
         assert [c.id for c in find_customers(s, viewer, "phone", PHONE)] == [jingan_customer]
-        everyone = find_customers(s, StaffViewer("api_key", "k", "agent"), "phone", PHONE)
+        everyone = find_customers(s, Caller("api_key", "k", "agent", "integration"), "phone", PHONE)
         assert {c.id for c in everyone} == {pudong_customer, jingan_customer}
 
 

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from caredesk.accounts.access import (
-    StaffViewer,
     conversation_filter,
     conversation_for,
     customer_filter,
@@ -18,6 +17,7 @@ from caredesk.accounts.access import (
     work_order_filter,
     work_order_for,
 )
+from caredesk.api.deps import Caller
 from caredesk.errors import NotFound
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Branch, Conversation, Customer, Department, Staff, WorkOrder, WorkOrderEvent
@@ -62,16 +62,16 @@ def test_work_orders_are_scoped_by_department(runtime: Runtime) -> None:
 
     def visible(who: Staff) -> set[str]:
         with runtime.session_factory() as s:
-            return set(s.scalars(select(WorkOrder.id).where(work_order_filter(s, StaffViewer.of(who)))))
+            return set(s.scalars(select(WorkOrder.id).where(work_order_filter(s, Caller.of_staff(who)))))
 
     assert visible(agent) == {in_child.id, assigned_elsewhere.id}
     assert visible(lead) == {in_child.id, in_parent.id}  # and the department below
     assert visible(it_agent) == {in_other.id, assigned_elsewhere.id}
     assert visible(auditor) == ids
     with runtime.session_factory() as s:
-        assert work_order_for(s, StaffViewer("api_key", "k", "agent"), in_other.id).id == in_other.id  # integrations
+        assert work_order_for(s, Caller("api_key", "k", "agent", "integration"), in_other.id).id == in_other.id  # integrations
         with pytest.raises(NotFound):
-            work_order_for(s, StaffViewer.of(agent), in_parent.id)
+            work_order_for(s, Caller.of_staff(agent), in_parent.id)
 
 
 def test_customers_and_conversations_are_scoped_by_branch(runtime: Runtime) -> None:
@@ -108,7 +108,7 @@ def test_customers_and_conversations_are_scoped_by_branch(runtime: Runtime) -> N
         person_ids = {k: (p.id, p.role) for k, p in people.items()}
 
     def seen(who: str) -> tuple[set[str], set[str], set[str]]:
-        viewer = StaffViewer("staff", *person_ids[who])
+        viewer = Caller("staff", *person_ids[who], who)
         with runtime.session_factory() as s:
             cust = set(s.scalars(select(Customer.ref).where(customer_filter(s, viewer))))
             conv = {ref for ref, (_, cid) in ids.items()
@@ -128,7 +128,7 @@ def test_customers_and_conversations_are_scoped_by_branch(runtime: Runtime) -> N
     _, conv, orders = seen("agent_a")
     assert b_order.id in orders and "in_b" in conv
     with runtime.session_factory() as s:
-        viewer = StaffViewer("staff", *person_ids["agent_a"])
+        viewer = Caller("staff", *person_ids["agent_a"], "agent_a")
         assert conversation_for(s, viewer, ids["in_b"][1]).id == ids["in_b"][1]
         with pytest.raises(NotFound):
             conversation_for(s, viewer, ids["nowhere"][1])
@@ -153,6 +153,6 @@ def test_an_order_one_has_worked_on_stays_visible_after_it_moves_on(runtime: Run
                              data={}, created_at=NOW))
         uow.commit()
     with runtime.session_factory() as s:
-        assert work_order_for(s, StaffViewer.of(agent), moved.id).id == moved.id
+        assert work_order_for(s, Caller.of_staff(agent), moved.id).id == moved.id
         with pytest.raises(NotFound):  # a colleague who never touched it does not
-            work_order_for(s, StaffViewer.of(other), moved.id)
+            work_order_for(s, Caller.of_staff(other), moved.id)

@@ -10,7 +10,7 @@ import os
 
 from sqlalchemy import select, text
 
-from caredesk.accounts.access import StaffViewer
+from caredesk.api.deps import Caller
 from caredesk.compliance.crypto import current_keyring, install_keyring, keyring_from_settings
 from caredesk.compliance.key_rotation import rotate_keys
 from caredesk.compliance.lookup import lookup_hash
@@ -25,7 +25,7 @@ ID_NUMBER = "11010519491231002X"  # valid check digit
 BANK_CARD = "6222021234567890128"  # Luhn-valid
 ADDRESS = "广东省深圳市南山区科技园科苑路15号"
 ENCRYPTED = ("name", "phone", "email", "id_number", "bank_card", "address")
-ADMIN = StaffViewer("api_key", "k", "admin")
+ADMIN = Caller("api_key", "k", "admin", "integration")
 
 
 def _raw(rt: Runtime, sql: str) -> list[str]:

@@ -16,7 +16,6 @@ Complaint managers, administrators and auditors see all; integration API keys ac
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
@@ -37,7 +36,7 @@ from caredesk.storage.orm import (
     WorkOrderEvent,
 )
 
-__all__ = ["UNSCOPED_ROLES", "StaffViewer", "Viewer", "alarm_filter", "alarm_for", "conversation_filter",
+__all__ = ["UNSCOPED_ROLES", "Viewer", "alarm_filter", "alarm_for", "conversation_filter",
            "conversation_for", "customer_filter", "customer_for", "incident_for", "meeting_filter", "meeting_for",
            "message_for", "visible_departments", "work_order_filter", "work_order_for"]
 
@@ -46,7 +45,7 @@ T = TypeVar("T")
 
 
 class Viewer(Protocol):
-    """Who is asking: `kind` is staff or api_key (the API's Caller and the web's StaffViewer both fit)."""
+    """Who is asking: `kind` is staff or api_key (api/deps.py's Caller, for an API key or a signed-in staff member)."""
 
     @property
     def kind(self) -> str: ...
@@ -54,17 +53,6 @@ class Viewer(Protocol):
     def id(self) -> str: ...
     @property
     def role(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class StaffViewer:
-    kind: str
-    id: str
-    role: str
-
-    @classmethod
-    def of(cls, staff: Staff) -> StaffViewer:
-        return cls("staff", staff.id, staff.role)
 
 
 def visible_departments(session: Session, staff: Staff) -> set[str]:

@@ -34,6 +34,11 @@ class Caller:
     def actor(self) -> str:
         return f"{self.kind}:{self.id}"
 
+    @classmethod
+    def of_staff(cls, staff: Staff) -> Caller:
+        """A signed-in staff member, as the web pages act: the same scope and actor as through the API."""
+        return cls("staff", staff.id, staff.role, staff.display_name)
+
 
 def get_runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
@@ -67,7 +72,7 @@ def _identify(request: Request, session: Session) -> Caller:
     if staff_id:
         staff = session.get(Staff, staff_id)
         if staff is not None and staff.active:
-            return Caller("staff", staff.id, staff.role, staff.display_name)
+            return Caller.of_staff(staff)
     raise Unauthenticated("authentication required (API key or login)")
 
 
@@ -95,9 +100,9 @@ def note_record_read(rt: Runtime, caller: Caller) -> None:
         raise Forbidden("this account is frozen after an unusual volume of record reads; ask an administrator")
 
 
-def audit_read(rt: Runtime, caller: Caller, object_type: str, object_id: str, *, via: str = "api") -> None:
-    """Record that the caller read this customer record or conversation (after the scope check passed)."""
-    do_audit_read(rt.uow(), actor=caller.actor, object_type=object_type, object_id=object_id, via=via,
+def audit_read(rt: Runtime, caller: Caller, object_type: str, *object_ids: str, via: str = "api") -> None:
+    """Record that the caller read these customer records, conversations or orders (after the scope check)."""
+    do_audit_read(rt.uow(), actor=caller.actor, object_type=object_type, object_ids=object_ids, via=via,
                   now=rt.clock.now())
 
 

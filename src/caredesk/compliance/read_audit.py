@@ -3,6 +3,7 @@ through which door), so that an auditor can answer "who has seen this customer's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from caredesk.compliance.audit import record_audit
@@ -11,10 +12,13 @@ from caredesk.storage.unit_of_work import UnitOfWork
 __all__ = ["do_audit_read"]
 
 
-def do_audit_read(uow: UnitOfWork, *, actor: str, object_type: str, object_id: str, via: str,
+def do_audit_read(uow: UnitOfWork, *, actor: str, object_type: str, object_ids: Sequence[str], via: str,
                   now: datetime) -> None:
-    """`via` names the door: "api" or "web"."""
+    """One entry per record read, all in one transaction; `via` names the door: "api" or "web"."""
+    if not object_ids:
+        return
     with uow:
-        record_audit(uow.session, actor=actor, action=f"{object_type}.read", object_type=object_type,
-                     object_id=object_id, data={"via": via}, now=now)
+        for object_id in object_ids:
+            record_audit(uow.session, actor=actor, action=f"{object_type}.read", object_type=object_type,
+                         object_id=object_id, data={"via": via}, now=now)
         uow.commit()

@@ -30,7 +30,7 @@ _MOVE_ORDER = (Move.SUBMIT, Move.APPROVE, Move.REJECT, Move.REOPEN, Move.ARCHIVE
 
 def web_actor(staff: Staff) -> str:
     """The actor a signed-in person writes as: the API's for the same person's web session."""
-    return Caller("staff", staff.id, staff.role, staff.display_name).actor
+    return Caller.of_staff(staff).actor
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caredesk.accounts.access import StaffViewer, alarm_filter, alarm_for
+from caredesk.accounts.access import alarm_filter, alarm_for
 from caredesk.accounts.roles import can
-from caredesk.api.deps import RuntimeDep, SessionDep
+from caredesk.api.deps import Caller, RuntimeDep, SessionDep
 from caredesk.errors import Conflict, InvalidInput
 from caredesk.escalation.lifecycle import (
     HANDLER_ROLES,
@@ -48,7 +48,7 @@ def _card_context(session: Session, staff: Staff, alarms: list[Alarm]) -> dict[s
 @router.get("/workbench/alarms", response_class=HTMLResponse)
 def alarm_panel(request: Request, session: SessionDep, staff: AlarmReader) -> HTMLResponse:
     alarms = list(session.scalars(select(Alarm).where(Alarm.status != "resolved",
-                                                      alarm_filter(session, StaffViewer.of(staff)))
+                                                      alarm_filter(session, Caller.of_staff(staff)))
                                   .order_by(Alarm.created_at.desc(), Alarm.id.desc()).limit(PANEL_LENGTH)))
     template = "_alarms.html" if is_htmx(request) else "alarms.html"
     return render(request, template, _card_context(session, staff, alarms), staff=staff,
@@ -59,7 +59,7 @@ def alarm_panel(request: Request, session: SessionDep, staff: AlarmReader) -> HT
 def conversation_alarms(conversation_id: str, request: Request, session: SessionDep, staff: AlarmReader
                         ) -> HTMLResponse:
     alarms = list(session.scalars(select(Alarm).where(Alarm.conversation_id == conversation_id,
-                                                      alarm_filter(session, StaffViewer.of(staff)))
+                                                      alarm_filter(session, Caller.of_staff(staff)))
                                   .order_by(Alarm.created_at.desc())))
     return render(request, "_alarms.html", _card_context(session, staff, alarms) | {"show_all": True},
                   staff=staff)
@@ -68,7 +68,7 @@ def conversation_alarms(conversation_id: str, request: Request, session: Session
 def _answer(request: Request, rt: Any, staff: Staff, alarm_id: str, action: Any, *args: Any, note: str
             ) -> HTMLResponse:
     with rt.session_factory() as session:
-        alarm_for(session, StaffViewer.of(staff), alarm_id)  # else 404
+        alarm_for(session, Caller.of_staff(staff), alarm_id)  # else 404
     error = None
     try:
         run_alarm_action(rt, action, alarm_id, *args, AlarmActor(f"staff:{staff.id}", staff.id), note=note)

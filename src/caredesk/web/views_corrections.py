@@ -11,8 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from caredesk.accounts.access import StaffViewer, message_for
-from caredesk.api.deps import RuntimeDep, SessionDep
+from caredesk.accounts.access import message_for
+from caredesk.api.deps import Caller, RuntimeDep, SessionDep
 from caredesk.errors import Conflict, InvalidInput, NotFound
 from caredesk.storage.orm import Message, Staff
 from caredesk.triage.correction_actions import do_correct_label, latest_corrections, model_label
@@ -44,7 +44,7 @@ async def correct_label(message_id: str, request: Request, rt: RuntimeDep, sessi
                         staff: Annotated[Staff, staff_who_may("triage.correct")],
                         head: Annotated[str, Form(max_length=32)] = "",
                         label: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse:
-    message = await run_in_threadpool(message_for, session, StaffViewer.of(staff), message_id)  # else 404
+    message = await run_in_threadpool(message_for, session, Caller.of_staff(staff), message_id)  # else 404
     error = ""
     try:
         await run_in_threadpool(do_correct_label, rt.uow(), message_id, head, label,

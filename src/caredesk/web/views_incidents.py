@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caredesk.accounts.access import StaffViewer, incident_for, meeting_for
-from caredesk.api.deps import RuntimeDep, SessionDep
+from caredesk.accounts.access import incident_for, meeting_for
+from caredesk.api.deps import Caller, RuntimeDep, SessionDep
 from caredesk.emergency.actions import get_meeting
 from caredesk.emergency.incident import MAX_SECTION_CHARS
 from caredesk.emergency.incident_actions import (
@@ -37,7 +37,7 @@ Writer = Annotated[Staff, staff_who_may("incident.write")]
 
 
 def _context(session: Session, record_id: str, staff: Staff, error: str | None = None) -> dict[str, Any]:
-    record = incident_for(session, StaffViewer.of(staff), record_id)
+    record = incident_for(session, Caller.of_staff(staff), record_id)
     meeting = get_meeting(session, record.meeting_id)
     ids = [r.staff_id for r in record.recorders]
     people = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(ids)))}
@@ -57,13 +57,13 @@ def incident_page(record_id: str, request: Request, session: SessionDep, staff: 
 
 @router.get("/workbench/meetings/{meeting_id}/incident")
 def meeting_incident(meeting_id: str, session: SessionDep, staff: Reader) -> RedirectResponse:
-    meeting_for(session, StaffViewer.of(staff), meeting_id)
+    meeting_for(session, Caller.of_staff(staff), meeting_id)
     return RedirectResponse(f"/workbench/incidents/{record_for_meeting(session, meeting_id).id}", status_code=303)
 
 
 @router.get("/workbench/incidents/{record_id}/export.md")
 def incident_export(record_id: str, session: SessionDep, staff: Reader) -> PlainTextResponse:
-    record = incident_for(session, StaffViewer.of(staff), record_id)
+    record = incident_for(session, Caller.of_staff(staff), record_id)
     if record.status != "locked":
         raise Conflict("not locked yet")
     return PlainTextResponse(export_markdown(session, record), media_type="text/markdown; charset=utf-8",
@@ -73,14 +73,14 @@ def incident_export(record_id: str, session: SessionDep, staff: Reader) -> Plain
 @router.post("/workbench/meetings/{meeting_id}/end")
 def end_meeting(meeting_id: str, rt: RuntimeDep, session: SessionDep,
                 staff: Annotated[Staff, staff_who_may("meeting.manage")]) -> Response:
-    meeting_for(session, StaffViewer.of(staff), meeting_id)
+    meeting_for(session, Caller.of_staff(staff), meeting_id)
     record = run_incident_action(rt, do_end_meeting, meeting_id, actor=f"staff:{staff.id}")
     return Response(status_code=204, headers={"HX-Redirect": f"/workbench/incidents/{record.id}"})
 
 
 def _answer(request: Request, rt: Any, staff: Staff, record_id: str, action: Any, *args: Any) -> HTMLResponse:
     with rt.session_factory() as session:
-        incident_for(session, StaffViewer.of(staff), record_id)  # else 404
+        incident_for(session, Caller.of_staff(staff), record_id)  # else 404
     error = None
     try:
         run_incident_action(rt, action, record_id, *args, staff_id=staff.id)

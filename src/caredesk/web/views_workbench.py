@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from caredesk.accounts.access import StaffViewer, meeting_for
+from caredesk.accounts.access import meeting_for
 from caredesk.accounts.roles import can
 from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
 from caredesk.notify.live import LiveBus
@@ -35,7 +35,7 @@ ConversationReader = Annotated[Staff, staff_who_may("conversation.read")]
 
 @router.get("/workbench", response_class=HTMLResponse)
 def workbench(request: Request, session: SessionDep, staff: ConversationReader) -> HTMLResponse:
-    rows = queries.queue(session, StaffViewer.of(staff))
+    rows = queries.queue(session, Caller.of_staff(staff))
     template = "_queue.html" if is_htmx(request) else "workbench.html"
     return render(request, template, {"rows": rows}, staff=staff, headers={"Vary": "HX-Request"})
 
@@ -82,7 +82,7 @@ async def workbench_events(request: Request, rt: RuntimeDep) -> StreamingRespons
 def conversation_page(conversation_id: str, request: Request, rt: RuntimeDep, session: SessionDep,
                       staff: ConversationReader) -> HTMLResponse:
     """Scoped like the API (404 outside the staff member's branch), counted and audited as a record read."""
-    caller = Caller("staff", staff.id, staff.role, staff.display_name)
+    caller = Caller.of_staff(staff)
     note_record_read(rt, caller)
     view = queries.conversation_view(session, caller, conversation_id)
     audit_read(rt, caller, "conversation", conversation_id, via="web")
@@ -94,7 +94,7 @@ def conversation_page(conversation_id: str, request: Request, rt: RuntimeDep, se
 @router.get("/workbench/meetings/{meeting_id}", response_class=HTMLResponse)
 def meeting_page(meeting_id: str, request: Request, session: SessionDep,
                  staff: Annotated[Staff, staff_who_may("meeting.read")]) -> HTMLResponse:
-    meeting = meeting_for(session, StaffViewer.of(staff), meeting_id)
+    meeting = meeting_for(session, Caller.of_staff(staff), meeting_id)
     mine = next((p for p in meeting.participants if p.staff_id == staff.id), None)
     people = queries.staff_by_id(session, [p.staff_id for p in meeting.participants])
     context: dict[str, Any] = {

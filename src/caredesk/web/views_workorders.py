@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from caredesk.accounts.access import StaffViewer, work_order_for
+from caredesk.accounts.access import work_order_for
 from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read
 from caredesk.errors import CareDeskError, InvalidInput
 from caredesk.runtime import Runtime
@@ -36,7 +36,7 @@ def _staff_on_order(permission: str) -> Any:
 
     def dependency(order_id: str, session: SessionDep,
                    staff: Staff = staff_who_may(permission)) -> Staff:  # noqa: B008  (FastAPI's Depends)
-        work_order_for(session, StaffViewer.of(staff), order_id)
+        work_order_for(session, Caller.of_staff(staff), order_id)
         return staff
 
     return Depends(dependency)
@@ -58,7 +58,7 @@ def _view(rt: Runtime, session: Any, order_id: str, staff: Staff) -> OrderView:
 def work_order_page(order_id: str, request: Request, rt: RuntimeDep, session: SessionDep, staff: Reader
                     ) -> HTMLResponse:
     """The whole page, or (htmx) the panel alone; a read of the order, audited."""
-    audit_read(rt, Caller("staff", staff.id, staff.role, staff.display_name), "work_order", order_id, via="web")
+    audit_read(rt, Caller.of_staff(staff), "work_order", order_id, via="web")
     context = {"view": _view(rt, session, order_id, staff), "notice": None}
     template = "_wo_panel.html" if is_htmx(request) else "wo_order.html"
     return render(request, template, context, staff=staff, headers={"Vary": "HX-Request"})

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from caredesk.accounts.access import StaffViewer, work_order_filter
+from caredesk.accounts.access import work_order_filter
 from caredesk.accounts.roles import can
+from caredesk.api.deps import Caller
 from caredesk.storage.orm import (
     CallbackTask,
     Customer,
@@ -120,7 +121,7 @@ def team_queue(session: Session, staff: Staff, config: SlaConfig, now: datetime)
         scope.append(WorkOrder.department_id == staff.department_id)
     if not scope:
         return []
-    visible = work_order_filter(session, StaffViewer.of(staff))
+    visible = work_order_filter(session, Caller.of_staff(staff))
     orders = list(session.scalars(select(WorkOrder)
                                   .where(or_(*scope), visible, WorkOrder.status_category.in_(ACTIVE))
                                   .order_by(*_BY_PRIORITY).limit(QUEUE_LENGTH)))

@@ -59,8 +59,7 @@ def search_customers(body: CustomerSearchIn, session: SessionDep, rt: RuntimeDep
     found = find_customers(session, caller, field, value)
     for _ in found[1:]:
         note_record_read(rt, caller)
-    for customer in found:
-        audit_read(rt, caller, "customer", customer.id)
+    audit_read(rt, caller, "customer", *(c.id for c in found))
     return {"items": [asdict(customer_view(c)) for c in found]}
 
 
