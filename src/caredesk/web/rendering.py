@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.roles import can
-from caredesk.api.deps import SessionDep
+from caredesk.api.deps import Caller, SessionDep
 from caredesk.errors import Forbidden, NotFound
 from caredesk.storage.orm import Staff
 from caredesk.web.csrf import csrf_token
@@ -102,6 +102,19 @@ def staff_who_may(permission: str) -> Any:
         staff = require_staff(request, session)
         if not can(staff.role, permission):
             raise Forbidden(f"role {staff.role} may not {permission}")
+        return staff
+
+    return Depends(dependency)
+
+
+def staff_who_may_see(permission: str, find: Callable[[Session, Caller, str], object], param: str) -> Any:
+    """`staff: Annotated[Staff, staff_who_may_see("alarm.handle", alarm_for, "alarm_id")]`: signed in, the role
+    allows it, and the record named by the path parameter is within the staff member's scope (else "not
+    found", as on the API); `find` is the aggregate's function from accounts/access.py."""
+
+    def dependency(request: Request, session: SessionDep,
+                   staff: Staff = staff_who_may(permission)) -> Staff:  # noqa: B008  (FastAPI's Depends)
+        find(session, Caller.of_staff(staff), request.path_params[param])
         return staff
 
     return Depends(dependency)

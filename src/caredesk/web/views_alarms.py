@@ -25,13 +25,13 @@ from caredesk.escalation.lifecycle import (
     run_alarm_action,
 )
 from caredesk.storage.orm import Alarm, Staff
-from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may
+from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, staff_who_may_see
 
 __all__ = ["router"]
 
 router = APIRouter(route_class=WebRoute)
 AlarmReader = Annotated[Staff, staff_who_may("alarm.read")]
-AlarmHandler = Annotated[Staff, staff_who_may("alarm.handle")]
+AlarmHandler = Annotated[Staff, staff_who_may_see("alarm.handle", alarm_for, "alarm_id")]
 PANEL_LENGTH = 50
 
 
@@ -67,8 +67,6 @@ def conversation_alarms(conversation_id: str, request: Request, session: Session
 
 def _answer(request: Request, rt: Any, staff: Staff, alarm_id: str, action: Any, *args: Any, note: str
             ) -> HTMLResponse:
-    with rt.session_factory() as session:
-        alarm_for(session, Caller.of_staff(staff), alarm_id)  # else 404
     error = None
     try:
         run_alarm_action(rt, action, alarm_id, *args, AlarmActor(f"staff:{staff.id}", staff.id), note=note)
@@ -94,7 +92,7 @@ def resolve(alarm_id: str, request: Request, rt: RuntimeDep, staff: AlarmHandler
 
 @router.post("/workbench/alarms/{alarm_id}/assign", response_class=HTMLResponse)
 def assign(alarm_id: str, request: Request, rt: RuntimeDep,
-           staff: Annotated[Staff, staff_who_may("alarm.assign")],
+           staff: Annotated[Staff, staff_who_may_see("alarm.assign", alarm_for, "alarm_id")],
            staff_id: Annotated[str, Form(max_length=64)], note: Annotated[str, Form(max_length=2000)] = ""
            ) -> HTMLResponse:
     return _answer(request, rt, staff, alarm_id, do_assign_alarm, staff_id, note=note)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import incident_for, meeting_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep
+from caredesk.api.deps import RuntimeDep, SessionDep
 from caredesk.emergency.actions import get_meeting
 from caredesk.emergency.incident import MAX_SECTION_CHARS
 from caredesk.emergency.incident_actions import (
@@ -19,6 +19,7 @@ from caredesk.emergency.incident_actions import (
     do_fill_section,
     do_return_form,
     do_sign_section,
+    get_record,
     list_entries,
     list_versions,
     record_for_meeting,
@@ -27,17 +28,18 @@ from caredesk.emergency.incident_actions import (
 from caredesk.emergency.incident_export import export_markdown
 from caredesk.errors import CareDeskError, Conflict
 from caredesk.storage.orm import Staff
-from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may
+from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may_see
 
 __all__ = ["router"]
 
 router = APIRouter(route_class=WebRoute)
-Reader = Annotated[Staff, staff_who_may("incident.read")]
-Writer = Annotated[Staff, staff_who_may("incident.write")]
+Reader = Annotated[Staff, staff_who_may_see("incident.read", incident_for, "record_id")]
+Writer = Annotated[Staff, staff_who_may_see("incident.write", incident_for, "record_id")]
+MeetingReader = Annotated[Staff, staff_who_may_see("incident.read", meeting_for, "meeting_id")]
 
 
 def _context(session: Session, record_id: str, staff: Staff, error: str | None = None) -> dict[str, Any]:
-    record = incident_for(session, Caller.of_staff(staff), record_id)
+    record = get_record(session, record_id)
     meeting = get_meeting(session, record.meeting_id)
     ids = [r.staff_id for r in record.recorders]
     people = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(ids)))}
@@ -56,14 +58,13 @@ def incident_page(record_id: str, request: Request, session: SessionDep, staff: 
 
 
 @router.get("/workbench/meetings/{meeting_id}/incident")
-def meeting_incident(meeting_id: str, session: SessionDep, staff: Reader) -> RedirectResponse:
-    meeting_for(session, Caller.of_staff(staff), meeting_id)
+def meeting_incident(meeting_id: str, session: SessionDep, _: MeetingReader) -> RedirectResponse:
     return RedirectResponse(f"/workbench/incidents/{record_for_meeting(session, meeting_id).id}", status_code=303)
 
 
 @router.get("/workbench/incidents/{record_id}/export.md")
-def incident_export(record_id: str, session: SessionDep, staff: Reader) -> PlainTextResponse:
-    record = incident_for(session, Caller.of_staff(staff), record_id)
+def incident_export(record_id: str, session: SessionDep, _: Reader) -> PlainTextResponse:
+    record = get_record(session, record_id)
     if record.status != "locked":
         raise Conflict("not locked yet")
     return PlainTextResponse(export_markdown(session, record), media_type="text/markdown; charset=utf-8",
@@ -71,16 +72,14 @@ def incident_export(record_id: str, session: SessionDep, staff: Reader) -> Plain
 
 
 @router.post("/workbench/meetings/{meeting_id}/end")
-def end_meeting(meeting_id: str, rt: RuntimeDep, session: SessionDep,
-                staff: Annotated[Staff, staff_who_may("meeting.manage")]) -> Response:
-    meeting_for(session, Caller.of_staff(staff), meeting_id)
+def end_meeting(meeting_id: str, rt: RuntimeDep,
+                staff: Annotated[Staff, staff_who_may_see("meeting.manage", meeting_for, "meeting_id")]
+                ) -> Response:
     record = run_incident_action(rt, do_end_meeting, meeting_id, actor=f"staff:{staff.id}")
     return Response(status_code=204, headers={"HX-Redirect": f"/workbench/incidents/{record.id}"})
 
 
 def _answer(request: Request, rt: Any, staff: Staff, record_id: str, action: Any, *args: Any) -> HTMLResponse:
-    with rt.session_factory() as session:
-        incident_for(session, Caller.of_staff(staff), record_id)  # else 404
     error = None
     try:
         run_incident_action(rt, action, record_id, *args, staff_id=staff.id)

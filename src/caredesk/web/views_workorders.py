@@ -20,7 +20,7 @@ from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 from caredesk.web.i18n import Translator
 from caredesk.web.knowledge_queries import web_actor
-from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, ui_language
+from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may_see, ui_language
 from caredesk.web.workorder_queries import OrderView, macro_text, order_view, reply_parts, sla_box
 from caredesk.workorders.actions import do_transition, get_work_order
 from caredesk.workorders.closure import do_close, do_reopen, do_resolve
@@ -30,21 +30,9 @@ from caredesk.workorders.transfers import do_advance_step, do_transfer
 __all__ = ["router"]
 
 
-def _staff_on_order(permission: str) -> Any:
-    """Signed in, allowed by the role, and the order within the staff member's scope (else "not found").
-    Every route here names one order."""
-
-    def dependency(order_id: str, session: SessionDep,
-                   staff: Staff = staff_who_may(permission)) -> Staff:  # noqa: B008  (FastAPI's Depends)
-        work_order_for(session, Caller.of_staff(staff), order_id)
-        return staff
-
-    return Depends(dependency)
-
-
 router = APIRouter(route_class=WebRoute)
-Reader = Annotated[Staff, _staff_on_order("workorder.read")]
-Changer = Annotated[Staff, _staff_on_order("workorder.change")]
+Reader = Annotated[Staff, staff_who_may_see("workorder.read", work_order_for, "order_id")]
+Changer = Annotated[Staff, staff_who_may_see("workorder.change", work_order_for, "order_id")]
 _BASE = "/workbench/work-orders/{order_id}"
 _NOTICE_TARGET = {"HX-Retarget": "#wo-notice", "HX-Reswap": "innerHTML"}
 Text = Annotated[str, Form(max_length=20_000)]
