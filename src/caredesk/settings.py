@@ -83,6 +83,8 @@ class Settings(BaseSettings):
 
     # Seed-method decision (DESIGN.md steps 1-4): all of it is configuration.
     emergency_urgency: list[str] = Field(default_factory=lambda: ["urgent"])
+    # The emergency gate's calibrated confidence (below it, or without a hard rule, a lead confirms first).
+    emergency_min_confidence: float = Field(0.75, ge=0.0, le=1.0)
     kb_threshold: float = 0.55
     kb_widen_below_confidence: float = 0.5
     kb_clarify_margin: float = 0.08

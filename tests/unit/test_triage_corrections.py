@@ -68,9 +68,13 @@ def test_merge_examples_newest_correction_wins_whatever_the_order_given() -> Non
     assert new.labels == {"urgency": "urgent"}  # a new text knows only the corrected head
 
 
-def test_merge_examples_leaves_out_heads_the_model_does_not_train() -> None:
-    corrections = [CorrectionRecord("气死我了", "emotion", "angry", T0)]
-    assert [e.text for e in merge_examples(SEED, corrections)] == [r["text"] for r in SEED]
+def test_merge_examples_trains_emotion_corrections_and_leaves_out_other_heads() -> None:
+    """The emotion head is trained now, so agents' emotion corrections feed it; a head the triage model does
+    not train (intent) is left out."""
+    merged = merge_examples(SEED, [CorrectionRecord("气死我了", "emotion", "angry", T0)])
+    assert merged[-1].text == "气死我了" and merged[-1].labels == {"emotion": "angry"} and merged[-1].corrected
+    other = merge_examples(SEED, [CorrectionRecord("查余额", "intent", "balance", T0)])
+    assert [e.text for e in other] == [r["text"] for r in SEED]
 
 
 def test_split_holdout_is_stable_and_disjoint() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from caredesk.bench.stats import log
 
-GROUPS = ("triage", "api", "knowledge", "workorders", "alarms")
+GROUPS = ("triage", "taxonomy", "api", "knowledge", "workorders", "alarms")
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:

@@ -73,10 +73,12 @@ def mixed_messages(n: int, seed: int = 7) -> list[str]:
     """n realistic zh/en customer messages: seed-corpus texts, shuffled, each with a random perturbation
     (greetings, PII such as phones and card numbers, amounts, dates, order numbers, full-width punctuation,
     code-switching, repetition); in the first pass over the corpus about half are left as written."""
+    from caredesk.triage.components.language import detect_language
     from caredesk.triage.model import seed_corpus_path
 
     with Path(seed_corpus_path()).open(encoding="utf-8-sig", newline="") as fh:
-        rows = [(r["text"], r["lang"]) for r in csv.DictReader(fh) if r["text"].strip()]
+        rows = [(r["text"], "zh" if detect_language(r["text"]) == "zh" else "en") for r in csv.DictReader(fh)
+                if r["text"].strip() and len(r["text"]) < 300]  # customer messages, not the long narratives
     rng = random.Random(seed)
     out: list[str] = []
     while len(out) < n:

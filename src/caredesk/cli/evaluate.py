@@ -2,8 +2,12 @@
 
     caredesk eval --task intent --train TRAIN.csv --test TEST.csv [--oos-label oos] [--json]
     caredesk eval --task faq --kb KB.csv --test TEST.csv [--json]
+    caredesk eval --task taxonomy [--train TRAIN.csv [--with-shipped]] --test TEST.csv [--json]
 
-Intent files have the columns text,label; FAQ files question,answer. The result goes to stdout (one JSON
+Intent files have the columns text,label; FAQ files question,answer; taxonomy files
+text,content_type,problem_type,urgency (optional emotion, complaint_level, complaint_types, out_of_scope,
+source; content type `external` is read as CareDesk's `external_partner`). Without --train, taxonomy scores
+the active shipped model. The result goes to stdout (one JSON
 object with --json, else a short table); progress goes to stderr. Bad input: a message and exit code 2."""
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ DEFAULT_SEMANTIC_WEIGHT = 1.0
 
 __all__ = ["DEFAULT_SEMANTIC_WEIGHT", "eval_command", "read_labelled_csv"]
 
-TASKS = ("intent", "faq")
+TASKS = ("intent", "faq", "taxonomy")
 
 
 def _fail(message: str) -> NoReturn:
@@ -54,13 +58,22 @@ def eval_command(
         "--semantic-weight", min=0.0, max=10.0,
         help="intent: weight of the sentence-embedding features beside TF-IDF (0: lexical only, faster)")
     ] = DEFAULT_SEMANTIC_WEIGHT,
+    with_shipped: Annotated[bool, typer.Option(
+        "--with-shipped", help="taxonomy: train on the shipped corpus as well as --train")] = False,
 ) -> None:
-    """Train a fresh intent model and test it, or index a knowledge base and ask it: quality and latency."""
+    """Train a fresh model and test it (intent, taxonomy), score the active triage model (taxonomy without
+    --train), or index a knowledge base and ask it (faq): quality and latency."""
     if task not in TASKS:
         _fail(f"unknown --task {task!r}; expected one of: {', '.join(TASKS)}")
+    if with_shipped and (task != "taxonomy" or train is None):
+        _fail("--with-shipped goes with --task taxonomy --train TRAIN.csv")
     try:
-        result = (_run_intent(train, test, oos_label, semantic_weight) if task == "intent"
-                  else _run_faq(kb, test))
+        if task == "intent":
+            result = _run_intent(train, test, oos_label, semantic_weight)
+        elif task == "faq":
+            result = _run_faq(kb, test)
+        else:
+            result = _run_taxonomy(train, test, with_shipped)
     except CareDeskError as exc:
         _fail(exc.message)
     if as_json:
@@ -113,6 +126,36 @@ def _run_intent(train: Path | None, test: Path | None, oos_label: str | None,
                            semantic_weight=semantic_weight, progress=_say)
 
 
+def _run_taxonomy(train: Path | None, test: Path | None, with_shipped: bool) -> dict[str, Any]:
+    from caredesk.triage.corpus import read_corpus, seed_corpus_path
+
+    test_rows = read_corpus(_required(test, "--test", "taxonomy"))
+    if not test_rows:
+        raise InvalidFile(f"{test}: no data rows")
+    train_rows = read_corpus(train) if train is not None else []
+    if train is not None and not train_rows:
+        raise InvalidFile(f"{train}: no data rows")
+    from caredesk.intake.decision import DecisionPolicy
+    from caredesk.settings import Settings
+    from caredesk.triage.model import load_active_model, train_model
+    from caredesk.triage.taxonomy_eval import evaluate_taxonomy
+
+    settings = Settings()
+    policy = DecisionPolicy(frozenset(settings.emergency_urgency), settings.kb_threshold,
+                            emergency_min_confidence=settings.emergency_min_confidence)
+    if train is None:
+        _say("scoring the active triage model (trained from the shipped corpus when none is)")
+        model = load_active_model(settings.models_path)
+    else:
+        rows = train_rows + (read_corpus(seed_corpus_path()) if with_shipped else [])
+        _say(f"taxonomy: training fresh heads on {len(rows)} rows")
+        model = train_model(rows)
+    result = {"task": "taxonomy", **evaluate_taxonomy(model, test_rows, policy, progress=_say),
+              "n_train": len(train_rows) if train is not None else model.metrics.get("n_train"),
+              "model_version": model.version}
+    return result
+
+
 def _run_faq(kb: Path | None, test: Path | None) -> dict[str, Any]:
     columns = ("question", "answer")
     kb_questions, kb_answers = read_labelled_csv(_required(kb, "--kb", "faq"), columns)
@@ -126,6 +169,9 @@ _ROWS = {
     "intent": [("accuracy", "accuracy"), ("macro-F1", "macro_f1"), ("in-scope accuracy", "inscope_accuracy"),
                ("oos recall", "oos_recall"), ("oos precision", "oos_precision"), ("training rows", "n_train"),
                ("test rows", "n_test"), ("labels", "n_labels"), ("training seconds", "train_seconds")],
+    "taxonomy": [("test rows", "n_test"), ("urgent recall", "urgent_recall"),
+                 ("urgent precision", "urgent_precision"),
+                 ("emergency on non-urgent", "emergency_rate_on_non_urgent"), ("emotion macro-F1", "emotion_macro_f1")],
     "faq": [("top-1 accuracy", "top1_accuracy"), ("top-5 accuracy", "top5_accuracy"), ("MRR@5", "mrr_at_5"),
             ("entries", "n_kb"), ("questions indexed", "n_kb_questions"), ("test rows", "n_test")],
 }
@@ -141,3 +187,5 @@ def _print_table(result: dict[str, Any]) -> None:
             ratio = isinstance(value, float) and not key.endswith(("_ms", "_seconds"))
             shown = f"{value:.4f}" if ratio else f"{value}"
             typer.echo(f"  {name:<22} {shown}")
+    for head, value in (result.get("accuracy") or {}).items() if isinstance(result.get("accuracy"), dict) else ():
+        typer.echo(f"  {head + ' accuracy':<22} {value:.4f}")

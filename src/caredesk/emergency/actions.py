@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from caredesk.compliance.audit import record_audit
 from caredesk.emergency.meetings import MeetingProvider, Room
 from caredesk.emergency.monitoring import BuiltinMonitoring, MonitoringSource
-from caredesk.emergency.roster import RosterLine, StaffCard, select_related_staff
+from caredesk.emergency.roster import RosterLine, StaffCard, response_roster, select_related_staff
 from caredesk.errors import NotFound
 from caredesk.ids import new_id
 from caredesk.storage.orm import (
@@ -89,15 +89,22 @@ def gather_context(session: Session, customer: Customer, conversation: Conversat
     }
 
 
+def _roster_lines(session: Session, roster: str) -> list[RosterLine]:
+    return [RosterLine(l.content_type, l.branch_id, l.staff_id, l.position, l.starts_at, l.ends_at)
+            for l in session.scalars(select(OnCallEntry).where(OnCallEntry.content_type == roster))]
+
+
 def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, prepared: EmergencyPreparation,
                                  conversation: Conversation, customer: Customer, message: Message,
                                  doc: TriageDoc, now: datetime) -> EmergencyMeeting:
     content_type = doc.label("content_type").label
-    lines = [RosterLine(l.content_type, l.branch_id, l.staff_id, l.position, l.starts_at, l.ends_at)
-             for l in session.scalars(select(OnCallEntry).where(OnCallEntry.content_type == content_type))]
+    roster = response_roster(content_type, doc.complaint_types, doc.hard_rules)
+    lines = _roster_lines(session, roster)
+    if not lines and roster != content_type:  # no such roster configured: the content type's answers
+        roster, lines = content_type, _roster_lines(session, content_type)
     staff_rows = {s.id: s for s in session.scalars(select(Staff))}
     cards = {s.id: StaffCard(s.id, s.manager_id, s.active, s.away) for s in staff_rows.values()}
-    invitees = select_related_staff(lines, cards, content_type=content_type, branch_id=customer.branch_id, now=now)
+    invitees = select_related_staff(lines, cards, content_type=roster, branch_id=customer.branch_id, now=now)
 
     title, room = prepared.title, prepared.room
     meeting = EmergencyMeeting(id=prepared.meeting_id, conversation_id=conversation.id, message_id=message.id,
@@ -122,7 +129,7 @@ def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, prepar
                                      section=plan.sections[position]))
     record_audit(session, actor="system", action="emergency.started", object_type="emergency_meeting",
                  object_id=meeting.id, data={"participants": [i.staff_id for i in invitees],
-                                             "content_type": content_type}, now=now)
+                                             "content_type": content_type, "roster": roster}, now=now)
     session.flush()
     return meeting
 

@@ -7,7 +7,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["Invitee", "RosterLine", "StaffCard", "select_related_staff"]
+__all__ = ["COMPLAINT_ESCALATION", "Invitee", "RosterLine", "StaffCard", "response_roster", "select_related_staff"]
+
+# The roster of a single customer's external threat (regulator, media, lawsuit): the complaint manager, the
+# branch head and compliance, not the incident room of the content type (roster lines keyed by this name).
+COMPLAINT_ESCALATION = "complaint_escalation"
+_EXTERNAL_THREATS = frozenset({"regulator", "media", "lawsuit"})
+
+
+def response_roster(content_type: str, complaint_types: Iterable[str], hard_rules: Iterable[str]) -> str:
+    """Which roster answers: an outage, fraud or safety case gathers the content type's on-call staff; a
+    customer's threat to go to the regulator, the media or court (and nothing more) gathers the complaint
+    escalation roster."""
+    if not list(hard_rules) and _EXTERNAL_THREATS & set(complaint_types):
+        return COMPLAINT_ESCALATION
+    return content_type
 
 _POSITION_ORDER = {"primary": 0, "backup": 1, "manager": 2}
 

@@ -30,6 +30,7 @@ from caredesk.intake.decision import Decision, DecisionKind, KbMatch, decide, ne
 from caredesk.intake.replies import acknowledgement
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, Message, TriageResult, WorkOrder
+from caredesk.triage.context import PriorTurn, in_context
 from caredesk.triage.doc import TriageDoc
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def _resolve_pending(index: KnowledgeIndex, conversation: Conversation, doc: Tri
 
 
 def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, customer: Customer, message: Message,
-                    doc: TriageDoc, reason: str, now: datetime) -> str:
+                    doc: TriageDoc, decision: Decision, now: datetime) -> str:
     """A follow-up in a conversation joins its latest work order instead of opening another one: an open
     order's timeline, a resolved order that the customer answers (reopened), or a closed one when the
     customer says it is not solved (reopened); otherwise a new order."""
@@ -179,13 +180,41 @@ def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, custome
             current.sla_next_check_at = now if current.sla_policy else None
         return current.id
     order = do_open_work_order(s, flows=rt.flows, conversation=conversation, customer=customer, message=message,
-                               doc=doc, reason=reason, now=now, sla=rt.sla)
+                               doc=doc, reason=decision.reason, now=now, sla=rt.sla,
+                               confirm_emergency=decision.confirm_emergency,
+                               handoff=decision.kind == DecisionKind.HANDOFF)
     return order.id
+
+
+HISTORY_TURNS = 10  # earlier customer messages of the conversation that triage weighs
+
+
+def _history(rt: Runtime, conversation_id: str | None) -> list[PriorTurn]:
+    """The conversation's earlier customer messages as triage saw them, oldest first (a short read of its own,
+    before the write transaction)."""
+    if conversation_id is None:
+        return []
+    with rt.session_factory() as session:
+        rows = session.execute(
+            select(TriageResult.urgency, TriageResult.emotion, TriageResult.complaint_level,
+                   TriageResult.complaint_types)
+            .join(Message, Message.id == TriageResult.message_id)
+            .where(Message.conversation_id == conversation_id, Message.direction == "in")
+            .order_by(Message.created_at.desc()).limit(HISTORY_TURNS)).all()
+    return [PriorTurn(u, e, int(level or 0), tuple(types or ())) for u, e, level, types in reversed(rows)]
+
+
+def _reply_for(decision: Decision, doc: TriageDoc, number: str) -> str:
+    if decision.kind == DecisionKind.HANDOFF:
+        return acknowledgement("handoff", doc.language, number=number)
+    if decision.confirm_emergency:
+        return acknowledgement("urgent_review", doc.language, number=number)
+    return acknowledgement("work_order", doc.language, number=number)
 
 
 def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
     check_incoming(cmd, rt.settings.max_message_chars)
-    doc = rt.triage(cmd.text)  # CPU only: outside the transaction
+    doc = in_context(rt.triage(cmd.text), _history(rt, cmd.conversation_id))  # CPU: outside the transaction
     policy = rt.decision_policy
     emergency = needs_emergency(doc, policy)
     index, matches = (None, []) if emergency else _knowledge(rt, doc)
@@ -221,6 +250,8 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
             if decision.clarify:
                 options = options_from(decision.clarify)
                 reply_text = clarifying_question(options, doc.language)
+            elif decision.out_of_scope:
+                reply_text = acknowledgement("out_of_scope", doc.language)
             elif decision.kind == DecisionKind.ANSWER and decision.match:
                 reply_text = decision.match.answer
             outgoing = rt.outgoing.check(reply_text) if reply_text is not None else None
@@ -229,8 +260,8 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
                                                              f"{outgoing.reason()}", decision.match)
                 reply_text, options = None, ()
             if reply_text is None:
-                work_order_id = _work_order_for(rt, s, conversation, customer, message, doc, decision.reason, now)
-                reply_text = acknowledgement("work_order", doc.language, number=work_order_id)
+                work_order_id = _work_order_for(rt, s, conversation, customer, message, doc, decision, now)
+                reply_text = _reply_for(decision, doc, work_order_id)
         if reply_text is not None:
             reply = Message(conversation_id=conversation.id, direction="out", author="bot", text=reply_text,
                             text_masked=reply_text, language=doc.language, created_at=now)

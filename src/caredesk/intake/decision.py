@@ -15,6 +15,7 @@ class DecisionKind(StrEnum):
     ANSWER = "answer"
     WORK_ORDER = "work_order"
     EMERGENCY = "emergency"
+    HANDOFF = "handoff"  # the customer asked for a person: a work order takes the conversation to the queue
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class DecisionPolicy:
     # kb_threshold - clarify_margin.
     clarify_margin: float = 0.08
     clarify_max_options: int = 3
+    # The emergency gate: an urgent label starts the emergency response only at this calibrated confidence or
+    # above, or when a hard rule fired (self-harm, fraud or theft, safety); below it a lead confirms.
+    emergency_min_confidence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -44,19 +48,51 @@ class Decision:
     match: KbMatch | None = None
     # Non-empty: a clarifying question (kind ANSWER, no match) offering these entries, best first.
     clarify: tuple[KbMatch, ...] = ()
+    # Urgent, but below the gate's confidence: a high-priority work order that a lead confirms (one click
+    # starts the emergency response).
+    confirm_emergency: bool = False
+    out_of_scope: bool = False  # not a customer-service message: the reply asks what the customer needs
+
+
+def _urgent(doc: TriageDoc, policy: DecisionPolicy) -> bool:
+    return doc.label("urgency").label in policy.emergency_urgency
 
 
 def needs_emergency(doc: TriageDoc, policy: DecisionPolicy) -> bool:
-    return doc.label("urgency").label in policy.emergency_urgency
+    """The gate: an urgent label with calibrated confidence at the threshold, or a hard rule."""
+    if not _urgent(doc, policy):
+        return False
+    return bool(doc.hard_rules) or doc.label("urgency").confidence >= policy.emergency_min_confidence
+
+
+def _emergency_reason(doc: TriageDoc, policy: DecisionPolicy) -> str:
+    urgency = doc.label("urgency")
+    if doc.hard_rules:
+        return f"hard rule {', '.join(doc.hard_rules)}: urgency {urgency.label} starts the linked response"
+    return (f"urgency {urgency.label} ({urgency.confidence:.2f} >= {policy.emergency_min_confidence:.2f}) meets "
+            f"the linked-response condition")
 
 
 def decide(doc: TriageDoc, match: KbMatch | None, policy: DecisionPolicy, *,
            runners_up: Sequence[KbMatch] = ()) -> Decision:
-    """`match` is the best knowledge match, `runners_up` the next ones, best first."""
+    """`match` is the best knowledge match, `runners_up` the next ones, best first. In order: the emergency
+    gate; a request for a person; an urgent label below the gate (a lead confirms); a message that is no
+    customer-service message; then the knowledge base."""
     urgency = doc.label("urgency")
-    if urgency.label in policy.emergency_urgency:
-        return Decision(DecisionKind.EMERGENCY, f"urgency {urgency.label} ({urgency.confidence:.2f}) meets the "
-                                                f"linked-response condition")
+    if needs_emergency(doc, policy):
+        return Decision(DecisionKind.EMERGENCY, _emergency_reason(doc, policy))
+    unconfirmed = _urgent(doc, policy)
+    held = (f"urgency {urgency.label} at {urgency.confidence:.2f} < {policy.emergency_min_confidence:.2f}: "
+            f"a lead confirms before the emergency response starts") if unconfirmed else ""
+    if doc.handoff:
+        return Decision(DecisionKind.HANDOFF, "; ".join(filter(None, ["the customer asked for a person", held])),
+                        confirm_emergency=unconfirmed)
+    if unconfirmed:
+        return Decision(DecisionKind.WORK_ORDER, held, confirm_emergency=True)
+    if doc.out_of_scope:
+        rule = next((r for r in doc.rules if r.startswith("out_of_scope:")), "out_of_scope")
+        return Decision(DecisionKind.ANSWER, f"not a customer-service message ({rule}): asked to clarify",
+                        out_of_scope=True)
     if match is None:
         return Decision(DecisionKind.WORK_ORDER, "no knowledge entry for this content and problem type")
     if match.score < policy.kb_threshold:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from caredesk.errors import InvalidInput
-from caredesk.triage.labels import HEADS, Emotion
+from caredesk.triage.labels import HEADS, TRAINED_HEADS, Emotion
 
 __all__ = [
     "CORRECTABLE",
@@ -20,9 +20,8 @@ __all__ = [
     "merge_examples",
 ]
 
-# Heads the trained model predicts (corrections of these feed `caredesk train`), and every head an agent may
-# correct. Emotion comes from lexicons, so its corrections are kept for the lexicon editors, not trained on.
-TRAINED_HEADS: tuple[str, ...] = tuple(HEADS)
+# Every head an agent may correct; the trained heads (caredesk.triage.labels.TRAINED_HEADS, emotion among
+# them) learn from those corrections.
 CORRECTABLE: dict[str, tuple[str, ...]] = {head: tuple(m.value for m in labels)
                                            for head, labels in HEADS.items()}
 CORRECTABLE["emotion"] = tuple(m.value for m in Emotion)

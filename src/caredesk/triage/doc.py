@@ -36,6 +36,12 @@ class TriageDoc:
     complaint_level: int = 0
     complaint_types: list[str] = field(default_factory=list)
     model_version: str = ""
+    signals: dict[str, LabelScore] = field(default_factory=dict)  # out-of-scope and complaint-type heads
+    rules: list[str] = field(default_factory=list)  # every rule that changed a label, e.g. urgent:fraud
+    hard_rules: list[str] = field(default_factory=list)  # those that start the emergency response by themselves
+    out_of_scope: bool = False  # not a customer-service message at all: asked to clarify, no work order
+    handoff: bool = False  # the customer asked for a person
+    known_words: int = 0  # word tokens the model knows (none in a Latin-only text: gibberish or off-topic)
 
     def label(self, head: str) -> LabelScore:
         return self.labels[head]
@@ -43,9 +49,13 @@ class TriageDoc:
     def explanation(self) -> dict[str, object]:
         return {
             head: {"label": s.label, "confidence": round(s.confidence, 4), "reasons": list(s.reasons),
-                   "ranking": [[lab, round(p, 4)] for lab, p in s.ranking]}
+                   "ranking": [[lab, round(p, 4)] for lab, p in s.ranking],
+                   "runner_up": [s.ranking[1][0], round(s.ranking[1][1], 4)] if len(s.ranking) > 1 else None}
             for head, s in self.labels.items()
         } | {
-            "emotion": {"label": self.emotion.label, "reasons": list(self.emotion.reasons)},
+            "emotion": {"label": self.emotion.label, "confidence": round(self.emotion.confidence, 4),
+                        "reasons": list(self.emotion.reasons)},
             "complaint": {"level": self.complaint_level, "types": self.complaint_types},
+            "rules": list(self.rules), "hard_rules": list(self.hard_rules),
+            "out_of_scope": self.out_of_scope, "handoff": self.handoff,
         }

@@ -24,33 +24,46 @@ __all__ = ["FastFeaturiser", "FastTriageScorer", "top_reasons"]
 TOP_REASONS = 6
 
 
-def top_reasons(names: np.ndarray, idx: np.ndarray, contributions: np.ndarray) -> tuple[str, ...]:
-    """The features that pushed hardest towards the chosen label, as `name:+0.52`; single ASCII characters
-    (letters, digits, punctuation) explain nothing to a reader and are left out."""
-    positive = np.flatnonzero(contributions > 0)  # only these can be reasons; the order among them is kept
-    top = positive[np.argsort(contributions[positive], kind="stable")[::-1][:TOP_REASONS]]
-    reasons = []
-    for t in top:
-        name = str(names[idx[t]]).split("__", 1)[1].strip()
-        if len(name) > 1 or not name.isascii():
-            reasons.append(f"{name}:{contributions[t]:+.2f}")
-    return tuple(reasons)
+def top_reasons(names: np.ndarray, idx: np.ndarray, contributions: np.ndarray,
+                dense_contribution: float = 0.0) -> tuple[str, ...]:
+    """The words and phrases that pushed hardest towards the chosen label, as `name:+0.52`, and the sentence's
+    meaning as a whole (`meaning:+0.80`) when it did. Character n-grams and single characters explain nothing
+    to a reader ("银", "我"), so only word features are named, and only those with a word of two or more
+    characters in them ("密码", "盗刷 了"; not "我 就")."""
+    positive = np.flatnonzero(contributions > 0)
+    ranked = positive[np.argsort(contributions[positive], kind="stable")[::-1]]
+    reasons: list[tuple[float, str]] = []
+    for t in ranked:
+        kind, _, name = str(names[idx[t]]).partition("__")
+        name = name.strip()
+        if kind != "word" or all(len(part) < 2 for part in name.split()):
+            continue
+        reasons.append((float(contributions[t]), f"{name}:{contributions[t]:+.2f}"))
+        if len(reasons) == TOP_REASONS:
+            break
+    if dense_contribution > 0.05:
+        reasons.append((dense_contribution, f"meaning:{dense_contribution:+.2f}"))
+        reasons.sort(key=lambda r: -r[0])
+        reasons = reasons[:TOP_REASONS]
+    return tuple(r for _, r in reasons)
 
 
 class _Head:
     """One head's slice of the stacked weight matrix (all heads are scored with one product)."""
 
-    def __init__(self, clf: LogisticRegression, start: int) -> None:
+    def __init__(self, clf: LogisticRegression, start: int, temperature: float = 1.0) -> None:
         coef = np.asarray(clf.coef_, dtype=np.float64)
         self.binary = coef.shape[0] == 1
         self.columns = slice(start, start + coef.shape[0])
         self.width = coef.shape[0]
         self.intercept = np.asarray(clf.intercept_, dtype=np.float64)
         self.classes = [str(c) for c in clf.classes_]
+        self.temperature = temperature
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
-        """As LogisticRegression.predict_proba: softmax over classes, or the logistic of a binary score."""
-        s = scores[self.columns] + self.intercept
+        """As LogisticRegression.predict_proba, with the head's calibration temperature: softmax over
+        classes, or the logistic of a binary score."""
+        s = (scores[self.columns] + self.intercept) / self.temperature
         if self.binary:
             p1 = 1.0 / (1.0 + np.exp(-s[0]))
             return np.array([1.0 - p1, p1])
@@ -108,34 +121,37 @@ class FastFeaturiser:
 
 
 class FastTriageScorer:
-    """The triage heads (logistic regressions over one shared featuriser): labels, probabilities, ranking and
-    reasons as `TriageModel.predict_many` gives them."""
+    """The triage heads (logistic regressions over the shared TF-IDF featuriser and the sentence embedding
+    after it): labels, calibrated probabilities, ranking and reasons for one message."""
 
-    def __init__(self, featuriser: FeatureUnion, heads: dict[str, LogisticRegression]) -> None:
+    def __init__(self, featuriser: FeatureUnion, heads: dict[str, LogisticRegression],
+                 temperatures: dict[str, float] | None = None) -> None:
         self.features = FastFeaturiser(featuriser)
         self.names = featuriser.get_feature_names_out()
         self.heads: dict[str, _Head] = {}
         start = 0
         for head, clf in heads.items():
-            self.heads[head] = _Head(clf, start)
+            self.heads[head] = _Head(clf, start, (temperatures or {}).get(head, 1.0))
             start += self.heads[head].width
         stacked = np.hstack([np.asarray(clf.coef_, dtype=np.float64).T for clf in heads.values()])
-        self.weights = np.ascontiguousarray(stacked)  # features x (classes of every head): a row per feature
+        width = self.features.width
+        self.weights = np.ascontiguousarray(stacked[:width])  # TF-IDF features x (classes of every head)
+        self.dense_weights = np.ascontiguousarray(stacked[width:])  # embedding dims x (classes of every head)
 
-    def predict(self, text: str) -> dict[str, LabelScore]:
+    def predict(self, text: str, dense: np.ndarray) -> dict[str, LabelScore]:
         idx, vals = self.features.row(text)
         rows = self.weights[idx]  # the weights of this message's features only
-        scores = vals @ rows if len(idx) else np.zeros(self.weights.shape[1])
+        dense_scores = dense @ self.dense_weights
+        scores = (vals @ rows if len(idx) else np.zeros(self.weights.shape[1])) + dense_scores
         out = {}
         for head, h in self.heads.items():
             probs = h.probabilities(scores)
             order = np.argsort(probs, kind="stable")[::-1]
             best = int(order[0])
             column = h.columns.start + (0 if h.binary else best)
-            contributions = vals * rows[:, column] if len(idx) else vals
-            if h.binary and best == 0:
-                contributions = -contributions
+            sign = -1.0 if h.binary and best == 0 else 1.0
+            contributions = sign * (vals * rows[:, column]) if len(idx) else vals
             out[head] = LabelScore(h.classes[best], float(probs[best]),
                                    tuple((h.classes[j], float(probs[j])) for j in order),
-                                   top_reasons(self.names, idx, contributions))
+                                   top_reasons(self.names, idx, contributions, sign * float(dense_scores[column])))
         return out

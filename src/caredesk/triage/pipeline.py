@@ -19,8 +19,8 @@ DEFAULT_PIPELINE = (
     "caredesk.pii.v1",
     "caredesk.segment.v1",
     "caredesk.entities.v1",
-    "caredesk.classify.v1",
-    "caredesk.lexicon_rules.v1",
+    "caredesk.classify.v2",
+    "caredesk.lexicon_rules.v2",
 )
 
 

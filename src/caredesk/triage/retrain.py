@@ -82,7 +82,7 @@ def _active_metrics(root: Path, held: Sequence[Example]) -> tuple[str | None, di
     except Exception as exc:  # noqa: BLE001  (an unreadable artefact must not block a good candidate)
         log.warning("active triage model %s could not be loaded (%s); comparing with none", version, exc)
         return version, None
-    return active.version, score_model(active.featuriser, active.heads, held)
+    return active.version, score_model(active, held)
 
 
 def do_retrain(uow: UnitOfWork, models_root: Path, *, now: datetime, trigger: str = "nightly",
@@ -94,7 +94,7 @@ def do_retrain(uow: UnitOfWork, models_root: Path, *, now: datetime, trigger: st
     examples = merge_examples(rows, records)
     train, held = split_holdout(examples, holdout_share)
     candidate = trainer(train)
-    cand_metrics = score_model(candidate.featuriser, candidate.heads, held)
+    cand_metrics = score_model(candidate, held)
     old_version, act_metrics = _active_metrics(models_root, held)
     decision = should_promote(cand_metrics, act_metrics)
     n_corrections = sum(1 for e in examples if e.corrected)

@@ -39,14 +39,19 @@ def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, n
 
 def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation: Conversation, customer: Customer,
                        message: Message, doc: TriageDoc, reason: str, now: datetime,
-                       sla: SlaConfig | None = None, skills: SkillLexicon | None = None) -> WorkOrder:
+                       sla: SlaConfig | None = None, skills: SkillLexicon | None = None,
+                       confirm_emergency: bool = False, handoff: bool = False) -> WorkOrder:
     """Open an order in the flow that fits the triage, start its SLA clock and route it to an agent (or
-    its group's waiting queue), all in the caller's transaction."""
+    its group's waiting queue), all in the caller's transaction. `confirm_emergency`: urgent below the
+    emergency gate, so the order goes first in the queue and its timeline says a lead is to confirm;
+    `handoff`: the customer asked for a person."""
     labels: dict[str, Any] = {head: score.label for head, score in doc.labels.items()}
     flow = choose_flow(flows, labels | {"complaint_types": list(doc.complaint_types)})
     first = flow.steps[0]
     department_id = session.scalar(select(Department.id).where(Department.code == first.department))
     priority, priority_reasons = priority_of(labels["urgency"], customer.tier, doc.emotion.label)
+    if confirm_emergency:
+        priority, priority_reasons = 1, [*priority_reasons, "urgent, unconfirmed: a lead confirms the emergency"]
     title = doc.masked if len(doc.masked) <= 80 else doc.masked[:79] + "…"
     order = WorkOrder(conversation_id=conversation.id, customer_id=customer.id, message_id=message.id, title=title,
                       description=doc.masked, content_type=labels["content_type"],
@@ -66,6 +71,12 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
                        "department": first.department, "priority": priority,
                        "priority_reasons": priority_reasons, "reason": reason, "skills": order.skills,
                        "sla_policy": policy.name if policy else None})
+    if confirm_emergency:
+        append_event(session, order, "emergency_suggested", actor="system", now=now, data={"reason": reason},
+                     note="urgent below the emergency gate: a lead confirms before the emergency response starts")
+    if handoff:
+        append_event(session, order, "handoff_requested", actor="customer", now=now,
+                     note="the customer asked for a person")
     route(session, order, flows, now=now)
     return order
 

@@ -1,20 +1,30 @@
-"""The trained heads: content type, problem type and urgency, with confidences and the features behind them."""
+"""The trained heads: the seed axes into `labels`, emotion into `emotion`, out-of-scope and complaint types
+into `signals` (the rules step reads them), with calibrated confidences and the words behind them."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from caredesk.triage.doc import TriageDoc
+from caredesk.triage.labels import HEADS
 from caredesk.triage.registry import Step, component
 
 if TYPE_CHECKING:
     from caredesk.triage.model import TriageModel
 
 
-@component("caredesk.classify.v1", reads=("masked",), writes=("labels", "model_version"))
+@component("caredesk.classify.v2", reads=("masked",),
+           writes=("labels", "emotion", "signals", "known_words", "model_version"))
 def make_classify(model: TriageModel) -> Step:
     def classify(doc: TriageDoc) -> TriageDoc:
-        doc.labels.update(model.predict(doc.masked))
+        for head, score in model.predict(doc.masked).items():
+            if head in HEADS:
+                doc.labels[head] = score
+            elif head == "emotion":
+                doc.emotion = score
+            else:
+                doc.signals[head] = score
+        doc.known_words = model.known_words(doc.masked)
         doc.model_version = model.version
         return doc
 

@@ -1,5 +1,7 @@
-"""Configurable zh/en lexicons: complaint level and types, urgent phrases that override the classifier,
-and emotion cues. Every rule that fires is named in the explanation."""
+"""The rules after the trained heads (configurable zh/en lexicons): complaint level and types from the
+lexicon and the complaint-type heads, the hard rules that start an emergency by themselves (self-harm, fraud
+or theft, physical safety), urgent phrases, emotion cues the head missed, a request for a person, and
+messages that are no customer-service message at all. Every rule that fires is named in `doc.rules`."""
 
 from __future__ import annotations
 
@@ -12,16 +14,41 @@ from typing import Any
 import yaml
 
 from caredesk.triage.doc import LabelScore, TriageDoc
-from caredesk.triage.labels import ComplaintLevel, ProblemType, Urgency
+from caredesk.triage.labels import (
+    COMPLAINT_TYPES,
+    ComplaintLevel,
+    Emotion,
+    ProblemType,
+    Urgency,
+    complaint_head,
+    level_of_types,
+)
 from caredesk.triage.registry import Step, component
 
-__all__ = ["Lexicons", "complaint_of", "load_lexicons"]
+__all__ = ["Lexicons", "complaint_of", "hard_rules_of", "load_lexicons"]
+
+HEAD_TYPE_THRESHOLD = 0.5  # a complaint-type head at or above this adds its type
+HEAD_URGENT_THRESHOLD = 0.8  # ... and an external threat found by the head alone makes the message urgent
+OUT_OF_SCOPE_THRESHOLD = 0.6
+# Fraud, theft and threat phrases also turn up in long narratives that mention them in passing ("disputed as
+# fraud", "the collector's lawyer"): there the rule sets the label but counts as a hard rule (and a certain
+# label) only when the model also gives urgent at least this probability. Self-harm and safety always count.
+CORROBORATE_BELOW = 0.25
+LONG_TEXT = 160  # characters; shorter messages are about the one thing they say
+_ALWAYS_HARD = ("self_harm", "safety")
+EXTERNAL = ("regulator", "media", "lawsuit")
+_PREVENTION_WINDOW = 10  # characters before a hard-rule phrase searched for a prevention word
+_MARKUP = re.compile(r"<\s*/?\s*[a-z][^>]*>", re.IGNORECASE)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
 class Lexicons:
-    complaint: dict[str, tuple[int, tuple[str, ...]]]
+    complaint: dict[str, tuple[str, ...]]
+    hard: dict[str, tuple[str, ...]]
+    prevention: tuple[str, ...]
     urgent: tuple[str, ...]
+    handoff: tuple[str, ...]
     emotion: dict[str, tuple[str, ...]]
 
 
@@ -29,13 +56,21 @@ def _yaml(name: str) -> Any:
     return yaml.safe_load(resources.files("caredesk.triage").joinpath(f"lexicons/{name}").read_text("utf-8"))
 
 
+def _phrases(values: Any) -> tuple[str, ...]:
+    return tuple(str(p).lower() for p in values or ())
+
+
 @lru_cache(maxsize=1)
 def load_lexicons() -> Lexicons:
-    complaint = {t: (int(v["level"]), tuple(str(p).lower() for p in v["phrases"]))
-                 for t, v in _yaml("complaint.yaml")["types"].items()}
-    urgent = tuple(str(p).lower() for p in _yaml("urgency.yaml")["urgent"])
-    emotion = {k: tuple(str(p).lower() for p in v) for k, v in _yaml("emotion.yaml").items()}
-    return Lexicons(complaint, urgent, emotion)
+    urgency = _yaml("urgency.yaml")
+    return Lexicons(
+        complaint={t: _phrases(v["phrases"]) for t, v in _yaml("complaint.yaml")["types"].items()},
+        hard={k: _phrases(v) for k, v in urgency["hard"].items()},
+        prevention=_phrases(urgency["prevention"]),
+        urgent=_phrases(urgency["urgent"]),
+        handoff=_phrases(urgency["handoff"]),
+        emotion={k: _phrases(v) for k, v in _yaml("emotion.yaml").items()},
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -46,57 +81,138 @@ def _pattern(phrase: str) -> re.Pattern[str] | None:
     return None
 
 
+def _positions(text: str, phrase: str) -> list[int]:
+    if phrase not in text:  # a cheap necessary condition; the word-boundary regex only confirms
+        return []
+    pattern = _pattern(phrase)
+    if pattern is None:
+        return [m.start() for m in re.finditer(re.escape(phrase), text)]
+    return [m.start() for m in pattern.finditer(text)]
+
+
 def _hits(text: str, phrases: tuple[str, ...]) -> list[str]:
-    hits = []
-    for phrase in phrases:
-        if phrase not in text:  # a cheap necessary condition; the word-boundary regex only confirms
-            continue
-        pattern = _pattern(phrase)
-        if pattern is None or pattern.search(text):
-            hits.append(phrase)
-    return hits
+    return [p for p in phrases if _positions(text, p)]
 
 
-def complaint_of(text: str, problem_type: str, lex: Lexicons) -> tuple[int, list[str], list[str]]:
-    """(level, types, matched phrases) for one lower-cased, masked text."""
-    level = ComplaintLevel.COMPLAINT if problem_type == ProblemType.COMPLAINT else ComplaintLevel.NONE
-    types: list[str] = []
-    matched: list[str] = []
-    for kind, (kind_level, phrases) in lex.complaint.items():
-        hits = _hits(text, phrases)
-        if hits:
-            types.append(kind)
-            matched.extend(hits)
-            level = max(level, kind_level)
-    return level, types, matched
+def complaint_of(text: str, lex: Lexicons) -> dict[str, list[str]]:
+    """Complaint type -> the phrases found, for one lower-cased, masked text."""
+    return {kind: hits for kind, phrases in lex.complaint.items() if (hits := _hits(text, phrases))}
 
 
-@component("caredesk.lexicon_rules.v1", reads=("masked", "labels"), writes=("labels", "emotion", "complaint_level"))
+def hard_rules_of(text: str, lex: Lexicons) -> dict[str, list[str]]:
+    """Hard rule -> the phrases found, leaving out those asked about in a prevention question."""
+    out: dict[str, list[str]] = {}
+    for rule, phrases in lex.hard.items():
+        for phrase in phrases:
+            for start in _positions(text, phrase):
+                before = text[max(0, start - _PREVENTION_WINDOW):start]
+                if not any(p in before for p in lex.prevention):
+                    out.setdefault(rule, []).append(phrase)
+                    break
+    return out
+
+
+def _set(score: LabelScore, label: str, reason: str, confidence: float | None = None) -> LabelScore:
+    return replace(score, label=label, confidence=score.confidence if confidence is None else confidence,
+                   reasons=(f"rule:{reason}", *score.reasons))
+
+
+def _complaint(doc: TriageDoc, text: str, lex: Lexicons) -> dict[str, str]:
+    """Types with where each came from ("lexicon" or "model"); sets level and types on the doc."""
+    found = {kind: "lexicon" for kind in complaint_of(text, lex)}
+    for kind, hits in complaint_of(text, lex).items():
+        doc.rules.append(f"complaint:{kind}:{','.join(hits)}")
+    for kind in COMPLAINT_TYPES:
+        signal = doc.signals.get(complaint_head(kind))
+        if kind not in found and signal and signal.label == "1" and signal.confidence >= HEAD_TYPE_THRESHOLD:
+            found[kind] = "model"
+            doc.rules.append(f"complaint:{kind}:model({signal.confidence:.2f})")
+    problem = doc.labels.get("problem_type")
+    level = ComplaintLevel.COMPLAINT if problem and problem.label == ProblemType.COMPLAINT else ComplaintLevel.NONE
+    doc.complaint_types = [k for k in COMPLAINT_TYPES if k in found]
+    doc.complaint_level = max(level, level_of_types(doc.complaint_types))
+    forcing = [k for k in doc.complaint_types if k != "repeated"]
+    if forcing and problem and problem.label != ProblemType.COMPLAINT:
+        doc.labels["problem_type"] = _set(problem, ProblemType.COMPLAINT.value, f"complaint:{','.join(forcing)}")
+        doc.complaint_level = max(doc.complaint_level, ComplaintLevel.COMPLAINT)
+    return found
+
+
+def _urgency(doc: TriageDoc, text: str, lex: Lexicons, types: dict[str, str]) -> None:
+    hard = hard_rules_of(text, lex)
+    if "self_harm" in types:
+        hard["self_harm"] = [types["self_harm"]]
+    urgency = doc.labels.get("urgency")
+    if urgency is None:
+        doc.hard_rules = sorted(hard)
+        return
+    p_urgent = dict(urgency.ranking).get(Urgency.URGENT.value, 0.0)
+    corroborated = len(doc.masked) < LONG_TEXT or p_urgent >= CORROBORATE_BELOW
+    if not corroborated:
+        for rule in [r for r in hard if r not in _ALWAYS_HARD]:
+            doc.rules.append(f"uncorroborated:{rule}:{','.join(hard.pop(rule))}")
+    doc.hard_rules = sorted(hard)
+    threats = [k for k in EXTERNAL if types.get(k) == "lexicon"]
+    model_threats = [k for k in EXTERNAL if types.get(k) == "model"
+                     and doc.signals[complaint_head(k)].confidence >= HEAD_URGENT_THRESHOLD]
+    if hard:
+        why = ";".join(f"{rule}:{','.join(phrases)}" for rule, phrases in sorted(hard.items()))
+        doc.rules.append(f"urgent:{why}")
+        doc.labels["urgency"] = _set(urgency, Urgency.URGENT.value, f"urgent:{why}", 1.0)
+    elif threats or model_threats:
+        why = ",".join(threats + model_threats)
+        doc.rules.append(f"urgent:external_threat:{why}")
+        doc.labels["urgency"] = _set(urgency, Urgency.URGENT.value, f"urgent:external_threat:{why}",
+                                     1.0 if threats and corroborated else p_urgent)
+    elif (phrases := _hits(text, lex.urgent)) and urgency.label != Urgency.URGENT:
+        doc.rules.append(f"urgent:{','.join(phrases)}")
+        # the label follows the phrase; the confidence stays the model's, so the gate still weighs it
+        probability = dict(urgency.ranking).get(Urgency.URGENT.value, urgency.confidence)
+        doc.labels["urgency"] = _set(urgency, Urgency.URGENT.value, f"urgent:{','.join(phrases)}", probability)
+
+
+def _emotion(doc: TriageDoc, text: str, lex: Lexicons) -> None:
+    cues = {emotion: hits for emotion, cues in lex.emotion.items() if (hits := _hits(text, cues))}
+    current = doc.emotion.label
+    for emotion in (Emotion.ANGRY.value, Emotion.ANXIOUS.value, Emotion.SATISFIED.value):
+        hits = cues.get(emotion)
+        overrides = current == Emotion.NEUTRAL or (emotion == Emotion.ANGRY and current == Emotion.SATISFIED)
+        if hits and overrides:
+            doc.emotion = LabelScore(emotion, max(0.6, doc.emotion.confidence), doc.emotion.ranking,
+                                     tuple(f"cue:{c}" for c in hits) + doc.emotion.reasons)
+            doc.rules.append(f"emotion:{emotion}:{','.join(hits)}")
+            return
+
+
+def _scope(doc: TriageDoc, text: str, lex: Lexicons) -> None:
+    doc.handoff = bool(handoff := _hits(text, lex.handoff))
+    if handoff:
+        doc.rules.append(f"handoff:{','.join(handoff)}")
+    if doc.hard_rules or doc.complaint_level >= ComplaintLevel.REPEATED_OR_COMPENSATION or doc.handoff:
+        return
+    signal = doc.signals.get("out_of_scope")
+    if _MARKUP.search(doc.masked):
+        doc.out_of_scope = True
+        doc.rules.append("out_of_scope:markup")
+    elif signal and signal.label == "1" and signal.confidence >= OUT_OF_SCOPE_THRESHOLD:
+        doc.out_of_scope = True
+        doc.rules.append(f"out_of_scope:model({signal.confidence:.2f})")
+    elif not _CJK.search(text) and doc.tokens and not doc.known_words:
+        doc.out_of_scope = True
+        doc.rules.append("out_of_scope:no_known_word")
+
+
+@component("caredesk.lexicon_rules.v2", reads=("masked", "tokens", "labels", "signals"),
+           writes=("labels", "emotion", "complaint_level", "rules", "hard_rules", "handoff", "out_of_scope"))
 def make_lexicon_rules() -> Step:
     lex = load_lexicons()
 
     def rules(doc: TriageDoc) -> TriageDoc:
         text = doc.masked.lower()
-        problem = doc.labels.get("problem_type")
-        doc.complaint_level, doc.complaint_types, matched = complaint_of(text, problem.label if problem else "", lex)
-        if doc.complaint_level >= ComplaintLevel.EXTERNAL_THREAT and problem and problem.label != ProblemType.COMPLAINT:
-            doc.labels["problem_type"] = replace(problem, label=ProblemType.COMPLAINT.value,
-                                                 reasons=(*problem.reasons, f"rule:complaint:{','.join(matched)}"))
-        urgent_hits = _hits(text, lex.urgent)
-        if doc.complaint_level >= ComplaintLevel.SAFETY:
-            urgent_hits.append("complaint_level:safety")
-        urgency = doc.labels.get("urgency")
-        if urgency and urgent_hits and urgency.label != Urgency.URGENT:
-            doc.labels["urgency"] = replace(urgency, label=Urgency.URGENT.value,
-                                            reasons=(f"rule:urgent:{','.join(urgent_hits)}", *urgency.reasons))
-        elif urgency and doc.complaint_level >= ComplaintLevel.EXTERNAL_THREAT and urgency.label == Urgency.GENERAL:
-            doc.labels["urgency"] = replace(urgency, label=Urgency.ATTENTION.value,
-                                            reasons=("rule:external_threat", *urgency.reasons))
-        scores = {emotion: len(_hits(text, cues)) for emotion, cues in lex.emotion.items()}
-        best = max(scores, key=lambda k: scores[k]) if any(scores.values()) else "neutral"
-        cues = _hits(text, lex.emotion.get(best, ()))
-        doc.emotion = LabelScore(best, 1.0 if best == "neutral" else min(1.0, 0.5 + 0.15 * len(cues)),
-                                 reasons=tuple(f"cue:{c}" for c in cues))
+        types = _complaint(doc, text, lex)
+        _urgency(doc, text, lex, types)
+        _emotion(doc, text, lex)
+        _scope(doc, text, lex)
         return doc
 
     return rules
