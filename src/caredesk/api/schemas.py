@@ -62,7 +62,7 @@ class ClarificationOut(BaseModel):
 
 
 class DecisionOut(BaseModel):
-    kind: Literal["answer", "work_order", "emergency"]
+    kind: Literal["answer", "work_order", "emergency", "handoff"]
     reason: str
     answer: str | None = None
     knowledge_entry_id: str | None = None
@@ -71,6 +71,8 @@ class DecisionOut(BaseModel):
     work_order_id: str | None = None
     meeting_id: str | None = None
     clarification: ClarificationOut | None = None
+    confirm_emergency: bool = False  # urgent below the emergency gate: a lead confirms
+    out_of_scope: bool = False  # not a customer-service message: the reply asked what the customer needs
 
 
 class MessageCreated(BaseModel):
@@ -105,12 +107,13 @@ def message_created(o: IntakeOutcome) -> MessageCreated:
                          explanation=d.explanation(), model_version=d.model_version),
         decision=DecisionOut(kind=o.decision.kind.value, reason=o.decision.reason,
                              answer=match.answer if answered and match else
-                             (o.reply_text if o.clarification else None),
+                             (o.reply_text if o.clarification or o.decision.out_of_scope else None),
                              knowledge_entry_id=match.entry_id if answered and match else None,
                              knowledge_version=match.version if answered and match else None,
                              score=best.score if best else None,
                              work_order_id=o.work_order_id, meeting_id=o.meeting_id,
-                             clarification=clarification),
+                             clarification=clarification, confirm_emergency=o.decision.confirm_emergency,
+                             out_of_scope=o.decision.out_of_scope),
         reply=o.reply_text, reply_message_id=o.reply_message_id, alarm_id=o.alarm_id)
 
 
