@@ -1,6 +1,6 @@
 """The rules after the trained heads (configurable zh/en lexicons): complaint level and types from the
 lexicon and the complaint-type heads, the hard rules that start an emergency by themselves (self-harm, fraud
-or theft, physical safety), urgent phrases, emotion cues the head missed, a request for a person, and
+or theft, physical safety, an outage), urgent phrases, emotion cues the head missed, a request for a person, and
 messages that are no customer-service message at all. Every rule that fires is named in `doc.rules`."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ OUT_OF_SCOPE_THRESHOLD = 0.6
 # label) only when the model also gives urgent at least this probability. Self-harm and safety always count.
 CORROBORATE_BELOW = 0.25
 LONG_TEXT = 160  # characters; shorter messages are about the one thing they say
-_ALWAYS_HARD = ("self_harm", "safety")
+_ALWAYS_HARD = ("self_harm", "safety", "outage")
 EXTERNAL = ("regulator", "media", "lawsuit")
 _PREVENTION_WINDOW = 10  # characters before a hard-rule phrase searched for a prevention word
 _MARKUP = re.compile(r"<\s*/?\s*[a-z][^>]*>", re.IGNORECASE)
