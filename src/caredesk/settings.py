@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     # The emergency gate's calibrated confidence (below it, or without a hard rule, a lead confirms first).
     emergency_min_confidence: float = Field(0.75, ge=0.0, le=1.0)
     kb_threshold: float = 0.55
-    kb_widen_below_confidence: float = 0.5
+    kb_widen_below_confidence: float = 0.6  # calibrated: below it the content type is close to a coin toss
     kb_clarify_margin: float = 0.08
     kb_clarify_max_options: int = 3
     alarm_complaint_level: int = 3
