@@ -48,6 +48,7 @@ class Lexicons:
     hard: dict[str, tuple[str, ...]]
     prevention: tuple[str, ...]
     urgent: tuple[str, ...]
+    attention: tuple[str, ...]
     handoff: tuple[str, ...]
     emotion: dict[str, tuple[str, ...]]
 
@@ -68,6 +69,7 @@ def load_lexicons() -> Lexicons:
         hard={k: _phrases(v) for k, v in urgency["hard"].items()},
         prevention=_phrases(urgency["prevention"]),
         urgent=_phrases(urgency["urgent"]),
+        attention=_phrases(urgency["attention"]),
         handoff=_phrases(urgency["handoff"]),
         emotion={k: _phrases(v) for k, v in _yaml("emotion.yaml").items()},
     )
@@ -169,6 +171,15 @@ def _urgency(doc: TriageDoc, text: str, lex: Lexicons, types: dict[str, str]) ->
         # the label follows the phrase; the confidence stays the model's, so the gate still weighs it
         probability = dict(urgency.ranking).get(Urgency.URGENT.value, urgency.confidence)
         doc.labels["urgency"] = _set(urgency, Urgency.URGENT.value, f"urgent:{','.join(phrases)}", probability)
+    elif urgency.label == Urgency.GENERAL and (phrases := _hits(text, lex.attention) + _exclamation(text)):
+        doc.rules.append(f"attention:{','.join(phrases)}")
+        doc.labels["urgency"] = _set(urgency, Urgency.ATTENTION.value, f"attention:{','.join(phrases)}",
+                                     dict(urgency.ranking).get(Urgency.ATTENTION.value, urgency.confidence))
+
+
+def _exclamation(text: str) -> list[str]:
+    """Heavy exclamation: three or more exclamation marks (NFKC has made ！ into !)."""
+    return ["!!!"] if text.count("!") >= 3 else []
 
 
 def _emotion(doc: TriageDoc, text: str, lex: Lexicons) -> None:
