@@ -77,9 +77,7 @@ class Runtime:
 
     @property
     def decision_policy(self) -> DecisionPolicy:
-        return DecisionPolicy(frozenset(self.settings.emergency_urgency), self.settings.kb_threshold,
-                              self.settings.kb_clarify_margin, self.settings.kb_clarify_max_options,
-                              self.settings.emergency_min_confidence)
+        return DecisionPolicy.of(self.settings)
 
     @property
     def alarm_policy(self) -> AlarmPolicy:

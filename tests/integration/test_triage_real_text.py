@@ -11,8 +11,7 @@ from caredesk.settings import Settings
 from caredesk.triage.pipeline import TriagePipeline
 
 SETTINGS = Settings()
-POLICY = DecisionPolicy(frozenset(SETTINGS.emergency_urgency), SETTINGS.kb_threshold,
-                        emergency_min_confidence=SETTINGS.emergency_min_confidence)
+POLICY = DecisionPolicy.of(SETTINGS)
 
 
 def test_forgotten_password_pages_nobody(pipeline: TriagePipeline) -> None:

@@ -34,8 +34,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     from caredesk.triage.taxonomy_eval import evaluate_taxonomy
 
     settings = Settings()
-    policy = DecisionPolicy(frozenset(settings.emergency_urgency), settings.kb_threshold,
-                            emergency_min_confidence=settings.emergency_min_confidence)
+    policy = DecisionPolicy.of(settings)
     log("taxonomy: training the shipped model from the shipped corpus")
     model = train_model(read_corpus(seed_corpus_path()))
     rows = read_corpus(dev)

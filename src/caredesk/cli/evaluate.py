@@ -141,8 +141,7 @@ def _run_taxonomy(train: Path | None, test: Path | None, with_shipped: bool) -> 
     from caredesk.triage.taxonomy_eval import evaluate_taxonomy
 
     settings = Settings()
-    policy = DecisionPolicy(frozenset(settings.emergency_urgency), settings.kb_threshold,
-                            emergency_min_confidence=settings.emergency_min_confidence)
+    policy = DecisionPolicy.of(settings)
     if train is None:
         _say("scoring the active triage model (trained from the shipped corpus when none is)")
         model = load_active_model(settings.models_path)

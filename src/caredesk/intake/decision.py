@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from caredesk.triage.doc import TriageDoc
+
+if TYPE_CHECKING:
+    from caredesk.settings import Settings
 
 __all__ = ["Decision", "DecisionKind", "DecisionPolicy", "KbMatch", "decide", "needs_emergency"]
 
@@ -30,6 +34,11 @@ class DecisionPolicy:
     # The emergency gate: an urgent label starts the emergency response only at this calibrated confidence or
     # above, or when a hard rule fired (self-harm, fraud or theft, safety); below it a lead confirms.
     emergency_min_confidence: float = 0.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> DecisionPolicy:
+        return cls(frozenset(settings.emergency_urgency), settings.kb_threshold, settings.kb_clarify_margin,
+                   settings.kb_clarify_max_options, settings.emergency_min_confidence)
 
 
 @dataclass(frozen=True)

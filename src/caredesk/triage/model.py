@@ -93,7 +93,7 @@ class TriageModel:
         return sum(1 for t in tokenize(text) if t in vocabulary)
 
     def predict_many(self, texts: list[str]) -> list[dict[str, LabelScore]]:
-        """A batch: one featurisation and one product for all texts (same numbers as `predict`)."""
+        """A batch: the sentence vectors in one encoder call, then each text as `predict` scores it."""
         dense = self.dense(texts)
         scorer = self.scorer()
         return [scorer.predict(t, d) for t, d in zip(texts, dense, strict=True)]

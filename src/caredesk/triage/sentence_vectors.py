@@ -24,34 +24,24 @@ class SentenceVectors:
         self._size = cache_size
         self._lock = threading.Lock()
 
-    @property
-    def dims(self) -> int:
-        from caredesk.knowledge.embedding import default_embedder
-
-        return default_embedder().dims
-
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit-length float64 row per text."""
         from caredesk.knowledge.embedding import default_embedder
 
-        texts = [t[:MAX_CHARS] for t in texts]
+        embedder = default_embedder()
+        keys = [t[:MAX_CHARS] for t in texts]
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            known = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
         if missing:
-            fresh = default_embedder().encode(missing)
+            known.update(zip(missing, embedder.encode(missing), strict=True))
             with self._lock:
-                for text, vec in zip(missing, fresh, strict=True):
-                    self._cache[text] = vec
+                self._cache.update((k, known[k]) for k in missing)
                 while len(self._cache) > self._size:
                     self._cache.popitem(last=False)
-                found = {t: self._cache[t] for t in missing}
-        else:
-            found = {}
-        with self._lock:
-            rows = [found.get(t) if t in found else self._cache.get(t) for t in texts]
-        if any(r is None for r in rows):  # evicted between the two steps: encode those now
-            return np.asarray(default_embedder().encode(list(texts)), dtype=np.float64)
-        return np.asarray(rows, dtype=np.float64).reshape(len(texts), -1) if texts else np.zeros((0, self.dims))
+        if not keys:
+            return np.zeros((0, embedder.dims))
+        return np.asarray([known[k] for k in keys], dtype=np.float64)
 
 
 _default = SentenceVectors()

@@ -62,14 +62,12 @@ def _summary(rows: Sequence[dict[str, str]], docs: Sequence[TriageDoc], policy: 
     if emotions:
         truth, pred = zip(*emotions, strict=True)
         out["emotion_accuracy"], out["emotion_macro_f1"] = _scores(truth, pred)
-    levels = [(r["complaint_level"], str(d.complaint_level)) for r, d in zip(rows, docs, strict=True)
+    levels = [(int(r["complaint_level"]), d.complaint_level) for r, d in zip(rows, docs, strict=True)
               if r.get("complaint_level")]
     if levels:
-        truth, pred = zip(*levels, strict=True)
-        out["complaint_level_accuracy"] = _scores(truth, pred)[0]
-        high = [t >= "3" for t in truth]
-        out["complaint_level_3plus_recall"] = (round(float(np.mean([p >= "3" for p, h in zip(pred, high, strict=True)
-                                                                    if h])), 4) if any(high) else None)
+        out["complaint_level_accuracy"] = round(float(np.mean([t == p for t, p in levels])), 4)
+        high = [p >= 3 for t, p in levels if t >= 3]
+        out["complaint_level_3plus_recall"] = round(float(np.mean(high)), 4) if high else None
     scoped = [(r["out_of_scope"], d.out_of_scope) for r, d in zip(rows, docs, strict=True) if r.get("out_of_scope")]
     if scoped:
         oos = [said for truth, said in scoped if truth == "1"]

@@ -121,8 +121,9 @@ def _set(score: LabelScore, label: str, reason: str, confidence: float | None = 
 
 def _complaint(doc: TriageDoc, text: str, lex: Lexicons) -> dict[str, str]:
     """Types with where each came from ("lexicon" or "model"); sets level and types on the doc."""
-    found = {kind: "lexicon" for kind in complaint_of(text, lex)}
+    found: dict[str, str] = {}
     for kind, hits in complaint_of(text, lex).items():
+        found[kind] = "lexicon"
         doc.rules.append(f"complaint:{kind}:{','.join(hits)}")
     for kind in COMPLAINT_TYPES:
         signal = doc.signals.get(complaint_head(kind))
