@@ -162,3 +162,27 @@ def test_browser_customer_rates_one_and_the_order_reopens(live_server: LiveServe
     expect(agent.locator("#wo-status")).to_have_text("Reopened")
     expect(agent.locator("#wo-rating")).to_have_text("Customer rated 1/5")
     expect(agent.locator("#wo-timeline .kind-survey_answered")).to_contain_text("钱没退回来")
+
+
+def test_browser_lead_starts_a_held_emergency_with_one_click(live_server: LiveServer, contexts: Any) -> None:
+    """An urgent-enough message below the gate's confidence waits on its order for a lead; the lead starts
+    the emergency response from the order page, and the flag goes."""
+    from playwright.sync_api import expect
+
+    rt = live_server.runtime
+    rt.settings.emergency_urgency = ["urgent", "attention"]  # attention counts as urgent here ...
+    rt.settings.emergency_min_confidence = 1.0  # ... and only a hard rule passes the gate: the message is held
+    outcome = do_receive_message(rt, IncomingMessage("转账失败了三次，钱到现在还没退回来，怎么回事", "chat", "held-1"))
+    assert outcome.decision.confirm_emergency and outcome.work_order_id and outcome.meeting_id is None
+    page = contexts()
+    sign_in_page(page, live_server.url, "lead")
+    page.goto(f"{live_server.url}/workbench/work-orders/{outcome.work_order_id}?lang=en")
+    form = page.locator("#wo-emergency-form")
+    expect(form).to_contain_text("Emergency to confirm")
+    expect(page.locator("#wo-timeline .kind-emergency_suggested")).to_have_count(1)
+    page.fill("#wo-emergency-form textarea", "客户资金滞留，启动应急")
+    page.click("#wo-emergency-start")
+    expect(page.locator("#wo-done")).to_have_text("Emergency response started; the on-call staff are being invited")
+    expect(page.locator("#wo-timeline .kind-emergency_started")).to_have_count(1)
+    expect(page.locator("#wo-emergency-form")).to_have_count(0)
+    shot(page, "wo-emergency-confirmed")

@@ -23,6 +23,7 @@ from caredesk.web.knowledge_queries import web_actor
 from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may_see, ui_language
 from caredesk.web.workorder_queries import OrderView, macro_text, order_view, reply_parts, sla_box
 from caredesk.workorders.actions import do_transition, get_work_order
+from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.workorders.closure import do_close, do_reopen, do_resolve
 from caredesk.workorders.replies import do_add_note, do_reply
 from caredesk.workorders.transfers import do_advance_step, do_transfer
@@ -33,6 +34,7 @@ __all__ = ["router"]
 router = APIRouter(route_class=WebRoute)
 Reader = Annotated[Staff, staff_who_may_see("workorder.read", work_order_for, "order_id")]
 Changer = Annotated[Staff, staff_who_may_see("workorder.change", work_order_for, "order_id")]
+Supervisor = Annotated[Staff, staff_who_may_see("workorder.supervise", work_order_for, "order_id")]
 _BASE = "/workbench/work-orders/{order_id}"
 _NOTICE_TARGET = {"HX-Retarget": "#wo-notice", "HX-Reswap": "innerHTML"}
 Text = Annotated[str, Form(max_length=20_000)]
@@ -160,6 +162,15 @@ def reopen(order_id: str, request: Request, rt: RuntimeDep, staff: Changer,
     return _act(request, rt, staff, order_id, lambda: do_reopen(
         rt, order_id, reason=_required(reason, "reason", "a reopen needs a reason").strip(),
         actor=web_actor(staff), now=rt.clock.now()), "wo.done.reopen")
+
+
+@router.post(_BASE + "/emergency", response_class=HTMLResponse)
+def confirm_emergency(order_id: str, request: Request, rt: RuntimeDep, staff: Supervisor,
+                      reason: Text = "") -> HTMLResponse:
+    """One click: the lead starts the emergency response the gate held back."""
+    return _act(request, rt, staff, order_id, lambda: do_confirm_emergency(
+        rt.uow, rt.emergency, order_id, reason=reason, actor=web_actor(staff), now=rt.clock.now(),
+        send_notice=lambda pid: rt.queue.enqueue("emergency.send_meeting_notice", pid)), "wo.done.emergency")
 
 
 @router.post(_BASE + "/viewers", response_class=HTMLResponse)

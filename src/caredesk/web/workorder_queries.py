@@ -155,6 +155,13 @@ class OrderView:
     may_change: bool
     active: bool
     names: dict[str, str] = field(default_factory=dict)  # actor string -> display name
+    may_supervise: bool = False
+
+    @property
+    def emergency_pending(self) -> bool:
+        """Urgent below the emergency gate, and no lead has started the response yet."""
+        kinds = {e.kind for e in self.events}
+        return "emergency_suggested" in kinds and "emergency_started" not in kinds
 
 
 def _actor_names(people: dict[str, Staff], events: list[WorkOrderEvent]) -> dict[str, str]:
@@ -191,6 +198,7 @@ def order_view(session: Session, order_id: str, staff: Staff, *, flows: dict[str
         macros=macros(session),
         survey=session.scalar(select(SatisfactionSurvey).where(SatisfactionSurvey.work_order_id == order.id)),
         may_change=can(staff.role, "workorder.change"), active=active,
+        may_supervise=can(staff.role, "workorder.supervise"),
         names=_actor_names(people, events))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Query
 
 from caredesk.accounts.access import work_order_filter, work_order_for
@@ -24,6 +26,8 @@ from caredesk.api.workorder_schemas import (
     callback_out,
     sla_out,
 )
+from caredesk.emergency.confirm import do_confirm_emergency
+from caredesk.runtime import Runtime
 from caredesk.workorders.actions import do_transition, list_work_orders
 from caredesk.workorders.closure import do_close, do_reopen, do_resolve
 from caredesk.workorders.queries import order_detail
@@ -147,6 +151,22 @@ def reopen_order(order_id: str, body: ReasonIn,
                  rt: RuntimeDep, session: SessionDep, caller: Changer) -> dict[str, Any]:
     _visible(session, caller, order_id)
     return work_order_out(do_reopen(rt, order_id, reason=body.reason, actor=caller.actor, now=rt.clock.now()))
+
+
+@router.post("/work-orders/{order_id}/emergency", status_code=201)
+def confirm_emergency(order_id: str, body: ReasonIn,
+                      rt: RuntimeDep, session: SessionDep, caller: Supervisor) -> dict[str, Any]:
+    """A lead starts the emergency response that the gate held back for this order's message (once: 409
+    after that)."""
+    _visible(session, caller, order_id)
+    meeting = do_confirm_emergency(rt.uow, rt.emergency, order_id, reason=body.reason, actor=caller.actor,
+                                   now=rt.clock.now(), send_notice=_meeting_notice(rt))
+    return {"work_order_id": order_id, "meeting_id": meeting.id, "room_url": meeting.room_url,
+            "participants": [p.staff_id for p in meeting.participants]}
+
+
+def _meeting_notice(rt: Runtime) -> Callable[[str], None]:
+    return lambda participant_id: rt.queue.enqueue("emergency.send_meeting_notice", participant_id)
 
 
 @router.post("/work-orders/{order_id}/merge")
