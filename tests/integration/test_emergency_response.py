@@ -299,3 +299,25 @@ def test_emergency_response_concurrent_deliveries_send_one_email(frozen: Runtime
         row = s.get(MeetingParticipant, target)
         assert row is not None and (row.email_status, row.email_attempts) == ("sent", 1)
         assert s.scalar(select(func.count()).select_from(EmergencyMeeting)) == 1
+
+
+def test_emergency_response_a_second_urgent_message_joins_the_running_meeting(frozen: Runtime,
+                                                                             mailbox: Mailbox) -> None:
+    """The customer writes again while the meeting runs: nobody is called a second time; once the meeting
+    has ended, a new urgent message starts a new response."""
+    rt = frozen
+    first = receive(rt, ZH_URGENT)
+    assert first.decision.kind == "emergency" and first.meeting_id
+    again = do_receive_message(rt, IncomingMessage("还没人处理吗？钱又被刷了一笔，不是我操作的！", "web", "cust-urgent",
+                                                   first.conversation_id))
+    assert again.decision.kind == "emergency" and again.meeting_id == first.meeting_id
+    assert "still running: joins it" in again.decision.reason
+    with rt.session_factory() as s:
+        assert len(s.scalars(select(EmergencyMeeting)).all()) == 1
+        meeting = s.get(EmergencyMeeting, first.meeting_id)
+        assert meeting is not None
+        ends = meeting.ends_at
+    rt.clock.advance(ends - rt.clock.now() + timedelta(minutes=1))  # type: ignore[attr-defined]
+    later = do_receive_message(rt, IncomingMessage("又被盗刷了，不是我本人操作", "web", "cust-urgent",
+                                                   first.conversation_id))
+    assert later.decision.kind == "emergency" and later.meeting_id not in (None, first.meeting_id)

@@ -29,7 +29,7 @@ from caredesk.intake.clarify import (
 from caredesk.intake.decision import Decision, DecisionKind, KbMatch, decide, needs_emergency
 from caredesk.intake.replies import acknowledgement
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Conversation, Customer, Message, TriageResult, WorkOrder
+from caredesk.storage.orm import Conversation, Customer, EmergencyMeeting, Message, TriageResult, WorkOrder
 from caredesk.triage.context import PriorTurn, in_context
 from caredesk.triage.doc import TriageDoc
 
@@ -189,11 +189,12 @@ def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, custome
 HISTORY_TURNS = 10  # earlier customer messages of the conversation that triage weighs
 
 
-def _history(rt: Runtime, conversation_id: str | None) -> list[PriorTurn]:
-    """The conversation's earlier customer messages as triage saw them, oldest first (a short read of its own,
-    before the write transaction)."""
+def _conversation_state(rt: Runtime, conversation_id: str | None, now: datetime
+                        ) -> tuple[list[PriorTurn], str | None]:
+    """The conversation's earlier customer messages as triage saw them, oldest first, and its emergency
+    meeting that is still running, if any (a short read of its own, before the write transaction)."""
     if conversation_id is None:
-        return []
+        return [], None
     with rt.session_factory() as session:
         rows = session.execute(
             select(TriageResult.urgency, TriageResult.emotion, TriageResult.complaint_level,
@@ -201,7 +202,10 @@ def _history(rt: Runtime, conversation_id: str | None) -> list[PriorTurn]:
             .join(Message, Message.id == TriageResult.message_id)
             .where(Message.conversation_id == conversation_id, Message.direction == "in")
             .order_by(Message.created_at.desc()).limit(HISTORY_TURNS)).all()
-    return [PriorTurn(u, e, int(level or 0), tuple(types or ())) for u, e, level, types in reversed(rows)]
+        running = session.scalar(select(EmergencyMeeting.id).where(EmergencyMeeting.conversation_id == conversation_id,
+                                                                   EmergencyMeeting.ends_at > now)
+                                 .order_by(EmergencyMeeting.created_at.desc()).limit(1))
+    return [PriorTurn(u, e, int(level or 0), tuple(types or ())) for u, e, level, types in reversed(rows)], running
 
 
 def _reply_for(decision: Decision, doc: TriageDoc, number: str) -> str:
@@ -214,12 +218,14 @@ def _reply_for(decision: Decision, doc: TriageDoc, number: str) -> str:
 
 def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
     check_incoming(cmd, rt.settings.max_message_chars)
-    doc = in_context(rt.triage(cmd.text), _history(rt, cmd.conversation_id))  # CPU: outside the transaction
+    history, running = _conversation_state(rt, cmd.conversation_id, rt.clock.now())
+    doc = in_context(rt.triage(cmd.text), history)  # CPU: outside the transaction
     policy = rt.decision_policy
     emergency = needs_emergency(doc, policy)
     index, matches = (None, []) if emergency else _knowledge(rt, doc)
-    # the meeting room and the monitoring snapshot may come from other systems: asked before any lock is held
-    prepared = prepare_emergency(rt.emergency, doc) if emergency else None
+    # the meeting room and the monitoring snapshot may come from other systems: asked before any lock is held;
+    # a conversation whose emergency meeting is still running joins it instead of calling everyone again
+    prepared = prepare_emergency(rt.emergency, doc) if emergency and running is None else None
     with rt.uow() as uow:
         s = uow.session
         now = rt.clock.now()
@@ -234,14 +240,19 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
         options: tuple[ClarifyOption, ...] = ()
         outgoing: OutgoingCheck | None = None
         participant_ids: list[str] = []
-        if prepared is not None:
+        if emergency:
             conversation.pending_clarification = None
             decision = decide(doc, None, policy)
-            meeting = do_start_emergency_response(s, plan=rt.emergency, prepared=prepared,
-                                                  conversation=conversation, customer=customer, message=message,
-                                                  doc=doc, now=now)
-            meeting_id = meeting.id
-            participant_ids = [p.id for p in meeting.participants]
+            if prepared is not None:
+                meeting = do_start_emergency_response(s, plan=rt.emergency, prepared=prepared,
+                                                      conversation=conversation, customer=customer,
+                                                      message=message, doc=doc, now=now)
+                meeting_id = meeting.id
+                participant_ids = [p.id for p in meeting.participants]
+            else:
+                meeting_id = running
+                decision = Decision(DecisionKind.EMERGENCY, f"{decision.reason}; the conversation's emergency "
+                                                            f"meeting {running} is still running: joins it")
             reply_text = acknowledgement("emergency", doc.language)
         else:
             assert index is not None
