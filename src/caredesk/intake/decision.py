@@ -78,8 +78,9 @@ def _emergency_reason(doc: TriageDoc, policy: DecisionPolicy) -> str:
     urgency = doc.label("urgency")
     if doc.hard_rules:
         return f"hard rule {', '.join(doc.hard_rules)}: urgency {urgency.label} starts the linked response"
-    return (f"urgency {urgency.label} ({urgency.confidence:.2f} >= {policy.emergency_min_confidence:.2f}) meets "
-            f"the linked-response condition")
+    rule = next((r.removeprefix("rule:") for r in urgency.reasons if r.startswith("rule:")), "")
+    return (f"urgency {urgency.label} ({urgency.confidence:.2f} >= {policy.emergency_min_confidence:.2f}"
+            f"{', ' + rule if rule else ''}) meets the linked-response condition")
 
 
 def decide(doc: TriageDoc, match: KbMatch | None, policy: DecisionPolicy, *,
