@@ -53,13 +53,10 @@ def _featuriser() -> FeatureUnion:
     ])
 
 
-# Heads fitted with balanced class weights: emotion's classes other than neutral are what matter and are
-# rare in any corpus; the seed axes keep the corpus's (real traffic's) priors.
-BALANCED = frozenset({"emotion"})
-
-
-def _head(name: str) -> LogisticRegression:
-    return LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if name in BALANCED else None)
+def _head() -> LogisticRegression:
+    """Unweighted: every head keeps the corpus's label mix (measured on dev: balanced class weights gave
+    emotion macro-F1 0.672 against 0.686 unweighted, and over-predict rare labels)."""
+    return LogisticRegression(C=C, max_iter=3000)
 
 
 @dataclass
@@ -148,7 +145,7 @@ def _fit_heads(examples: Sequence[Example], dense: np.ndarray) -> tuple[FeatureU
             if head in HEADS:
                 raise InvalidInput(f"head {head} needs examples of at least two labels", head=head)
             continue
-        heads[head] = _head(head).fit(x[idx], y, sample_weight=np.array([examples[i].weight for i in idx]))
+        heads[head] = _head().fit(x[idx], y, sample_weight=np.array([examples[i].weight for i in idx]))
     return feat, heads
 
 
