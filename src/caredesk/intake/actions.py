@@ -135,7 +135,8 @@ def _knowledge(rt: Runtime, doc: TriageDoc) -> tuple[KnowledgeIndex, list[KbMatc
     widen = content.confidence < rt.settings.kb_widen_below_confidence
     matches = index.search(doc.masked, content_type=None if widen else content.label,
                            problem_type=doc.label("problem_type").label,
-                           limit=max(rt.settings.kb_clarify_max_options, 2), language=doc.language)
+                           limit=max(rt.settings.kb_clarify_max_options, 2), language=doc.language,
+                           vector=doc.embedding)
     return index, matches
 
 

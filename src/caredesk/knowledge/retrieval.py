@@ -108,13 +108,14 @@ class KnowledgeIndex:
         return self._ranked(text, content_type, problem_type, limit, language)[0]
 
     def search(self, text: str, *, content_type: str | None = None, problem_type: str | None = None,
-               limit: int = 5, language: str | None = None) -> list[KbMatch]:
+               limit: int = 5, language: str | None = None, vector: np.ndarray | None = None) -> list[KbMatch]:
         """The best entries with a calibrated confidence each (the probability that the entry answers the text),
         best first; entries with no lexical or semantic affinity at all are left out.
 
         The margin that feeds the confidence is taken over every entry, filtered or not: a filter that happens
-        to leave one candidate does not make it a surer answer (the triage that chose the filter can be wrong)."""
-        ranked, overall = self._ranked(text, content_type, problem_type, max(limit, 2), language)
+        to leave one candidate does not make it a surer answer (the triage that chose the filter can be wrong).
+        `vector`: the text's sentence embedding when the caller has it (triage computed it), else encoded here."""
+        ranked, overall = self._ranked(text, content_type, problem_type, max(limit, 2), language, vector)
         out: list[KbMatch] = []
         for pos, score in ranked[:limit]:
             if score <= 0:
@@ -125,7 +126,8 @@ class KnowledgeIndex:
         return out
 
     def _ranked(self, text: str, content_type: str | None, problem_type: str | None, limit: int,
-                language: str | None) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+                language: str | None, vector: np.ndarray | None = None
+                ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
         """The best `limit` allowed entries, and the best two of all entries (for margins)."""
         if not self.entries or limit <= 0:
             return [], []
@@ -134,7 +136,7 @@ class KnowledgeIndex:
         if self.semantic is None or self.embedder is None:
             positions, scores = np.arange(len(self.entries)), lexical
         else:
-            positions, semantic = self._semantic(text, lexical, allowed)
+            positions, semantic = self._semantic(text, lexical, allowed, vector)
             scores = LEXICAL_WEIGHT * lexical[positions] + SEMANTIC_WEIGHT * semantic
             if language in ("zh", "en"):
                 # characters and words cannot match across languages: there the embedding speaks alone
@@ -146,12 +148,13 @@ class KnowledgeIndex:
             positions, scores = positions[keep], scores[keep]
         return _top(positions, scores, limit), overall
 
-    def _semantic(self, text: str, lexical: np.ndarray, allowed: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def _semantic(self, text: str, lexical: np.ndarray, allowed: np.ndarray | None,
+                  vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(positions, semantic scores) of the candidates: every entry (brute force), or the probed groups'
         entries plus the best allowed lexical ones (inverted file)."""
         assert self.semantic is not None and self.embedder is not None
-        query = self.semantic.query(self.embedder.encode([text])[0])
+        usable = vector is not None and vector.shape[-1] == self.embedder.dims  # the same encoder's vector
+        query = self.semantic.query(vector if usable else self.embedder.encode([text])[0])
         probed, semantic = self.semantic.scores(query)
         if probed is None:
             return np.arange(len(self.entries)), semantic

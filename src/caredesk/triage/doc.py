@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Entity", "LabelScore", "TriageDoc"]
 
@@ -42,6 +46,7 @@ class TriageDoc:
     out_of_scope: bool = False  # not a customer-service message at all: asked to clarify, no work order
     handoff: bool = False  # the customer asked for a person
     known_words: int = 0  # word tokens the model knows (none in a Latin-only text: gibberish or off-topic)
+    embedding: np.ndarray | None = None  # the masked text's sentence vector: knowledge search reuses it
 
     def label(self, head: str) -> LabelScore:
         return self.labels[head]

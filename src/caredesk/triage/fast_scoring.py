@@ -125,8 +125,9 @@ class FastTriageScorer:
     after it): labels, calibrated probabilities, ranking and reasons for one message."""
 
     def __init__(self, featuriser: FeatureUnion, heads: dict[str, LogisticRegression],
-                 temperatures: dict[str, float] | None = None) -> None:
+                 temperatures: dict[str, float] | None = None, explained: frozenset[str] | None = None) -> None:
         self.features = FastFeaturiser(featuriser)
+        self.explained = frozenset(heads) if explained is None else explained  # heads whose reasons are shown
         self.names = featuriser.get_feature_names_out()
         self.heads: dict[str, _Head] = {}
         start = 0
@@ -148,10 +149,12 @@ class FastTriageScorer:
             probs = h.probabilities(scores)
             order = np.argsort(probs, kind="stable")[::-1]
             best = int(order[0])
-            column = h.columns.start + (0 if h.binary else best)
-            sign = -1.0 if h.binary and best == 0 else 1.0
-            contributions = sign * (vals * rows[:, column]) if len(idx) else vals
+            reasons: tuple[str, ...] = ()
+            if head in self.explained:
+                column = h.columns.start + (0 if h.binary else best)
+                sign = -1.0 if h.binary and best == 0 else 1.0
+                contributions = sign * (vals * rows[:, column]) if len(idx) else vals
+                reasons = top_reasons(self.names, idx, contributions, sign * float(dense_scores[column]))
             out[head] = LabelScore(h.classes[best], float(probs[best]),
-                                   tuple((h.classes[j], float(probs[j])) for j in order),
-                                   top_reasons(self.names, idx, contributions, sign * float(dense_scores[column])))
+                                   tuple((h.classes[j], float(probs[j])) for j in order), reasons)
         return out

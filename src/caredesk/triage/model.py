@@ -75,7 +75,9 @@ class TriageModel:
 
     def scorer(self) -> FastTriageScorer:
         if self._fast is None:
-            self._fast = FastTriageScorer(self.featuriser, self.heads, self.temperatures)
+            # reasons only for what a person reads: the seed axes and emotion
+            self._fast = FastTriageScorer(self.featuriser, self.heads, self.temperatures,
+                                          explained=frozenset({*HEADS, "emotion"}))
         return self._fast
 
     def predict(self, masked_text: str, embedding: np.ndarray | None = None) -> dict[str, LabelScore]:

@@ -14,10 +14,11 @@ if TYPE_CHECKING:
 
 
 @component("caredesk.classify.v2", reads=("masked",),
-           writes=("labels", "emotion", "signals", "known_words", "model_version"))
+           writes=("labels", "emotion", "signals", "known_words", "embedding", "model_version"))
 def make_classify(model: TriageModel) -> Step:
     def classify(doc: TriageDoc) -> TriageDoc:
-        for head, score in model.predict(doc.masked).items():
+        doc.embedding = model.vectors.encode([doc.masked])[0]
+        for head, score in model.predict(doc.masked, embedding=doc.embedding).items():
             if head in HEADS:
                 doc.labels[head] = score
             elif head == "emotion":
