@@ -16,8 +16,8 @@ _TEXTS = {
     ("urgent_review", "zh"): "您的问题已作为紧急工单（编号 {number}）优先处理，值班主管正在核实，会尽快与您联系。",
     ("urgent_review", "en"): "Your case is a priority ticket ({number}); a duty lead is reviewing it and will contact "
                              "you shortly.",
-    ("out_of_scope", "zh"): "抱歉，我没能理解您的问题。请问您需要办理或咨询哪项业务？例如：账户、银行卡、转账、贷款、手机银行。"
-                            "如需人工服务，请回复“转人工”。",
+    ("out_of_scope", "zh"): "抱歉，我没能理解您的问题。请问您需要办理或咨询哪项业务？"
+                            "例如：账户、银行卡、转账、贷款、手机银行。如需人工服务，请回复“转人工”。",
     ("out_of_scope", "en"): "Sorry, I did not understand. What can we help you with: your account, a card, a transfer, "
                             "a loan or the app? Reply \"talk to a human\" to reach a person.",
 }

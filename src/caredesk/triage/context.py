@@ -29,19 +29,18 @@ def in_context(doc: TriageDoc, history: Sequence[PriorTurn]) -> TriageDoc:
     complaints = sum(1 for t in history if t.complaint_level >= ComplaintLevel.COMPLAINT)
     angry = sum(1 for t in history if t.emotion == Emotion.ANGRY)
     urgency = doc.labels.get("urgency")
-    if doc.complaint_level >= ComplaintLevel.COMPLAINT and complaints >= REPEATED_AFTER \
-            and "repeated" not in doc.complaint_types:
+    complaint = doc.complaint_level >= ComplaintLevel.COMPLAINT
+    if complaint and complaints >= REPEATED_AFTER and "repeated" not in doc.complaint_types:
         doc.complaint_types = ["repeated", *doc.complaint_types]
         doc.complaint_level = max(doc.complaint_level, ComplaintLevel.REPEATED_OR_COMPENSATION)
         doc.rules.append(f"context:repeated:{complaints}_earlier_complaints")
-    if angry >= ANGRY_AFTER and doc.emotion.label == Emotion.NEUTRAL and doc.complaint_level >= ComplaintLevel.COMPLAINT:
+    if angry >= ANGRY_AFTER and doc.emotion.label == Emotion.NEUTRAL and complaint:
         doc.emotion = replace(doc.emotion, label=Emotion.ANGRY.value,
                               reasons=(f"context:{angry}_earlier_angry", *doc.emotion.reasons))
         doc.rules.append(f"context:angry:{angry}_earlier_angry")
     escalating = angry >= ANGRY_AFTER or complaints >= REPEATED_AFTER or any(t.urgency == Urgency.URGENT
                                                                               for t in history[-2:])
-    if urgency is not None and urgency.label == Urgency.GENERAL and escalating \
-            and doc.complaint_level >= ComplaintLevel.COMPLAINT:
+    if urgency is not None and urgency.label == Urgency.GENERAL and escalating and complaint:
         doc.labels["urgency"] = replace(urgency, label=Urgency.ATTENTION.value,
                                         reasons=("rule:context:escalating", *urgency.reasons))
         doc.rules.append("context:attention:escalating")

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from caredesk.accounts.access import work_order_for
 from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read
+from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.errors import CareDeskError, InvalidInput
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
@@ -23,7 +24,6 @@ from caredesk.web.knowledge_queries import web_actor
 from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may_see, ui_language
 from caredesk.web.workorder_queries import OrderView, macro_text, order_view, reply_parts, sla_box
 from caredesk.workorders.actions import do_transition, get_work_order
-from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.workorders.closure import do_close, do_reopen, do_resolve
 from caredesk.workorders.replies import do_add_note, do_reply
 from caredesk.workorders.transfers import do_advance_step, do_transfer

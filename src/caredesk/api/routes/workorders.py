@@ -3,9 +3,8 @@ of the flow: status, assignment, transfer, step, reply, note, resolve, close, re
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
 from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 

@@ -119,6 +119,12 @@ def _set(score: LabelScore, label: str, reason: str, confidence: float | None = 
                    reasons=(f"rule:{reason}", *score.reasons))
 
 
+def _relabel(doc: TriageDoc, head: str, label: str, reason: str, confidence: float) -> None:
+    """A rule sets a head's label: named in the rules and first among the head's reasons."""
+    doc.rules.append(reason)
+    doc.labels[head] = _set(doc.labels[head], label, reason, confidence)
+
+
 def _complaint(doc: TriageDoc, text: str, lex: Lexicons) -> dict[str, str]:
     """Types with where each came from ("lexicon" or "model"); sets level and types on the doc."""
     found: dict[str, str] = {}
@@ -160,22 +166,17 @@ def _urgency(doc: TriageDoc, text: str, lex: Lexicons, types: dict[str, str]) ->
                      and doc.signals[complaint_head(k)].confidence >= HEAD_URGENT_THRESHOLD]
     if hard:
         why = ";".join(f"{rule}:{','.join(phrases)}" for rule, phrases in sorted(hard.items()))
-        doc.rules.append(f"urgent:{why}")
-        doc.labels["urgency"] = _set(urgency, Urgency.URGENT.value, f"urgent:{why}", 1.0)
+        _relabel(doc, "urgency", Urgency.URGENT.value, f"urgent:{why}", 1.0)
     elif threats or model_threats:
         why = ",".join(threats + model_threats)
-        doc.rules.append(f"urgent:external_threat:{why}")
-        doc.labels["urgency"] = _set(urgency, Urgency.URGENT.value, f"urgent:external_threat:{why}",
-                                     1.0 if threats and corroborated else p_urgent)
+        _relabel(doc, "urgency", Urgency.URGENT.value, f"urgent:external_threat:{why}",
+                 1.0 if threats and corroborated else p_urgent)
     elif (phrases := _hits(text, lex.urgent)) and urgency.label != Urgency.URGENT:
-        doc.rules.append(f"urgent:{','.join(phrases)}")
         # the label follows the phrase; the confidence stays the model's, so the gate still weighs it
-        probability = dict(urgency.ranking).get(Urgency.URGENT.value, urgency.confidence)
-        doc.labels["urgency"] = _set(urgency, Urgency.URGENT.value, f"urgent:{','.join(phrases)}", probability)
+        _relabel(doc, "urgency", Urgency.URGENT.value, f"urgent:{','.join(phrases)}", p_urgent)
     elif urgency.label == Urgency.GENERAL and (phrases := _hits(text, lex.attention) + _exclamation(text)):
-        doc.rules.append(f"attention:{','.join(phrases)}")
-        doc.labels["urgency"] = _set(urgency, Urgency.ATTENTION.value, f"attention:{','.join(phrases)}",
-                                     dict(urgency.ranking).get(Urgency.ATTENTION.value, urgency.confidence))
+        _relabel(doc, "urgency", Urgency.ATTENTION.value, f"attention:{','.join(phrases)}",
+                 dict(urgency.ranking).get(Urgency.ATTENTION.value, urgency.confidence))
 
 
 def _exclamation(text: str) -> list[str]:
