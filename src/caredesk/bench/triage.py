@@ -19,10 +19,11 @@ def _batch_triage(pipeline, model, messages: list[str]) -> list:  # type: ignore
     """The full pipeline with the classifier run once per batch: the cheap per-message steps before it
     (normalise, language, PII masking, segmentation, entities), `predict_many` over the batch, then the
     per-message lexicon rules. Same results as `pipeline(text)` for each message."""
+    from caredesk.triage.components.classify import assign
     from caredesk.triage.doc import TriageDoc
 
     steps = dict(zip(pipeline.names, pipeline._steps, strict=True))
-    split = pipeline.names.index("caredesk.classify.v1")
+    split = pipeline.names.index("caredesk.classify.v2")
     before, after = [steps[n] for n in pipeline.names[:split]], [steps[n] for n in pipeline.names[split + 1:]]
     docs = []
     for text in messages:
@@ -30,9 +31,10 @@ def _batch_triage(pipeline, model, messages: list[str]) -> list:  # type: ignore
         for step in before:
             doc = step(doc)
         docs.append(doc)
-    for doc, labels in zip(docs, model.predict_many([d.masked for d in docs]), strict=True):
-        doc.labels.update(labels)
-        doc.model_version = model.version
+    masked = [d.masked for d in docs]
+    embeddings = model.vectors.encode(masked)  # one encoder call for the batch
+    for doc, text, embedding in zip(docs, masked, embeddings, strict=True):
+        assign(doc, model, model.predict(text, embedding=embedding), embedding)
     out = []
     for doc in docs:
         for step in after:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from caredesk.triage.doc import TriageDoc
+import numpy as np
+
+from caredesk.triage.doc import LabelScore, TriageDoc
 from caredesk.triage.labels import HEADS
 from caredesk.triage.registry import Step, component
 
@@ -13,20 +15,26 @@ if TYPE_CHECKING:
     from caredesk.triage.model import TriageModel
 
 
+def assign(doc: TriageDoc, model: TriageModel, scores: dict[str, LabelScore], embedding: np.ndarray) -> TriageDoc:
+    """Put the heads' scores where the later steps read them (also the batch path's: caredesk.bench)."""
+    doc.embedding = embedding
+    for head, score in scores.items():
+        if head in HEADS:
+            doc.labels[head] = score
+        elif head == "emotion":
+            doc.emotion = score
+        else:
+            doc.signals[head] = score
+    doc.known_words = model.known_words(doc.masked)
+    doc.model_version = model.version
+    return doc
+
+
 @component("caredesk.classify.v2", reads=("masked",),
            writes=("labels", "emotion", "signals", "known_words", "embedding", "model_version"))
 def make_classify(model: TriageModel) -> Step:
     def classify(doc: TriageDoc) -> TriageDoc:
-        doc.embedding = model.vectors.encode([doc.masked])[0]
-        for head, score in model.predict(doc.masked, embedding=doc.embedding).items():
-            if head in HEADS:
-                doc.labels[head] = score
-            elif head == "emotion":
-                doc.emotion = score
-            else:
-                doc.signals[head] = score
-        doc.known_words = model.known_words(doc.masked)
-        doc.model_version = model.version
-        return doc
+        embedding = model.vectors.encode([doc.masked])[0]
+        return assign(doc, model, model.predict(doc.masked, embedding=embedding), embedding)
 
     return classify
