@@ -4,13 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test check bench install lock clean
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package (CareDesk's ranges are in pyproject.toml); CareDesk itself is installed
+# on top of it without resolving again, so every install gets the versions that were tested.
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "CareDesk needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -21,11 +24,23 @@ run: $(STAMP)
 	$(BIN)/caredesk demo
 	$(BIN)/caredesk serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
+# The gates: lint, the import boundaries (.importlinter), types (strict; [tool.mypy] in pyproject.toml).
+check: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m caredesk.bench
 
+# After changing a range in pyproject.toml: re-pin everything, then commit requirements.lock.
+lock: $(STAMP)
+	$(BIN)/pip install --quiet pip-tools==7.7.0
+	$(BIN)/pip-compile --quiet --extra test --strip-extras --no-emit-index-url --no-emit-find-links \
+		--annotation-style=line -o requirements.lock pyproject.toml
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -217,7 +217,7 @@ class LiveServer:
 
 
 def serve_in_thread(rt: Runtime, *, start_consumer: bool = False) -> Iterator[LiveServer]:
-    from caredesk.api.app import create_app
+    from caredesk.http.app import create_app
     from tests.support.serving import uvicorn_in_thread
 
     port = free_port()
@@ -247,7 +247,7 @@ def api(demo_runtime: Runtime) -> Iterator[Any]:
     """A TestClient on the real app (no server thread), authenticated as an admin API key."""
     from fastapi.testclient import TestClient
 
-    from caredesk.api.app import create_app
+    from caredesk.http.app import create_app
 
     with TestClient(create_app(demo_runtime, start_consumer=False)) as client:
         client.headers["Authorization"] = f"Bearer {create_key(demo_runtime)}"

@@ -36,8 +36,8 @@ from caredesk.workorders.presence import Presence
 from caredesk.workorders.sla import SlaConfig, load_sla_config
 
 if TYPE_CHECKING:
-    from caredesk.knowledge.embedding import Embedder
     from caredesk.knowledge.retrieval import KnowledgeIndex
+    from caredesk.text.encoder import Embedder
     from caredesk.triage.pipeline import TriagePipeline
 
 __all__ = ["Runtime", "current_runtime", "set_current_runtime"]
@@ -106,7 +106,7 @@ class Runtime:
             elif (version := active_version(root)) is not None and version != current.model.version:
                 try:
                     model = TriageModel.load(root / "triage" / version)
-                except Exception as exc:  # noqa: BLE001  (a broken artefact must not stop triage: keep the working one)
+                except Exception as exc:
                     _log.error("triage model %s could not be loaded, keeping %s: %s", version,
                                current.model.version, exc)
                 else:
@@ -122,7 +122,7 @@ class Runtime:
     def embedder(self) -> Embedder:
         """The sentence encoder for knowledge retrieval: one per process, its weights loaded on first use."""
         if self._embedder is None:
-            from caredesk.knowledge.embedding import default_embedder
+            from caredesk.text.encoder import default_embedder
 
             self._embedder = default_embedder()
         return self._embedder

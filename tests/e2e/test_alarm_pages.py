@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from caredesk.api.app import create_app
+from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import IncidentRecord, Staff

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from caredesk.api.app import create_app
+from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
 from tests.conftest import create_key

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from caredesk.api.app import create_app
+from caredesk.http.app import create_app
 from caredesk.runtime import Runtime
 from tests.conftest import create_key
 
@@ -103,7 +103,8 @@ def test_work_order_bad_input_and_permissions(api: Any, demo_runtime: Runtime) -
 def test_macros_and_collision_notice(api: Any, demo_runtime: Runtime) -> None:
     oid = _order(api, "wo-api-3")["id"]
     macro = {"code": "fee-refund", "title_zh": "年费退回", "title_en": "Fee refunded",
-             "body_zh": "{customer}您好，工单 {order} 的年费已退回。", "body_en": "Dear {customer}, the fee of {order} is refunded."}
+             "body_zh": "{customer}您好，工单 {order} 的年费已退回。",
+             "body_en": "Dear {customer}, the fee of {order} is refunded."}
     assert api.post("/api/v1/macros", json=macro).status_code == 201
     assert api.post("/api/v1/macros", json=macro).json()["code"] == "conflict"
     assert api.post("/api/v1/macros", json=macro | {"code": "Bad Code!"}).status_code in (400, 422)

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from caredesk.accounts.roles import PERMISSIONS, Role, can
-from caredesk.api.app import create_app
+from caredesk.http.app import create_app
 from caredesk.runtime import Runtime
 from tests.conftest import create_key
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from caredesk.accounts.abuse import do_freeze_account
-from caredesk.api.app import create_app
+from caredesk.http.app import create_app
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Notification, Staff
 from tests.conftest import LiveServer

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
-from caredesk.api.app import create_app
+from caredesk.http.app import create_app
 from caredesk.knowledge.actions import do_archive, do_save_entries, load_published
 from caredesk.knowledge.model import EntryDraft
 from caredesk.knowledge.queries import list_versions

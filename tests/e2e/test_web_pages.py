@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, event, func, select
 
 from caredesk.accounts.credentials import hash_password
-from caredesk.api.app import create_app
+from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, MeetingParticipant, Message, Staff, TriageResult

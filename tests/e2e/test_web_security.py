@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from caredesk.api.app import create_app
 from caredesk.clock import FrozenClock
 from caredesk.compliance.audit import verify_chain
+from caredesk.http.app import create_app
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry
 from tests.conftest import create_key

@@ -64,7 +64,8 @@ def test_browser_agent_transfers_with_a_reason_and_replies_with_a_macro(live_ser
 
     rt = live_server.runtime
     replies.do_create_macro(rt, code="fee-refund", title_zh="年费退回", title_en="Annual fee refunded",
-                            body_zh="您好，工单 {order} 的年费已退回，请查收。", body_en="The fee of {order} is refunded.",
+                            body_zh="您好，工单 {order} 的年费已退回，请查收。",
+                            body_en="The fee of {order} is refunded.",
                             actor="test", now=rt.clock.now())
     oid = complaint_for_agent(rt, "browser-wo-1")
     page = contexts()

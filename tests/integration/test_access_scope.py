@@ -17,8 +17,8 @@ from caredesk.accounts.access import (
     work_order_filter,
     work_order_for,
 )
-from caredesk.api.deps import Caller
 from caredesk.errors import NotFound
+from caredesk.http.deps import Caller
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Branch, Conversation, Customer, Department, Staff, WorkOrder, WorkOrderEvent
 
@@ -69,7 +69,8 @@ def test_work_orders_are_scoped_by_department(runtime: Runtime) -> None:
     assert visible(it_agent) == {in_other.id, assigned_elsewhere.id}
     assert visible(auditor) == ids
     with runtime.session_factory() as s:
-        assert work_order_for(s, Caller("api_key", "k", "agent", "integration"), in_other.id).id == in_other.id  # integrations
+        integration = Caller("api_key", "k", "agent", "integration")
+        assert work_order_for(s, integration, in_other.id).id == in_other.id  # integrations
         with pytest.raises(NotFound):
             work_order_for(s, Caller.of_staff(agent), in_parent.id)
 

@@ -165,7 +165,7 @@ class Joiner:
     def __init__(self, rt: Runtime) -> None:
         from fastapi.testclient import TestClient
 
-        from caredesk.api.app import create_app
+        from caredesk.http.app import create_app
 
         self.rt = rt
         app = create_app(rt, start_consumer=False)
@@ -260,7 +260,7 @@ def test_emergency_response_concurrent_deliveries_send_one_email(frozen: Runtime
     """Two workers running the same notice at once (a redelivered task): the row lock lets one send."""
     rt = frozen
     outcome = receive(rt, ZH_URGENT)
-    meeting, people = load_meeting(rt, str(outcome.meeting_id))
+    _, people = load_meeting(rt, str(outcome.meeting_id))
     mailbox.wait_for(len(people))
     with rt.uow() as uow:  # back to pending, as if the first delivery had not happened yet
         for participant in uow.session.scalars(select(MeetingParticipant)):

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 from sqlalchemy import select, update
 
-from caredesk.api.app import SESSION_COOKIE, create_app
+from caredesk.http.app import SESSION_COOKIE, create_app
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Staff
 from tests.conftest import LiveServer

@@ -81,7 +81,8 @@ def _org(rt: Runtime) -> dict[str, str]:
                  ("customer_service", "retail_banking", "quality_assurance", "compliance_and_complaints")}
         s.add_all(depts.values())
         s.flush()
-        cards = SkillGroup(code="cards", name_zh="银行卡组", name_en="Cards", department_id=depts["customer_service"].id,
+        cards = SkillGroup(code="cards", name_zh="银行卡组", name_en="Cards",
+                           department_id=depts["customer_service"].id,
                            skills=["credit_card", "debit_card", "fee_dispute"], languages=["zh", "en"],
                            strategy="skills")
         digital = SkillGroup(code="digital", name_zh="电子银行组", name_en="Digital",

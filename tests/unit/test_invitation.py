@@ -19,7 +19,8 @@ JOIN = "https://caredesk.demo-bank.example/join/tok_Abc-123"
 
 def invite(**changes: object) -> MeetingInvite:
     values: dict[str, object] = dict(
-        meeting_id="01HMEETING", title="[business] 我的银行卡刚刚被盗刷了两万元", summary="客户称银行卡被盗刷，请求立即冻结",
+        meeting_id="01HMEETING", title="[business] 我的银行卡刚刚被盗刷了两万元",
+        summary="客户称银行卡被盗刷，请求立即冻结",
         starts_at=CLOCK.now(), ends_at=CLOCK.now() + timedelta(hours=1),
         room_url="https://meet.jit.si/caredesk-01HMEETING", join_url=JOIN,
         organizer_email="caredesk@demo-bank.example", invitee_name="陈静",

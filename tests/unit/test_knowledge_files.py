@@ -116,7 +116,7 @@ def test_knowledge_xlsx_same_columns_and_spreadsheet_line_numbers() -> None:
         ["k2", "en", "cards", "business", "consultation", "", None, "no question", None, None],
         [3, "zh", "", "branch", "consultation", "网点几点开门？", None, "九点", "draft", None],
     ]
-    write_xlsx(buffer, HEADER.split(",") + ["status", "valid_from"], rows)
+    write_xlsx(buffer, [*HEADER.split(","), "status", "valid_from"], rows)
     parsed = read_kb_file(buffer.getvalue(), name="kb.xlsx")
     assert [(e.line, e.column) for e in parsed.errors] == [(4, "question")]
     assert [d.key for d in parsed.drafts] == ["k1", "3"] and parsed.lines == [2, 5]

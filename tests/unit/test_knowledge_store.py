@@ -16,7 +16,11 @@ def _entries(n: int, answer: str = "a") -> list[IndexedEntry]:
 
 def test_same_signature_reuses_the_index_and_a_new_one_rebuilds() -> None:
     store, loads = KnowledgeStore(), []
-    load = lambda: loads.append(1) or _entries(3)
+
+    def load() -> list[IndexedEntry]:
+        loads.append(1)
+        return _entries(3)
+
     first = store.current((3, "x"), load, embedder=HashEmbedder())
     assert store.current((3, "x"), load, embedder=HashEmbedder()) is first and len(loads) == 1
     second = store.current((3, "y"), load, embedder=HashEmbedder())
@@ -34,7 +38,8 @@ def test_while_one_thread_rebuilds_the_others_answer_from_the_previous_index() -
         return _entries(2, "new")
 
     rebuilt: list[object] = []
-    builder = threading.Thread(target=lambda: rebuilt.append(store.current((2, "v2"), slow_load, embedder=HashEmbedder())))
+    builder = threading.Thread(
+        target=lambda: rebuilt.append(store.current((2, "v2"), slow_load, embedder=HashEmbedder())))
     builder.start()
     assert started.wait(10)
     # a second caller sees the new signature too, but does not wait for the build

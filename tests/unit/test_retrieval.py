@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -59,7 +60,7 @@ def test_query_terms_chars_and_words() -> None:
 def test_lexical_scores_are_normalised_and_rank_exact_overlap_first() -> None:
     index = LexicalIndex([["登录密码忘了"], ["交易密码忘了"], ["信用卡激活"]])
     scores = index.scores("登录密码忘了")
-    assert scores.dtype == np.float32 and 0 <= scores.min() and scores.max() <= 1.0 + 1e-6
+    assert scores.dtype == np.float32 and scores.min() >= 0 and scores.max() <= 1.0 + 1e-6
     assert np.argmax(scores) == 0 and scores[0] > scores[1] > scores[2]
     assert not index.scores("完全无关").any()
 
@@ -89,7 +90,7 @@ def test_score_is_the_weighted_sum_of_lexical_and_semantic() -> None:
     semantic = float(index.semantic.centroids[pos] @ index.semantic.query(HashEmbedder().encode([text])[0]))
     assert score == pytest.approx(LEXICAL_WEIGHT * index.lexical.scores(text)[pos] + SEMANTIC_WEIGHT * semantic,
                                   abs=1e-5)
-    assert LEXICAL_WEIGHT + SEMANTIC_WEIGHT == pytest.approx(1.0)
+    assert pytest.approx(1.0) == LEXICAL_WEIGHT + SEMANTIC_WEIGHT
 
 
 def test_calibration_is_monotone_and_bounded() -> None:
@@ -97,8 +98,8 @@ def test_calibration_is_monotone_and_bounded() -> None:
     for cross in (False, True):
         by_score = [calibration.confidence(s, 0.0, cross_language=cross) for s in grid]
         by_margin = [calibration.confidence(0.6, m, cross_language=cross) for m in np.linspace(0, 0.5, 11)]
-        assert all(a <= b for a, b in zip(by_score, by_score[1:], strict=False))
-        assert all(a <= b for a, b in zip(by_margin, by_margin[1:], strict=False))
+        assert all(a <= b for a, b in pairwise(by_score))
+        assert all(a <= b for a, b in pairwise(by_margin))
         assert all(0.0 <= c <= 1.0 for c in by_score + by_margin)
     assert calibration.confidence(0.6, -0.3) == calibration.confidence(0.6, 0.0)  # only a lead counts
     assert calibration.confidence(0.95, 0.3) > 0.9 and calibration.confidence(0.1, 0.0) < 0.1

@@ -133,7 +133,8 @@ def test_shipped_sla_file_loads() -> None:
     ("policies: [{name: a, when: {colour: red}, targets: {resolution: 5}}]", "unknown condition"),
     ("policies: [{name: a, calendar: nope, targets: {resolution: 5}}]", "no calendar named"),
     ("policies: [{name: a, targets: {resolution: 5}, warn_at: 2}]", "between 0 and 1"),
-    ("calendars: {c: {timezone: Nowhere/Land, hours: {mon: ['09:00-10:00']}}}\npolicies: [{name: a, targets: {resolution: 5}}]",
+    ("calendars: {c: {timezone: Nowhere/Land, hours: {mon: ['09:00-10:00']}}}\n"
+     "policies: [{name: a, targets: {resolution: 5}}]",
      "unknown time zone"),
 ])
 def test_bad_sla_files_are_refused_with_the_field_named(tmp_path: Path, text: str, message: str) -> None:

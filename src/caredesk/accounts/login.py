@@ -47,9 +47,10 @@ def _record(session: Session, action: str, attempt: LoginAttempt, now: datetime,
                  data={"username": attempt.username[:64], "address": attempt.address, **extra}, now=now)
 
 
-def _audit(rt: Runtime, action: str, attempt: LoginAttempt, now: datetime, **extra: object) -> None:
+def _audit(rt: Runtime, action: str, attempt: LoginAttempt, now: datetime, *, staff_id: str | None = None,
+           **extra: object) -> None:
     with rt.uow() as uow:
-        _record(uow.session, action, attempt, now, **extra)
+        _record(uow.session, action, attempt, now, staff_id=staff_id, **extra)
         uow.commit()
 
 

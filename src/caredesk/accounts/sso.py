@@ -42,6 +42,10 @@ try:  # Authlib talks through httpx2 when it is installed, else httpx: catch the
     _HTTP_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx2.HTTPError)
 except ImportError:
     _HTTP_ERRORS = (httpx.HTTPError,)
+# Named, typed tuples: mypy joins (*_HTTP_ERRORS, ValueError) written in an except clause to tuple[type, ...]
+_DISCOVERY_ERRORS: tuple[type[Exception], ...] = (*_HTTP_ERRORS, ValueError)
+_REDIRECT_ERRORS: tuple[type[Exception], ...] = (*_HTTP_ERRORS, RuntimeError)
+_EXCHANGE_ERRORS: tuple[type[Exception], ...] = (*_HTTP_ERRORS, ValueError, RuntimeError)
 
 # frozen_now: the sign-in was unusual (a new network, an odd hour) and froze the account
 RefusalReason = Literal["provider_error", "invalid_token", "no_username", "unknown_user", "inactive_user",
@@ -109,7 +113,7 @@ class SsoClient:
     async def _metadata(self) -> dict[str, Any]:
         try:
             metadata: dict[str, Any] = await self._app.load_server_metadata()
-        except (*_HTTP_ERRORS, ValueError) as exc:
+        except _DISCOVERY_ERRORS as exc:
             log.warning("the OpenID Provider's discovery document could not be read: %s", exc)
             raise Unavailable("the identity provider cannot be reached") from None
         if metadata.get("issuer") != self.issuer:  # OpenID Connect Discovery 1.0, section 4.3
@@ -123,7 +127,7 @@ class SsoClient:
         await self._metadata()
         try:
             response: Response = await self._app.authorize_redirect(request, self.redirect_uri)
-        except (*_HTTP_ERRORS, RuntimeError) as exc:
+        except _REDIRECT_ERRORS as exc:
             log.warning("single sign-on could not start: %s", exc)
             raise Unavailable("the identity provider cannot be reached") from None
         return response
@@ -144,7 +148,7 @@ class SsoClient:
             return SsoRefused("provider_error", detail=str(exc.error)[:64])
         except JoseError as exc:  # signature, issuer, audience, nonce, expiry
             return SsoRefused("invalid_token", detail=str(exc)[:200])
-        except (*_HTTP_ERRORS, ValueError, RuntimeError) as exc:
+        except _EXCHANGE_ERRORS as exc:
             log.warning("single sign-on: the provider could not complete the exchange: %s", exc)
             return SsoRefused("provider_error", detail=type(exc).__name__)
         claims = token.get("userinfo")

@@ -68,7 +68,7 @@ class KnowledgeIn(_Validity):
             category=normalise_category(self.category),
             similar_questions=tuple(self.similar_questions),
             status=self.status or "",
-            answer_variants=dict(self.answer_variants),
+            answer_variants={channel: text for channel, text in self.answer_variants.items()},  # as dict[str, str]
             valid_from=self.valid_from,
             valid_until=self.valid_until,
             owner=self.owner,

@@ -183,5 +183,6 @@ class PageOut(BaseModel):
 
 __all__ = [
     "ClarificationOptionOut", "ClarificationOut", "DecisionOut", "MessageCreated", "MessageIn", "PageOut",
-    "StrictModel", "TransitionIn", "TriageOut", "alarm_out", "meeting_out", "message_created", "message_out", "work_order_out",
+    "StrictModel", "TransitionIn", "TriageOut", "alarm_out", "meeting_out", "message_created", "message_out",
+    "work_order_out",
 ]

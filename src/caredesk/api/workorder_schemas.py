@@ -8,6 +8,7 @@ from pydantic import Field
 
 from caredesk.api.schemas import StrictModel
 from caredesk.storage.orm import CallbackTask, Macro, SatisfactionSurvey
+from caredesk.workorders.macro_fields import MacroFields
 from caredesk.workorders.sla import SlaStatus
 
 __all__ = [
@@ -72,12 +73,8 @@ class AwayIn(StrictModel):
     away: bool
 
 
-class MacroIn(StrictModel):
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")
-    title_zh: str = Field(min_length=1, max_length=200)
-    title_en: str = Field(min_length=1, max_length=200)
-    body_zh: str = Field(min_length=1, max_length=10_000)
-    body_en: str = Field(min_length=1, max_length=10_000)
+class MacroIn(MacroFields):
+    """Body of POST /api/v1/macros."""
 
 
 def sla_out(policy: str | None, statuses: list[SlaStatus]) -> dict[str, Any]:

@@ -11,20 +11,27 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from caredesk.bench.stats import Figures, Notes, log, percentile, summary_ms
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 __all__ = ["run"]
 
 
-def _populate(engine, conversations: int, rng: random.Random) -> list[str]:  # type: ignore[no-untyped-def]
+def _populate(engine: Engine, conversations: int, rng: random.Random) -> list[str]:
     from sqlalchemy import insert
 
     from caredesk.ids import new_id
     from caredesk.storage.orm import Conversation, Customer, Message, TriageResult
 
     now = datetime.now(UTC)
-    customers, convs, messages, triage = [], [], [], []
+    customers: list[dict[str, Any]] = []
+    convs: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    triage: list[dict[str, Any]] = []
     for c in range(conversations):
         cust_id, conv_id = new_id(), new_id()
         start = now - timedelta(hours=rng.randint(1, 48))
@@ -89,6 +96,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
             for conv_id in ids:
                 with sf() as s:
                     conv = s.scalar(select(Conversation).where(Conversation.id == conv_id).with_for_update())
+                    assert conv is not None  # _populate has just inserted it
                     t0 = time.perf_counter()
                     alarm = do_watch_conversation(s, conv, policy, now=datetime.now(UTC), strategy=strategy)
                     s.flush()  # the alarm, notifications and audit rows reach the database as in intake

@@ -64,14 +64,6 @@ def _demo_questions() -> list[tuple[str, str, list[str], str]]:
              r["answer"]) for r in rows]
 
 
-def _demo_questions() -> list[tuple[str, str, list[str], str]]:
-    path = resources.files("caredesk.demo").joinpath("knowledge_base.csv")
-    with resources.as_file(path) as p, p.open(encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return [(r["lang"], r["question"], [s.strip() for s in r["similar_questions"].split("||") if s.strip()],
-             r["answer"]) for r in rows]
-
-
 def _fill(lang: str, template: int, product: int, question: str) -> str:
     products, templates = (_ZH_PRODUCTS, _ZH_TEMPLATES) if lang == "zh" else (_EN_PRODUCTS, _EN_TEMPLATES)
     return templates[template % len(templates)].format(p=products[product], q=question)
@@ -86,9 +78,9 @@ def _synthetic(n: int, seed: int) -> tuple[list[Any], dict[str, Parts]]:
     rng = random.Random(seed)
     base = _demo_questions()
     seen: set[tuple[int, int, int]] = set()
-    out = []
+    out: list[IndexedEntry] = []
     parts: dict[str, Parts] = {}
-    problems, weights = zip(*_PROBLEM, strict=True)
+    problems, weights = [name for name, _ in _PROBLEM], [share for _, share in _PROBLEM]
     while len(out) < n:
         b, p = rng.randrange(len(base)), rng.randrange(len(_ZH_PRODUCTS))
         t = rng.randrange(len(_ZH_TEMPLATES))
@@ -153,7 +145,8 @@ def _with_blobs(entries: list[Any], parts: dict[str, Parts]) -> tuple[list[Any],
     """The entries carrying stored embedding blobs, the real embedder (None for a lexical-only index) and
     the real model's encoding time per question (ms, batches of 64)."""
     try:
-        from caredesk.knowledge.embedding import default_embedder, embed_entry_questions
+        from caredesk.knowledge.embedding import embed_entry_questions
+        from caredesk.text.encoder import default_embedder
     except ImportError:  # a knowledge index without embeddings
         return entries, None, 0.0
     real = default_embedder()
@@ -214,7 +207,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     paraphrases = [rng.choice(list(parts)) for _ in range(q - q // 2)]
     queries = mixed_messages(q // 2, seed=9) + paraphrases
     rng.shuffle(queries)
-    problems, weights = zip(*_PROBLEM, strict=True)
+    problems, weights = [name for name, _ in _PROBLEM], [share for _, share in _PROBLEM]
     filters = [(rng.choice(_CONTENT), rng.choices(problems, weights)[0]) for _ in queries]
     limit = max(getattr(Settings(environment="test", secret_key="x" * 40), "kb_clarify_max_options", 1), 2)
     _timed_queries(index, queries[:10], filters[:10], limit, budget)  # warm-up

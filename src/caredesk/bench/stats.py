@@ -8,8 +8,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = ["Figures", "Notes", "log", "mixed_messages", "percentile", "summary_ms", "time_calls"]
+
+T = TypeVar("T")
 
 Figures = dict[str, float]
 Notes = dict[str, str]
@@ -35,7 +38,7 @@ def summary_ms(seconds: Sequence[float]) -> tuple[float, float]:
     return round(percentile(seconds, 50) * 1000, 3), round(percentile(seconds, 99) * 1000, 3)
 
 
-def time_calls(fn: Callable[[object], object], args: Sequence[object]) -> list[float]:
+def time_calls(fn: Callable[[T], object], args: Sequence[T]) -> list[float]:
     """Wall time in seconds of fn(arg) for each arg, in order."""
     out = []
     for arg in args:
@@ -47,7 +50,8 @@ def time_calls(fn: Callable[[object], object], args: Sequence[object]) -> list[f
 
 # --- messages: the shipped seed corpus, shuffled, plus perturbations ----------------------------------------
 _ZH_PREFIX = ("您好，", "你好 ", "请问", "客服，", "急！", "")
-_ZH_SUFFIX = ("谢谢。", "麻烦尽快处理", "！！", "？", "我的手机号13812345678", "卡号6222021234567890128", "昨天转了5000元",
+_ZH_SUFFIX = ("谢谢。", "麻烦尽快处理", "！！", "？", "我的手机号13812345678",
+              "卡号6222021234567890128", "昨天转了5000元",
               "订单号 A20261123001", "")
 _EN_PREFIX = ("Hi, ", "Hello team, ", "URGENT: ", "Please help: ", "")
 _EN_SUFFIX = (" Thanks.", " My phone is +86 139 1234 5678.", " I paid USD 250 yesterday.",

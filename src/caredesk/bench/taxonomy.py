@@ -39,19 +39,19 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     model = train_model(read_corpus(seed_corpus_path()))
     rows = read_corpus(dev)
     r = evaluate_taxonomy(model, rows, policy, progress=log)
-    figures: Figures = {f"taxonomy_dev_accuracy_{h}": v for h, v in r["accuracy"].items()}
-    figures |= {"taxonomy_dev_urgent_recall": r["urgent_recall"],
-                "taxonomy_dev_urgent_precision": r["urgent_precision"],
-                "taxonomy_dev_false_emergency_rate": r["emergency_rate_on_non_urgent"],
-                "emotion_dev_macro_f1": r.get("emotion_macro_f1"), "taxonomy_dev_n": r["n_test"],
-                "taxonomy_dev_p99_ms": r["p99_ms"]}
+    found: dict[str, float | None] = {f"taxonomy_dev_accuracy_{h}": v for h, v in r["accuracy"].items()}
+    found |= {"taxonomy_dev_urgent_recall": r["urgent_recall"],
+              "taxonomy_dev_urgent_precision": r["urgent_precision"],
+              "taxonomy_dev_false_emergency_rate": r["emergency_rate_on_non_urgent"],
+              "emotion_dev_macro_f1": r.get("emotion_macro_f1"), "taxonomy_dev_n": r["n_test"],
+              "taxonomy_dev_p99_ms": r["p99_ms"]}
     for group in ("by_source", "by_language"):
         for key, sub in (r.get(group) or {}).items():
             for head, value in sub["accuracy"].items():
-                figures[f"taxonomy_dev_{key}_accuracy_{head}"] = value
-            figures[f"taxonomy_dev_{key}_urgent_recall"] = sub["urgent_recall"]
-            figures[f"taxonomy_dev_{key}_false_emergency_rate"] = sub["emergency_rate_on_non_urgent"]
-            figures[f"emotion_dev_{key}_macro_f1"] = sub.get("emotion_macro_f1")
-    figures = {k: v for k, v in figures.items() if v is not None}
+                found[f"taxonomy_dev_{key}_accuracy_{head}"] = value
+            found[f"taxonomy_dev_{key}_urgent_recall"] = sub["urgent_recall"]
+            found[f"taxonomy_dev_{key}_false_emergency_rate"] = sub["emergency_rate_on_non_urgent"]
+            found[f"emotion_dev_{key}_macro_f1"] = sub.get("emotion_macro_f1")
+    figures: Figures = {k: v for k, v in found.items() if v is not None}
     return figures, {"taxonomy": f"dev split of corpus/ ({r['n_test']} hand-labelled real texts); ECE "
                                  + ", ".join(f"{h} {x['ece']}" for h, x in r["reliability"].items())}

@@ -6,16 +6,22 @@ from __future__ import annotations
 import resource
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caredesk.bench.stats import Figures, Notes, log, mixed_messages, summary_ms, time_calls
 from caredesk.bench.triage_data import dataset_figures
+
+if TYPE_CHECKING:
+    from caredesk.triage.doc import TriageDoc
+    from caredesk.triage.model import TriageModel
+    from caredesk.triage.pipeline import TriagePipeline
 
 __all__ = ["run"]
 
 BATCH = 64
 
 
-def _batch_triage(pipeline, model, messages: list[str]) -> list:  # type: ignore[no-untyped-def]
+def _batch_triage(pipeline: TriagePipeline, model: TriageModel, messages: list[str]) -> list[TriageDoc]:
     """The full pipeline with the classifier run once per batch: the cheap per-message steps before it
     (normalise, language, PII masking, segmentation, entities), `predict_many` over the batch, then the
     per-message lexicon rules. Same results as `pipeline(text)` for each message."""

@@ -138,8 +138,9 @@ def dataset_figures(quick: bool) -> tuple[Figures, Notes]:
         done.append(f"{name}: {len(tr_x)} train / {len(te_x)} dev, {time.perf_counter() - t0:.0f}s")
     notes = {"triage_datasets": (
         f"intent accuracy on dev splits of {root} via evaluate_intent (the code behind `caredesk eval --task "
-        "intent`, with its default TF-IDF + sentence-embedding features): Banking77 and Jining FAQ (question -> answer class) hold out a stratified 10% of train "
-        "(seed 13); CLINC150 trains on train+oos_train, scores val+oos_val (--oos-label oos); SMP2017 trains "
+        "intent`, with its default TF-IDF + sentence-embedding features): Banking77 and Jining FAQ "
+        "(question -> answer class) hold out a stratified 10% of train (seed 13); CLINC150 trains on train+oos_train, "
+        "scores val+oos_val (--oos-label oos); SMP2017 trains "
         "on train, scores develop. triage_<set>_p99_ms: single-message intent prediction; quick mode scores "
         f"every n-th dev row (about {QUICK_TEST_ROWS}). " + "; ".join(done))}
     return figures, notes

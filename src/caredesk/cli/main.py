@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -16,6 +16,9 @@ from caredesk.cli.audit import audit_app
 from caredesk.cli.evaluate import eval_command
 from caredesk.cli.staff import staff_app
 from caredesk.errors import CareDeskError
+
+if TYPE_CHECKING:
+    from caredesk.runtime import Runtime
 
 app = typer.Typer(help="CareDesk: customer service and complaint handling.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -40,7 +43,7 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from pydantic import ValidationError
 
     from caredesk.bootstrap import build_runtime
@@ -110,11 +113,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
             fail(f"{tls_file} is not a file")
     scheme = "https" if ssl_certfile else "http"
 
-    from caredesk.api.app import create_app
     from caredesk.compliance.logfilter import install_log_masking
+    from caredesk.http.app import create_app
 
     rt = _runtime()
-    rt.triage  # load (or first-run train) the model before accepting requests
+    _ = rt.triage  # load (or first-run train) the model before accepting requests
     rt.knowledge_index()  # and build the knowledge index, so that no first request waits for it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The embedded consumer's "executing sla_sweep" every minute would drown the request log; failures
@@ -199,7 +202,7 @@ def kb_import(file: Path,
     and lists every bad row (line, column, reason) on stderr, exit code 2. A progress bar shows on stderr
     when it is a terminal; stdout gets only the summary line."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from caredesk.knowledge.actions import do_import_file
 
@@ -208,7 +211,7 @@ def kb_import(file: Path,
     labels = {"check": "checking rows", "save": "saving entries"}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(phase: str, done: int, total: int | None) -> None:
             if phase not in tasks:

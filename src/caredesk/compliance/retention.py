@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 
 from caredesk.compliance.audit import record_audit
 from caredesk.storage.orm import CUSTOMER_PII_FIELDS, Conversation, Customer, Message, Notification
@@ -69,8 +70,9 @@ def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetim
         for customer in s.scalars(select(Customer).where(Customer.id.in_(stale))):
             for field in CUSTOMER_PII_FIELDS:  # all that identifies or reaches them; the ref and tier stay
                 setattr(customer, field, None)  # the keyed hashes are cleared with them
-        notices = s.execute(delete(Notification).where(Notification.created_at < cut["notification"])
-                            .execution_options(synchronize_session=False)).rowcount or 0
+        deleted = cast(CursorResult[Any], s.execute(delete(Notification).where(
+            Notification.created_at < cut["notification"]).execution_options(synchronize_session=False)))
+        notices = deleted.rowcount or 0
         report = RetentionReport(len(ids), len(stale), int(notices))
         if ids or stale or notices:
             record_audit(s, actor="system", action="retention.applied", object_type="retention", object_id="run",

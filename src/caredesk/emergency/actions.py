@@ -90,8 +90,8 @@ def gather_context(session: Session, customer: Customer, conversation: Conversat
 
 
 def _roster_lines(session: Session, roster: str) -> list[RosterLine]:
-    return [RosterLine(l.content_type, l.branch_id, l.staff_id, l.position, l.starts_at, l.ends_at)
-            for l in session.scalars(select(OnCallEntry).where(OnCallEntry.content_type == roster))]
+    return [RosterLine(e.content_type, e.branch_id, e.staff_id, e.position, e.starts_at, e.ends_at)
+            for e in session.scalars(select(OnCallEntry).where(OnCallEntry.content_type == roster))]
 
 
 def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, prepared: EmergencyPreparation,

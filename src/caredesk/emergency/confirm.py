@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 
@@ -62,6 +63,6 @@ def do_confirm_emergency(new_uow: Callable[[], UnitOfWork], plan: EmergencyPlan,
         record_audit(s, actor=actor, action="emergency.confirmed", object_type="work_order", object_id=order.id,
                      data={"meeting_id": meeting.id, "reason": reason.strip()[:500]}, now=now)
         for participant in meeting.participants:
-            uow.on_commit(lambda pid=participant.id: send_notice(pid))
+            uow.on_commit(partial(send_notice, participant.id))
         uow.commit()
     return meeting

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
+from typing import cast
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -49,10 +50,10 @@ def build_ics(invite: MeetingInvite) -> bytes:
     attendee.params["cn"] = vText(invite.invitee_name)
     attendee.params["role"] = vText("REQ-PARTICIPANT")
     attendee.params["rsvp"] = vText("TRUE")
-    event.add("attendee", attendee, encode=0)
+    event.add("attendee", attendee, encode=False)
     event.add("priority", 1)
     cal.add_component(event)
-    return cal.to_ical()
+    return cast(bytes, cal.to_ical())  # to_ical() is unannotated in icalendar
 
 
 def build_invitation_email(invite: MeetingInvite, sender: str) -> EmailMessage:

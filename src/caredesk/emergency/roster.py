@@ -57,9 +57,9 @@ def select_related_staff(lines: Iterable[RosterLine], staff: Mapping[str, StaffC
                          branch_id: str | None, now: datetime) -> list[Invitee]:
     """Branch-specific lines before general ones; primaries, then backups, then managers; then each
     primary's manager. Inactive or away people are skipped (their backups stand in)."""
-    matching = [l for l in lines if l.content_type == content_type and l.on_duty(now)
-                and (l.branch_id is None or l.branch_id == branch_id)]
-    matching.sort(key=lambda l: (l.branch_id is None, _POSITION_ORDER.get(l.position, 9)))
+    matching = [line for line in lines if line.content_type == content_type and line.on_duty(now)
+                and (line.branch_id is None or line.branch_id == branch_id)]
+    matching.sort(key=lambda line: (line.branch_id is None, _POSITION_ORDER.get(line.position, 9)))
     chosen: list[Invitee] = []
     seen: set[str] = set()
 

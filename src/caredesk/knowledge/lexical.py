@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from caredesk.triage.components.normalise import normalise_text
-from caredesk.triage.components.segment import tokenize
+from caredesk.text.normalise import normalise_text
+from caredesk.text.segment import tokenize
 
 __all__ = ["LexicalIndex", "query_terms"]
 
@@ -49,9 +49,9 @@ class LexicalIndex:
         counts: list[np.ndarray] = []
         for questions in documents:
             ids = [vocab.setdefault(t, len(vocab)) for q in questions for t in query_terms(q)]
-            uniq, tf = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+            uniq, uniq_counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
             rows.append(uniq)
-            counts.append(tf)
+            counts.append(uniq_counts)
         self.vocab = vocab
         n, v = self.size, len(vocab)
         lengths = np.array([int(c.sum()) for c in counts], dtype=np.float64)

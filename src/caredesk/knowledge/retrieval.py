@@ -19,10 +19,11 @@ import numpy as np
 
 from caredesk.intake.decision import KbMatch
 from caredesk.knowledge.calibration import confidence
-from caredesk.knowledge.embedding import Embedder, decode_entry_embedding, default_embedder
+from caredesk.knowledge.embedding import decode_entry_embedding
 from caredesk.knowledge.lexical import LexicalIndex
 from caredesk.knowledge.semantic import SemanticIndex
 from caredesk.knowledge.store import IndexedEntry
+from caredesk.text.encoder import Embedder, default_embedder
 
 __all__ = ["LEXICAL_WEIGHT", "SEMANTIC_WEIGHT", "IndexedEntry", "KnowledgeIndex", "entry_language"]
 
@@ -153,8 +154,9 @@ class KnowledgeIndex:
         """(positions, semantic scores) of the candidates: every entry (brute force), or the probed groups'
         entries plus the best allowed lexical ones (inverted file)."""
         assert self.semantic is not None and self.embedder is not None
-        usable = vector is not None and vector.shape[-1] == self.embedder.dims  # the same encoder's vector
-        query = self.semantic.query(vector if usable else self.embedder.encode([text])[0])
+        if vector is None or vector.shape[-1] != self.embedder.dims:  # not the same encoder's vector
+            vector = self.embedder.encode([text])[0]
+        query = self.semantic.query(vector)
         probed, semantic = self.semantic.scores(query)
         if probed is None:
             return np.arange(len(self.entries)), semantic

@@ -14,6 +14,7 @@ scores only the entries of its nearest groups, so 100,000 entries stay within th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import numpy as np
 
@@ -39,16 +40,16 @@ def whitening(scatter: np.ndarray, rows: int) -> np.ndarray:
     shrunk = (1.0 - alpha) * cov + alpha * mean_var * np.eye(dims)
     values, vectors = np.linalg.eigh(shrunk)
     w = (vectors * (np.maximum(values, 1e-12) / mean_var) ** -0.5) @ vectors.T
-    return w.astype(np.float32)
+    return cast(np.ndarray, w.astype(np.float32))
 
 
 def _gram(blocks: list[np.ndarray]) -> np.ndarray:
     block = np.concatenate(blocks)
-    return (block.T @ block).astype(np.float64)
+    return cast(np.ndarray, (block.T @ block).astype(np.float64))
 
 
 def _normalise(m: np.ndarray) -> np.ndarray:
-    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
+    return cast(np.ndarray, m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12))
 
 
 class SemanticIndex:
@@ -125,5 +126,5 @@ class SemanticIndex:
     def exact(self, query: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Scores of the given entries (any set)."""
         if self._row_of is None:
-            return self.centroids[positions] @ query
-        return self.centroids[self._row_of[positions]] @ query
+            return cast(np.ndarray, self.centroids[positions] @ query)
+        return cast(np.ndarray, self.centroids[self._row_of[positions]] @ query)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from caredesk.knowledge.embedding import Embedder
     from caredesk.knowledge.retrieval import KnowledgeIndex
+    from caredesk.text.encoder import Embedder
 
 __all__ = ["IndexedEntry", "KnowledgeStore"]
 
@@ -72,6 +72,7 @@ class KnowledgeStore:
             self._build(signature, load, embedder)
         finally:
             self._build_lock.release()
+        assert self._index is not None
         return self._index
 
     def _build(self, signature: Signature, load: Callable[[], list[IndexedEntry]],
@@ -86,7 +87,7 @@ class KnowledgeStore:
         try:
             self._build(signature, load, embedder)
             _log.info("knowledge index rebuilt: %d published entries", signature[0])
-        except Exception:  # noqa: BLE001 (the previous index keeps answering; the next request tries again)
+        except Exception:
             _log.exception("knowledge index rebuild failed")
         finally:
             self._build_lock.release()

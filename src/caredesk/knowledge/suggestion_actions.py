@@ -19,7 +19,7 @@ from caredesk.knowledge.queries import get_entry, load_published
 from caredesk.knowledge.suggestions import Cluster, Question, cluster_questions
 from caredesk.storage.orm import KnowledgeEntry, KnowledgeSuggestion, Message, TriageResult
 from caredesk.storage.unit_of_work import UnitOfWork
-from caredesk.triage.components.normalise import normalise_text
+from caredesk.text.normalise import normalise_text
 
 if TYPE_CHECKING:
     from caredesk.knowledge.retrieval import KnowledgeIndex

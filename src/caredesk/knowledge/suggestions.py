@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from caredesk.triage.components.normalise import normalise_text
+from caredesk.text.normalise import normalise_text
 
 __all__ = ["THRESHOLDS", "Cluster", "Question", "cluster_questions"]
 

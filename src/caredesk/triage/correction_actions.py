@@ -96,7 +96,8 @@ def do_correct_label(uow: UnitOfWork, message_id: str, head: str, label: str, *,
         s.add(row)
         s.flush()
         record_audit(s, actor=actor, action="triage.correct_label", object_type="message",
-                     object_id=message_id, data={"head": head, "old": current, "new": label, "correction_id": row.id}, now=now)
+                     object_id=message_id, data={"head": head, "old": current, "new": label, "correction_id": row.id},
+                     now=now)
         result = _out(row, actor)
         uow.commit()
     return result

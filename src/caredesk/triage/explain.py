@@ -63,7 +63,8 @@ class HeadView:
 
 
 def head_views(explanation: Mapping[str, Any], labels: Mapping[str, str],
-               corrections: Mapping[str, Correction], heads: Mapping[str, Sequence[str]] = CORRECTABLE) -> list[HeadView]:
+               corrections: Mapping[str, Correction],
+               heads: Mapping[str, Sequence[str]] = CORRECTABLE) -> list[HeadView]:
     out = []
     for head, options in heads.items():
         ex = explanation.get(head) or {}

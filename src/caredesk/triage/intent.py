@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import joblib
 import numpy as np
@@ -40,8 +40,8 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from caredesk.errors import InvalidFile
-from caredesk.triage.components.normalise import normalise_text
-from caredesk.triage.components.segment import tokenize
+from caredesk.text.normalise import normalise_text
+from caredesk.text.segment import tokenize
 from caredesk.triage.fast_scoring import FastFeaturiser
 
 __all__ = ["IntentModel", "IntentPrediction", "intent_tokens", "train_intent_model"]
@@ -209,10 +209,10 @@ def _rejects(rule: str, threshold: float, best_inscope: float, oos_score: float 
 
 
 def _embed(prepared: Sequence[str], weight: float) -> np.ndarray:
-    from caredesk.knowledge.embedding import default_embedder
+    from caredesk.text.encoder import default_embedder
 
     vectors = np.asarray(default_embedder().encode([t or " " for t in prepared]), dtype=np.float64)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12) * weight
+    return cast(np.ndarray, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12) * weight)
 
 
 def _features(feat: FeatureUnion, prepared: Sequence[str], weight: float, *, fit: bool = False,
@@ -291,7 +291,7 @@ def train_intent_model(texts: Sequence[str], labels: Sequence[str], *, oos_label
     counts = Counter(labels)
     metrics: dict[str, Any] = {"n_train": len(texts), "n_labels": len(counts)}
     usable = [i for i, y in enumerate(labels) if counts[y] >= 2]
-    n_test = max(int(round(holdout * len(usable))), len(set(labels[i] for i in usable)))
+    n_test = max(round(holdout * len(usable)), len(set(labels[i] for i in usable)))
     if holdout and len(usable) >= 20 and n_test <= len(usable) - len(set(labels[i] for i in usable)):
         train_idx, test_idx = train_test_split(usable, test_size=n_test, random_state=seed,
                                                stratify=[labels[i] for i in usable])

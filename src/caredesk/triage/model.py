@@ -28,7 +28,7 @@ from sklearn.pipeline import FeatureUnion
 from threadpoolctl import threadpool_limits
 
 from caredesk.errors import InvalidInput, Unavailable
-from caredesk.triage.components.segment import tokenize
+from caredesk.text.segment import tokenize
 from caredesk.triage.corpus import read_corpus, seed_corpus_path
 from caredesk.triage.corrections import CorrectionRecord, Example, merge_examples
 from caredesk.triage.doc import LabelScore

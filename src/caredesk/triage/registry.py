@@ -27,7 +27,8 @@ class ComponentSpec:
 _REGISTRY: dict[str, ComponentSpec] = {}
 
 
-def component(name: str, *, reads: tuple[str, ...], writes: tuple[str, ...]) -> Callable[[Callable[..., Step]], Callable[..., Step]]:
+def component(name: str, *, reads: tuple[str, ...],
+              writes: tuple[str, ...]) -> Callable[[Callable[..., Step]], Callable[..., Step]]:
     def register(factory: Callable[..., Step]) -> Callable[..., Step]:
         _REGISTRY[name] = ComponentSpec(name, factory, reads, writes)
         return factory

@@ -48,7 +48,8 @@ def _fit_all(examples: Sequence[Example]) -> TriageModel:
 def split_holdout(examples: Sequence[Example], share: float = HOLDOUT_SHARE
                   ) -> tuple[list[Example], list[Example]]:
     """(train, held out), by a stable hash of each text: the same text lands on the same side every run."""
-    train, held = [], []
+    train: list[Example] = []
+    held: list[Example] = []
     cut = int(share * 10_000)
     for e in examples:
         digest = hashlib.blake2b(e.text.encode("utf-8"), digest_size=8).digest()
@@ -79,7 +80,7 @@ def _active_metrics(root: Path, held: Sequence[Example]) -> tuple[str | None, di
         return None, None
     try:
         active = load_active_model(root, train_if_missing=False)
-    except Exception as exc:  # noqa: BLE001  (an unreadable artefact must not block a good candidate)
+    except Exception as exc:
         log.warning("active triage model %s could not be loaded (%s); comparing with none", version, exc)
         return version, None
     return active.version, score_model(active, held)

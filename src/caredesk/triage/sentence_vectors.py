@@ -26,7 +26,7 @@ class SentenceVectors:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit-length float64 row per text."""
-        from caredesk.knowledge.embedding import default_embedder
+        from caredesk.text.encoder import default_embedder
 
         embedder = default_embedder()
         keys = [t[:MAX_CHARS] for t in texts]

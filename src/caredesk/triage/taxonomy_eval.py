@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ def reliability(confidences: Sequence[float], correct: Sequence[bool], bins: int
     ok = np.asarray(correct, dtype=float)
     edges = np.linspace(0.0, 1.0, bins + 1)
     table, ece = [], 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in pairwise(edges):
         inside = (conf > lo) & (conf <= hi)
         if inside.any():
             gap = abs(conf[inside].mean() - ok[inside].mean())
@@ -60,8 +61,8 @@ def _summary(rows: Sequence[dict[str, str]], docs: Sequence[TriageDoc], policy: 
     out["emergency_rate_on_urgent"] = round(float(emergency[urgent_true].mean()), 4) if urgent_true.any() else None
     emotions = [(r["emotion"], d.emotion.label) for r, d in zip(rows, docs, strict=True) if r.get("emotion")]
     if emotions:
-        truth, pred = zip(*emotions, strict=True)
-        out["emotion_accuracy"], out["emotion_macro_f1"] = _scores(truth, pred)
+        emotion_truth, emotion_pred = zip(*emotions, strict=True)
+        out["emotion_accuracy"], out["emotion_macro_f1"] = _scores(emotion_truth, emotion_pred)
     levels = [(int(r["complaint_level"]), d.complaint_level) for r, d in zip(rows, docs, strict=True)
               if r.get("complaint_level")]
     if levels:

@@ -173,7 +173,8 @@ _ZH: dict[str, str] = {
     "nav.knowledge": "知识库",
     "nav.frozen": "冻结账户",
     "staff.frozen_title": "冻结的账户",
-    "staff.frozen_help": "批量读取客户记录或异常登录（新网络、非工作时间）会冻结账户。与本人核实后再解冻，并写明理由（记入审计日志）；触发冻结的网络将被视为已知。",
+    "staff.frozen_help": ("批量读取客户记录或异常登录（新网络、非工作时间）会冻结账户。"
+                          "与本人核实后再解冻，并写明理由（记入审计日志）；触发冻结的网络将被视为已知。"),
     "staff.none_frozen": "目前没有冻结的账户。",
     "staff.person": "员工",
     "staff.role": "角色",
@@ -246,7 +247,8 @@ _ZH: dict[str, str] = {
     "kb.compare_button": "对比",
     "kb.diff_title": "v{a} → v{b} 的变化",
     "kb.no_changes": "这两个版本的内容相同。",
-    "kb.edit_hint": "保存会生成一个新版本。已发布条目的修改先成为草稿，需另一位人员审核后才答复客户（管理员的修改立即发布）。",
+    "kb.edit_hint": ("保存会生成一个新版本。已发布条目的修改先成为草稿，"
+                     "需另一位人员审核后才答复客户（管理员的修改立即发布）。"),
     "kb.one_per_line": "（每行一个）",
     "kb.save": "保存为新版本",
     "kb.cancel": "取消",
@@ -461,7 +463,9 @@ _EN: dict[str, str] = {
     "nav.knowledge": "Knowledge base",
     "nav.frozen": "Frozen accounts",
     "staff.frozen_title": "Frozen accounts",
-    "staff.frozen_help": "Reading customer records in bulk or an unusual sign-in (a new network, outside office hours) freezes an account. Check with the person first, then lift the freeze with a reason (audited); the network that caused it becomes known.",
+    "staff.frozen_help": ("Reading customer records in bulk or an unusual sign-in (a new network, outside "
+                          "office hours) freezes an account. Check with the person first, then lift the freeze "
+                          "with a reason (audited); the network that caused it becomes known."),
     "staff.none_frozen": "No account is frozen.",
     "staff.person": "Staff member",
     "staff.role": "Role",

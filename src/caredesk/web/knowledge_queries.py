@@ -11,8 +11,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, defer
 
 from caredesk.accounts.roles import can
-from caredesk.api.deps import Caller
 from caredesk.errors import CareDeskError
+from caredesk.http.deps import Caller
 from caredesk.knowledge.actions import content_of, revision_authors
 from caredesk.knowledge.model import TRANSITIONS, EntryStatus, Move, check_approver
 from caredesk.knowledge.queries import category_counts, get_entry, get_version, list_versions, version_notes

@@ -18,10 +18,10 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.roles import can
-from caredesk.api.deps import Caller, SessionDep
 from caredesk.errors import Forbidden, NotFound
+from caredesk.http.csrf import csrf_token
+from caredesk.http.deps import Caller, SessionDep
 from caredesk.storage.orm import Staff
-from caredesk.web.csrf import csrf_token
 from caredesk.web.i18n import LANGUAGES, Translator, choose_language
 
 __all__ = ["LoginRequired", "WebRoute", "current_staff", "is_htmx", "package_dir", "render", "require_staff",

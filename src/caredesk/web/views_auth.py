@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from caredesk.accounts.login import LoginAttempt, do_login
 from caredesk.accounts.sso import SsoClient, SsoRefused, do_sso_login
-from caredesk.api.deps import RuntimeDep, SessionDep
 from caredesk.errors import AccountFrozen, LoginThrottled, NotFound, Unauthenticated, Unavailable
+from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.web.rendering import WebRoute, current_staff, render
 
 __all__ = ["router"]

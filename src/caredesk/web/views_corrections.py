@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import message_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep
 from caredesk.errors import Conflict, InvalidInput, NotFound
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep
 from caredesk.storage.orm import Message, Staff
 from caredesk.triage.correction_actions import do_correct_label, latest_corrections, model_label
 from caredesk.triage.corrections import CORRECTABLE

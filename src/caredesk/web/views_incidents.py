@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import incident_for, meeting_for
-from caredesk.api.deps import RuntimeDep, SessionDep
 from caredesk.emergency.actions import get_meeting
 from caredesk.emergency.incident import MAX_SECTION_CHARS
 from caredesk.emergency.incident_actions import (
@@ -27,6 +26,7 @@ from caredesk.emergency.incident_actions import (
 )
 from caredesk.emergency.incident_export import export_markdown
 from caredesk.errors import CareDeskError, Conflict
+from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import Staff
 from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may_see
 

@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.roles import can
-from caredesk.api.deps import RuntimeDep, SessionDep
 from caredesk.errors import CareDeskError, Forbidden, InvalidInput, NotFound
+from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.knowledge.actions import content_of, do_move, do_rollback, do_save_entry
 from caredesk.knowledge.model import EntryDraft, EntryStatus, Move, normalise_category
 from caredesk.knowledge.queries import get_entry

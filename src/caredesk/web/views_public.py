@@ -9,9 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from caredesk.api.deps import RuntimeDep, SessionDep
 from caredesk.emergency.actions import do_record_join
 from caredesk.errors import CareDeskError, NotFound
+from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.web import queries

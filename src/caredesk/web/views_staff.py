@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.abuse import FROZEN_ACCOUNTS_PAGE
 from caredesk.accounts.unfreeze import do_unfreeze_staff
-from caredesk.api.deps import RuntimeDep, SessionDep
 from caredesk.errors import CareDeskError
+from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import AuditEntry, Staff
 from caredesk.web.knowledge_queries import web_actor
 from caredesk.web.rendering import WebRoute, render, staff_who_may

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caredesk.api.deps import RuntimeDep, SessionDep
 from caredesk.errors import CareDeskError, InvalidInput
+from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import SatisfactionSurvey, WorkOrder
 from caredesk.web.i18n import LANGUAGES, Translator
 from caredesk.web.rendering import WebRoute, render

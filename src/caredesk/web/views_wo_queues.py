@@ -12,15 +12,15 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from caredesk.accounts.roles import can
-from caredesk.api.deps import RuntimeDep, SessionDep
-from caredesk.api.workorder_schemas import MacroIn
 from caredesk.errors import CareDeskError, InvalidInput
+from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import Staff
 from caredesk.web.i18n import Translator
 from caredesk.web.knowledge_queries import web_actor
 from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, ui_language
 from caredesk.web.workorder_queries import board_view, callback_view, my_queue, team_queue
 from caredesk.workorders.closure import do_complete_callback
+from caredesk.workorders.macro_fields import MacroFields
 from caredesk.workorders.queries import macros
 from caredesk.workorders.replies import do_create_macro
 
@@ -79,10 +79,10 @@ def macro_page(request: Request, session: SessionDep, staff: Supervisor) -> HTML
                   staff=staff)
 
 
-def _macro_in(fields: dict[str, str]) -> MacroIn:
-    """The API's rules for a macro (code pattern, lengths), as one readable message."""
+def _macro_in(fields: dict[str, str]) -> MacroFields:
+    """The rules for a macro (code pattern, lengths), as one readable message."""
     try:
-        return MacroIn(**{k: v.strip() for k, v in fields.items()})
+        return MacroFields(**{k: v.strip() for k, v in fields.items()})
     except ValidationError as exc:
         names = ", ".join(str(e["loc"][-1]) for e in exc.errors())
         raise InvalidInput(f"check these fields: {names}", fields=names) from None

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from caredesk.accounts.access import meeting_for
 from caredesk.accounts.roles import can
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
 from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff

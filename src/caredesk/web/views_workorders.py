@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from caredesk.accounts.access import work_order_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read
 from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.errors import CareDeskError, InvalidInput
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 from caredesk.web.i18n import Translator

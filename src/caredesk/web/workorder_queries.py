@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import work_order_filter
 from caredesk.accounts.roles import can
-from caredesk.api.deps import Caller
+from caredesk.http.deps import Caller
 from caredesk.storage.orm import (
     CallbackTask,
     Customer,
@@ -35,7 +35,8 @@ from caredesk.workorders.service_levels import timelines_of
 from caredesk.workorders.sla import SlaConfig, SlaState, SlaStatus, evaluate
 
 __all__ = ["BoardView", "CallbackView", "OrderView", "QueueRow", "SlaBox", "SlaView", "StepForm",
-           "board_view", "callback_view", "macro_text", "my_queue", "order_view", "reply_parts", "sla_box", "team_queue"]
+           "board_view", "callback_view", "macro_text", "my_queue", "order_view", "reply_parts", "sla_box",
+           "team_queue"]
 
 QUEUE_LENGTH = 100
 _SEVERITY = {SlaState.BREACHED: 3, SlaState.WARNING: 2, SlaState.RUNNING: 1}
@@ -113,7 +114,7 @@ def my_queue(session: Session, staff: Staff, config: SlaConfig, now: datetime) -
 
 def team_queue(session: Session, staff: Staff, config: SlaConfig, now: datetime) -> list[QueueRow]:
     """The open and paused orders of this person's skill groups and department, the waiting ones included."""
-    scope = []
+    scope: list[ColumnElement[bool]] = []
     groups = [g.id for g in staff.skill_groups]
     if groups:
         scope.append(WorkOrder.skill_group_id.in_(groups))

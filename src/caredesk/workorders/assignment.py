@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from caredesk.storage.orm import SkillGroup, Staff, WorkOrder, staff_skill_groups
@@ -34,7 +34,7 @@ def agent_loads(session: Session, staff_ids: Iterable[str]) -> dict[str, int]:
         return {}
     rows = session.execute(select(WorkOrder.assignee_id, func.count()).where(
         WorkOrder.assignee_id.in_(ids), WorkOrder.status_category.in_(ACTIVE)).group_by(WorkOrder.assignee_id))
-    return {staff_id: int(n) for staff_id, n in rows}
+    return {staff_id: int(n) for staff_id, n in rows if staff_id is not None}  # never None: filtered by in_
 
 
 def _group_for(session: Session, order: WorkOrder, flows: dict[str, Flow]) -> SkillGroup | None:
@@ -111,10 +111,11 @@ def drain_waiting(session: Session, flows: dict[str, Flow], *, skill_group_ids: 
     departments = [d for d in set(department_ids) if d]
     if not groups and not departments:
         return []
-    where = WorkOrder.skill_group_id.in_(groups) if groups else None
+    where: ColumnElement[bool] | None = WorkOrder.skill_group_id.in_(groups) if groups else None
     if departments:
         dept = WorkOrder.skill_group_id.is_(None) & WorkOrder.department_id.in_(departments)
         where = dept if where is None else (where | dept)
+    assert where is not None  # groups or departments is non-empty
     waiting = list(session.scalars(select(WorkOrder).where(
         where, WorkOrder.queued_at.is_not(None), WorkOrder.assignee_id.is_(None),
         WorkOrder.status_category.in_(ACTIVE)).order_by(WorkOrder.priority, WorkOrder.queued_at).limit(limit)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
+from functools import partial
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from caredesk.runtime import current_runtime
 from caredesk.storage.orm import (
@@ -47,7 +49,7 @@ def check_sla(order_id: str) -> list[str]:
     with rt.uow() as uow:
         marks = check_order(uow.session, order_id, rt.sla, rt.flows, rt.clock.now())
         for mark in marks:
-            uow.on_commit(lambda m=mark.mark_id: rt.queue.enqueue("workorders.send_sla_notice", m))
+            uow.on_commit(partial(rt.queue.enqueue, "workorders.send_sla_notice", mark.mark_id))
         if marks:
             uow.on_commit(lambda: rt.live.publish({"type": "sla", "work_order_id": order_id,
                                                    "kinds": [m.kind for m in marks]}))
@@ -60,10 +62,10 @@ def send_sla_notice(mark_id: str) -> str:
     workers do not both send it."""
     rt = current_runtime()
     with rt.session_factory() as s:
-        claimed = s.execute(update(SlaMark).where(SlaMark.id == mark_id, SlaMark.emailed_at.is_(None))
-                            .values(email_attempts=SlaMark.email_attempts + 1)
-                            .execution_options(synchronize_session=False))
-        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+        claimed = cast(CursorResult[Any], s.execute(
+            update(SlaMark).where(SlaMark.id == mark_id, SlaMark.emailed_at.is_(None))
+            .values(email_attempts=SlaMark.email_attempts + 1).execution_options(synchronize_session=False)))
+        if claimed.rowcount == 0:
             return "skipped"
         mark = s.get(SlaMark, mark_id)
         assert mark is not None
@@ -133,9 +135,10 @@ def send_reply_email(order_id: str, message_id: str) -> str:
     (the send succeeded but the commit did not)."""
     rt = current_runtime()
     with rt.session_factory() as s:
-        claimed = s.execute(update(Message).where(Message.id == message_id, Message.emailed_at.is_(None))
-                            .values(emailed_at=rt.clock.now()).execution_options(synchronize_session=False))
-        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+        claimed = cast(CursorResult[Any], s.execute(
+            update(Message).where(Message.id == message_id, Message.emailed_at.is_(None))
+            .values(emailed_at=rt.clock.now()).execution_options(synchronize_session=False)))
+        if claimed.rowcount == 0:
             return "skipped"  # sent already, or no such message
         order = s.get(WorkOrder, order_id)
         message = s.get(Message, message_id)

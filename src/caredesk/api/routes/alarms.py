@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from caredesk.accounts.access import alarm_filter, alarm_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.api.schemas import StrictModel, alarm_out
 from caredesk.escalation.actions import list_alarms
 from caredesk.escalation.lifecycle import (
@@ -22,6 +21,7 @@ from caredesk.escalation.lifecycle import (
     list_alarm_events,
     run_alarm_action,
 )
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 
 router = APIRouter(tags=["alarms"])
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from caredesk.accounts.access import conversation_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read, require
 from caredesk.api.schemas import message_out
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read, require
 from caredesk.storage.orm import Message
 
 router = APIRouter(tags=["conversations"])

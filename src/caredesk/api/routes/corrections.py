@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from caredesk.accounts.access import message_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.triage.correction_actions import CorrectionOut, do_correct_label, list_corrections
 
 router = APIRouter(tags=["triage"])

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from caredesk.accounts.access import customer_for, message_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read, require
 from caredesk.api.schemas import StrictModel
 from caredesk.compliance.reveal import customer_view, do_reveal_customer, do_reveal_message
 from caredesk.customers.identity import ADDRESS_MAX, NAME_MAX
 from caredesk.customers.profile import ProfileUpdate, do_update_customer
 from caredesk.customers.search import find_customers, search_field
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read, require
 from caredesk.workorders.model import CUSTOMER_TIERS
 
 router = APIRouter(tags=["customers"])

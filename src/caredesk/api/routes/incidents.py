@@ -11,7 +11,6 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import incident_for, meeting_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.api.schemas import StrictModel
 from caredesk.emergency.incident import MAX_SECTION_CHARS
 from caredesk.emergency.incident_actions import (
@@ -27,6 +26,7 @@ from caredesk.emergency.incident_actions import (
 )
 from caredesk.emergency.incident_export import export_markdown
 from caredesk.errors import Conflict
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import IncidentRecord
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import or_, select
 
 from caredesk.accounts.roles import can
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.api.knowledge_schemas import (
     KnowledgeIn,
     KnowledgeUpdate,
@@ -22,6 +21,7 @@ from caredesk.api.knowledge_schemas import (
 from caredesk.api.routes import knowledge_files, knowledge_suggestions
 from caredesk.api.schemas import PageOut
 from caredesk.errors import Conflict, Forbidden
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.knowledge.actions import content_of, do_move, do_rollback, do_save_entry
 from caredesk.knowledge.categories import build_category_tree
 from caredesk.knowledge.model import EntryDraft, Move, move_for

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.errors import InvalidFile
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.knowledge.actions import do_import_file
 from caredesk.knowledge.exporting import export_bytes
 

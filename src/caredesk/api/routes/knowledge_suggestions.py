@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy import select
 
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.api.knowledge_schemas import AcceptSuggestionIn, DismissIn, knowledge_out, suggestion_out
 from caredesk.api.schemas import PageOut
 from caredesk.errors import NotFound
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.knowledge.queries import get_entry
 from caredesk.knowledge.suggestion_actions import do_accept_suggestion, do_dismiss_suggestion
 from caredesk.knowledge.tasks import generate_suggestions

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from caredesk.accounts.access import meeting_for
-from caredesk.api.deps import Caller, SessionDep, require
 from caredesk.api.schemas import meeting_out
+from caredesk.http.deps import Caller, SessionDep, require
 from caredesk.storage.orm import Staff
 
 router = APIRouter(tags=["meetings"])

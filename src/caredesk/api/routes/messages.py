@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
-from caredesk.api.deps import Caller, RuntimeDep, require
 from caredesk.api.schemas import MessageCreated, MessageIn, message_created
+from caredesk.http.deps import Caller, RuntimeDep, require
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 
 router = APIRouter(tags=["messages"])

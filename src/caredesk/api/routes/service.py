@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.api.schemas import work_order_out
 from caredesk.api.workorder_schemas import (
     AwayIn,
@@ -20,6 +19,7 @@ from caredesk.api.workorder_schemas import (
     survey_out,
 )
 from caredesk.errors import NotFound
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.storage.orm import SatisfactionSurvey
 from caredesk.workorders.availability import do_set_away
 from caredesk.workorders.closure import do_answer_survey, do_complete_callback

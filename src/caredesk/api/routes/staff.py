@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from caredesk.accounts.unfreeze import do_unfreeze_staff
-from caredesk.api.deps import Caller, RuntimeDep, require
 from caredesk.api.schemas import StrictModel
+from caredesk.http.deps import Caller, RuntimeDep, require
 
 router = APIRouter(tags=["staff"])
 

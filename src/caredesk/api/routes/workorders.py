@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from caredesk.accounts.access import work_order_filter, work_order_for
-from caredesk.api.deps import Caller, RuntimeDep, SessionDep, audit_read, require
 from caredesk.api.schemas import PageOut, TransitionIn, work_order_out
 from caredesk.api.workorder_schemas import (
     AssignIn,
@@ -26,6 +25,7 @@ from caredesk.api.workorder_schemas import (
     sla_out,
 )
 from caredesk.emergency.confirm import do_confirm_emergency
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, require
 from caredesk.runtime import Runtime
 from caredesk.workorders.actions import do_transition, list_work_orders
 from caredesk.workorders.closure import do_close, do_reopen, do_resolve

@@ -185,7 +185,7 @@ def _exclamation(text: str) -> list[str]:
 
 
 def _emotion(doc: TriageDoc, text: str, lex: Lexicons) -> None:
-    cues = {emotion: hits for emotion, cues in lex.emotion.items() if (hits := _hits(text, cues))}
+    cues = {emotion: found for emotion, cues in lex.emotion.items() if (found := _hits(text, cues))}
     current = doc.emotion.label
     for emotion in (Emotion.ANGRY.value, Emotion.ANXIOUS.value, Emotion.SATISFIED.value):
         hits = cues.get(emotion)

@@ -1,18 +1,12 @@
-"""Full-width to half-width (NFKC) and folded white space; traditional Chinese is left as is in v1."""
+"""The normalise step (caredesk.text.normalise)."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
+from caredesk.text.normalise import normalise_text
 from caredesk.triage.doc import TriageDoc
 from caredesk.triage.registry import Step, component
 
-_SPACE = re.compile(r"\s+")
-
-
-def normalise_text(text: str) -> str:
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+__all__ = ["normalise_text"]
 
 
 @component("caredesk.normalise.v1", reads=("text",), writes=("normalized",))

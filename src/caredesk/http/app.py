@@ -1,4 +1,5 @@
-"""The ASGI application: create_app(runtime) wires the REST API, the web UI and the embedded task consumer."""
+"""The ASGI application: create_app(runtime) mounts the JSON API and the web pages, the shared middleware and
+the embedded task consumer."""
 
 from __future__ import annotations
 
@@ -6,31 +7,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from caredesk import __version__
 from caredesk.accounts.sso import build_sso_client
-from caredesk.api.errors import install_error_handlers
-from caredesk.api.limits import BodySizeLimit
 from caredesk.api.openapi_errors import document_errors
-from caredesk.api.routes import (
-    alarms,
-    conversations,
-    corrections,
-    customers,
-    incidents,
-    knowledge,
-    meetings,
-    messages,
-    service,
-    staff,
-    workorders,
-)
-from caredesk.api.security_headers import SecurityHeaders
+from caredesk.api.router import api_router
+from caredesk.http.csrf import CsrfProtection
+from caredesk.http.errors import install_error_handlers
+from caredesk.http.limits import BodySizeLimit
+from caredesk.http.security_headers import SecurityHeaders
 from caredesk.runtime import Runtime
 from caredesk.tasks.app import start_embedded_consumer
-from caredesk.web.csrf import CsrfProtection
+from caredesk.web.routes import router as web_router
 
 __all__ = ["create_app"]
 
@@ -59,14 +49,7 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
     install_error_handlers(app)
     document_errors(app)
 
-    api = APIRouter(prefix="/api/v1")
-    for module in (messages, corrections, conversations, customers, workorders, service, knowledge, alarms,
-                   meetings, incidents, staff):
-        api.include_router(module.router)
-    app.include_router(api)
-
-    from caredesk.web.routes import router as web_router
-
+    app.include_router(api_router())
     app.include_router(web_router)
     https = rt.settings.base_url.startswith("https")
     # Outermost last: security headers on every answer, then the body limit, the session, and CSRF inside it.

@@ -1,0 +1,29 @@
+"""Every JSON route under /api/v1, as one router the app factory mounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from caredesk.api.routes import (
+    alarms,
+    conversations,
+    corrections,
+    customers,
+    incidents,
+    knowledge,
+    meetings,
+    messages,
+    service,
+    staff,
+    workorders,
+)
+
+__all__ = ["api_router"]
+
+
+def api_router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1")
+    for module in (messages, corrections, conversations, customers, workorders, service, knowledge, alarms,
+                   meetings, incidents, staff):
+        api.include_router(module.router)
+    return api
