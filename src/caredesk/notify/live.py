@@ -64,8 +64,7 @@ class LiveBus:
         import redis
 
         client = redis.Redis.from_url(self._redis_url or "")
-        pubsub: redis.client.PubSub = client.pubsub(  # type: ignore[no-untyped-call]  # unannotated in redis-py
-            ignore_subscribe_messages=True)
+        pubsub: redis.client.PubSub = client.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(CHANNEL)
         while not self._stop.is_set():
             message = pubsub.get_message(timeout=1.0)
