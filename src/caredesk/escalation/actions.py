@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from caredesk.compliance.audit import record_audit
+from caredesk.escalation.alarm_status import AlarmStatus
 from caredesk.escalation.dispatch import do_notify_level, log_alarm_event, schedule_escalation
 from caredesk.escalation.forecast import Point, forecast_external_complaint
 from caredesk.escalation.outbox import AlarmOutbox
@@ -26,7 +27,7 @@ def _since_last_alarm(session: Session, conversation_id: str, dedupe: str) -> tu
                              ).all()
     if dedupe == "per_conversation":
         return bool(alarms), None
-    if any(status != "resolved" for status, _ in alarms):
+    if any(status != AlarmStatus.RESOLVED for status, _ in alarms):
         return True, None
     resolved = [at for _, at in alarms if at is not None]
     return False, max(resolved) if resolved else None
@@ -52,8 +53,8 @@ def do_watch_conversation(session: Session, conversation: Conversation, policy: 
     types = sorted({t for r in rows if r[0] in hit_ids for t in (r[2] or [])})
     forecast = forecast_external_complaint([Point(r[1], r[4], tuple(r[2] or ())) for r in rows
                                             if since is None or r[3] > since])
-    alarm = Alarm(conversation_id=conversation.id, level=max(m.level for m in hits), count=len(hits),
-                  threshold=policy.threshold, message_ids=[m.message_id for m in hits], created_at=now,
+    alarm = Alarm(conversation_id=conversation.id, status=AlarmStatus.OPEN, level=max(m.level for m in hits),
+                  count=len(hits), threshold=policy.threshold, message_ids=[m.message_id for m in hits], created_at=now,
                   escalation_level=0, forecast_probability=round(forecast.probability, 4),
                   forecast=forecast.to_json(),
                   details={"customer_ref": conversation.customer.ref, "channel": conversation.channel,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from caredesk.escalation.delivery_status import DeliveryStatus, check_delivery_move
 from caredesk.escalation.outbox import AlarmOutbox
 from caredesk.escalation.quiet import held_until
 from caredesk.escalation.recipients import resolve_audience
@@ -52,7 +53,7 @@ def do_notify_level(session: Session, alarm: Alarm, conversation: Conversation, 
         if (channel, recipient) in made:  # someone in two audiences is told once per channel
             return None
         delivery = AlarmDelivery(alarm_id=alarm.id, level=index, channel=channel, recipient=recipient,
-                                 address=address, status="pending", attempts=0, created_at=now)
+                                 address=address, status=DeliveryStatus.PENDING, attempts=0, created_at=now)
         made[(channel, recipient)] = delivery
         session.add(delivery)
         return delivery
@@ -74,17 +75,18 @@ def do_notify_level(session: Session, alarm: Alarm, conversation: Conversation, 
                                              body=f"{alarm.count} messages at level >= {alarm.level}"
                                                   + (f" (escalated, level {index})" if index else ""),
                                              link=link, created_at=now))
-                    delivery.status, delivery.attempts, delivery.sent_at = "sent", 1, now
+                    delivery.status = check_delivery_move(delivery.status, DeliveryStatus.SENT)
+                    delivery.attempts, delivery.sent_at = 1, now
                 elif channel == "sms" and (not person.phone or not strategy.sms_available):
-                    delivery.status = "skipped"
+                    delivery.status = check_delivery_move(delivery.status, DeliveryStatus.SKIPPED)
                     delivery.last_error = "no phone number" if not person.phone else "no SMS gateway configured"
     session.flush()
     for delivery in made.values():
-        if delivery.status != "pending":
+        if delivery.status != DeliveryStatus.PENDING:
             continue
         until = held_until(delivery.channel, now, strategy.quiet_hours)
         if until is not None:
-            delivery.status, delivery.not_before = "held", until
+            delivery.status, delivery.not_before = check_delivery_move(delivery.status, DeliveryStatus.HELD), until
         outbox.deliver(delivery.id, (until - now).total_seconds() if until else 0.0)
     counts: dict[str, int] = {}
     for delivery in made.values():

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.compliance.audit import record_audit
 from caredesk.errors import Conflict, InvalidInput, NotFound
+from caredesk.escalation.alarm_status import AlarmStatus, check_alarm_move
 from caredesk.escalation.dispatch import live_event, log_alarm_event
 from caredesk.escalation.outbox import AlarmOutbox
 from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, Notification, Staff
@@ -52,7 +53,7 @@ def list_alarm_deliveries(session: Session, alarm_id: str) -> list[AlarmDelivery
 
 
 def check_open(alarm: Alarm, action: str) -> None:
-    if alarm.status == "resolved":
+    if alarm.status == AlarmStatus.RESOLVED:
         raise Conflict(f"the alarm is resolved; it cannot be {action}", status=alarm.status)
 
 
@@ -65,7 +66,8 @@ def _record(session: Session, alarm: Alarm, kind: str, actor: AlarmActor, now: d
 
 
 def _acknowledge(alarm: Alarm, actor: AlarmActor, now: datetime) -> None:
-    alarm.status, alarm.acknowledged_at, alarm.acknowledged_by = "acknowledged", now, actor.staff_id
+    alarm.status = check_alarm_move(alarm.status, AlarmStatus.ACKNOWLEDGED)
+    alarm.acknowledged_at, alarm.acknowledged_by = now, actor.staff_id
     alarm.escalate_at = None
 
 
@@ -73,7 +75,7 @@ def do_acknowledge_alarm(session: Session, alarm_id: str, actor: AlarmActor, out
                          now: datetime, note: str = "") -> Alarm:
     alarm = get_alarm(session, alarm_id, lock=True)
     check_open(alarm, "acknowledged")
-    if alarm.status == "acknowledged":
+    if alarm.status == AlarmStatus.ACKNOWLEDGED:
         raise Conflict("the alarm is already acknowledged", status=alarm.status)
     _acknowledge(alarm, actor, now)
     _record(session, alarm, "acknowledged", actor, now, outbox, {"escalation_level": alarm.escalation_level}, note)
@@ -89,7 +91,7 @@ def do_assign_alarm(session: Session, alarm_id: str, assignee_id: str, actor: Al
     if assignee is None or not assignee.active or assignee.role not in HANDLER_ROLES:
         raise InvalidInput("the assignee must be an active agent, team lead, complaint manager or admin",
                            field="staff_id")
-    if alarm.status == "open":
+    if alarm.status == AlarmStatus.OPEN:
         _acknowledge(alarm, actor, now)
     alarm.assigned_to, alarm.assigned_at = assignee.id, now
     session.add(Notification(staff_id=assignee.id, kind="alarm_assigned", title="An alarm was assigned to you",
@@ -105,7 +107,8 @@ def do_resolve_alarm(session: Session, alarm_id: str, actor: AlarmActor, outbox:
     check_open(alarm, "resolved again")
     if alarm.acknowledged_at is None:
         alarm.acknowledged_at, alarm.acknowledged_by = now, actor.staff_id
-    alarm.status, alarm.resolved_at, alarm.resolved_by, alarm.escalate_at = "resolved", now, actor.staff_id, None
+    alarm.status = check_alarm_move(alarm.status, AlarmStatus.RESOLVED)
+    alarm.resolved_at, alarm.resolved_by, alarm.escalate_at = now, actor.staff_id, None
     _record(session, alarm, "resolved", actor, now, outbox, {}, note)
     return alarm
 

@@ -9,6 +9,8 @@ import logging
 from sqlalchemy import or_, update
 
 from caredesk.compliance.audit import record_audit
+from caredesk.escalation.alarm_status import AlarmStatus
+from caredesk.escalation.delivery_status import SENDABLE, DeliveryStatus, check_delivery_move
 from caredesk.escalation.dispatch import do_notify_level, log_alarm_event, schedule_escalation
 from caredesk.escalation.messages import AlarmNotice, alarm_email, alarm_text
 from caredesk.escalation.outbox import AlarmOutbox
@@ -62,12 +64,12 @@ def deliver_alarm_notice(delivery_id: str) -> str:
         # Claim with a write first (row lock on PostgreSQL, write lock on SQLite): a redelivered task waits,
         # then finds the notice sent and skips it.
         claimed = s.execute(update(AlarmDelivery).where(
-            AlarmDelivery.id == delivery_id, AlarmDelivery.status.in_(("pending", "held", "failed")),
+            AlarmDelivery.id == delivery_id, AlarmDelivery.status.in_(sorted(SENDABLE)),
             or_(AlarmDelivery.not_before.is_(None), AlarmDelivery.not_before <= now))
             .values(attempts=AlarmDelivery.attempts + 1).execution_options(synchronize_session=False))
         delivery = s.get(AlarmDelivery, delivery_id)
         if claimed.rowcount == 0:  # type: ignore[attr-defined]
-            if delivery is not None and delivery.status == "held" and delivery.not_before is not None:
+            if delivery is not None and delivery.status == DeliveryStatus.HELD and delivery.not_before is not None:
                 wait = max((delivery.not_before - now).total_seconds(), RESCHEDULE_FLOOR_SECONDS)
                 uow.on_commit(lambda: rt.queue.schedule("escalation.deliver_alarm_notice", delivery_id, delay=wait))
                 uow.commit()
@@ -76,15 +78,17 @@ def deliver_alarm_notice(delivery_id: str) -> str:
         assert delivery is not None
         alarm = s.get(Alarm, delivery.alarm_id)
         assert alarm is not None
-        if alarm.status != "open" and delivery.status == "held":
-            delivery.status, delivery.last_error = "cancelled", f"alarm {alarm.status} before quiet hours ended"
+        if alarm.status != AlarmStatus.OPEN and delivery.status == DeliveryStatus.HELD:
+            delivery.status = check_delivery_move(delivery.status, DeliveryStatus.CANCELLED)
+            delivery.last_error = f"alarm {alarm.status} before quiet hours ended"
             uow.commit()
             return "cancelled"
         staff = s.get(Staff, delivery.recipient) if delivery.channel in ("email", "sms") else None
         try:
             _send(rt, delivery, alarm, staff)
         except OSError as exc:
-            delivery.status, delivery.last_error = "failed", str(exc)[:500]
+            delivery.status = check_delivery_move(delivery.status, DeliveryStatus.FAILED)
+            delivery.last_error = str(exc)[:500]
             log_alarm_event(s, alarm, "delivery_failed", actor="system", now=now,
                             data={"delivery_id": delivery.id, "channel": delivery.channel,
                                   "attempt": delivery.attempts, "error": str(exc)[:200]})
@@ -92,7 +96,8 @@ def deliver_alarm_notice(delivery_id: str) -> str:
             log.warning("alarm notice %s (%s) failed, attempt %d: %s", delivery.id, delivery.channel,
                         delivery.attempts, exc)
             raise  # the queue retries
-        delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+        delivery.status = check_delivery_move(delivery.status, DeliveryStatus.SENT)
+        delivery.sent_at, delivery.last_error = now, None
         uow.commit()
     return "sent"
 
@@ -107,12 +112,12 @@ def escalate_alarm(alarm_id: str, from_level: int) -> str:
         s = uow.session
         now = rt.clock.now()
         claimed = s.execute(update(Alarm).where(
-            Alarm.id == alarm_id, Alarm.status == "open", Alarm.escalation_level == from_level,
+            Alarm.id == alarm_id, Alarm.status == AlarmStatus.OPEN, Alarm.escalation_level == from_level,
             Alarm.escalate_at.is_not(None), Alarm.escalate_at <= now)
             .values(escalation_level=from_level + 1, escalate_at=None).execution_options(synchronize_session=False))
         alarm = s.get(Alarm, alarm_id)
         if claimed.rowcount == 0:  # type: ignore[attr-defined]
-            if (alarm is not None and alarm.status == "open" and alarm.escalation_level == from_level
+            if (alarm is not None and alarm.status == AlarmStatus.OPEN and alarm.escalation_level == from_level
                     and alarm.escalate_at is not None):
                 wait = max((alarm.escalate_at - now).total_seconds(), RESCHEDULE_FLOOR_SECONDS)
                 uow.on_commit(lambda: rt.queue.schedule("escalation.escalate_alarm", alarm_id, from_level,
