@@ -12,10 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.compliance.audit import record_audit
+from caredesk.emergency.incident_status import IncidentStatus, RecorderStatus
+from caredesk.emergency.meeting_status import MeetingStatus, check_meeting_move
 from caredesk.emergency.meetings import MeetingProvider, Room
 from caredesk.emergency.monitoring import BuiltinMonitoring, MonitoringSource
+from caredesk.emergency.notice_status import NoticeStatus
 from caredesk.emergency.roster import RosterLine, StaffCard, response_roster, select_related_staff
 from caredesk.errors import NotFound
+from caredesk.escalation.alarm_status import AlarmStatus
 from caredesk.ids import new_id
 from caredesk.storage.orm import (
     Alarm,
@@ -76,8 +80,8 @@ def gather_context(session: Session, customer: Customer, conversation: Conversat
                              .order_by(Message.created_at.desc()).limit(10))
     orders = session.scalars(select(WorkOrder).where(WorkOrder.customer_id == customer.id)
                              .order_by(WorkOrder.created_at.desc()).limit(5))
-    open_alarms = session.scalars(select(Alarm).where(Alarm.status == "open").order_by(Alarm.created_at.desc())
-                                  .limit(5))
+    open_alarms = session.scalars(select(Alarm).where(Alarm.status == AlarmStatus.OPEN)
+                                  .order_by(Alarm.created_at.desc()).limit(5))
     return {
         "customer": {"ref": customer.ref, "tier": customer.tier, "branch_id": customer.branch_id},
         "activity": [{"at": m.created_at.isoformat(), "author": m.author, "text": m.text_masked} for m in recent],
@@ -108,7 +112,8 @@ def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, prepar
 
     title, room = prepared.title, prepared.room
     meeting = EmergencyMeeting(id=prepared.meeting_id, conversation_id=conversation.id, message_id=message.id,
-                               title=title, provider=room.provider, room_url=room.url, starts_at=now,
+                               title=title, provider=room.provider, room_url=room.url,
+                               status=MeetingStatus.SCHEDULED, starts_at=now,
                                ends_at=now + timedelta(minutes=plan.duration_minutes), created_at=now,
                                context=gather_context(session, customer, conversation, doc, prepared.monitoring))
     session.add(meeting)
@@ -116,17 +121,18 @@ def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, prepar
     for position, invitee in enumerate(invitees):
         participant = MeetingParticipant(meeting_id=meeting.id, staff_id=invitee.staff_id, position=position,
                                          reason=invitee.reason, join_token=secrets.token_urlsafe(24),
-                                         inapp_status="sent")
+                                         email_status=NoticeStatus.PENDING, inapp_status=NoticeStatus.SENT)
         session.add(participant)
         session.add(Notification(staff_id=invitee.staff_id, kind="emergency_meeting", title=title,
                                  body=doc.masked[:500], link=f"/join/{participant.join_token}", created_at=now))
-    record = IncidentRecord(meeting_id=meeting.id, form={"title": title, "sections": list(plan.sections), "parts": {}},
+    record = IncidentRecord(meeting_id=meeting.id, status=IncidentStatus.PENDING,
+                            form={"title": title, "sections": list(plan.sections), "parts": {}},
                             created_at=now)
     session.add(record)
     session.flush()
     for position, invitee in enumerate(invitees[: len(plan.sections)]):
         session.add(IncidentRecorder(record_id=record.id, position=position, staff_id=invitee.staff_id,
-                                     section=plan.sections[position]))
+                                     section=plan.sections[position], status=RecorderStatus.WAITING))
     record_audit(session, actor="system", action="emergency.started", object_type="emergency_meeting",
                  object_id=meeting.id, data={"participants": [i.staff_id for i in invitees],
                                              "content_type": content_type, "roster": roster}, now=now)
@@ -149,8 +155,8 @@ def do_record_join(session: Session, token: str, *, now: datetime) -> EmergencyM
     meeting = get_meeting(session, participant.meeting_id)
     if participant.joined_at is None:
         participant.joined_at = now
-        if meeting.status == "scheduled":
-            meeting.status = "active"
+        if meeting.status == MeetingStatus.SCHEDULED:
+            meeting.status = check_meeting_move(meeting.status, MeetingStatus.ACTIVE)
         record_audit(session, actor=participant.staff_id, action="emergency.joined",
                      object_type="emergency_meeting", object_id=meeting.id, now=now)
     return meeting

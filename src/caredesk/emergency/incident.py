@@ -7,6 +7,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from caredesk.emergency.incident_status import IncidentStatus
+from caredesk.emergency.meeting_status import MeetingStatus
 from caredesk.errors import Conflict, Forbidden, InvalidInput
 
 __all__ = ["MAX_SECTION_CHARS", "Turn", "check_may_open", "check_may_write", "check_return", "check_sign",
@@ -17,24 +19,24 @@ MAX_SECTION_CHARS = 20_000
 
 @dataclass(frozen=True)
 class Turn:
-    record_status: str  # pending | in_progress | locked
+    record_status: str  # an IncidentStatus, as stored
     current_position: int
     current_staff_id: str | None  # the recorder whose turn it is
 
 
 def check_may_open(meeting_status: str, record_status: str) -> None:
-    if record_status != "pending":
+    if record_status != IncidentStatus.PENDING:
         raise Conflict("the incident form is already open", status=record_status)
-    if meeting_status == "ended":
+    if meeting_status == MeetingStatus.ENDED:
         return
     raise Conflict("the form opens when the meeting has ended", meeting_status=meeting_status)
 
 
 def check_may_write(turn: Turn, staff_id: str | None) -> None:
     """Locked forms refuse every change (409); otherwise only the recorder whose turn it is may act (403)."""
-    if turn.record_status == "locked":
-        raise Conflict("the incident record is locked; it cannot be changed", status="locked")
-    if turn.record_status != "in_progress":
+    if turn.record_status == IncidentStatus.LOCKED:
+        raise Conflict("the incident record is locked; it cannot be changed", status=IncidentStatus.LOCKED.value)
+    if turn.record_status != IncidentStatus.IN_PROGRESS:
         raise Conflict("the incident form is not open yet; end the meeting first", status=turn.record_status)
     if staff_id is None or staff_id != turn.current_staff_id:
         raise Forbidden("it is not your turn on this incident form")

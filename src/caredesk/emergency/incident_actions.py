@@ -25,6 +25,13 @@ from caredesk.emergency.incident import (
     check_sign,
     section_signature,
 )
+from caredesk.emergency.incident_status import (
+    IncidentStatus,
+    RecorderStatus,
+    check_incident_move,
+    check_recorder_move,
+)
+from caredesk.emergency.meeting_status import MeetingStatus, check_meeting_move
 from caredesk.errors import InvalidInput, NotFound
 from caredesk.storage.orm import (
     Conversation,
@@ -97,15 +104,16 @@ def do_end_meeting(session: Session, meeting_id: str, *, actor: str, now: dateti
     if meeting is None:
         raise NotFound("meeting not found", id=meeting_id)
     record = get_record(session, record_for_meeting(session, meeting_id).id, lock=True)
-    if meeting.status != "ended":
-        meeting.status, meeting.ended_at = "ended", now
+    if meeting.status != MeetingStatus.ENDED:
+        meeting.status, meeting.ended_at = check_meeting_move(meeting.status, MeetingStatus.ENDED), now
         record_audit(session, actor=actor, action="emergency.ended", object_type="emergency_meeting",
                      object_id=meeting.id, now=now)
     check_may_open(meeting.status, record.status)
     if not record.recorders:
         raise InvalidInput("this meeting has no recorders for its incident form")
-    record.status, record.current_position = "in_progress", 0
-    record.recorders[0].status = "active"
+    record.status, record.current_position = check_incident_move(record.status, IncidentStatus.IN_PROGRESS), 0
+    first = record.recorders[0]
+    first.status = check_recorder_move(first.status, RecorderStatus.ACTIVE)
     record_audit(session, actor=actor, action="incident.opened", object_type="incident_record",
                  object_id=record.id, data={"recorder": record.recorders[0].staff_id}, now=now)
     return record
@@ -138,8 +146,9 @@ def do_return_form(session: Session, record_id: str, reason: str, *, staff_id: s
     check_return(turn, reason)
     current = _current(record)
     previous = next(r for r in record.recorders if r.position == record.current_position - 1)
-    current.status = "waiting"
-    previous.status, previous.signed_at, previous.signature = "active", None, None
+    current.status = check_recorder_move(current.status, RecorderStatus.WAITING)
+    previous.status = check_recorder_move(previous.status, RecorderStatus.ACTIVE)
+    previous.signed_at, previous.signature = None, None
     record.current_position = previous.position
     session.add(IncidentEntry(record_id=record.id, recorder_id=current.id, section=previous.section, kind="return",
                               content=reason[:MAX_SECTION_CHARS], created_at=now))
@@ -152,7 +161,7 @@ def _snapshot(session: Session, record: IncidentRecord, actor: str, now: datetim
     number = (session.scalar(select(func.max(IncidentRecordVersion.version))
                              .where(IncidentRecordVersion.record_id == record.id)) or 0) + 1
     signatures = {r.section: {"staff_id": r.staff_id, "signed_at": r.signed_at.isoformat() if r.signed_at else None,
-                              "signature": r.signature} for r in record.recorders if r.status == "signed"}
+                              "signature": r.signature} for r in record.recorders if r.status == RecorderStatus.SIGNED}
     session.add(IncidentRecordVersion(record_id=record.id, version=number, created_by=actor, created_at=now,
                                       form={"sections": record.form, "signatures": signatures}))
     record.version = number
@@ -181,7 +190,7 @@ def do_sign_section(session: Session, record_id: str, *, staff_id: str | None, n
     content = str((record.form.get("parts") or {}).get(recorder.section, {}).get("content", ""))
     check_sign(content)
     earlier = [r for r in record.recorders if r.position < recorder.position]
-    recorder.status, recorder.signed_at = "signed", now
+    recorder.status, recorder.signed_at = check_recorder_move(recorder.status, RecorderStatus.SIGNED), now
     recorder.signature = section_signature(record_id=record.id, section=recorder.section, content=content,
                                            staff_id=recorder.staff_id, signed_at=now,
                                            previous=earlier[-1].signature if earlier else None)
@@ -192,9 +201,9 @@ def do_sign_section(session: Session, record_id: str, *, staff_id: str | None, n
                  object_id=record.id, data={"section": recorder.section, "version": version}, now=now)
     if following:
         record.current_position = following[0].position
-        following[0].status = "active"
+        following[0].status = check_recorder_move(following[0].status, RecorderStatus.ACTIVE)
         return IncidentChange(record)
-    record.status, record.locked_at = "locked", now
+    record.status, record.locked_at = check_incident_move(record.status, IncidentStatus.LOCKED), now
     message_id = _inform_customer(session, record, now)
     record_audit(session, actor=actor, action="incident.locked", object_type="incident_record",
                  object_id=record.id, data={"version": version, "customer_message_id": message_id}, now=now)

@@ -10,7 +10,9 @@ from sqlalchemy import select, update
 
 from caredesk.compliance.audit import record_audit
 from caredesk.emergency.incident_actions import CUSTOMER_NOTICE
+from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.emergency.invitation import MeetingInvite, build_invitation_email
+from caredesk.emergency.notice_status import NoticeStatus, check_notice_move
 from caredesk.runtime import current_runtime
 from caredesk.storage.orm import (
     AuditEntry,
@@ -35,7 +37,7 @@ def send_meeting_notice(participant_id: str) -> str:
         # running the same notice waits here until the first commits, then finds it sent and skips it.
         claimed = uow.session.execute(
             update(MeetingParticipant)
-            .where(MeetingParticipant.id == participant_id, MeetingParticipant.email_status != "sent")
+            .where(MeetingParticipant.id == participant_id, MeetingParticipant.email_status != NoticeStatus.SENT)
             .values(email_attempts=MeetingParticipant.email_attempts + 1)
             .execution_options(synchronize_session=False))
         if claimed.rowcount == 0:  # type: ignore[attr-defined]
@@ -55,12 +57,14 @@ def send_meeting_notice(participant_id: str) -> str:
         try:
             rt.mailer.send(build_invitation_email(invite, rt.settings.mail_from))
         except OSError as exc:
-            participant.email_status, participant.email_error = "failed", str(exc)[:500]
+            participant.email_status = check_notice_move(participant.email_status, NoticeStatus.FAILED)
+            participant.email_error = str(exc)[:500]
             uow.commit()
             log.warning("join notice for participant %s failed (attempt %d): %s", participant.id,
                         participant.email_attempts, exc)
             raise  # the queue retries
-        participant.email_status, participant.email_sent_at, participant.email_error = "sent", now, None
+        participant.email_status = check_notice_move(participant.email_status, NoticeStatus.SENT)
+        participant.email_sent_at, participant.email_error = now, None
         uow.commit()
     return "sent"
 
@@ -72,7 +76,7 @@ def email_incident_outcome(record_id: str) -> str:
     with rt.uow() as uow:
         s = uow.session
         record = s.get(IncidentRecord, record_id)
-        if record is None or record.status != "locked":
+        if record is None or record.status != IncidentStatus.LOCKED:
             return "skipped"
         done = s.scalar(select(AuditEntry.id).where(AuditEntry.object_id == record_id,
                                                      AuditEntry.action == "incident.customer_emailed").limit(1))
