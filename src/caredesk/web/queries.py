@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import Viewer, conversation_filter, conversation_for
 from caredesk.escalation.actions import list_alarms
+from caredesk.escalation.alarm_status import AlarmStatus
 from caredesk.intake.clarify import ClarifyOption, options_of
 from caredesk.storage.orm import (
     Alarm,
@@ -90,7 +91,7 @@ def queue(session: Session, viewer: Viewer, limit: int = QUEUE_LENGTH) -> list[Q
     orders = _latest_ids(session, WorkOrder, ids)
     meetings = _latest_ids(session, EmergencyMeeting, ids)
     alarmed = set(session.scalars(select(Alarm.conversation_id).where(Alarm.conversation_id.in_(ids),
-                                                                      Alarm.status == "open")))
+                                                                      Alarm.status == AlarmStatus.OPEN)))
     rows = []
     for c in conversations:
         message, inbound = last.get(c.id), last_in.get(c.id)

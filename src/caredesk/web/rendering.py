@@ -18,7 +18,10 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.roles import can
+from caredesk.emergency.incident_status import IncidentStatus
+from caredesk.emergency.meeting_status import MeetingStatus
 from caredesk.errors import Forbidden, NotFound
+from caredesk.escalation.alarm_status import AlarmStatus
 from caredesk.http.csrf import csrf_token
 from caredesk.http.deps import Caller, SessionDep
 from caredesk.storage.orm import Staff
@@ -64,6 +67,8 @@ def _environment() -> jinja2.Environment:
     env.filters["dt"] = _datetime
     env.filters["pct"] = _percent
     env.globals["can"] = can  # templates show an action only to those whose role allows it
+    # Templates compare statuses with the enums, as the code does, not with bare strings.
+    env.globals.update(AlarmStatus=AlarmStatus, IncidentStatus=IncidentStatus, MeetingStatus=MeetingStatus)
     return env
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from caredesk.accounts.access import alarm_filter, alarm_for
 from caredesk.accounts.roles import can
 from caredesk.errors import Conflict, InvalidInput
+from caredesk.escalation.alarm_status import AlarmStatus
 from caredesk.escalation.lifecycle import (
     HANDLER_ROLES,
     AlarmActor,
@@ -47,7 +48,7 @@ def _card_context(session: Session, staff: Staff, alarms: list[Alarm]) -> dict[s
 
 @router.get("/workbench/alarms", response_class=HTMLResponse)
 def alarm_panel(request: Request, session: SessionDep, staff: AlarmReader) -> HTMLResponse:
-    alarms = list(session.scalars(select(Alarm).where(Alarm.status != "resolved",
+    alarms = list(session.scalars(select(Alarm).where(Alarm.status != AlarmStatus.RESOLVED,
                                                       alarm_filter(session, Caller.of_staff(staff)))
                                   .order_by(Alarm.created_at.desc(), Alarm.id.desc()).limit(PANEL_LENGTH)))
     template = "_alarms.html" if is_htmx(request) else "alarms.html"

@@ -25,6 +25,7 @@ from caredesk.emergency.incident_actions import (
     run_incident_action,
 )
 from caredesk.emergency.incident_export import export_markdown
+from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.errors import CareDeskError, Conflict
 from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import Staff
@@ -44,7 +45,7 @@ def _context(session: Session, record_id: str, staff: Staff, error: str | None =
     ids = [r.staff_id for r in record.recorders]
     people = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(ids)))}
     current = next((r for r in record.recorders if r.position == record.current_position), None)
-    my_turn = record.status == "in_progress" and current is not None and current.staff_id == staff.id
+    my_turn = record.status == IncidentStatus.IN_PROGRESS and current is not None and current.staff_id == staff.id
     return {"record": record, "meeting": meeting, "people": people, "entries": list_entries(session, record.id),
             "versions": list_versions(session, record.id), "current": current, "my_turn": my_turn,
             "parts": record.form.get("parts") or {}, "error": error, "max_chars": MAX_SECTION_CHARS}
@@ -65,7 +66,7 @@ def meeting_incident(meeting_id: str, session: SessionDep, _: MeetingReader) -> 
 @router.get("/workbench/incidents/{record_id}/export.md")
 def incident_export(record_id: str, session: SessionDep, _: Reader) -> PlainTextResponse:
     record = get_record(session, record_id)
-    if record.status != "locked":
+    if record.status != IncidentStatus.LOCKED:
         raise Conflict("not locked yet")
     return PlainTextResponse(export_markdown(session, record), media_type="text/markdown; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="incident-{record.id}.md"'})

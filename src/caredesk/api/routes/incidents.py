@@ -25,6 +25,7 @@ from caredesk.emergency.incident_actions import (
     run_incident_action,
 )
 from caredesk.emergency.incident_export import export_markdown
+from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.errors import Conflict
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.runtime import Runtime
@@ -108,7 +109,7 @@ def sign_section(record_id: str, rt: RuntimeDep, session: SessionDep, caller: Wr
 @router.get("/incidents/{record_id}/export.md", response_class=PlainTextResponse)
 def export_record(record_id: str, session: SessionDep, caller: Reader) -> PlainTextResponse:
     record = incident_for(session, caller, record_id)
-    if record.status != "locked":
+    if record.status != IncidentStatus.LOCKED:
         raise Conflict("the incident form becomes the event record once every recorder has signed",
                        status=record.status)
     return PlainTextResponse(export_markdown(session, record), media_type="text/markdown; charset=utf-8",
