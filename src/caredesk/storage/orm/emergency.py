@@ -21,7 +21,7 @@ class EmergencyMeeting(Base):
     title: Mapped[str] = mapped_column(String(300))
     provider: Mapped[str] = mapped_column(String(32))
     room_url: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | active | ended
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # emergency/meeting_status.py
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -44,11 +44,11 @@ class MeetingParticipant(Base):
     position: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(64))
     join_token: Mapped[str] = mapped_column(String(64), unique=True)
-    email_status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    email_status: Mapped[str] = mapped_column(String(16), default="pending")  # emergency/notice_status.py
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     email_error: Mapped[str | None] = mapped_column(String(500))
     email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    inapp_status: Mapped[str] = mapped_column(String(16), default="pending")
+    inapp_status: Mapped[str] = mapped_column(String(16), default="pending")  # the same NoticeStatus
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -58,7 +58,7 @@ class IncidentRecord(Base):
     __tablename__ = "incident_record"
     id: Mapped[str] = id_column()
     meeting_id: Mapped[str] = mapped_column(ForeignKey("emergency_meeting.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | in_progress | locked
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # emergency/incident_status.py
     form: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     current_position: Mapped[int] = mapped_column(Integer, default=0)
@@ -79,7 +79,7 @@ class IncidentRecorder(Base):
     position: Mapped[int] = mapped_column(Integer)
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
     section: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | active | signed
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # incident_status.py RecorderStatus
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     signature: Mapped[str | None] = mapped_column(String(64))  # SHA-256 over the section as signed
 
