@@ -92,7 +92,7 @@ def test_cli_flow_validate(cli_env: dict[str, str], tmp_path: Path) -> None:
     flow = tmp_path / "f.yaml"
     flow.write_text("name: x\nversion: 1\nsteps:\n  - {name: a}\n")
     result = caredesk(cli_env, "flow", "validate", str(flow))
-    assert result.returncode == 2 and "step 1 needs a name and a department" in result.stderr
+    assert result.returncode == 2 and f"{flow}:4: steps[0].department: Field required" in result.stderr
 
 
 def test_cli_serve_answers_http(cli_env: dict[str, str]) -> None:

@@ -298,16 +298,14 @@ def flow_validate(files: list[Path]) -> None:
 @flow_app.command("validate-sla")
 def sla_validate(file: Path) -> None:
     """Check an SLA file (policies and business calendars); prints each policy or the first error."""
-    from caredesk.workorders.sla import SlaError, load_sla_config
+    from caredesk.workorders.sla import load_sla_config
 
     if not file.is_file():
         fail(f"{file}: no such file")
     try:
         config = load_sla_config(file)
-    except SlaError as exc:
-        fail(f"{file}: {exc}")
-    except Exception as exc:  # YAML syntax and the like
-        fail(f"{file}: {exc}")
+    except CareDeskError as exc:
+        fail(exc.message)
     for policy in config.policies:
         targets = ", ".join(f"{t.value} {m:g} min" for t, m in policy.targets.items())
         typer.echo(f"{policy.name}: {targets} on {policy.calendar.name}")
