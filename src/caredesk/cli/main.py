@@ -13,6 +13,7 @@ import typer
 
 from caredesk.cli.alarms import alarms_app
 from caredesk.cli.audit import audit_app
+from caredesk.cli.config import config_app
 from caredesk.cli.evaluate import eval_command
 from caredesk.cli.staff import staff_app
 from caredesk.errors import CareDeskError
@@ -36,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="Encryption keys for customer data at rest.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
+app.add_typer(config_app, name="config")
 
 
 def fail(message: str) -> NoReturn:
