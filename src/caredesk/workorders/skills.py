@@ -29,7 +29,7 @@ def _number_as_word(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value  # 12378, a hotline
 
 
-SkillWord = Annotated[str, BeforeValidator(_number_as_word), Field(min_length=1)]
+SkillWord = Annotated[str, Field(min_length=1), BeforeValidator(_number_as_word)]
 
 
 class SkillsFile(RootModel[dict[Name, list[SkillWord]]]):
