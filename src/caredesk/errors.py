@@ -3,6 +3,7 @@
 CareDeskError
 ├── InvalidInput        400  invalid_input        (bad values the schema cannot catch)
 │   └── InvalidFile     400  invalid_file         (CSV/flow/config files with line-level reasons)
+│       └── InvalidConfig 400 invalid_config    (a YAML configuration file: file, line, field path)
 ├── Unauthenticated     401  unauthenticated
 ├── Forbidden           403  forbidden
 │   └── AccountFrozen   403  account_frozen       (sign-in refused: frozen or deactivated; an admin unfreezes)
@@ -23,6 +24,7 @@ __all__ = [
     "ComplianceBlocked",
     "Conflict",
     "Forbidden",
+    "InvalidConfig",
     "InvalidFile",
     "InvalidInput",
     "LoginThrottled",
@@ -63,6 +65,22 @@ class ComplianceBlocked(InvalidInput):
 
 class InvalidFile(InvalidInput):
     code = "invalid_file"
+
+
+class InvalidConfig(InvalidFile):
+    """A configuration file its schema refuses. `line` (1-based, None when the data did not come from YAML
+    text) and `path` (`policies[2].targets.resolution`, empty for the whole file) say where to fix it."""
+
+    code = "invalid_config"
+
+    def __init__(self, file: str, line: int | None, path: str, reason: str) -> None:
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {path}: {reason}" if path else f"{where}: {reason}",
+                         file=file, line=line, path=path)
+        self.file = file
+        self.line = line
+        self.path = path
+        self.reason = reason
 
 
 class Unauthenticated(CareDeskError):

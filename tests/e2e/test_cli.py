@@ -92,7 +92,7 @@ def test_cli_flow_validate(cli_env: dict[str, str], tmp_path: Path) -> None:
     flow = tmp_path / "f.yaml"
     flow.write_text("name: x\nversion: 1\nsteps:\n  - {name: a}\n")
     result = caredesk(cli_env, "flow", "validate", str(flow))
-    assert result.returncode == 2 and "step 1 needs a name and a department" in result.stderr
+    assert result.returncode == 2 and f"{flow}:4: steps[0].department: Field required" in result.stderr
 
 
 def test_cli_serve_answers_http(cli_env: dict[str, str]) -> None:
@@ -131,3 +131,29 @@ def test_cli_flow_validate_sla(cli_env: dict[str, str], tmp_path: Path) -> None:
     good = caredesk(cli_env, "flow", "validate-sla", str(sla))
     assert good.returncode == 0 and good.stdout.strip() == "p: resolution 60 min on c"
     assert caredesk(cli_env, "flow", "validate-sla", str(tmp_path / "missing.yaml")).returncode == 2
+
+
+def test_cli_config_validate_checks_every_file_in_use(cli_env: dict[str, str], tmp_path: Path) -> None:
+    good = caredesk(cli_env, "config", "validate")
+    assert good.returncode == 0, good.stdout + good.stderr
+    lines = good.stdout.splitlines()
+    assert {"ok  sla.yaml", "ok  strategy.yaml", "ok  skills.yaml", "ok  outgoing_rules.yaml",
+            "ok  flows/complaint.yaml", "ok  demo/bank.yaml"} <= set(lines)
+    sla = tmp_path / "sla.yaml"
+    sla.write_text("policies:\n  - name: p\n    targets:\n      resolution: soon\n", encoding="utf-8")
+    bad = caredesk({**cli_env, "CAREDESK_SLA_FILE": str(sla)}, "config", "validate")
+    assert bad.returncode == 2
+    assert f"{sla}:4: policies[0].targets.resolution: Input should be a valid number" in bad.stdout.splitlines()
+    assert "ok  sla.yaml" in bad.stdout  # the shipped files are still reported
+
+
+def test_cli_config_validate_a_directory(cli_env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "f.yaml").write_text("name: f\nversion: 1\nsteps:\n  - {name: a, department: cs}\n",
+                                               encoding="utf-8")
+    (tmp_path / "skills.yaml").write_text("cards: [card]\nloans: loan\n", encoding="utf-8")
+    result = caredesk(cli_env, "config", "validate", "--dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [f"{tmp_path / 'skills.yaml'}:2: loans: Input should be a valid list",
+                                          f"ok  {tmp_path / 'flows' / 'f.yaml'}"]
+    assert caredesk(cli_env, "config", "validate", "--dir", str(tmp_path / "none")).returncode == 2

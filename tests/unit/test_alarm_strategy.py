@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from caredesk.errors import InvalidFile
+from caredesk.errors import InvalidConfig
 from caredesk.escalation.forecast import Point, forecast_external_complaint
 from caredesk.escalation.quiet import held_until, quiet_until
 from caredesk.escalation.strategy import load_strategy, parse_strategy
@@ -34,18 +34,19 @@ def test_strategy_builtin_levels_audiences_and_quiet_hours() -> None:
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"levels": []}, "at least one level"),
+    ({"levels": []}, "levels: List should have at least 1 item"),
     ({"levels": [{"notify": [{"audience": "nobody", "channels": ["email"]}]}]}, "unknown audience"),
-    ({"levels": [{"notify": [{"audience": "lead", "channels": ["fax"]}]}]}, "channels must be"),
-    ({"levels": [{"acknowledge_within_minutes": 0, "notify": []}]}, "positive whole number"),
-    ({"webhooks": [{"name": "x", "kind": "telegram", "url": "https://x"}]}, "kind must be"),
+    ({"levels": [{"notify": [{"audience": "lead", "channels": ["fax"]}]}]},
+     r"levels\[0\]\.notify\[0\]\.channels\[0\]: Input should be 'in_app', 'email' or 'sms'"),
+    ({"levels": [{"acknowledge_within_minutes": 0, "notify": []}]}, "acknowledge_within_minutes: .*greater than 0"),
+    ({"webhooks": [{"name": "x", "kind": "telegram", "url": "https://x"}]}, r"webhooks\[0\]\.kind: Input should be"),
     ({"quiet_hours": {"start": "25:00", "end": "07:00"}}, "HH:MM"),
     ({"dedupe": "never"}, "dedupe"),
 ])
 def test_strategy_invalid_files_say_why(change: dict[str, object], message: str) -> None:
     base: dict[str, object] = {"audiences": {"lead": {"roles": ["team_lead"]}},
                                "levels": [{"notify": [{"audience": "lead", "channels": ["email"]}]}]}
-    with pytest.raises(InvalidFile, match=message):
+    with pytest.raises(InvalidConfig, match=message):
         parse_strategy(base | change)
 
 
@@ -120,4 +121,4 @@ def test_strategy_cli_validate_prints_levels_or_the_error(tmp_path: Path) -> Non
     bad = tmp_path / "bad.yaml"
     bad.write_text("levels: []\n", encoding="utf-8")
     result = runner.invoke(app, ["alarms", "validate", str(bad)])
-    assert result.exit_code == 2 and "at least one level" in result.output
+    assert result.exit_code == 2 and f"{bad}:1: levels: List should have at least 1 item" in result.output

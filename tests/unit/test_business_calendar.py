@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from caredesk.workorders.calendar import ALWAYS, CalendarError, parse_calendar
+from caredesk.errors import InvalidConfig
+from caredesk.workorders.calendar import ALWAYS, parse_calendar
 
 SH = "Asia/Shanghai"
 CAL = parse_calendar("bank", {
@@ -62,8 +63,8 @@ def test_always_calendar_counts_wall_minutes() -> None:
     ({"hours": {"funday": ["09:00-17:00"]}}, "not a weekday"),
     ({"hours": {"mon": ["nine to five"]}}, "not an interval"),
     ({"hours": {"mon": ["09:00-17:00"]}, "holidays": ["2026-13-01"]}, "not a date"),
-    ({"hours": {}}, "no working hours"),
+    ({"hours": {}}, "needs working hours"),
 ])
 def test_bad_calendars_are_refused_with_the_field_named(raw: dict, message: str) -> None:
-    with pytest.raises(CalendarError, match=message):
+    with pytest.raises(InvalidConfig, match=message):
         parse_calendar("x", raw)

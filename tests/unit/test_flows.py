@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from caredesk.errors import InvalidFile
+from caredesk.errors import InvalidConfig, InvalidFile
 from caredesk.workorders.flows import (
     Flow,
     FlowStep,
@@ -39,42 +39,44 @@ def test_flows_parse_good_flow() -> None:
 
 
 @pytest.mark.parametrize(("data", "reason"), [
-    (["not", "a", "mapping"], "a flow is a mapping"),
-    ({k: v for k, v in GOOD.items() if k != "name"}, "missing 'name'"),
-    ({k: v for k, v in GOOD.items() if k != "version"}, "missing 'version'"),
-    ({k: v for k, v in GOOD.items() if k != "steps"}, "missing 'steps'"),
-    (with_(steps=[]), "steps must be a non-empty list"),
-    (with_(steps="accept"), "steps must be a non-empty list"),
+    (["not", "a", "mapping"], "Input should be a valid dictionary"),
+    ({k: v for k, v in GOOD.items() if k != "name"}, "name: Field required"),
+    ({k: v for k, v in GOOD.items() if k != "version"}, "version: Field required"),
+    ({k: v for k, v in GOOD.items() if k != "steps"}, "steps: Field required"),
+    (with_(steps=[]), "steps: List should have at least 1 item"),
+    (with_(steps="accept"), "steps: Input should be a valid list"),
     (with_(steps=[{"name": "accept", "department": "cs"}, {"name": "reply"}]),
-     "step 2 needs a name and a department"),
-    (with_(steps=["accept"]), "step 1 needs a name and a department"),
-    (with_(steps=[{"name": "a", "department": "cs", "timer_minutes": -5}]), "step 1: timer_minutes must be"),
+     "steps[1].department: Field required"),
+    (with_(steps=["accept"]), "steps[0]: Input should be a valid dictionary"),
+    (with_(steps=[{"name": "a", "department": "cs", "timer_minutes": -5}]),
+     "steps[0].timer_minutes: Input should be greater than or equal to 0"),
     (with_(steps=[{"name": "a", "department": "cs", "timer_minutes": "1h"}]),
-     "step 1: timer_minutes must be"),
+     "steps[0].timer_minutes: Input should be a valid integer"),
     (with_(steps=[{"name": "a", "department": "cs"}, {"name": "a", "department": "qa"}]),
-     "step names must be unique"),
-    (with_(applies_to=["complaint"]), "applies_to must be a mapping"),
+     "steps[1].name: step names must be unique"),
+    (with_(applies_to=["complaint"]), "applies_to: Input should be a valid dictionary"),
+    (with_(owner="qa"), "owner: Extra inputs are not permitted"),
 ])
 def test_flows_parse_errors_name_the_file_and_the_problem(data: Any, reason: str) -> None:
-    with pytest.raises(InvalidFile) as caught:
+    with pytest.raises(InvalidConfig) as caught:
         parse_flow(data, "flows/custom.yaml")
     assert caught.value.message.startswith("flows/custom.yaml: ")
     assert reason in caught.value.message
-    assert caught.value.code == "invalid_file"
+    assert caught.value.code == "invalid_config"
 
 
 def test_flows_parse_non_numeric_version_is_invalid_file() -> None:
-    with pytest.raises(InvalidFile, match="version"):
+    with pytest.raises(InvalidConfig, match="version: Input should be a valid integer"):
         parse_flow(with_(version="two"), "flows/custom.yaml")
 
 
 def test_flows_load_file_reports_yaml_errors_with_the_path(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: x\nsteps: [unclosed\n", encoding="utf-8")
-    with pytest.raises(InvalidFile) as caught:
+    with pytest.raises(InvalidConfig) as caught:
         load_flow_file(broken)
-    assert str(broken) in caught.value.message
-    with pytest.raises(InvalidFile) as missing:
+    assert caught.value.message.startswith(f"{broken}:3: not valid YAML")
+    with pytest.raises(InvalidConfig) as missing:
         load_flow_file(tmp_path / "nope.yaml")
     assert "nope.yaml" in missing.value.message
 
@@ -132,9 +134,9 @@ def test_flows_flow_matches_counts_conditions() -> None:
 def test_flows_transitions_and_required_fields_are_validated() -> None:
     base = {"name": "f", "version": 1, "steps": [{"name": "a", "department": "d"}, {"name": "b", "department": "d"}]}
     bad_next = {**base, "steps": [{"name": "a", "department": "d", "next": ["zz"]}, {"name": "b", "department": "d"}]}
-    with pytest.raises(InvalidFile, match="next names unknown step 'zz'"):
+    with pytest.raises(InvalidConfig, match=r"steps\[0\]\.next\[0\]: next names unknown step 'zz'"):
         parse_flow(bad_next, "f.yaml")
-    with pytest.raises(InvalidFile, match="requires must be a list"):
+    with pytest.raises(InvalidConfig, match=r"steps\[0\]\.requires: Input should be a valid"):
         parse_flow({**base, "steps": [{"name": "a", "department": "d", "requires": "x"}]}, "f.yaml")
     complaint = load_builtin_flows()["complaint"]
     assert complaint.step("review").next == ("reply", "investigate")

@@ -14,7 +14,7 @@ from caredesk.compliance.outgoing import (
     load_rules,
     normalise,
 )
-from caredesk.errors import InvalidFile
+from caredesk.errors import InvalidConfig
 
 RULES = [
     OutgoingRule("returns", OutgoingAction.BLOCK, "no guaranteed returns", ("保本保息", "稳赚", "稳赚不赔",
@@ -100,15 +100,17 @@ def test_load_rules_refuses_bad_files(tmp_path: Path) -> None:
                     encoding="utf-8")
     assert load_rules(good) == [OutgoingRule("x", OutgoingAction.WARN, "r", ("甲", "alpha"))]
     assert load_checker(good).check("Alpha!").action == "warn"
-    for body, message in [("rules: 3", "`rules` list"),
-                          ("rules:\n  - id: x\n    action: delete\n    terms: [a]", "block or warn"),
-                          ("rules:\n  - id: x\n    action: warn\n    terms: []", "non-empty list"),
+    for body, message in [("rules: 3", "bad.yaml:1: rules: Input should be a valid list"),
+                          ("rules:\n  - id: x\n    action: delete\n    terms: [a]",
+                           r"bad.yaml:3: rules\[0\]\.action: Input should be 'block' or 'warn'"),
+                          ("rules:\n  - id: x\n    action: warn\n    terms: []",
+                           r"bad.yaml:4: rules\[0\]\.terms: List should have at least 1 item"),
                           ("rules:\n  - {id: x, action: warn, terms: [a]}\n  - {id: x, action: block, terms: [b]}",
-                           "duplicate rule ids"),
-                          ("rules: [unclosed", "cannot read")]:
+                           r"bad.yaml:3: rules\[1\]\.id: duplicate rule id 'x'"),
+                          ("rules: [unclosed", "not valid YAML")]:
         bad = tmp_path / "bad.yaml"
         bad.write_text(body, encoding="utf-8")
-        with pytest.raises(InvalidFile, match=message):
+        with pytest.raises(InvalidConfig, match=message):
             load_rules(bad)
-    with pytest.raises(InvalidFile, match="cannot read"):
+    with pytest.raises(InvalidConfig, match="cannot read"):
         load_rules(tmp_path / "missing.yaml")

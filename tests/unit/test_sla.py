@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from caredesk.errors import InvalidConfig
 from caredesk.workorders.sla import (
-    SlaError,
     SlaState,
     SlaTimeline,
     Target,
@@ -127,18 +127,19 @@ def test_shipped_sla_file_loads() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("policies: []", "no policies"),
-    ("policies: [{name: a, targets: {resolution: -5}}]", "positive number"),
-    ("policies: [{name: a, targets: {lunch: 5}}]", "unknown target"),
-    ("policies: [{name: a, when: {colour: red}, targets: {resolution: 5}}]", "unknown condition"),
-    ("policies: [{name: a, calendar: nope, targets: {resolution: 5}}]", "no calendar named"),
-    ("policies: [{name: a, targets: {resolution: 5}, warn_at: 2}]", "between 0 and 1"),
+    ("policies: []", "policies: List should have at least 1 item"),
+    ("policies: [{name: a, targets: {resolution: -5}}]", r"policies\[0\]\.targets\.resolution: .*greater than 0"),
+    ("policies: [{name: a, targets: {lunch: 5}}]", r"policies\[0\]\.targets\.lunch: Extra inputs"),
+    ("policies: [{name: a, when: {colour: red}, targets: {resolution: 5}}]", r"policies\[0\]\.when\.colour: Extra"),
+    ("policies: [{name: a, calendar: nope, targets: {resolution: 5}}]",
+     r"policies\[0\]\.calendar: no calendar named 'nope'"),
+    ("policies: [{name: a, targets: {resolution: 5}, warn_at: 2}]", r"policies\[0\]\.warn_at: .*less than 1"),
     ("calendars: {c: {timezone: Nowhere/Land, hours: {mon: ['09:00-10:00']}}}\n"
      "policies: [{name: a, targets: {resolution: 5}}]",
-     "unknown time zone"),
+     "calendars.c.timezone: unknown time zone"),
 ])
 def test_bad_sla_files_are_refused_with_the_field_named(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "sla.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(SlaError, match=message):
+    with pytest.raises(InvalidConfig, match=message):
         load_sla_config(path)

@@ -13,6 +13,7 @@ import typer
 
 from caredesk.cli.alarms import alarms_app
 from caredesk.cli.audit import audit_app
+from caredesk.cli.config import config_app
 from caredesk.cli.evaluate import eval_command
 from caredesk.cli.staff import staff_app
 from caredesk.errors import CareDeskError
@@ -36,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="Encryption keys for customer data at rest.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
+app.add_typer(config_app, name="config")
 
 
 def fail(message: str) -> NoReturn:
@@ -298,16 +300,14 @@ def flow_validate(files: list[Path]) -> None:
 @flow_app.command("validate-sla")
 def sla_validate(file: Path) -> None:
     """Check an SLA file (policies and business calendars); prints each policy or the first error."""
-    from caredesk.workorders.sla import SlaError, load_sla_config
+    from caredesk.workorders.sla import load_sla_config
 
     if not file.is_file():
         fail(f"{file}: no such file")
     try:
         config = load_sla_config(file)
-    except SlaError as exc:
-        fail(f"{file}: {exc}")
-    except Exception as exc:  # YAML syntax and the like
-        fail(f"{file}: {exc}")
+    except CareDeskError as exc:
+        fail(exc.message)
     for policy in config.policies:
         targets = ", ".join(f"{t.value} {m:g} min" for t, m in policy.targets.items())
         typer.echo(f"{policy.name}: {targets} on {policy.calendar.name}")

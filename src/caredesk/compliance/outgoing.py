@@ -14,19 +14,18 @@ compatibility forms), case folded, zero-width characters dropped, whitespace dro
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from caredesk.errors import InvalidFile
+from caredesk.config_files import BadField, ConfigModel, load_config
 
-__all__ = ["OutgoingAction", "OutgoingCheck", "OutgoingChecker", "OutgoingRule", "RuleHit",
+__all__ = ["OutgoingAction", "OutgoingCheck", "OutgoingChecker", "OutgoingRule", "OutgoingRulesFile", "RuleHit",
            "default_rules_path", "load_checker", "load_rules", "normalise"]
 
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
@@ -154,44 +153,49 @@ def default_rules_path() -> Path:
     return Path(str(resources.files("caredesk.compliance").joinpath("outgoing_rules.yaml")))
 
 
-def _rule(raw: Any, position: int, source: str) -> OutgoingRule:
-    def bad(reason: str) -> InvalidFile:
-        return InvalidFile(f"{source}: rule {position}: {reason}", errors=[{"line": position, "column": 0,
-                                                                             "reason": reason}])
-
-    if not isinstance(raw, Mapping):
-        raise bad("a rule is a mapping with id, action, reason and terms")
-    rule_id, action, reason, terms = raw.get("id"), raw.get("action"), raw.get("reason", ""), raw.get("terms")
-    if not isinstance(rule_id, str) or not rule_id.strip():
-        raise bad("id must be a non-empty string")
-    if action not in {a.value for a in OutgoingAction}:
-        raise bad(f"action must be block or warn, not {action!r}")
-    if isinstance(terms, Mapping):  # grouped by language: {zh: [...], en: [...]}
-        terms = [t for group in terms.values() for t in (group or [])]
-    if not isinstance(terms, list) or not terms or not all(isinstance(t, str) and t.strip() for t in terms):
-        raise bad("terms must be a non-empty list of non-empty strings (or lists by language)")
-    return OutgoingRule(rule_id.strip(), OutgoingAction(action), str(reason).strip(), tuple(terms))
+def _not_blank(term: str) -> str:
+    if not term.strip():
+        raise ValueError("a term must not be blank")
+    return term
 
 
-def load_rules(path: Path) -> list[OutgoingRule]:
-    """Rules from a YAML file; an invalid file is refused whole (InvalidFile), never half-applied."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InvalidFile(f"{path}: cannot read outgoing rules: {exc}") from None
-    if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
-        raise InvalidFile(f"{path}: expected a mapping with a `rules` list")
-    rules = [_rule(raw, i, str(path)) for i, raw in enumerate(data["rules"], start=1)]
-    ids = [r.id for r in rules]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise InvalidFile(f"{path}: duplicate rule ids {duplicates}")
-    return rules
+Term = Annotated[str, AfterValidator(_not_blank)]
+
+
+class RuleSpec(ConfigModel):
+    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    action: OutgoingAction
+    reason: Annotated[str, StringConstraints(strip_whitespace=True)] = ""
+    # A list, or lists by language ({zh: [...], en: [...]}).
+    terms: Annotated[list[Term], Field(min_length=1)] | dict[str, Annotated[list[Term], Field(min_length=1)]]
+
+    def to_rule(self) -> OutgoingRule:
+        terms = self.terms if isinstance(self.terms, list) else [t for group in self.terms.values() for t in group]
+        return OutgoingRule(self.id, self.action, self.reason, tuple(terms))
+
+
+class OutgoingRulesFile(ConfigModel):
+    version: Literal[1] = 1
+    rules: list[RuleSpec]
+
+    @model_validator(mode="after")
+    def _ids_unique(self) -> OutgoingRulesFile:
+        seen: set[str] = set()
+        for i, rule in enumerate(self.rules):
+            if rule.id in seen:
+                raise BadField(("rules", i, "id"), f"duplicate rule id {rule.id!r} (ids are recorded with hits)")
+            seen.add(rule.id)
+        return self
+
+
+def load_rules(path: Path, file: str | None = None) -> list[OutgoingRule]:
+    """Rules from a YAML file; an invalid file is refused whole (InvalidConfig), never half-applied."""
+    return [rule.to_rule() for rule in load_config(OutgoingRulesFile, path, file).rules]
 
 
 @cache
 def _default_checker() -> OutgoingChecker:
-    return OutgoingChecker(load_rules(default_rules_path()))
+    return OutgoingChecker(load_rules(default_rules_path(), "outgoing_rules.yaml"))
 
 
 def load_checker(path: Path | None = None) -> OutgoingChecker:

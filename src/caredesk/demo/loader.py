@@ -8,18 +8,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.credentials import hash_password
 from caredesk.clock import Clock
+from caredesk.config_files import load_config
+from caredesk.demo.org_file import OrgFile
 from caredesk.knowledge.actions import save_entries
 from caredesk.knowledge.importing import read_kb_csv
 from caredesk.storage.orm import Branch, Department, Macro, OnCallEntry, SkillGroup, Staff
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["DEMO_PASSWORD", "DemoReport", "do_load_demo"]
+__all__ = ["DEMO_PASSWORD", "DemoReport", "do_load_demo", "load_org_file"]
 
 DEMO_PASSWORD = "caredesk-demo"
 
@@ -34,6 +35,11 @@ class DemoReport:
 def _data(name: str) -> Path:
     with resources.as_file(resources.files("caredesk.demo").joinpath(name)) as path:
         return Path(path)
+
+
+def load_org_file() -> OrgFile:
+    """The demo organisation, validated (references between its entries included)."""
+    return load_config(OrgFile, resources.files("caredesk.demo").joinpath("bank.yaml"), "demo/bank.yaml")
 
 
 def _by_code(session: Session, model: Any) -> dict[str, Any]:
@@ -98,7 +104,7 @@ def _load_org(session: Session, org: dict[str, Any], password_hash: str) -> int:
 
 
 def do_load_demo(uow: UnitOfWork, clock: Clock) -> DemoReport:
-    org = yaml.safe_load(_data("bank.yaml").read_text(encoding="utf-8"))
+    org = load_org_file().model_dump(mode="json")
     drafts = read_kb_csv(_data("knowledge_base.csv"))
     password_hash = hash_password(DEMO_PASSWORD)
     with uow:

@@ -8,19 +8,18 @@ from dataclasses import dataclass, field
 from datetime import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, model_validator
 
-from caredesk.errors import InvalidFile
+from caredesk.config_files import BadField, ConfigModel, Name, load_config, validate_config
 
-__all__ = ["CHANNELS", "WEBHOOK_KINDS", "AlarmStrategy", "Audience", "Level", "QuietHours", "Target",
-           "WebhookRoom", "load_strategy", "parse_strategy"]
+__all__ = ["CHANNELS", "WEBHOOK_KINDS", "AlarmStrategy", "Audience", "Level", "QuietHours", "StrategyFile",
+           "Target", "WebhookRoom", "load_strategy", "parse_strategy"]
 
 CHANNELS = frozenset({"in_app", "email", "sms", "webhook"})
 WEBHOOK_KINDS = frozenset({"wecom", "dingtalk", "feishu", "slack", "generic"})
-DEDUPE = frozenset({"while_open", "per_conversation"})
 
 
 @dataclass(frozen=True)
@@ -77,100 +76,120 @@ class AlarmStrategy:
         return self.levels[index] if 0 <= index < len(self.levels) else None
 
 
-def _fail(source: str, message: str) -> InvalidFile:
-    return InvalidFile(f"alarm strategy {source}: {message}", file=source)
+Channel = Literal["in_app", "email", "sms", "webhook"]
 
 
-def _time(value: Any, source: str, key: str) -> time:
+def _clock_time(value: object) -> time:
+    """HH:MM as a quoted string: unquoted, YAML 1.1 reads 22:00 as the number 1320."""
     try:
-        return time.fromisoformat(str(value))
+        return time.fromisoformat(value if isinstance(value, str) else "")
     except ValueError:
-        raise _fail(source, f"quiet_hours.{key} must be HH:MM, not {value!r}") from None
+        raise ValueError(f"must be HH:MM, not {value!r}") from None
 
 
-def _quiet(raw: Any, source: str) -> QuietHours | None:
-    if not raw:
-        return None
+def _zone(name: str) -> str:
     try:
-        zone = ZoneInfo(str(raw.get("timezone", "UTC")))
+        ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _fail(source, f"unknown time zone {raw.get('timezone')!r}") from None
-    hold = frozenset(raw.get("hold") or ())
-    if not hold <= CHANNELS:
-        raise _fail(source, f"quiet_hours.hold: unknown channels {sorted(hold - CHANNELS)}")
-    return QuietHours(_time(raw.get("start"), source, "start"), _time(raw.get("end"), source, "end"), zone, hold)
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
 
 
-def _audiences(raw: Any, source: str) -> dict[str, Audience]:
-    out = {}
-    for name, spec in (raw or {}).items():
-        spec = spec or {}
-        audience = Audience(str(name), bool(spec.get("conversation_agent", False)),
-                            tuple(spec.get("roles") or ()), tuple(spec.get("departments") or ()),
-                            bool(spec.get("prefer_agent_manager", False)))
-        if not audience.conversation_agent and not audience.roles:
-            raise _fail(source, f"audience {name!r} names neither conversation_agent nor roles")
-        out[audience.name] = audience
-    return out
+class AudienceSpec(ConfigModel):
+    conversation_agent: StrictBool = False
+    roles: tuple[Name, ...] = ()
+    departments: tuple[Name, ...] = ()  # department codes; empty means every department
+    prefer_agent_manager: StrictBool = False
+
+    @model_validator(mode="after")
+    def _someone(self) -> AudienceSpec:
+        if not self.conversation_agent and not self.roles:
+            raise ValueError("an audience names conversation_agent or roles")
+        return self
 
 
-def _webhooks(raw: Any, source: str) -> dict[str, WebhookRoom]:
-    out = {}
-    for spec in raw or []:
-        room = WebhookRoom(str(spec.get("name", "")), str(spec.get("kind", "generic")), str(spec.get("url", "")))
-        if not room.name or not room.url.startswith(("http://", "https://")):
-            raise _fail(source, f"webhook {spec!r} needs a name and an http(s) url")
-        if room.kind not in WEBHOOK_KINDS:
-            raise _fail(source, f"webhook {room.name!r}: kind must be one of {sorted(WEBHOOK_KINDS)}")
-        out[room.name] = room
-    return out
+class WebhookSpec(ConfigModel):
+    name: Name
+    kind: Literal["wecom", "dingtalk", "feishu", "slack", "generic"] = "generic"
+    url: Annotated[str, Field(pattern=r"^https?://")]
 
 
-def _target(spec: dict[str, Any], audiences: dict[str, Audience], rooms: dict[str, WebhookRoom], source: str
-            ) -> Target:
-    if "webhooks" in spec:
-        names = tuple(rooms) if spec["webhooks"] == "all" else tuple(spec["webhooks"] or ())
-        unknown = [n for n in names if n not in rooms]
-        if unknown:
-            raise _fail(source, f"unknown webhooks {unknown}")
-        return Target(None, ("webhook",), names)
-    audience = spec.get("audience")
-    if audience not in audiences:
-        raise _fail(source, f"unknown audience {audience!r}")
-    channels = tuple(spec.get("channels") or ())
-    if not channels or not set(channels) <= CHANNELS - {"webhook"}:
-        raise _fail(source, f"audience {audience!r}: channels must be some of in_app, email, sms")
-    return Target(str(audience), channels)
+class TargetSpec(ConfigModel):
+    """Either {audience, channels} or {webhooks: all | [room names]}."""
+
+    audience: Name | None = None
+    channels: tuple[Literal["in_app", "email", "sms"], ...] = ()
+    webhooks: Literal["all"] | list[Name] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TargetSpec:
+        if self.webhooks is None and (self.audience is None or not self.channels):
+            raise ValueError("a target names an audience and its channels (some of in_app, email, sms), or webhooks")
+        if self.webhooks is not None and (self.audience is not None or self.channels):
+            raise ValueError("a webhooks target names no audience or channels")
+        return self
+
+
+class LevelSpec(ConfigModel):
+    name: Name | None = None  # default: level-<index>
+    acknowledge_within_minutes: Annotated[StrictInt, Field(gt=0)] | None = None
+    notify: tuple[TargetSpec, ...] = ()
+
+
+class QuietHoursSpec(ConfigModel):
+    start: Annotated[time, BeforeValidator(_clock_time)]
+    end: Annotated[time, BeforeValidator(_clock_time)]
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    hold: tuple[Channel, ...] = ()
+
+
+class StrategyFile(ConfigModel):
+    version: Literal[1] = 1
+    name: Name = "default"
+    dedupe: Literal["while_open", "per_conversation"] = "while_open"
+    audiences: dict[Name, AudienceSpec] = Field(default_factory=dict)
+    quiet_hours: QuietHoursSpec | None = None
+    webhooks: tuple[WebhookSpec, ...] = ()
+    levels: Annotated[list[LevelSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> StrategyFile:
+        rooms = {w.name for w in self.webhooks}
+        for i, level in enumerate(self.levels):
+            for j, target in enumerate(level.notify):
+                if target.audience is not None and target.audience not in self.audiences:
+                    raise BadField(("levels", i, "notify", j, "audience"), f"unknown audience {target.audience!r}")
+                if isinstance(target.webhooks, list):
+                    unknown = [n for n in target.webhooks if n not in rooms]
+                    if unknown:
+                        raise BadField(("levels", i, "notify", j, "webhooks"), f"unknown webhooks {unknown}")
+        return self
+
+    def to_strategy(self) -> AlarmStrategy:
+        rooms = {w.name: WebhookRoom(w.name, w.kind, w.url) for w in self.webhooks}
+        audiences = {name: Audience(name, a.conversation_agent, tuple(a.roles), tuple(a.departments),
+                                    a.prefer_agent_manager) for name, a in self.audiences.items()}
+        levels = tuple(Level(lv.name or f"level-{i}", tuple(self._target(t, rooms) for t in lv.notify),
+                             lv.acknowledge_within_minutes) for i, lv in enumerate(self.levels))
+        q = self.quiet_hours
+        quiet = QuietHours(q.start, q.end, ZoneInfo(q.timezone), frozenset(q.hold)) if q else None
+        return AlarmStrategy(self.name, levels, audiences, rooms, quiet, self.dedupe)
+
+    @staticmethod
+    def _target(spec: TargetSpec, rooms: dict[str, WebhookRoom]) -> Target:
+        if spec.webhooks is None:
+            return Target(spec.audience, tuple(spec.channels))
+        return Target(None, ("webhook",), tuple(rooms) if spec.webhooks == "all" else tuple(spec.webhooks))
 
 
 def parse_strategy(data: Any, source: str = "<strategy>") -> AlarmStrategy:
-    if not isinstance(data, dict) or not data.get("levels"):
-        raise _fail(source, "expected a mapping with at least one level")
-    audiences = _audiences(data.get("audiences"), source)
-    rooms = _webhooks(data.get("webhooks"), source)
-    levels = []
-    for i, raw in enumerate(data["levels"]):
-        minutes = raw.get("acknowledge_within_minutes")
-        if minutes is not None and (not isinstance(minutes, int) or minutes <= 0):
-            raise _fail(source, f"level {i}: acknowledge_within_minutes must be a positive whole number")
-        targets = tuple(_target(t, audiences, rooms, source) for t in raw.get("notify") or ())
-        levels.append(Level(str(raw.get("name", f"level-{i}")), targets, minutes))
-    dedupe = str(data.get("dedupe", "while_open"))
-    if dedupe not in DEDUPE:
-        raise _fail(source, f"dedupe must be one of {sorted(DEDUPE)}")
-    return AlarmStrategy(str(data.get("name", "default")), tuple(levels), audiences, rooms,
-                         _quiet(data.get("quiet_hours"), source), dedupe)
+    """A strategy from already-parsed data (no line numbers in errors)."""
+    return validate_config(StrategyFile, data, source).to_strategy()
 
 
 def load_strategy(path: Path | None = None) -> AlarmStrategy:
     """The configured file, or the strategy shipped with CareDesk."""
     if path is None:
-        text = resources.files("caredesk.escalation").joinpath("strategy.yaml").read_text("utf-8")
-        source = "strategy.yaml (built-in)"
-    else:
-        text, source = Path(path).read_text("utf-8"), str(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise _fail(source, f"not valid YAML: {exc}") from None
-    return parse_strategy(data, source)
+        builtin = resources.files("caredesk.escalation").joinpath("strategy.yaml")
+        return load_config(StrategyFile, builtin, "strategy.yaml").to_strategy()
+    return load_config(StrategyFile, Path(path)).to_strategy()

@@ -7,17 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["ALWAYS", "BusinessCalendar", "CalendarError", "parse_calendar"]
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from caredesk.config_files import ConfigModel, one_or_many, validate_config
+
+__all__ = ["ALWAYS", "BusinessCalendar", "CalendarSpec", "parse_calendar"]
 
 Interval = tuple[time, time]
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_DAYS = 3_700  # ten years: a target longer than that is a configuration error, not a loop
-
-
-class CalendarError(ValueError):
-    """A calendar definition that cannot be used (the message names the field)."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class BusinessCalendar:
 
     def __post_init__(self) -> None:
         if not any(self.hours.get(d) for d in range(7)) and not self.workdays:
-            raise CalendarError(f"calendar {self.name!r} has no working hours")
+            raise ValueError(f"calendar {self.name!r} has no working hours")
 
     def intervals_on(self, day: date) -> tuple[Interval, ...]:
         if day in self.holidays:
@@ -53,7 +54,7 @@ class BusinessCalendar:
                     continue
                 yield max(a, local), b
             day += timedelta(days=1)
-        raise CalendarError(f"calendar {self.name!r}: no working time within {_MAX_DAYS} days")
+        raise ValueError(f"calendar {self.name!r}: no working time within {_MAX_DAYS} days")
 
     def add_minutes(self, start: datetime, minutes: float) -> datetime:
         """The instant at which `minutes` business minutes have passed since `start`."""
@@ -89,59 +90,80 @@ class BusinessCalendar:
 ALWAYS = BusinessCalendar("always", ZoneInfo("UTC"), {d: ((time(0), time(0)),) for d in range(7)})
 
 
-def _interval(text: str, where: str) -> Interval:
+def _interval(value: object) -> Interval:
     try:
-        a, b = (time.fromisoformat(part.strip()) for part in text.split("-"))
+        a, b = (time.fromisoformat(part.strip()) for part in str(value).split("-"))
     except ValueError:
-        raise CalendarError(f"{where}: {text!r} is not an interval like 09:00-17:30") from None
+        raise ValueError(f"{value!r} is not an interval like 09:00-17:30") from None
     if b != time(0) and b <= a:
-        raise CalendarError(f"{where}: {text!r} ends before it starts")
+        raise ValueError(f"{value!r} ends before it starts")
     return a, b
 
 
-def _day_range(key: str, where: str) -> list[int]:
-    first, _, last = key.lower().partition("-")
+def _day_range(key: object) -> tuple[int, ...]:
+    first, _, last = str(key).lower().partition("-")
     try:
         i, j = _DAYS.index(first.strip()), _DAYS.index((last or first).strip())
     except ValueError:
-        raise CalendarError(f"{where}: {key!r} is not a weekday or a range like mon-fri") from None
+        raise ValueError(f"{key!r} is not a weekday or a range like mon-fri") from None
     if j < i:
-        raise CalendarError(f"{where}: {key!r} runs backwards")
-    return list(range(i, j + 1))
+        raise ValueError(f"{key!r} runs backwards")
+    return tuple(range(i, j + 1))
 
 
-def _dates(values: object, where: str) -> frozenset[date]:
-    out: set[date] = set()
-    for value in values or []:  # type: ignore[attr-defined]
-        text = str(value)
-        first, sep, last = text.partition("..")
-        try:
-            a = date.fromisoformat(first.strip())
-            b = date.fromisoformat(last.strip()) if sep else a
-        except ValueError:
-            raise CalendarError(f"{where}: {text!r} is not a date or a range like 2026-10-01..2026-10-07") from None
-        if b < a:
-            raise CalendarError(f"{where}: {text!r} runs backwards")
-        out.update(a + timedelta(days=k) for k in range((b - a).days + 1))
-    return frozenset(out)
+def _date_span(value: object) -> tuple[date, date]:
+    text = value.isoformat() if isinstance(value, date) else str(value)  # YAML reads a bare 2026-10-01 as a date
+    first, sep, last = text.partition("..")
+    try:
+        a = date.fromisoformat(first.strip())
+        b = date.fromisoformat(last.strip()) if sep else a
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date or a range like 2026-10-01..2026-10-07") from None
+    if b < a:
+        raise ValueError(f"{text!r} runs backwards")
+    return a, b
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
+IntervalText = Annotated[Interval, BeforeValidator(_interval)]
+DayRange = Annotated[tuple[int, ...], BeforeValidator(_day_range)]
+DateSpan = Annotated[tuple[date, date], BeforeValidator(_date_span)]
+TimeZoneName = Annotated[str, AfterValidator(_zone)]
+
+
+def _days(spans: tuple[tuple[date, date], ...]) -> frozenset[date]:
+    return frozenset(a + timedelta(days=k) for a, b in spans for k in range((b - a).days + 1))
+
+
+class CalendarSpec(ConfigModel):
+    """A calendar as written in the SLA file: `hours` maps weekdays (or ranges like mon-fri) to intervals."""
+
+    timezone: TimeZoneName = "UTC"
+    hours: dict[DayRange, Annotated[tuple[IntervalText, ...], BeforeValidator(one_or_many)]] = Field(
+        default_factory=dict)
+    holidays: tuple[DateSpan, ...] = ()
+    workdays: tuple[DateSpan, ...] = ()  # weekend days worked in lieu
+    workday_hours: tuple[IntervalText, ...] = ()
+
+    @model_validator(mode="after")
+    def _works_sometimes(self) -> CalendarSpec:
+        if not any(self.hours.values()) and not self.workdays:
+            raise ValueError("a calendar needs working hours")
+        return self
+
+    def to_calendar(self, name: str) -> BusinessCalendar:
+        hours = {day: tuple(sorted(intervals)) for days, intervals in self.hours.items() for day in days}
+        return BusinessCalendar(name, ZoneInfo(self.timezone), hours, _days(self.holidays), _days(self.workdays),
+                                tuple(self.workday_hours))
 
 
 def parse_calendar(name: str, raw: Mapping[str, object]) -> BusinessCalendar:
-    """Build a calendar from its configuration mapping; every mistake is a CalendarError naming the field."""
-    where = f"calendar {name}"
-    try:
-        tz = ZoneInfo(str(raw.get("timezone", "UTC")))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise CalendarError(f"{where}.timezone: unknown time zone {raw.get('timezone')!r}") from None
-    hours: dict[int, tuple[Interval, ...]] = {}
-    spec = raw.get("hours") or {}
-    if not isinstance(spec, Mapping):
-        raise CalendarError(f"{where}.hours must map weekdays to intervals")
-    for key, values in spec.items():
-        items = [values] if isinstance(values, str) else list(values or [])
-        intervals = tuple(sorted(_interval(str(v), f"{where}.hours.{key}") for v in items))
-        for day in _day_range(str(key), f"{where}.hours"):
-            hours[day] = intervals
-    workday_hours = tuple(_interval(str(v), f"{where}.workday_hours") for v in raw.get("workday_hours") or [])  # type: ignore[attr-defined]
-    return BusinessCalendar(name, tz, hours, _dates(raw.get("holidays"), f"{where}.holidays"),
-                            _dates(raw.get("workdays"), f"{where}.workdays"), workday_hours)
+    """A calendar from its configuration mapping; a mistake is an InvalidConfig naming the field."""
+    return validate_config(CalendarSpec, raw, f"calendar {name}").to_calendar(name)

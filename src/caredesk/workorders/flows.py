@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import Field, StrictInt, model_validator
 
+from caredesk.config_files import BadField, ConfigModel, Name, OneOrMany, load_config, validate_config
 from caredesk.errors import InvalidFile
 
-__all__ = ["Flow", "FlowStep", "choose_flow", "load_builtin_flows", "load_flow_file", "parse_flow"]
+__all__ = ["Flow", "FlowSpec", "FlowStep", "choose_flow", "load_builtin_flows", "load_flow_file", "parse_flow"]
 
 
 @dataclass(frozen=True)
@@ -45,69 +46,59 @@ class Flow:
         return len(self.applies_to)
 
 
-def parse_flow(data: Any, source: str) -> Flow:
-    def fail(reason: str) -> InvalidFile:
-        return InvalidFile(f"{source}: {reason}")
+class StepSpec(ConfigModel):
+    name: Name
+    department: Name
+    timer_minutes: Annotated[StrictInt, Field(ge=0)] = 0
+    skill_group: Name | None = None  # None: the department's group whose skills fit the order best
+    next: tuple[Name, ...] = ()  # default: the following step
+    requires: tuple[Name, ...] = ()
 
-    if not isinstance(data, dict):
-        raise fail("a flow is a mapping with name, version, applies_to and steps")
-    for key in ("name", "version", "steps"):
-        if key not in data:
-            raise fail(f"missing {key!r}")
-    steps_data = data["steps"]
-    if not isinstance(steps_data, list) or not steps_data:
-        raise fail("steps must be a non-empty list")
-    steps = []
-    for i, step in enumerate(steps_data, start=1):
-        if not isinstance(step, dict) or not step.get("name") or not step.get("department"):
-            raise fail(f"step {i} needs a name and a department")
-        timer = step.get("timer_minutes", 0)
-        if isinstance(timer, bool) or not isinstance(timer, int) or timer < 0:
-            raise fail(f"step {i}: timer_minutes must be a whole number >= 0")
-        names = {}
-        for key in ("next", "requires"):
-            value = step.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                raise fail(f"step {i}: {key} must be a list of names")
-            names[key] = tuple(value)
-        group = step.get("skill_group")
-        if group is not None and (not isinstance(group, str) or not group):
-            raise fail(f"step {i}: skill_group must be a skill group code")
-        steps.append(FlowStep(str(step["name"]), str(step["department"]), timer, group, names["next"],
-                              names["requires"]))
-    version = data["version"]
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise fail("version must be a whole number >= 1")
-    if len({s.name for s in steps}) != len(steps):
-        raise fail("step names must be unique")
-    known = {s.name for s in steps}
-    for pos, st in enumerate(steps):
-        unknown = [n for n in st.next if n not in known]
-        if unknown:
-            raise fail(f"step {st.name}: next names unknown step {unknown[0]!r}")
-        if not st.next and pos + 1 < len(steps):
-            steps[pos] = FlowStep(st.name, st.department, st.timer_minutes, st.skill_group,
-                                  (steps[pos + 1].name,), st.requires)
-    applies = data.get("applies_to") or {}
-    if not isinstance(applies, dict):
-        raise fail("applies_to must be a mapping of label -> list of values")
-    return Flow(str(data["name"]), version, dict(data.get("title") or {}),
-                {k: tuple(v if isinstance(v, list) else [v]) for k, v in applies.items()}, tuple(steps))
+
+class FlowSpec(ConfigModel):
+    """One flow file: which messages it applies to (label -> allowed values) and its steps in order."""
+
+    name: Name
+    version: Annotated[StrictInt, Field(ge=1)]
+    title: dict[str, str] = Field(default_factory=dict)
+    applies_to: dict[str, OneOrMany] = Field(default_factory=dict)
+    steps: Annotated[list[StepSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _steps_connect(self) -> FlowSpec:
+        seen: set[str] = set()
+        for i, step in enumerate(self.steps):
+            if step.name in seen:
+                raise BadField(("steps", i, "name"), f"step names must be unique ({step.name!r} twice)")
+            seen.add(step.name)
+        for i, step in enumerate(self.steps):
+            for j, name in enumerate(step.next):
+                if name not in seen:
+                    raise BadField(("steps", i, "next", j), f"next names unknown step {name!r}")
+        return self
+
+    def to_flow(self) -> Flow:
+        steps = [FlowStep(s.name, s.department, s.timer_minutes, s.skill_group,
+                          tuple(s.next) or ((after.name,) if after else ()), tuple(s.requires))
+                 for s, after in zip(self.steps, [*self.steps[1:], None], strict=True)]
+        return Flow(self.name, self.version, dict(self.title), {k: tuple(v) for k, v in self.applies_to.items()},
+                    tuple(steps))
+
+
+def parse_flow(data: Any, source: str) -> Flow:
+    """A flow from already-parsed data (no line numbers in errors)."""
+    return validate_config(FlowSpec, data, source).to_flow()
 
 
 def load_flow_file(path: Path) -> Flow:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InvalidFile(f"{path}: {exc}") from exc
-    return parse_flow(data, str(path))
+    return load_config(FlowSpec, path).to_flow()
 
 
 def load_builtin_flows() -> dict[str, Flow]:
     flows = {}
     for item in resources.files("caredesk.workorders").joinpath("flows").iterdir():
         if item.name.endswith(".yaml"):
-            flow = parse_flow(yaml.safe_load(item.read_text("utf-8")), item.name)
+            flow = load_config(FlowSpec, item, f"flows/{item.name}").to_flow()
             flows[flow.name] = flow
     return flows
 

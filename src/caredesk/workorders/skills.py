@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
-import yaml
+from pydantic import BeforeValidator, ConfigDict, Field, RootModel
 
-from caredesk.errors import InvalidFile
+from caredesk.config_files import Name, load_config
 
-__all__ = ["SkillLexicon", "load_skill_lexicon"]
+__all__ = ["SkillLexicon", "SkillsFile", "load_skill_lexicon"]
 
 
 class SkillLexicon:
@@ -24,16 +25,20 @@ class SkillLexicon:
         return frozenset(skill for skill, words in self._words.items() if any(w in lowered for w in words))
 
 
-def _parse(raw: object, source: str) -> SkillLexicon:
-    if not isinstance(raw, dict) or not all(
-            isinstance(k, str) and isinstance(v, list) and all(isinstance(w, str | int) and str(w) for w in v)
-            for k, v in raw.items()):
-        raise InvalidFile(f"{source}: a skill lexicon maps each skill to a list of words")
-    return SkillLexicon({k: [str(w) for w in v] for k, v in raw.items()})
+def _number_as_word(value: object) -> object:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value  # 12378, a hotline
+
+
+SkillWord = Annotated[str, Field(min_length=1), BeforeValidator(_number_as_word)]
+
+
+class SkillsFile(RootModel[dict[Name, list[SkillWord]]]):
+    """skills.yaml: skill -> the words (Chinese and English) that show a work order needs it."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 @lru_cache(maxsize=4)
 def load_skill_lexicon(path: Path | None = None) -> SkillLexicon:
-    text = path.read_text(encoding="utf-8") if path else \
-        resources.files("caredesk.workorders").joinpath("skills.yaml").read_text(encoding="utf-8")
-    return _parse(yaml.safe_load(text), str(path or "skills.yaml"))
+    source = path or resources.files("caredesk.workorders").joinpath("skills.yaml")
+    return SkillLexicon(load_config(SkillsFile, source, None if path else "skills.yaml").root)

@@ -12,18 +12,15 @@ from datetime import datetime
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-import yaml
+from pydantic import Field, StrictBool, model_validator
 
-from caredesk.workorders.calendar import ALWAYS, BusinessCalendar, CalendarError, parse_calendar
+from caredesk.config_files import BadField, ConfigModel, Name, OneOrMany, load_config
+from caredesk.workorders.calendar import ALWAYS, BusinessCalendar, CalendarSpec
 
-__all__ = ["EscalationStep", "SlaConfig", "SlaError", "SlaPolicy", "SlaState", "SlaStatus", "SlaTimeline",
+__all__ = ["EscalationStep", "SlaConfig", "SlaFile", "SlaPolicy", "SlaState", "SlaStatus", "SlaTimeline",
            "Target", "escalation_due", "evaluate", "load_sla_config"]
-
-
-class SlaError(ValueError):
-    """An SLA file that cannot be used (the message names the policy and field)."""
 
 
 class Target(StrEnum):
@@ -39,9 +36,6 @@ class SlaState(StrEnum):
     BREACHED = "breached"
     MET = "met"
     MISSED = "missed"  # completed after its due time
-
-
-_CONDITIONS = ("category", "problem_type", "content_type", "urgency", "customer_tier")
 
 
 @dataclass(frozen=True)
@@ -183,55 +177,74 @@ def escalation_due(policy: SlaPolicy, status: SlaStatus) -> tuple[int, Escalatio
     return reached[-1] if reached else None
 
 
-def _policy(raw: Mapping[str, Any], calendars: Mapping[str, BusinessCalendar], where: str) -> SlaPolicy:
-    name = str(raw.get("name") or "")
-    if not name:
-        raise SlaError(f"{where}: a policy needs a name")
-    where = f"policy {name}"
-    when = raw.get("when") or {}
-    unknown = sorted(set(when) - set(_CONDITIONS))
-    if unknown:
-        raise SlaError(f"{where}.when: unknown condition {unknown[0]!r}; use {', '.join(_CONDITIONS)}")
-    conditions = {k: frozenset([v] if isinstance(v, str) else map(str, v)) for k, v in when.items()}
-    targets: dict[Target, float] = {}
-    for key, value in (raw.get("targets") or {}).items():
-        try:
-            target = Target(key)
-        except ValueError:
-            raise SlaError(f"{where}.targets: unknown target {key!r}") from None
-        if not isinstance(value, int | float) or value <= 0:
-            raise SlaError(f"{where}.targets.{key}: must be a positive number of business minutes")
-        targets[target] = float(value)
-    if not targets:
-        raise SlaError(f"{where}.targets: at least one target is needed")
-    cal_name = str(raw.get("calendar", "always"))
-    calendar = ALWAYS if cal_name == "always" else calendars.get(cal_name)
-    if calendar is None:
-        raise SlaError(f"{where}.calendar: no calendar named {cal_name!r}")
-    warn_at = raw.get("warn_at", 0.8)
-    if not isinstance(warn_at, int | float) or not 0 < warn_at < 1:
-        raise SlaError(f"{where}.warn_at: must be a share between 0 and 1")
-    steps = []
-    for i, step in enumerate(raw.get("escalation") or []):
-        try:
-            steps.append(EscalationStep(float(step["after_minutes"]), str(step["notify"]),
-                                        bool(step.get("reassign", False))))
-        except (KeyError, TypeError, ValueError):
-            raise SlaError(f"{where}.escalation[{i}]: needs after_minutes and notify") from None
-    return SlaPolicy(name, conditions, targets, calendar, float(warn_at),
-                     tuple(sorted(steps, key=lambda s: s.after_minutes)))
+Minutes = Annotated[float, Field(gt=0, strict=True)]
+
+
+class ConditionsSpec(ConfigModel):
+    """`when:` of a policy: each condition one value or a list of values."""
+
+    category: OneOrMany | None = None
+    problem_type: OneOrMany | None = None
+    content_type: OneOrMany | None = None
+    urgency: OneOrMany | None = None
+    customer_tier: OneOrMany | None = None
+
+
+class TargetsSpec(ConfigModel):
+    first_response: Minutes | None = None
+    next_response: Minutes | None = None
+    resolution: Minutes | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> TargetsSpec:
+        if all(v is None for _, v in self):
+            raise ValueError("at least one target is needed")
+        return self
+
+
+class EscalationSpec(ConfigModel):
+    after_minutes: Annotated[float, Field(ge=0, strict=True)]
+    notify: Name  # a role in the order's team
+    reassign: StrictBool = False
+
+
+class PolicySpec(ConfigModel):
+    name: Name
+    when: ConditionsSpec = ConditionsSpec()
+    calendar: Name = "always"
+    targets: TargetsSpec
+    warn_at: Annotated[float, Field(gt=0, lt=1, strict=True)] = 0.8
+    escalation: tuple[EscalationSpec, ...] = ()
+
+    def to_policy(self, calendars: Mapping[str, BusinessCalendar]) -> SlaPolicy:
+        conditions = {k: frozenset(v) for k, v in self.when if v is not None}
+        targets = {Target(k): float(v) for k, v in self.targets if v is not None}
+        steps = sorted((EscalationStep(s.after_minutes, s.notify, s.reassign) for s in self.escalation),
+                       key=lambda s: s.after_minutes)
+        calendar = ALWAYS if self.calendar == "always" else calendars[self.calendar]
+        return SlaPolicy(self.name, conditions, targets, calendar, self.warn_at, tuple(steps))
+
+
+class SlaFile(ConfigModel):
+    """sla.yaml: business calendars by name, and the policies in the order they are tried."""
+
+    calendars: dict[Name, CalendarSpec] = Field(default_factory=dict)
+    policies: Annotated[list[PolicySpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _calendars_exist(self) -> SlaFile:
+        for i, policy in enumerate(self.policies):
+            if policy.calendar != "always" and policy.calendar not in self.calendars:
+                raise BadField(("policies", i, "calendar"), f"no calendar named {policy.calendar!r}")
+        return self
+
+    def to_config(self) -> SlaConfig:
+        calendars = {name: spec.to_calendar(name) for name, spec in self.calendars.items()}
+        return SlaConfig(tuple(p.to_policy(calendars) for p in self.policies), calendars)
 
 
 def load_sla_config(path: Path | None = None) -> SlaConfig:
     """The SLA file (the shipped default when `path` is None), validated; errors name what to fix."""
-    text = path.read_text(encoding="utf-8") if path else \
-        resources.files("caredesk.workorders").joinpath("sla.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text) or {}
-    try:
-        calendars = {name: parse_calendar(name, spec) for name, spec in (raw.get("calendars") or {}).items()}
-    except CalendarError as exc:
-        raise SlaError(str(exc)) from None
-    policies = tuple(_policy(p, calendars, f"policies[{i}]") for i, p in enumerate(raw.get("policies") or []))
-    if not policies:
-        raise SlaError("the SLA file defines no policies")
-    return SlaConfig(policies, calendars)
+    if path is None:
+        return load_config(SlaFile, resources.files("caredesk.workorders").joinpath("sla.yaml"), "sla.yaml").to_config()
+    return load_config(SlaFile, path).to_config()

@@ -1,0 +1,100 @@
+"""The demo organisation file (bank.yaml) as a schema: a typo in a code or a reference to a department,
+branch, skill group or person that is not in the file is refused before anything is written."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, StrictInt, model_validator
+
+from caredesk.accounts.roles import Role
+from caredesk.config_files import BadField, ConfigModel, Loc, Name
+
+__all__ = ["OrgFile"]
+
+
+class DepartmentSpec(ConfigModel):
+    code: Name
+    name_zh: Name
+    name_en: Name
+    parent: Name | None = None
+
+
+class BranchSpec(ConfigModel):
+    code: Name
+    name_zh: Name
+    name_en: Name
+    city: str = ""
+
+
+class SkillGroupSpec(ConfigModel):
+    code: Name
+    name_zh: Name
+    name_en: Name
+    department: Name
+    skills: tuple[Name, ...] = ()
+    languages: tuple[Literal["zh", "en"], ...] = ()
+    strategy: Literal["round_robin", "least_loaded", "skills"] = "skills"
+
+
+class StaffSpec(ConfigModel):
+    username: Name
+    display_name: Name
+    email: Name
+    role: Role
+    department: Name | None = None
+    branch: Name | None = None
+    skill_groups: tuple[Name, ...] = ()
+    manager: Name | None = None
+    languages: tuple[Literal["zh", "en"], ...] = ()
+    capacity: StrictInt = Field(0, ge=0)
+
+
+class OnCallSpec(ConfigModel):
+    content_type: Name
+    branch: Name | None = None
+    staff: Name
+    position: Literal["primary", "backup", "manager"]
+
+
+class MacroSpec(ConfigModel):
+    code: Name
+    title_zh: Name
+    title_en: Name
+    body_zh: Name
+    body_en: Name
+
+
+class OrgFile(ConfigModel):
+    departments: list[DepartmentSpec]
+    branches: list[BranchSpec]
+    skill_groups: tuple[SkillGroupSpec, ...] = ()
+    staff: list[StaffSpec]
+    oncall: tuple[OnCallSpec, ...] = ()
+    macros: tuple[MacroSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> OrgFile:
+        depts = {d.code for d in self.departments}
+        branches = {b.code for b in self.branches}
+        groups = {g.code for g in self.skill_groups}
+        people = {p.username for p in self.staff}
+
+        def check(value: str | None, known: set[str], loc: Loc, what: str) -> None:
+            if value is not None and value not in known:
+                raise BadField(loc, f"no {what} {value!r} in this file")
+
+        for i, d in enumerate(self.departments):
+            check(d.parent, depts, ("departments", i, "parent"), "department")
+        for i, g in enumerate(self.skill_groups):
+            check(g.department, depts, ("skill_groups", i, "department"), "department")
+        for i, p in enumerate(self.staff):
+            check(p.department, depts, ("staff", i, "department"), "department")
+            check(p.branch, branches, ("staff", i, "branch"), "branch")
+            check(p.manager, people, ("staff", i, "manager"), "staff member")
+            for j, code in enumerate(p.skill_groups):
+                check(code, groups, ("staff", i, "skill_groups", j), "skill group")
+        for i, line in enumerate(self.oncall):
+            check(line.branch, branches, ("oncall", i, "branch"), "branch")
+            check(line.staff, people, ("oncall", i, "staff"), "staff member")
+        return self
