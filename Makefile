@@ -30,6 +30,9 @@ check: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# One worker per core; a test file stays on one worker (its module fixtures are built once).
+PYTEST_ARGS ?= -n auto --dist loadfile
+
 test: check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

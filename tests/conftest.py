@@ -31,17 +31,25 @@ from caredesk.triage.pipeline import TriagePipeline
 
 REQUIRED = {s.strip() for s in os.environ.get("CAREDESK_TEST_REQUIRE", "").split(",") if s.strip()}
 POSTGRES_URL = os.environ.get("CAREDESK_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("CAREDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# One Redis database per xdist worker (gw0 -> 15, gw1 -> 14, ...): the live fan-out channel has a fixed name.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("CAREDESK_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 12}")
 CHROMIUM = os.environ.get("CAREDESK_TEST_CHROMIUM", "/usr/bin/chromium")
 _skipped_services: set[str] = set()
+_SKIP_MARK = " not available: "
 
 
 def unavailable(service: str, why: str) -> None:
     """Fail when the service is required here (CI), otherwise skip and remember it for the summary."""
     if service in REQUIRED:
         pytest.fail(f"{service} is required (CAREDESK_TEST_REQUIRE) but not available: {why}", pytrace=False)
-    _skipped_services.add(service)
-    pytest.skip(f"{service} not available: {why}")
+    pytest.skip(f"{service}{_SKIP_MARK}{why}")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember which services were missing, from the reports: with xdist they reach the controller."""
+    if report.skipped and isinstance(report.longrepr, tuple) and _SKIP_MARK in str(report.longrepr[2]):
+        _skipped_services.add(str(report.longrepr[2]).removeprefix("Skipped: ").split(_SKIP_MARK)[0])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
