@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
 
 from caredesk import __version__
@@ -41,7 +42,8 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
                 consumer.stop(graceful=True)
             rt.live.close()
 
-    app = FastAPI(title="CareDesk", version=__version__, lifespan=lifespan,
+    # /docs and /redoc load Swagger UI and ReDoc from the installed package, never from a CDN: offline sites work.
+    app = FastAPIOffline(title="CareDesk", version=__version__, lifespan=lifespan,
                   description="Customer-service and complaint handling: intake, triage, knowledge answers, "
                               "work orders, escalation alarms and linked emergency response.")
     app.state.runtime = rt

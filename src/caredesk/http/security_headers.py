@@ -2,9 +2,9 @@
 
 The policy fits what the UI really loads: its own CSS and scripts (htmx is vendored; no inline script or
 style: htmx's injected indicator style is switched off in base.html and lives in caredesk.css), XHR and
-server-sent events to itself, and no framing by anyone. The interactive API docs (/docs, /redoc) load
-FastAPI's Swagger/ReDoc bundles from jsDelivr with an inline bootstrap script, so they get their own
-policy."""
+server-sent events to itself, and no framing by anyone. The interactive API docs (/docs, /redoc) load the
+Swagger UI and ReDoc bundles from this server (package fastapi-offline) with an inline bootstrap script, so
+they get their own policy: inline script and style, nothing from another origin."""
 
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ __all__ = ["APP_POLICY", "DOCS_POLICY", "SecurityHeaders"]
 APP_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
               "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
               "frame-ancestors 'none'")
-DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-               "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-               "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-               "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; connect-src 'self'; "
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; font-src 'self'; worker-src 'self' blob:; connect-src 'self'; "
                "object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 _DOCS_PATHS = ("/docs", "/redoc")
 HSTS = "max-age=31536000; includeSubDomains"
