@@ -53,6 +53,7 @@ def test_login_then_logout(web: TestClient) -> None:
     submit_sign_in(web, "agent")
     assert web.get("/workbench").status_code == 200
     assert web.get("/login").headers["location"] == "/workbench"  # already signed in
+    assert web.get("/").headers["location"] == "/workbench"  # staff land on their workbench
     r = web.post("/logout", data={"csrf_token": csrf_token(web, "/workbench")})
     assert (r.status_code, r.headers["location"]) == (303, "/login")
     assert web.get("/workbench").status_code == 303
@@ -63,7 +64,8 @@ def test_workbench_pages_require_login(web: TestClient) -> None:
                  "/workbench/meetings/x"):
         r = web.get(path)
         assert (r.status_code, r.headers["location"]) == (303, "/login"), path
-    assert web.get("/").headers["location"] == "/workbench"
+    home = web.get("/")  # not signed in: the way to the customer chat and to the staff sign-in
+    assert home.status_code == 200 and 'href="/chat"' in home.text and 'href="/login"' in home.text
     r = web.get("/workbench", headers=HX)  # an XHR would follow a redirect silently: htmx is told instead
     assert (r.status_code, r.headers["hx-redirect"]) == (401, "/login")
 

@@ -53,9 +53,12 @@ def _start_session(request: Request, staff_id: str) -> RedirectResponse:
     return RedirectResponse("/workbench", status_code=303)
 
 
-@router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse("/workbench", status_code=303)
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep) -> Response:
+    """Signed-in staff go to their workbench; anyone else chooses: the customer chat or the staff sign-in."""
+    if current_staff(request, session) is not None:
+        return RedirectResponse("/workbench", status_code=303)
+    return render(request, "home.html")
 
 
 @router.get("/login", response_class=HTMLResponse)
