@@ -126,8 +126,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     # still show (warnings and errors). `caredesk worker` keeps the task log.
     logging.getLogger("huey").setLevel(logging.WARNING)
     install_log_masking()
-    typer.echo(f"CareDesk is running at {scheme}://{host}:{port}/  (login: agent / caredesk-demo; "
-               f"API docs at {scheme}://{host}:{port}/docs)")
+    typer.echo(f"CareDesk is running at {scheme}://{host}:{port}/  (customer chat at /chat; demo staff login: "
+               f"agent / caredesk-demo, the others in the README; API docs at /docs)")
     sys.stdout.flush()
     # Open workbench event streams must not hold a shutdown for long.
     uvicorn.run(create_app(rt), host=host, port=port, log_level="info", workers=workers, timeout_graceful_shutdown=5,
