@@ -3,18 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test check bench install lock clean
 
-# requirements.lock pins every package (CareDesk's ranges are in pyproject.toml); CareDesk itself is installed
-# on top of it without resolving again, so every install gets the versions that were tested.
-$(STAMP): pyproject.toml requirements.lock
+# requirements.lock pins every package, direct and indirect (CareDesk's ranges are in pyproject.toml). It is
+# used as constraints: `make run` installs CareDesk and what it needs to run, `make test` adds the test tools,
+# both at exactly the locked versions.
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "CareDesk needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -c requirements.lock -e .
 	@touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	@touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -25,7 +32,7 @@ run: $(STAMP)
 	$(BIN)/caredesk serve --host 127.0.0.1 --port 8000
 
 # The gates: lint, the import boundaries (.importlinter), types (strict; [tool.mypy] in pyproject.toml).
-check: $(STAMP)
+check: $(TEST_STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -40,7 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m caredesk.bench
 
 # After changing a range in pyproject.toml: re-pin everything, then commit requirements.lock.
-lock: $(STAMP)
+lock: $(TEST_STAMP)
 	$(BIN)/pip install --quiet pip-tools==7.7.0
 	$(BIN)/pip-compile --quiet --extra test --strip-extras --no-emit-index-url --no-emit-find-links \
 		--annotation-style=line -o requirements.lock pyproject.toml
