@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import FeatureUnion
 from threadpoolctl import threadpool_limits
 
+from caredesk.compliance.masking import mask_text
 from caredesk.errors import InvalidInput, Unavailable
+from caredesk.text.normalise import normalise_text
 from caredesk.text.segment import tokenize
 from caredesk.triage.corpus import read_corpus, seed_corpus_path
 from caredesk.triage.corrections import CorrectionRecord, Example, merge_examples
@@ -201,11 +203,17 @@ def score_model(model: TriageModel, examples: Sequence[Example]) -> dict[str, An
     return out
 
 
+def model_input(text: str) -> str:
+    """A text as the classify step sees it (normalised, PII masked): what the heads learn from must look like
+    what they will be asked about (half-width punctuation, masked numbers)."""
+    return mask_text(normalise_text(text))[0]
+
+
 def train_examples(examples: Sequence[Example], *, holdout: float = 0.2, seed: int = 13,
                    calibrate: bool = True) -> TriageModel:
     """Fit every head; with `holdout`, first measure on a stratified held-out slice and fit the temperatures
     there (then the final heads are fitted on all examples and keep those temperatures)."""
-    examples = list(examples)
+    examples = [replace(e, text=model_input(e.text)) for e in examples]
     vectors = sentence_vectors()
     dense = vectors.encode([e.text for e in examples]) * DENSE_WEIGHT
     metrics: dict[str, Any] = {"n_train": len(examples),
