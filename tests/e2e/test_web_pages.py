@@ -299,3 +299,17 @@ def test_live_events_stream_forwards_ids_keeps_alive_and_unsubscribes() -> None:
     assert json.loads(chunks[1].removeprefix("data: ")) == {"type": "message", "conversation_id": "c1",
                                                             "decision": "answer"}
     assert chunks[2] == ": keep-alive\n\n" and len(chunks) == 3
+
+
+def test_chat_echo_keeps_the_customers_punctuation_and_masks_the_card(web: TestClient,
+                                                                     demo_runtime: Runtime) -> None:
+    """Full-width ，？！ stay as the customer wrote them (they were shown as ASCII); a card number written in
+    full-width digits is still found and masked, on the chat page and in what agents read."""
+    token = csrf_token(web, "/chat")
+    text = "我的银行卡６２２２０２１２３４５６７８９０１２８丢了，怎么办？！"
+    r = web.post("/chat/messages", data={"text": text}, headers=HX | {"X-CSRF-Token": token})
+    assert r.status_code == 200 and "丢了，怎么办？！" in r.text
+    assert "1234567890" not in r.text and "１２３４５６７８９０" not in r.text
+    with demo_runtime.session_factory() as s:
+        shown = s.scalars(select(Message.text_masked).where(Message.direction == "in")).all()
+    assert len(shown) == 1 and "丢了，怎么办？！" in shown[0] and "1234567890" not in shown[0]

@@ -233,7 +233,7 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
         customer = _customer(s, cmd, doc.language, now)
         conversation = _conversation(s, cmd, customer, now)
         message = Message(conversation_id=conversation.id, direction="in", author="customer", text=cmd.text,
-                          text_masked=doc.masked, language=doc.language, created_at=now)
+                          text_masked=doc.display or doc.masked, language=doc.language, created_at=now)
         s.add(message)
         s.flush()
 

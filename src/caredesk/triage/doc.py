@@ -33,6 +33,7 @@ class TriageDoc:
     normalized: str = ""
     language: str = "und"
     masked: str = ""
+    display: str = ""  # the customer's own text, PII masked, punctuation as written: what people are shown
     tokens: list[str] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     labels: dict[str, LabelScore] = field(default_factory=dict)

@@ -67,7 +67,7 @@ async def chat_message(request: Request, rt: RuntimeDep, text: Annotated[str, Fo
     request.session[CONVERSATION_KEY] = outcome.conversation_id
     reply_language = outcome.doc.language if outcome.doc.language in LANGUAGES else ui_language(request)
     context = {
-        "text": outcome.doc.masked, "kind": outcome.decision.kind.value, "restarted": restarted,
+        "text": outcome.doc.display or outcome.doc.masked, "kind": outcome.decision.kind.value, "restarted": restarted,
         # the entry's answer, or the clarifying question with its numbered options
         "answer": outcome.reply_text if outcome.reply_message_id else None,
         "work_order_id": outcome.work_order_id, "rt": Translator(reply_language),
