@@ -219,6 +219,9 @@ def test_knowledge_workflow_diff_and_rollback_through_pages(web: TestClient, dem
         approved = admin.post(f"{base}/moves/approve?lang=en", headers=sign_in(admin, "admin"))
     assert approved.status_code == 200 and "Published (v4)" in approved.text
     assert served(demo_runtime, eid) == [(4, NEW_ANSWER)]
+    shown = web.get(f"{base}?lang=zh").text  # v1 no longer answers: it is not shown as 已发布 any more
+    assert re.search(r'id="kb-v1">.*?class="status kb-superseded">已被新版本取代<', shown, re.S)
+    assert re.search(r'id="kb-v4">.*?class="status kb-published">已发布<', shown, re.S)
 
     bad = web.post(f"{base}/rollback?lang=en", data={"version": "x"}, headers=hx)
     assert bad.status_code == 400 and "choose the version" in bad.text

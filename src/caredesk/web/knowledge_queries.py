@@ -116,6 +116,14 @@ class EntryView:
     moves: list[MoveOption]
     may_write: bool
 
+    def shown_status(self, version: KnowledgeVersion) -> str:
+        """A version's status as the history shows it: a published version that customers no longer get
+        (a later one replaced it, or the entry was archived) is `superseded`, not still "published"."""
+        if version.status == EntryStatus.PUBLISHED and (self.answering is None
+                                                        or self.answering.version != version.version):
+            return "superseded"
+        return str(version.status)
+
 
 def _people(session: Session, authors: set[str]) -> dict[str, str]:
     ids = [a.removeprefix("staff:") for a in authors if a.startswith("staff:")]
