@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test check bench install lock clean
+.PHONY: run test check bench install lock mutation clean
 
 # requirements.lock pins every package, direct and indirect (CareDesk's ranges are in pyproject.toml). It is
 # used as constraints: `make run` installs CareDesk and what it needs to run, `make test` adds the test tools,
@@ -52,5 +52,14 @@ lock: $(TEST_STAMP)
 	$(BIN)/pip-compile --quiet --extra test --strip-extras --no-emit-index-url --no-emit-find-links \
 		--annotation-style=line -o requirements.lock pyproject.toml
 
+# Mutation testing of the pure rule modules with their unit tests ([tool.mutmut] in pyproject.toml; mutmut is
+# installed here on demand, pinned, and is no dependency of CareDesk). Works in ./mutants; prints killed/total.
+MUTMUT_VERSION := 3.8.1
+
+mutation: $(STAMP)
+	@$(BIN)/pip show mutmut 2>/dev/null | grep -qx 'Version: $(MUTMUT_VERSION)' || $(BIN)/pip install --quiet mutmut==$(MUTMUT_VERSION)
+	$(BIN)/mutmut run >/dev/null
+	@$(BIN)/mutmut results --all true | $(BIN)/python tests/mutation_report.py
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf mutants $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
