@@ -29,7 +29,7 @@ run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/caredesk db upgrade
 	$(BIN)/caredesk demo
-	$(BIN)/caredesk serve --host 127.0.0.1 --port 8000
+	CAREDESK_MAIL_DIR=var/mail $(BIN)/caredesk serve --host 127.0.0.1 --port 8000
 
 # The gates: lint, the import boundaries (.importlinter), types (strict; [tool.mypy] in pyproject.toml).
 check: $(TEST_STAMP)

@@ -13,7 +13,7 @@ from caredesk.emergency.actions import EmergencyPlan
 from caredesk.emergency.meetings import build_meeting_provider
 from caredesk.emergency.monitoring import build_monitoring_source
 from caredesk.escalation.strategy import load_strategy
-from caredesk.notify.email import SmtpSender
+from caredesk.notify.email import mail_sender
 from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime, set_current_runtime
 from caredesk.settings import Settings
@@ -65,7 +65,7 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
     queue = TaskQueue(build_huey(settings))
     _register_tasks(queue)
     rt = Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine),
-                 clock=clock or SystemClock(), queue=queue, mailer=SmtpSender(settings),
+                 clock=clock or SystemClock(), queue=queue, mailer=mail_sender(settings),
                  live=LiveBus(settings.redis_url), flows=load_builtin_flows(),
                  emergency=EmergencyPlan(build_meeting_provider(settings), settings.meeting_duration_minutes,
                                          settings.base_url, tuple(settings.incident_sections),

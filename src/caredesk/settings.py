@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "CareDesk <caredesk@localhost>"
+    # When set, e-mail is written there as .eml files instead of sent over SMTP: the demo's mail catcher
+    # (`make run` sets var/mail), so that a site without a mail server still sees every invitation and notice.
+    mail_dir: Path | None = None
 
     model_dir: Path | None = None  # defaults to var_dir / "models"
 

@@ -128,6 +128,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     install_log_masking()
     typer.echo(f"CareDesk is running at {scheme}://{host}:{port}/  (customer chat at /chat; demo staff login: "
                f"agent / caredesk-demo, the others in the README; API docs at /docs)")
+    mail = rt.settings
+    typer.echo(f"E-mail is written to {mail.mail_dir}/ as .eml files (CAREDESK_MAIL_DIR; unset it and set "
+               f"CAREDESK_SMTP_HOST to send)" if mail.mail_dir else
+               f"E-mail goes to the SMTP server at {mail.smtp_host}:{mail.smtp_port}")
     sys.stdout.flush()
     # Open workbench event streams must not hold a shutdown for long.
     uvicorn.run(create_app(rt), host=host, port=port, log_level="info", workers=workers, timeout_graceful_shutdown=5,

@@ -1,14 +1,17 @@
-"""Outgoing e-mail over SMTP (STARTTLS and login when configured)."""
+"""Outgoing e-mail over SMTP (STARTTLS and login when configured), or into a folder of .eml files (the demo's
+mail catcher, `CAREDESK_MAIL_DIR`)."""
 
 from __future__ import annotations
 
 import smtplib
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import parseaddr
+from email.utils import make_msgid, parseaddr
+from pathlib import Path
 
 from caredesk.settings import Settings
 
-__all__ = ["SmtpSender"]
+__all__ = ["FolderSender", "SmtpSender", "mail_sender"]
 
 
 class SmtpSender:
@@ -31,3 +34,27 @@ class SmtpSender:
             if self.user:
                 smtp.login(self.user, self.password or "")
             smtp.send_message(message)
+
+
+class FolderSender(SmtpSender):
+    """Writes each message as `<UTC time>-<id>.eml` in `folder` (written under a temporary name, then renamed:
+    a reader never sees half a message). Any mail program opens them."""
+
+    def __init__(self, settings: Settings, folder: Path) -> None:
+        super().__init__(settings)
+        self.folder = folder
+
+    def send(self, message: EmailMessage) -> None:
+        if "From" not in message:
+            message["From"] = self.sender
+        if "Message-ID" not in message:
+            message["Message-ID"] = make_msgid(domain=self.sender_address.partition("@")[2] or "localhost")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + message["Message-ID"].strip("<>").split("@")[0]
+        pending = self.folder / f".{stem}.tmp"
+        pending.write_bytes(message.as_bytes())
+        pending.replace(self.folder / f"{stem}.eml")
+
+
+def mail_sender(settings: Settings) -> SmtpSender:
+    return FolderSender(settings, settings.mail_dir) if settings.mail_dir else SmtpSender(settings)
