@@ -27,9 +27,10 @@ def test_masking_lowercase_x_check_digit_is_valid() -> None:
     assert kinds(f"ID {VALID_ID.lower()}") == ["id_card"]
 
 
-def test_masking_id_number_with_wrong_checksum_is_left_alone() -> None:
-    assert mask_text(f"编号{INVALID_ID}")[0] == f"编号{INVALID_ID}"
-    assert find_pii(INVALID_ID) == []
+def test_masking_id_number_with_wrong_checksum_is_still_masked() -> None:
+    """A mistyped ID is still the customer's ID: it was shown in clear to agents and kept in the masked copy."""
+    assert mask_text(f"身份证{INVALID_ID}")[0] == "身份证110***********0021"
+    assert kinds("110101199003071234") == ["id_card"]  # the issue's own example: its check digit is wrong
 
 
 def test_masking_luhn_valid_card_is_masked_keeping_first_and_last_four() -> None:
@@ -38,9 +39,13 @@ def test_masking_luhn_valid_card_is_masked_keeping_first_and_last_four() -> None
     assert mask_text("card 4111-1111-1111-1111")[0] == "card 4111 **** **** 1111"
 
 
-def test_masking_luhn_invalid_card_is_left_alone() -> None:
-    assert mask_text(f"订单号{INVALID_CARD}")[0] == f"订单号{INVALID_CARD}"
-    assert mask_text("ref 4111111111111112")[0] == "ref 4111111111111112"
+def test_masking_luhn_invalid_card_and_long_numbers_are_still_masked() -> None:
+    """Masking goes by shape: a card number that fails Luhn, an account number, any 12 to 19 digits."""
+    assert mask_text(f"卡号{INVALID_CARD}")[0] == "卡号6222 **** **** 0123"
+    assert mask_text("ref 4111111111111112")[0] == "ref 4111 **** **** 1112"
+    assert mask_text("账号 6217 0012 3456")[0] == "账号 **** 3456"
+    assert kinds(INVALID_CARD) == ["account"]
+    assert mask_text("转了20000元，订单尾号1234")[0] == "转了20000元，订单尾号1234"  # short numbers stay
 
 
 @pytest.mark.parametrize(("text", "masked"), [

@@ -1,5 +1,9 @@
-"""PII detection and masking for Chinese and English text (mobile and landline numbers, 18-digit IDs with
-checksum, bank cards with Luhn, e-mail). Masked forms keep enough to recognise: 138****5678.
+"""PII detection and masking for Chinese and English text (mobile and landline numbers, 18-character resident
+IDs, bank cards, account and other long numbers, e-mail). Masked forms keep enough to recognise: 138****5678.
+
+Masking goes by shape, not validity: a mistyped ID or a card number that fails Luhn is still someone's number
+(checksums only decide which kind a match is called). The original stays in the encrypted text for those
+allowed to reveal it.
 
 Used by the triage PII step, by the log filter and wherever text leaves the system of record."""
 
@@ -8,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["PiiMatch", "find_pii", "id_checksum_valid", "luhn_valid", "mask_address", "mask_text", "mask_value"]
+__all__ = ["PiiMatch", "find_pii", "id_checksum_valid", "id_shaped", "luhn_valid", "mask_address", "mask_text",
+           "mask_value"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,8 @@ _ID_CHECK = "10X98765432"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _ID_CARD = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){15,18}\d(?!\d)")
+_LONG_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){11,18}\d(?!\d)")  # 12 to 19 digits: accounts, cards, IDs
+_BIRTH_DATE = re.compile(r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
 _CN_MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)")
 _CN_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 _INTL_PHONE = re.compile(r"(?<![\d\w])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?!\d)")
@@ -36,6 +43,13 @@ def id_checksum_valid(value: str) -> bool:
         return False
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == value[17].upper()
+
+
+def id_shaped(value: str) -> bool:
+    """18 characters laid out as a resident ID (a birth date in the middle, or an X at the end), whatever its
+    check digit says: customers mistype them."""
+    return (len(value) == 18 and value[:17].isdigit() and value[17] in "0123456789Xx"
+            and (value[17] in "Xx" or _BIRTH_DATE.fullmatch(value[6:14]) is not None))
 
 
 def luhn_valid(digits: str) -> bool:
@@ -82,6 +96,8 @@ def mask_value(kind: str, value: str) -> str:
         return f"{value[:3]}{'*' * 11}{value[-4:]}"
     if kind == "bank_card":
         return f"{digits[:4]} **** **** {digits[-4:]}"
+    if kind == "account":  # a long number of unknown kind: a card's form when it is as long, else the last four
+        return f"{digits[:4]} **** **** {digits[-4:]}" if len(digits) >= 16 else f"**** {digits[-4:]}"
     if kind == "address":
         return mask_address(value)
     if kind in {"phone", "landline"}:
@@ -110,10 +126,16 @@ def find_pii(text: str) -> list[PiiMatch]:
         digits = re.sub(r"\D", "", m.group())
         if free(m.start(), m.end()) and 16 <= len(digits) <= 19 and luhn_valid(digits):
             add("bank_card", m)
+    for m in _ID_CARD.finditer(text):  # a mistyped ID (wrong check digit) is still an ID
+        if free(m.start(), m.end()) and id_shaped(m.group()):
+            add("id_card", m)
     for kind, pattern in (("phone", _CN_MOBILE), ("landline", _CN_LANDLINE), ("phone", _INTL_PHONE)):
         for m in pattern.finditer(text):
             if free(m.start(), m.end()):
                 add(kind, m)
+    for m in _LONG_NUMBER.finditer(text):  # a card failing Luhn, an account, any long number: masked all the same
+        if free(m.start(), m.end()):
+            add("account", m)
     return sorted(found, key=lambda p: p.start)
 
 
