@@ -43,6 +43,7 @@ def test_browser_alarm_appears_live_and_agent_acknowledges(live_server: LiveServ
     assert time.monotonic() - started < 5
     assert page.evaluate("window.__sameDocument") == "yes"  # it came by the stream, not a reload
     expect(card).to_have_attribute("data-status", "open")
+    expect(card.locator(".status")).to_have_css("color", "rgb(192, 53, 43)")  # an open alarm is red, not green
     expect(card).to_contain_text("browser-12378")
     expect(card.locator(".probability")).to_contain_text("%")
     expect(card.locator(".forecast-reasons li").first).to_contain_text("regulator, media or a court")
@@ -51,6 +52,7 @@ def test_browser_alarm_appears_live_and_agent_acknowledges(live_server: LiveServ
 
     card.locator("button.ack").click()
     expect(page.locator(f"#alarm-{third.alarm_id}")).to_have_attribute("data-status", "acknowledged")
+    expect(page.locator(f"#alarm-{third.alarm_id} .status")).to_have_css("color", "rgb(178, 106, 0)")
     expect(page.locator(f"#alarm-{third.alarm_id} button.ack")).to_have_count(0)
     with rt.session_factory() as s:
         alarm = s.get(Alarm, third.alarm_id)
