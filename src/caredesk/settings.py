@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     login_hours_start: time = time(7)
     login_hours_end: time = time(22)
     login_hours_timezone: ZoneInfo = Field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    # The centre's time zone: every time on a page is shown in it (stored times are UTC).
+    display_timezone: ZoneInfo = Field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     login_trusted_networks: list[IPvAnyNetwork] = Field(
         default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")])  # this machine only
     login_learning_sign_ins: int = Field(default=3, ge=0)

@@ -313,3 +313,17 @@ def test_chat_echo_keeps_the_customers_punctuation_and_masks_the_card(web: TestC
     with demo_runtime.session_factory() as s:
         shown = s.scalars(select(Message.text_masked).where(Message.direction == "in")).all()
     assert len(shown) == 1 and "丢了，怎么办？！" in shown[0] and "1234567890" not in shown[0]
+
+
+def test_pages_show_times_in_the_centres_time_zone(web: TestClient, demo_runtime: Runtime) -> None:
+    """Times were shown as bare UTC; the demo centre is in Asia/Shanghai (CAREDESK_DISPLAY_TIMEZONE)."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    outcome = receive(demo_runtime, FAQ_EN)
+    with demo_runtime.session_factory() as s:
+        created = s.get(Conversation, outcome.conversation_id).created_at  # type: ignore[union-attr]
+    local = created.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    submit_sign_in(web, "agent")
+    page = web.get(f"/workbench/conversations/{outcome.conversation_id}").text
+    assert local in page and " UTC" not in page

@@ -40,8 +40,10 @@ def package_dir(name: str) -> Path:
     return Path(str(resources.files("caredesk.web").joinpath(name)))
 
 
-def _datetime(value: datetime | str | None) -> str:
-    """Times are shown in UTC, minute precision (ISO strings from JSON context are accepted too)."""
+@jinja2.pass_context
+def _datetime(context: jinja2.runtime.Context, value: datetime | str | None) -> str:
+    """A time in the centre's zone (`display_timezone`), minute precision; stored naive times are UTC. ISO
+    strings from JSON context are accepted too."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -51,9 +53,9 @@ def _datetime(value: datetime | str | None) -> str:
             return value
     else:
         moment = value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    zone = context.get("time_zone") or UTC
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(zone).strftime(
+        "%Y-%m-%d %H:%M")
 
 
 def _percent(value: float | None) -> str:
@@ -134,6 +136,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "request": request, "t": Translator(language), "lang": language, "staff": staff,
         "switch_url": f"{request.url.path}?{urlencode(query)}", "htmx": is_htmx(request),
         "csrf_token": csrf_token(request),
+        "time_zone": request.app.state.runtime.settings.display_timezone,
     }
     values.update(context or {})
     html = _environment().get_template(template).render(values)
