@@ -57,7 +57,7 @@ def _entry_panel(request: Request, session: Session, entry_id: str, staff: Staff
 
 
 @router.get(_BASE, response_class=HTMLResponse)
-def knowledge_list(request: Request, session: SessionDep, staff: Reader,
+def knowledge_list(request: Request, session: SessionDep, rt: RuntimeDep, staff: Reader,
                    q: Annotated[str, Query(max_length=200)] = "",
                    status: Annotated[str, Query(max_length=16)] = "",
                    category: Annotated[str, Query(max_length=128)] = "",
@@ -70,7 +70,10 @@ def knowledge_list(request: Request, session: SessionDep, staff: Reader,
         page = search_entries(session, f)
     query = {k: v for k, v in (("q", f.text), ("status", f.status), ("category", f.category)) if v}
     next_url = f"{_BASE}?{urlencode(query | {'cursor': page.next_cursor})}" if page.next_cursor else None
-    context: dict[str, Any] = {"page": page, "filters": f, "next_url": next_url,
+    # Beside the literal matches, the published entries closest in meaning ("reset password", "盗刷" found
+    # nothing literally): the same retrieval that answers customers.
+    meaning = rt.knowledge_index().search(f.text.strip(), limit=5) if f.text.strip() and not f.cursor else []
+    context: dict[str, Any] = {"page": page, "filters": f, "next_url": next_url, "meaning": meaning,
                                "first_url": f"{_BASE}?{urlencode(query)}" if f.cursor else None}
     vary = {"Vary": "HX-Request"}
     if is_htmx(request):  # the results only: the filter form stays as the person left it
