@@ -17,11 +17,11 @@ from caredesk.notify.email import SmtpSender
 from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime, set_current_runtime
 from caredesk.settings import Settings
+from caredesk.sla.policy import load_sla_config
 from caredesk.storage.db import make_engine, make_session_factory
 from caredesk.tasks.app import TaskQueue, build_huey
 from caredesk.workorders.flows import load_builtin_flows
 from caredesk.workorders.presence import Presence
-from caredesk.workorders.sla import load_sla_config
 
 __all__ = ["build_runtime"]
 
@@ -33,8 +33,9 @@ def _register_tasks(queue: TaskQueue) -> None:
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.escalation.tasks import deliver_alarm_notice, escalate_alarm
     from caredesk.knowledge.tasks import generate_suggestions_daily
+    from caredesk.sla.tasks import check_sla, send_sla_notice, sla_sweep
     from caredesk.triage.tasks import retrain_nightly
-    from caredesk.workorders.tasks import check_sla, send_reply_email, send_sla_notice, send_survey, sla_sweep
+    from caredesk.workorders.tasks import send_reply_email, send_survey
 
     queue.register("emergency.send_meeting_notice", send_meeting_notice, retries=5, retry_delay=30)
     queue.register("emergency.email_incident_outcome", email_incident_outcome, retries=5, retry_delay=60)
@@ -45,7 +46,8 @@ def _register_tasks(queue: TaskQueue) -> None:
                             crontab(hour="18", minute="30"))
     # 19:30 UTC (03:30 in Beijing): retrain triage on the day's corrections, promote only a better model.
     queue.register_periodic("triage.retrain", retrain_nightly, crontab(hour="19", minute="30"))
-    # SLA: every minute, check the orders whose next warning, breach or escalation instant has come.
+    # SLA: every minute, check the orders whose next warning, breach or escalation instant has come. The names
+    # stay `workorders.*` since the tasks moved to sla/: queued tasks are stored under them.
     queue.register_periodic("workorders.sla_sweep", sla_sweep, crontab(minute="*"))
     queue.register("workorders.check_sla", check_sla, retries=3, retry_delay=10)
     queue.register("workorders.send_sla_notice", send_sla_notice, retries=5, retry_delay=30)

@@ -16,9 +16,9 @@ from caredesk.demo.org_file import OrgFile
 from caredesk.errors import InvalidConfig
 from caredesk.escalation.strategy import load_strategy
 from caredesk.settings import Settings
+from caredesk.sla.policy import load_sla_config
 from caredesk.workorders.flows import FlowSpec, load_flow_file
 from caredesk.workorders.skills import load_skill_lexicon
-from caredesk.workorders.sla import load_sla_config
 
 __all__ = ["ConfigCheck", "check_all", "files_in", "files_in_use"]
 

@@ -29,11 +29,11 @@ from caredesk.knowledge.store import IndexedEntry, KnowledgeStore
 from caredesk.notify.email import SmtpSender
 from caredesk.notify.live import LiveBus
 from caredesk.settings import Settings
+from caredesk.sla.policy import SlaConfig, load_sla_config
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.workorders.flows import Flow
 from caredesk.workorders.presence import Presence
-from caredesk.workorders.sla import SlaConfig, load_sla_config
 
 if TYPE_CHECKING:
     from caredesk.knowledge.retrieval import KnowledgeIndex
