@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.accounts.rate_limit import Counter, MemoryCounter
 from caredesk.accounts.throttle import AttemptStore, MemoryAttemptStore
+from caredesk.alarms.rules import AlarmPolicy
+from caredesk.alarms.strategy import AlarmStrategy
 from caredesk.clock import Clock
 from caredesk.compliance.outgoing import OutgoingChecker, load_checker
 from caredesk.emergency.actions import EmergencyPlan
 from caredesk.errors import Unavailable
-from caredesk.escalation.rules import AlarmPolicy
-from caredesk.escalation.strategy import AlarmStrategy
 from caredesk.intake.decision import DecisionPolicy
 from caredesk.knowledge.queries import load_published, published_signature
 from caredesk.knowledge.store import IndexedEntry, KnowledgeStore

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from caredesk.alarms.actions import do_watch_conversation
+from caredesk.alarms.outbox import AlarmOutbox
 from caredesk.compliance.outgoing import OutgoingCheck
 from caredesk.customers.profile import branch_id_of
 from caredesk.emergency.actions import do_start_emergency_response, prepare_emergency
 from caredesk.errors import InvalidInput, NotFound
-from caredesk.escalation.actions import do_watch_conversation
-from caredesk.escalation.outbox import AlarmOutbox
 from caredesk.intake.clarify import (
     ClarifyOption,
     clarifying_question,
