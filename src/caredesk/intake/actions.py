@@ -27,8 +27,9 @@ from caredesk.intake.clarify import (
     pending_state,
     resolve_choice,
 )
-from caredesk.intake.decision import Decision, DecisionKind, KbMatch, decide, needs_emergency
+from caredesk.intake.decision import Decision, DecisionKind, decide, needs_emergency
 from caredesk.intake.replies import acknowledgement
+from caredesk.knowledge.match import KbMatch
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, EmergencyMeeting, Message, TriageResult, WorkOrder
 from caredesk.triage.context import PriorTurn, in_context
