@@ -7,8 +7,7 @@ from enum import StrEnum
 from caredesk.customers.tiers import TIER_WEIGHT
 from caredesk.errors import Conflict
 
-__all__ = ["TRANSITIONS", "Status", "StatusCategory", "category_of", "check_transition",
-           "priority_of", "says_not_solved"]
+__all__ = ["TRANSITIONS", "Status", "StatusCategory", "category_of", "check_transition", "priority_of"]
 
 
 class StatusCategory(StrEnum):
@@ -78,14 +77,3 @@ def priority_of(urgency: str, tier: str, emotion: str) -> tuple[int, list[str]]:
     if _EMOTION_WEIGHT.get(emotion):
         reasons.append(f"emotion {emotion} +1")
     return max(1, 6 - score), reasons
-
-
-_NOT_SOLVED = ("没解决", "没有解决", "未解决", "还是不行", "还是没", "仍然没", "依然没", "问题还在", "不满意",
-               "not solved", "not resolved", "still not", "still doesn't", "still does not", "didn't help",
-               "did not help", "not fixed", "still broken", "still having")
-
-
-def says_not_solved(text: str) -> bool:
-    """Whether a customer's message after closure says the problem is not solved (then the order reopens)."""
-    lowered = text.lower()
-    return any(phrase in lowered for phrase in _NOT_SOLVED)
