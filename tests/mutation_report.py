@@ -12,10 +12,10 @@ from collections import Counter
 # (label, mutant-name prefix): mutmut names a mutant <module>.x_<function>__mutmut_<n> (methods: xǁClassǁname).
 RULES = (
     ("intake/decision.py", "caredesk.intake.decision.x"),
-    ("workorders/sla.py", "caredesk.workorders.sla.x"),
-    ("workorders/calendar.py", "caredesk.workorders.calendar.x"),
+    ("sla/policy.py", "caredesk.sla.policy.x"),
+    ("sla/calendar.py", "caredesk.sla.calendar.x"),
     ("workorders/routing.py", "caredesk.workorders.routing.x"),
-    ("escalation/rules.py", "caredesk.escalation.rules.x"),
+    ("alarms/rules.py", "caredesk.alarms.rules.x"),
     ("workorders/model.py priority_of", "caredesk.workorders.model.x_priority_of__"),
     ("accounts/login_risk.py", "caredesk.accounts.login_risk.x"),
     ("compliance/masking.py", "caredesk.compliance.masking.x"),

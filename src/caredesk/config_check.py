@@ -9,16 +9,16 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 
+from caredesk.alarms.strategy import load_strategy
 from caredesk.compliance.outgoing import default_rules_path, load_rules
 from caredesk.config_files import load_config
 from caredesk.demo.loader import load_org_file
 from caredesk.demo.org_file import OrgFile
 from caredesk.errors import InvalidConfig
-from caredesk.escalation.strategy import load_strategy
 from caredesk.settings import Settings
+from caredesk.sla.policy import load_sla_config
 from caredesk.workorders.flows import FlowSpec, load_flow_file
 from caredesk.workorders.skills import load_skill_lexicon
-from caredesk.workorders.sla import load_sla_config
 
 __all__ = ["ConfigCheck", "check_all", "files_in", "files_in_use"]
 

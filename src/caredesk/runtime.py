@@ -17,23 +17,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.accounts.rate_limit import Counter, MemoryCounter
 from caredesk.accounts.throttle import AttemptStore, MemoryAttemptStore
+from caredesk.alarms.rules import AlarmPolicy
+from caredesk.alarms.strategy import AlarmStrategy
 from caredesk.clock import Clock
 from caredesk.compliance.outgoing import OutgoingChecker, load_checker
 from caredesk.emergency.actions import EmergencyPlan
 from caredesk.errors import Unavailable
-from caredesk.escalation.rules import AlarmPolicy
-from caredesk.escalation.strategy import AlarmStrategy
 from caredesk.intake.decision import DecisionPolicy
 from caredesk.knowledge.queries import load_published, published_signature
 from caredesk.knowledge.store import IndexedEntry, KnowledgeStore
 from caredesk.notify.email import SmtpSender
 from caredesk.notify.live import LiveBus
 from caredesk.settings import Settings
+from caredesk.sla.policy import SlaConfig, load_sla_config
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.workorders.flows import Flow
 from caredesk.workorders.presence import Presence
-from caredesk.workorders.sla import SlaConfig, load_sla_config
 
 if TYPE_CHECKING:
     from caredesk.knowledge.retrieval import KnowledgeIndex

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     retention_customer_days: int = 1825
     retention_notification_days: int = 90
 
-    # Work orders: SLA policies and business calendars (None: the shipped workorders/sla.yaml).
+    # Work orders: SLA policies and business calendars (None: the shipped sla/sla.yaml).
     sla_file: Path | None = None
 
     # Seed-method decision (DESIGN.md steps 1-4): all of it is configuration.

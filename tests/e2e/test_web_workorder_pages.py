@@ -19,9 +19,9 @@ from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
+from caredesk.sla.tracking import check_order
 from caredesk.storage.orm import CallbackTask, SatisfactionSurvey, Staff, WorkOrder, WorkOrderEvent
 from caredesk.workorders import closure, replies, transfers
-from caredesk.workorders.service_levels import check_order
 from tests.support import web_session
 from tests.support.web_session import HX, csrf_token
 

@@ -19,9 +19,9 @@ import redis
 from huey import RedisHuey
 from sqlalchemy import select
 
+from caredesk.alarms.outbox import DELIVER_TASK, ESCALATE_TASK
 from caredesk.bootstrap import _register_tasks
 from caredesk.clock import FrozenClock
-from caredesk.escalation.outbox import DELIVER_TASK, ESCALATE_TASK
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.notify.live import CHANNEL
 from caredesk.runtime import Runtime

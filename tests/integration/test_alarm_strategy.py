@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from caredesk.alarms.lifecycle import AlarmActor, do_acknowledge_alarm, run_alarm_action
+from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
 from caredesk.clock import FrozenClock
-from caredesk.escalation.lifecycle import AlarmActor, do_acknowledge_alarm, run_alarm_action
-from caredesk.escalation.tasks import deliver_alarm_notice, escalate_alarm
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, AuditEntry, Notification, Staff
@@ -322,8 +322,8 @@ def test_alarm_webhooks_signed_sms_gateway_retried_and_quiet_hours(
 
 
 def test_alarm_audiences_resolve_from_roles_departments_and_the_agent(demo_runtime: Runtime) -> None:
-    from caredesk.escalation.recipients import resolve_audience
-    from caredesk.escalation.strategy import Audience
+    from caredesk.alarms.recipients import resolve_audience
+    from caredesk.alarms.strategy import Audience
     from caredesk.storage.orm import Conversation
 
     outcome = do_receive_message(demo_runtime, IncomingMessage(THREATS_ZH[0], "web", "cust-audience"))

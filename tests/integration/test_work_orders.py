@@ -23,6 +23,7 @@ from caredesk.clock import FrozenClock
 from caredesk.errors import Conflict, InvalidInput
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
+from caredesk.sla.tasks import sla_sweep
 from caredesk.storage.orm import (
     CallbackTask,
     Customer,
@@ -39,7 +40,7 @@ from caredesk.storage.orm import (
 from caredesk.tasks.app import EmbeddedConsumer, TaskQueue
 from caredesk.triage.pipeline import TriagePipeline
 from caredesk.workorders import closure, relations, replies, transfers
-from caredesk.workorders.tasks import send_reply_email, sla_sweep
+from caredesk.workorders.tasks import send_reply_email
 from tests.conftest import Mailbox, _clean, free_port, make_settings
 from tests.integration.test_task_queue import running, wait_until
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from caredesk.alarms.rules import AlarmPolicy, CountedMessage, counted, should_alarm
 from caredesk.clock import FrozenClock
-from caredesk.escalation.rules import AlarmPolicy, CountedMessage, counted, should_alarm
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CLOCK = FrozenClock(START)  # never advanced; tests that move time use their own clock

@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from caredesk.alarms.forecast import Point, forecast_external_complaint
+from caredesk.alarms.quiet import held_until, quiet_until
+from caredesk.alarms.strategy import load_strategy, parse_strategy
 from caredesk.errors import InvalidConfig
-from caredesk.escalation.forecast import Point, forecast_external_complaint
-from caredesk.escalation.quiet import held_until, quiet_until
-from caredesk.escalation.strategy import load_strategy, parse_strategy
 from caredesk.notify.webhook import build_webhook_request, sign, verify
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

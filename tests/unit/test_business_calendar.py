@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from caredesk.errors import InvalidConfig
-from caredesk.workorders.calendar import ALWAYS, parse_calendar
+from caredesk.sla.calendar import ALWAYS, parse_calendar
 
 SH = "Asia/Shanghai"
 CAL = parse_calendar("bank", {

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from caredesk.errors import InvalidConfig
-from caredesk.workorders.calendar import BusinessCalendar, parse_calendar
+from caredesk.sla.calendar import BusinessCalendar, parse_calendar
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")

@@ -15,7 +15,8 @@ from caredesk.intake.clarify import (
     pending_state,
     resolve_choice,
 )
-from caredesk.intake.decision import DecisionKind, DecisionPolicy, KbMatch, decide
+from caredesk.intake.decision import DecisionKind, DecisionPolicy, decide
+from caredesk.knowledge.match import KbMatch
 from caredesk.triage.doc import LabelScore, TriageDoc
 
 POLICY = DecisionPolicy(frozenset({"urgent"}), kb_threshold=0.55, clarify_margin=0.08, clarify_max_options=3)

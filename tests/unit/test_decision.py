@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from caredesk.intake.decision import Decision, DecisionKind, DecisionPolicy, KbMatch, decide, needs_emergency
+from caredesk.intake.decision import Decision, DecisionKind, DecisionPolicy, decide, needs_emergency
+from caredesk.knowledge.match import KbMatch
 from caredesk.triage.doc import LabelScore, TriageDoc
 
 POLICY = DecisionPolicy(emergency_urgency=frozenset({"urgent"}), kb_threshold=0.55)

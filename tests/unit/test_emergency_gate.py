@@ -5,7 +5,8 @@ customer-service message gets a clarifying reply; a customer's external threat g
 from __future__ import annotations
 
 from caredesk.emergency.roster import COMPLAINT_ESCALATION, response_roster
-from caredesk.intake.decision import DecisionKind, DecisionPolicy, KbMatch, decide, needs_emergency
+from caredesk.intake.decision import DecisionKind, DecisionPolicy, decide, needs_emergency
+from caredesk.knowledge.match import KbMatch
 from caredesk.triage.context import PriorTurn, in_context
 from caredesk.triage.doc import LabelScore, TriageDoc
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from caredesk.errors import InvalidConfig
-from caredesk.workorders.sla import (
+from caredesk.sla.policy import (
     SlaState,
     SlaTimeline,
     Target,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from caredesk.workorders.calendar import ALWAYS
-from caredesk.workorders.sla import (
+from caredesk.sla.calendar import ALWAYS
+from caredesk.sla.policy import (
     EscalationStep,
     SlaConfig,
     SlaPolicy,

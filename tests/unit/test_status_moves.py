@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from caredesk.alarms.alarm_status import ALARM_MOVES, AlarmStatus, check_alarm_move
+from caredesk.alarms.delivery_status import DELIVERY_MOVES, SENDABLE, DeliveryStatus, check_delivery_move
 from caredesk.emergency.incident_status import (
     INCIDENT_MOVES,
     RECORDER_MOVES,
@@ -21,8 +23,6 @@ from caredesk.emergency.incident_status import (
 from caredesk.emergency.meeting_status import MEETING_MOVES, MeetingStatus, check_meeting_move
 from caredesk.emergency.notice_status import NOTICE_MOVES, NoticeStatus, check_notice_move
 from caredesk.errors import Conflict
-from caredesk.escalation.alarm_status import ALARM_MOVES, AlarmStatus, check_alarm_move
-from caredesk.escalation.delivery_status import DELIVERY_MOVES, SENDABLE, DeliveryStatus, check_delivery_move
 from caredesk.moves import terminal_states
 
 Table = tuple[type[StrEnum], Mapping[Any, frozenset[Any]], Callable[[str, Any], StrEnum], dict[str, set[str]]]

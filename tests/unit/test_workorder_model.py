@@ -89,9 +89,21 @@ def test_workorder_model_unknown_current_status_is_named_in_the_error() -> None:
 
 
 def test_says_not_solved_reads_chinese_and_english() -> None:
-    from caredesk.workorders.model import says_not_solved
+    from caredesk.workorders.follow_up import says_not_solved
 
     assert says_not_solved("问题还是没解决，钱没到账")
     assert says_not_solved("It is STILL NOT working")
     assert not says_not_solved("谢谢，已经收到退款了")
     assert not says_not_solved("Thanks, all solved now")
+
+
+def test_follow_up_joins_open_orders_reopens_resolved_ones_and_closed_ones_not_solved() -> None:
+    from caredesk.workorders.follow_up import FollowUp, follow_up_of
+
+    assert follow_up_of("open", merged=False, text="thanks") == FollowUp.JOIN
+    assert follow_up_of("paused", merged=False, text="thanks") == FollowUp.JOIN
+    assert follow_up_of("resolved", merged=False, text="thanks") == FollowUp.REOPEN
+    assert follow_up_of("closed", merged=False, text="问题还是没解决") == FollowUp.REOPEN
+    assert follow_up_of("closed", merged=False, text="谢谢") == FollowUp.NEW
+    assert follow_up_of("closed", merged=True, text="still not working") == FollowUp.NEW
+    assert follow_up_of(None, merged=False, text="still not working") == FollowUp.NEW

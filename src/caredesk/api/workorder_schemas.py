@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import Field
 
 from caredesk.api.schemas import StrictModel
+from caredesk.sla.policy import SlaStatus
 from caredesk.storage.orm import CallbackTask, Macro, SatisfactionSurvey
 from caredesk.workorders.macro_fields import MacroFields
-from caredesk.workorders.sla import SlaStatus
 
 __all__ = [
     "AssignIn", "AwayIn", "LinkIn", "MacroIn", "MergeIn", "NoteIn", "ReasonIn", "ReplyIn", "ResolveIn", "SplitIn",

@@ -63,12 +63,12 @@ def _populate(engine: Engine, conversations: int, rng: random.Random) -> list[st
 def run(quick: bool) -> tuple[Figures, Notes]:
     from sqlalchemy import select
 
+    from caredesk.alarms.actions import do_watch_conversation
+    from caredesk.alarms.rules import AlarmPolicy
+    from caredesk.alarms.strategy import load_strategy
     from caredesk.clock import SystemClock
     from caredesk.compliance.crypto import install_keyring, keyring_from_settings
     from caredesk.demo.loader import do_load_demo
-    from caredesk.escalation.actions import do_watch_conversation
-    from caredesk.escalation.rules import AlarmPolicy
-    from caredesk.escalation.strategy import load_strategy
     from caredesk.settings import Settings
     from caredesk.storage.db import make_engine, make_session_factory
     from caredesk.storage.migrate import upgrade

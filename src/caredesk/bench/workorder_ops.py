@@ -17,6 +17,7 @@ def ops_throughput(engine: Any, seconds: float = 5.0) -> tuple[float, float, int
     from sqlalchemy import select
 
     from caredesk.compliance.crypto import install_keyring, keyring_from_settings
+    from caredesk.sla.policy import load_sla_config
     from caredesk.storage.db import make_session_factory
     from caredesk.storage.orm import Conversation, Customer, Message
     from caredesk.storage.unit_of_work import UnitOfWork
@@ -24,7 +25,6 @@ def ops_throughput(engine: Any, seconds: float = 5.0) -> tuple[float, float, int
     from caredesk.workorders.actions import do_open_work_order, transition
     from caredesk.workorders.flows import load_builtin_flows
     from caredesk.workorders.skills import load_skill_lexicon
-    from caredesk.workorders.sla import load_sla_config
 
     install_keyring(keyring_from_settings({}, None, "bench"))  # message text is encrypted at rest, as in production
     factory = make_session_factory(engine)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from caredesk.alarms.strategy import load_strategy
 from caredesk.errors import CareDeskError
-from caredesk.escalation.strategy import load_strategy
 
 __all__ = ["alarms_app"]
 

@@ -304,7 +304,7 @@ def flow_validate(files: list[Path]) -> None:
 @flow_app.command("validate-sla")
 def sla_validate(file: Path) -> None:
     """Check an SLA file (policies and business calendars); prints each policy or the first error."""
-    from caredesk.workorders.sla import load_sla_config
+    from caredesk.sla.policy import load_sla_config
 
     if not file.is_file():
         fail(f"{file}: no such file")

@@ -21,10 +21,10 @@ from caredesk.customers.identity import (
     clean_name,
     clean_phone,
 )
+from caredesk.customers.tiers import CUSTOMER_TIERS
 from caredesk.errors import InvalidInput, NotFound
 from caredesk.storage.orm import Branch, Customer
 from caredesk.storage.unit_of_work import UnitOfWork
-from caredesk.workorders.model import CUSTOMER_TIERS
 
 __all__ = ["ProfileUpdate", "branch_id_of", "check_profile_update", "do_update_customer"]
 

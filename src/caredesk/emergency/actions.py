@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caredesk.alarms.alarm_status import AlarmStatus
 from caredesk.compliance.audit import record_audit
 from caredesk.emergency.incident_status import IncidentStatus, RecorderStatus
 from caredesk.emergency.meeting_status import MeetingStatus, check_meeting_move
@@ -19,7 +20,6 @@ from caredesk.emergency.monitoring import BuiltinMonitoring, MonitoringSource
 from caredesk.emergency.notice_status import NoticeStatus
 from caredesk.emergency.roster import RosterLine, StaffCard, response_roster, select_related_staff
 from caredesk.errors import NotFound
-from caredesk.escalation.alarm_status import AlarmStatus
 from caredesk.ids import new_id
 from caredesk.storage.orm import (
     Alarm,

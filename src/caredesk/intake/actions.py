@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from caredesk.alarms.actions import do_watch_conversation
+from caredesk.alarms.outbox import AlarmOutbox
 from caredesk.compliance.outgoing import OutgoingCheck
 from caredesk.customers.profile import branch_id_of
 from caredesk.emergency.actions import do_start_emergency_response, prepare_emergency
 from caredesk.errors import InvalidInput, NotFound
-from caredesk.escalation.actions import do_watch_conversation
-from caredesk.escalation.outbox import AlarmOutbox
 from caredesk.intake.clarify import (
     ClarifyOption,
     clarifying_question,
@@ -27,8 +27,9 @@ from caredesk.intake.clarify import (
     pending_state,
     resolve_choice,
 )
-from caredesk.intake.decision import Decision, DecisionKind, KbMatch, decide, needs_emergency
+from caredesk.intake.decision import Decision, DecisionKind, decide, needs_emergency
 from caredesk.intake.replies import acknowledgement
+from caredesk.knowledge.match import KbMatch
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, EmergencyMeeting, Message, TriageResult, WorkOrder
 from caredesk.triage.context import PriorTurn, in_context
@@ -159,17 +160,18 @@ def _resolve_pending(index: KnowledgeIndex, conversation: Conversation, doc: Tri
 
 def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, customer: Customer, message: Message,
                     doc: TriageDoc, decision: Decision, now: datetime) -> str:
-    """A follow-up in a conversation joins its latest work order instead of opening another one: an open
-    order's timeline, a resolved order that the customer answers (reopened), or a closed one when the
-    customer says it is not solved (reopened); otherwise a new order."""
+    """A follow-up in a conversation joins its latest work order instead of opening another one, reopening it
+    when the rule says so (workorders/follow_up.py); otherwise a new order."""
     from caredesk.workorders.actions import append_event, do_open_work_order, transition
-    from caredesk.workorders.model import Status, says_not_solved
+    from caredesk.workorders.follow_up import FollowUp, follow_up_of
+    from caredesk.workorders.model import Status
 
     current = s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id)
                        .order_by(WorkOrder.id.desc()).limit(1))
-    reopen = current is not None and (current.status_category == "resolved" or (
-        current.status_category == "closed" and current.merged_into_id is None and says_not_solved(doc.masked)))
-    if current is not None and (current.status_category in ("open", "paused") or reopen):
+    follow_up = FollowUp.NEW if current is None else follow_up_of(
+        current.status_category, merged=current.merged_into_id is not None, text=doc.masked)
+    reopen = follow_up == FollowUp.REOPEN
+    if current is not None and follow_up != FollowUp.NEW:
         append_event(s, current, "customer_message", actor="customer", now=now,
                      data={"message_id": message.id}, note=doc.masked[:2000])
         if reopen:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from caredesk.intake.decision import KbMatch
+from caredesk.knowledge.match import KbMatch
 from caredesk.text.normalise import normalise_text
 
 __all__ = ["TEXT_CHOICE_MIN_SCORE", "ClarifyOption", "clarifying_question", "options_from", "options_of",

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from caredesk.knowledge.match import KbMatch
 from caredesk.triage.doc import TriageDoc
 
 if TYPE_CHECKING:
     from caredesk.settings import Settings
 
-__all__ = ["Decision", "DecisionKind", "DecisionPolicy", "KbMatch", "decide", "needs_emergency"]
+__all__ = ["Decision", "DecisionKind", "DecisionPolicy", "decide", "needs_emergency"]
 
 
 class DecisionKind(StrEnum):
@@ -39,15 +40,6 @@ class DecisionPolicy:
     def of(cls, settings: Settings) -> DecisionPolicy:
         return cls(frozenset(settings.emergency_urgency), settings.kb_threshold, settings.kb_clarify_margin,
                    settings.kb_clarify_max_options, settings.emergency_min_confidence)
-
-
-@dataclass(frozen=True)
-class KbMatch:
-    entry_id: str
-    version: int
-    score: float  # calibrated confidence in [0, 1] that the entry answers the question
-    question: str
-    answer: str
 
 
 @dataclass(frozen=True)

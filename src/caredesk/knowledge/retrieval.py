@@ -17,10 +17,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from caredesk.intake.decision import KbMatch
 from caredesk.knowledge.calibration import confidence
 from caredesk.knowledge.embedding import decode_entry_embedding
 from caredesk.knowledge.lexical import LexicalIndex
+from caredesk.knowledge.match import KbMatch
 from caredesk.knowledge.semantic import SemanticIndex
 from caredesk.knowledge.store import IndexedEntry
 from caredesk.text.encoder import Embedder, default_embedder

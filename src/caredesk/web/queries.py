@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import Viewer, conversation_filter, conversation_for
-from caredesk.escalation.actions import list_alarms
-from caredesk.escalation.alarm_status import AlarmStatus
+from caredesk.alarms.actions import list_alarms
+from caredesk.alarms.alarm_status import AlarmStatus
 from caredesk.intake.clarify import ClarifyOption, options_of
 from caredesk.storage.orm import (
     Alarm,

@@ -18,10 +18,10 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.roles import can
+from caredesk.alarms.alarm_status import AlarmStatus
 from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.emergency.meeting_status import MeetingStatus
 from caredesk.errors import Forbidden, NotFound
-from caredesk.escalation.alarm_status import AlarmStatus
 from caredesk.http.csrf import csrf_token
 from caredesk.http.deps import Caller, SessionDep
 from caredesk.storage.orm import Staff

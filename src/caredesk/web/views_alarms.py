@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import alarm_filter, alarm_for
 from caredesk.accounts.roles import can
-from caredesk.errors import Conflict, InvalidInput
-from caredesk.escalation.alarm_status import AlarmStatus
-from caredesk.escalation.lifecycle import (
+from caredesk.alarms.alarm_status import AlarmStatus
+from caredesk.alarms.lifecycle import (
     HANDLER_ROLES,
     AlarmActor,
     do_acknowledge_alarm,
@@ -24,6 +23,7 @@ from caredesk.escalation.lifecycle import (
     get_alarm,
     run_alarm_action,
 )
+from caredesk.errors import Conflict, InvalidInput
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep
 from caredesk.storage.orm import Alarm, Staff
 from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, staff_who_may_see

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from caredesk.accounts.access import work_order_filter
 from caredesk.accounts.roles import can
 from caredesk.http.deps import Caller
+from caredesk.sla.policy import SlaConfig, SlaState, SlaStatus, evaluate
+from caredesk.sla.tracking import timelines_of
 from caredesk.storage.orm import (
     CallbackTask,
     Customer,
@@ -31,8 +33,6 @@ from caredesk.workorders.flows import Flow, FlowStep
 from caredesk.workorders.model import TRANSITIONS, Status
 from caredesk.workorders.queries import BoardRow, callbacks, macros, order_detail, sla_board, sla_status
 from caredesk.workorders.replies import render_macro
-from caredesk.workorders.service_levels import timelines_of
-from caredesk.workorders.sla import SlaConfig, SlaState, SlaStatus, evaluate
 
 __all__ = ["BoardView", "CallbackView", "OrderView", "QueueRow", "SlaBox", "SlaView", "StepForm",
            "board_view", "callback_view", "macro_text", "my_queue", "order_view", "reply_parts", "sla_box",

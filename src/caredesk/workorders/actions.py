@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from caredesk.errors import NotFound
+from caredesk.sla.policy import SlaConfig
+from caredesk.sla.tracking import start_sla
 from caredesk.storage.orm import Conversation, Customer, Department, Message, WorkOrder, WorkOrderEvent
 from caredesk.storage.pagination import Page, paginate
 from caredesk.storage.unit_of_work import UnitOfWork
@@ -17,9 +19,7 @@ from caredesk.triage.doc import TriageDoc
 from caredesk.workorders.assignment import route
 from caredesk.workorders.flows import Flow, choose_flow
 from caredesk.workorders.model import Status, StatusCategory, category_of, check_transition, priority_of
-from caredesk.workorders.service_levels import start_sla
 from caredesk.workorders.skills import SkillLexicon, load_skill_lexicon
-from caredesk.workorders.sla import SlaConfig
 
 __all__ = [
     "append_event", "do_open_work_order", "do_transition", "get_work_order", "list_events", "list_work_orders",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from caredesk.customers.tiers import TIER_WEIGHT
 from caredesk.errors import Conflict
 
-__all__ = ["CUSTOMER_TIERS", "TRANSITIONS", "Status", "StatusCategory", "category_of", "check_transition",
-           "priority_of", "says_not_solved"]
+__all__ = ["TRANSITIONS", "Status", "StatusCategory", "category_of", "check_transition", "priority_of"]
 
 
 class StatusCategory(StrEnum):
@@ -65,28 +65,15 @@ def check_transition(current: str, target: str) -> Status:
 
 
 _URGENCY_WEIGHT = {"urgent": 3, "attention": 2, "general": 1}
-_TIER_WEIGHT = {"private": 2, "gold": 1, "standard": 0}
-CUSTOMER_TIERS = tuple(_TIER_WEIGHT)  # the tiers a customer may have (priority and SLA rules read them)
 _EMOTION_WEIGHT = {"angry": 1, "anxious": 1}
 
 
 def priority_of(urgency: str, tier: str, emotion: str) -> tuple[int, list[str]]:
     """1 (highest) to 5, with the reasons that moved it."""
-    score = _URGENCY_WEIGHT.get(urgency, 1) + _TIER_WEIGHT.get(tier, 0) + _EMOTION_WEIGHT.get(emotion, 0)
+    score = _URGENCY_WEIGHT.get(urgency, 1) + TIER_WEIGHT.get(tier, 0) + _EMOTION_WEIGHT.get(emotion, 0)
     reasons = [f"urgency {urgency} +{_URGENCY_WEIGHT.get(urgency, 1)}"]
-    if _TIER_WEIGHT.get(tier):
-        reasons.append(f"tier {tier} +{_TIER_WEIGHT[tier]}")
+    if TIER_WEIGHT.get(tier):
+        reasons.append(f"tier {tier} +{TIER_WEIGHT[tier]}")
     if _EMOTION_WEIGHT.get(emotion):
         reasons.append(f"emotion {emotion} +1")
     return max(1, 6 - score), reasons
-
-
-_NOT_SOLVED = ("没解决", "没有解决", "未解决", "还是不行", "还是没", "仍然没", "依然没", "问题还在", "不满意",
-               "not solved", "not resolved", "still not", "still doesn't", "still does not", "didn't help",
-               "did not help", "not fixed", "still broken", "still having")
-
-
-def says_not_solved(text: str) -> bool:
-    """Whether a customer's message after closure says the problem is not solved (then the order reopens)."""
-    lowered = text.lower()
-    return any(phrase in lowered for phrase in _NOT_SOLVED)

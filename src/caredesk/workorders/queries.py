@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from caredesk.sla.policy import SlaConfig, SlaStatus, evaluate
+from caredesk.sla.tracking import timeline_of
 from caredesk.storage.orm import CallbackTask, Macro, SlaMark, WorkOrder, WorkOrderEvent
 from caredesk.workorders.actions import get_work_order, list_events
-from caredesk.workorders.service_levels import timeline_of
-from caredesk.workorders.sla import SlaConfig, SlaStatus, evaluate
 
 __all__ = ["BoardRow", "OrderDetail", "callbacks", "macros", "order_detail", "sla_board", "sla_status"]
 

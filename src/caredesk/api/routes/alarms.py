@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from caredesk.accounts.access import alarm_filter, alarm_for
-from caredesk.api.schemas import StrictModel, alarm_out
-from caredesk.escalation.actions import list_alarms
-from caredesk.escalation.lifecycle import (
+from caredesk.alarms.actions import list_alarms
+from caredesk.alarms.lifecycle import (
     AlarmActor,
     do_acknowledge_alarm,
     do_assign_alarm,
@@ -21,6 +20,7 @@ from caredesk.escalation.lifecycle import (
     list_alarm_events,
     run_alarm_action,
 )
+from caredesk.api.schemas import StrictModel, alarm_out
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 
 router = APIRouter(tags=["alarms"])

@@ -16,8 +16,8 @@ from caredesk.compliance.reveal import customer_view, do_reveal_customer, do_rev
 from caredesk.customers.identity import ADDRESS_MAX, NAME_MAX
 from caredesk.customers.profile import ProfileUpdate, do_update_customer
 from caredesk.customers.search import find_customers, search_field
+from caredesk.customers.tiers import CUSTOMER_TIERS
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read, require
-from caredesk.workorders.model import CUSTOMER_TIERS
 
 router = APIRouter(tags=["customers"])
 

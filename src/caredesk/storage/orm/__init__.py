@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per area. Import this package to register every table on Base.metadata."""
 
+from caredesk.storage.orm.alarms import Alarm, AlarmDelivery, AlarmEvent
 from caredesk.storage.orm.audit import AuditEntry, Notification
 from caredesk.storage.orm.base import Base
 from caredesk.storage.orm.conversations import (
@@ -17,7 +18,6 @@ from caredesk.storage.orm.emergency import (
     IncidentRecordVersion,
     MeetingParticipant,
 )
-from caredesk.storage.orm.escalation import Alarm, AlarmDelivery, AlarmEvent
 from caredesk.storage.orm.knowledge import KnowledgeEntry, KnowledgeSuggestion, KnowledgeVersion
 from caredesk.storage.orm.org import (
     ApiKey,

@@ -8,12 +8,12 @@ import logging
 
 from sqlalchemy import or_, update
 
+from caredesk.alarms.alarm_status import AlarmStatus
+from caredesk.alarms.delivery_status import SENDABLE, DeliveryStatus, check_delivery_move
+from caredesk.alarms.dispatch import do_notify_level, log_alarm_event, schedule_escalation
+from caredesk.alarms.messages import AlarmNotice, alarm_email, alarm_text
+from caredesk.alarms.outbox import AlarmOutbox
 from caredesk.compliance.audit import record_audit
-from caredesk.escalation.alarm_status import AlarmStatus
-from caredesk.escalation.delivery_status import SENDABLE, DeliveryStatus, check_delivery_move
-from caredesk.escalation.dispatch import do_notify_level, log_alarm_event, schedule_escalation
-from caredesk.escalation.messages import AlarmNotice, alarm_email, alarm_text
-from caredesk.escalation.outbox import AlarmOutbox
 from caredesk.notify.sms import SmsGateway
 from caredesk.notify.webhook import build_webhook_request, post_webhook
 from caredesk.runtime import Runtime, current_runtime

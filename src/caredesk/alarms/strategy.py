@@ -190,6 +190,6 @@ def parse_strategy(data: Any, source: str = "<strategy>") -> AlarmStrategy:
 def load_strategy(path: Path | None = None) -> AlarmStrategy:
     """The configured file, or the strategy shipped with CareDesk."""
     if path is None:
-        builtin = resources.files("caredesk.escalation").joinpath("strategy.yaml")
+        builtin = resources.files("caredesk.alarms").joinpath("strategy.yaml")
         return load_config(StrategyFile, builtin, "strategy.yaml").to_strategy()
     return load_config(StrategyFile, Path(path)).to_strategy()

@@ -17,7 +17,7 @@ class Alarm(Base):
     __tablename__ = "alarm"
     id: Mapped[str] = id_column()
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # escalation/alarm_status.py AlarmStatus
+    status: Mapped[str] = mapped_column(String(16), default="open")  # alarms/alarm_status.py AlarmStatus
     level: Mapped[int] = mapped_column(Integer)
     count: Mapped[int] = mapped_column(Integer)
     threshold: Mapped[int] = mapped_column(Integer)
@@ -62,7 +62,7 @@ class AlarmDelivery(Base):
     channel: Mapped[str] = mapped_column(String(16))  # in_app | email | sms | webhook
     recipient: Mapped[str] = mapped_column(String(64))  # a staff id, or the webhook's name
     address: Mapped[str] = mapped_column(String(500), default="")  # e-mail, phone or webhook URL
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # escalation/delivery_status.py
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # alarms/delivery_status.py
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())  # held by quiet hours until then

@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool, model_validator
 
 from caredesk.config_files import BadField, ConfigModel, Name, OneOrMany, load_config
-from caredesk.workorders.calendar import ALWAYS, BusinessCalendar, CalendarSpec
+from caredesk.sla.calendar import ALWAYS, BusinessCalendar, CalendarSpec
 
 __all__ = ["EscalationStep", "SlaConfig", "SlaFile", "SlaPolicy", "SlaState", "SlaStatus", "SlaTimeline",
            "Target", "escalation_due", "evaluate", "load_sla_config"]
@@ -246,5 +246,5 @@ class SlaFile(ConfigModel):
 def load_sla_config(path: Path | None = None) -> SlaConfig:
     """The SLA file (the shipped default when `path` is None), validated; errors name what to fix."""
     if path is None:
-        return load_config(SlaFile, resources.files("caredesk.workorders").joinpath("sla.yaml"), "sla.yaml").to_config()
+        return load_config(SlaFile, resources.files("caredesk.sla").joinpath("sla.yaml"), "sla.yaml").to_config()
     return load_config(SlaFile, path).to_config()

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from caredesk.escalation.delivery_status import DeliveryStatus, check_delivery_move
-from caredesk.escalation.outbox import AlarmOutbox
-from caredesk.escalation.quiet import held_until
-from caredesk.escalation.recipients import resolve_audience
-from caredesk.escalation.strategy import AlarmStrategy
+from caredesk.alarms.delivery_status import DeliveryStatus, check_delivery_move
+from caredesk.alarms.outbox import AlarmOutbox
+from caredesk.alarms.quiet import held_until
+from caredesk.alarms.recipients import resolve_audience
+from caredesk.alarms.strategy import AlarmStrategy
 from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, Conversation, Notification
 
 __all__ = ["do_notify_level", "live_event", "log_alarm_event", "schedule_escalation"]

@@ -8,13 +8,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from caredesk.alarms.alarm_status import AlarmStatus
+from caredesk.alarms.dispatch import do_notify_level, log_alarm_event, schedule_escalation
+from caredesk.alarms.forecast import Point, forecast_external_complaint
+from caredesk.alarms.outbox import AlarmOutbox
+from caredesk.alarms.rules import AlarmPolicy, CountedMessage, counted, should_alarm
+from caredesk.alarms.strategy import AlarmStrategy
 from caredesk.compliance.audit import record_audit
-from caredesk.escalation.alarm_status import AlarmStatus
-from caredesk.escalation.dispatch import do_notify_level, log_alarm_event, schedule_escalation
-from caredesk.escalation.forecast import Point, forecast_external_complaint
-from caredesk.escalation.outbox import AlarmOutbox
-from caredesk.escalation.rules import AlarmPolicy, CountedMessage, counted, should_alarm
-from caredesk.escalation.strategy import AlarmStrategy
 from caredesk.storage.orm import Alarm, Conversation, Message, TriageResult
 
 __all__ = ["do_watch_conversation", "list_alarms"]

@@ -1,4 +1,4 @@
-"""Applying the SLA rules (workorders/sla.py) to stored orders, inside the caller's transaction: the
+"""Applying the SLA rules (sla/policy.py) to stored orders, inside the caller's transaction: the
 timeline from the event log, the policy at opening, and the check that records warnings, breaches and
 escalations once each (SlaMark's unique key), tells the right people in-app and queues their e-mail."""
 
@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from caredesk.sla.policy import SlaConfig, SlaPolicy, SlaState, SlaStatus, SlaTimeline, evaluate
 from caredesk.storage.orm import Notification, SlaMark, Staff, WorkOrder, WorkOrderEvent
 from caredesk.workorders.model import Status, StatusCategory, category_of
-from caredesk.workorders.sla import SlaConfig, SlaPolicy, SlaState, SlaStatus, SlaTimeline, evaluate
 
 __all__ = ["NewMark", "check_order", "facts_of", "next_check_at", "start_sla", "timeline_of", "timelines_of"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from caredesk.escalation.strategy import QuietHours
+from caredesk.alarms.strategy import QuietHours
 
 __all__ = ["held_until", "quiet_until"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caredesk.escalation.strategy import Audience
+from caredesk.alarms.strategy import Audience
 from caredesk.storage.orm import Conversation, Department, Staff
 
 __all__ = ["resolve_audience"]

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caredesk.alarms.alarm_status import AlarmStatus, check_alarm_move
+from caredesk.alarms.dispatch import live_event, log_alarm_event
+from caredesk.alarms.outbox import AlarmOutbox
 from caredesk.compliance.audit import record_audit
 from caredesk.errors import Conflict, InvalidInput, NotFound
-from caredesk.escalation.alarm_status import AlarmStatus, check_alarm_move
-from caredesk.escalation.dispatch import live_event, log_alarm_event
-from caredesk.escalation.outbox import AlarmOutbox
 from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, Notification, Staff
 
 if TYPE_CHECKING:
