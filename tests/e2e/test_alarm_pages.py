@@ -60,6 +60,10 @@ def test_alarm_panel_and_card_buttons(lead: TestClient, demo_runtime: Runtime) -
         assert agent is not None
     card = lead.post(f"/workbench/alarms/{alarm_id}/assign", data={"staff_id": agent.id})
     assert agent.display_name in card.text
+    unexplained = lead.post(f"/workbench/alarms/{alarm_id}/resolve", data={"note": "  "})  # a reason is asked
+    assert 'role="alert"' in unexplained.text
+    assert "请填写解决原因" in unexplained.text or "Give the reason" in unexplained.text
+    assert 'data-status="resolved"' not in unexplained.text and 'name="note" required' in unexplained.text
     card = lead.post(f"/workbench/alarms/{alarm_id}/resolve", data={"note": "done"})
     assert 'data-status="resolved"' in card.text and "hx-post" not in card.text
     assert f'id="alarm-{alarm_id}"' not in lead.get("/workbench/alarms").text  # resolved: off the panel

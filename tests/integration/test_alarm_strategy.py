@@ -198,6 +198,9 @@ def test_alarm_lifecycle_through_the_api(api: Any, demo_runtime: Runtime, mailbo
     assert api.post(f"/api/v1/alarms/{alarm_id}/assign", json={"staff_id": auditor.id}).status_code == 400
     r = api.post(f"/api/v1/alarms/{alarm_id}/assign", json={"staff_id": manager.id, "note": "投诉经理接手"})
     assert r.status_code == 200 and r.json()["assigned_to"] == manager.id
+    unexplained = api.post(f"/api/v1/alarms/{alarm_id}/resolve")  # a reason is required: nothing changes
+    assert (unexplained.status_code, unexplained.json()["code"]) == (400, "invalid_input")
+    assert api.get(f"/api/v1/alarms/{alarm_id}").json()["status"] != "resolved"
     r = api.post(f"/api/v1/alarms/{alarm_id}/resolve", json={"note": "客户已安抚，撤回投诉"})
     assert r.status_code == 200 and r.json()["status"] == "resolved"
     assert api.post(f"/api/v1/alarms/{alarm_id}/resolve").status_code == 409

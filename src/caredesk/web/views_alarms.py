@@ -26,7 +26,8 @@ from caredesk.alarms.lifecycle import (
 from caredesk.errors import Conflict, InvalidInput
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep
 from caredesk.storage.orm import Alarm, Staff
-from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, staff_who_may_see
+from caredesk.web.i18n import Translator
+from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, staff_who_may_see, ui_language
 
 __all__ = ["router"]
 
@@ -66,11 +67,11 @@ def conversation_alarms(conversation_id: str, request: Request, session: Session
                   staff=staff)
 
 
-def _answer(request: Request, rt: Any, staff: Staff, alarm_id: str, action: Any, *args: Any, note: str
-            ) -> HTMLResponse:
-    error = None
+def _answer(request: Request, rt: Any, staff: Staff, alarm_id: str, action: Any, *args: Any, note: str,
+            error: str | None = None) -> HTMLResponse:
     try:
-        run_alarm_action(rt, action, alarm_id, *args, AlarmActor(f"staff:{staff.id}", staff.id), note=note)
+        if error is None:
+            run_alarm_action(rt, action, alarm_id, *args, AlarmActor(f"staff:{staff.id}", staff.id), note=note)
     except (Conflict, InvalidInput) as exc:  # shown on the card; the API answers these with 409 / 400
         error = exc.message
     with rt.session_factory() as session:
@@ -88,7 +89,8 @@ def acknowledge(alarm_id: str, request: Request, rt: RuntimeDep, staff: AlarmHan
 @router.post("/workbench/alarms/{alarm_id}/resolve", response_class=HTMLResponse)
 def resolve(alarm_id: str, request: Request, rt: RuntimeDep, staff: AlarmHandler,
             note: Annotated[str, Form(max_length=2000)] = "") -> HTMLResponse:
-    return _answer(request, rt, staff, alarm_id, do_resolve_alarm, note=note)
+    missing = None if note.strip() else Translator(ui_language(request))("alarm.reason_required")
+    return _answer(request, rt, staff, alarm_id, do_resolve_alarm, note=note, error=missing)
 
 
 @router.post("/workbench/alarms/{alarm_id}/assign", response_class=HTMLResponse)
