@@ -8,14 +8,15 @@ from collections.abc import Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from caredesk.errors import InvalidConfig
 
-__all__ = ["BadField", "ConfigModel", "Loc", "Name", "OneOrMany", "config_path", "load_config", "one_or_many",
-           "parse_yaml", "validate_config"]
+__all__ = ["BadField", "ConfigModel", "Loc", "Name", "OneOrMany", "TimeZoneName", "config_path", "load_config",
+           "one_or_many", "parse_yaml", "validate_config"]
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -32,7 +33,16 @@ def one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
 Name = Annotated[str, Field(min_length=1)]
+TimeZoneName = Annotated[str, AfterValidator(_zone)]  # an IANA zone that this machine's tzdata knows
 OneOrMany = Annotated[list[str], BeforeValidator(one_or_many)]
 
 

@@ -9,11 +9,11 @@ from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, model_validator
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, model_validator
 
-from caredesk.config_files import BadField, ConfigModel, Name, load_config, validate_config
+from caredesk.config_files import BadField, ConfigModel, Name, TimeZoneName, load_config, validate_config
 
 __all__ = ["CHANNELS", "WEBHOOK_KINDS", "AlarmStrategy", "Audience", "Level", "QuietHours", "StrategyFile",
            "Target", "WebhookRoom", "load_strategy", "parse_strategy"]
@@ -87,14 +87,6 @@ def _clock_time(value: object) -> time:
         raise ValueError(f"must be HH:MM, not {value!r}") from None
 
 
-def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
-    return name
-
-
 class AudienceSpec(ConfigModel):
     conversation_agent: StrictBool = False
     roles: tuple[Name, ...] = ()
@@ -139,7 +131,7 @@ class LevelSpec(ConfigModel):
 class QuietHoursSpec(ConfigModel):
     start: Annotated[time, BeforeValidator(_clock_time)]
     end: Annotated[time, BeforeValidator(_clock_time)]
-    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    timezone: TimeZoneName = "UTC"
     hold: tuple[Channel, ...] = ()
 
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from caredesk.config_files import ConfigModel, one_or_many, validate_config
+from caredesk.config_files import ConfigModel, TimeZoneName, one_or_many, validate_config
 
 __all__ = ["ALWAYS", "BusinessCalendar", "CalendarSpec", "parse_calendar"]
 
@@ -124,18 +124,9 @@ def _date_span(value: object) -> tuple[date, date]:
     return a, b
 
 
-def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
-    return name
-
-
 IntervalText = Annotated[Interval, BeforeValidator(_interval)]
 DayRange = Annotated[tuple[int, ...], BeforeValidator(_day_range)]
 DateSpan = Annotated[tuple[date, date], BeforeValidator(_date_span)]
-TimeZoneName = Annotated[str, AfterValidator(_zone)]
 
 
 def _days(spans: tuple[tuple[date, date], ...]) -> frozenset[date]:
