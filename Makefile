@@ -37,8 +37,8 @@ check: $(TEST_STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-# One worker per core; a test file stays on one worker (its module fixtures are built once).
-PYTEST_ARGS ?= -n auto --dist loadfile
+# One worker per core; an idle worker takes tests from a busy one (the browser and training files are long).
+PYTEST_ARGS ?= -n auto --dist worksteal
 
 test: check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
