@@ -119,15 +119,19 @@ def find_pii(text: str) -> list[PiiMatch]:
 
     for m in _EMAIL.finditer(text):
         add("email", m)
+    mistyped: list[re.Match[str]] = []  # ID-shaped with a wrong check digit: an ID unless a valid card
     for m in _ID_CARD.finditer(text):
-        if free(m.start(), m.end()) and id_checksum_valid(m.group()):
-            add("id_card", m)
+        if free(m.start(), m.end()):
+            if id_checksum_valid(m.group()):
+                add("id_card", m)
+            elif id_shaped(m.group()):
+                mistyped.append(m)
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if free(m.start(), m.end()) and 16 <= len(digits) <= 19 and luhn_valid(digits):
             add("bank_card", m)
-    for m in _ID_CARD.finditer(text):  # a mistyped ID (wrong check digit) is still an ID
-        if free(m.start(), m.end()) and id_shaped(m.group()):
+    for m in mistyped:
+        if free(m.start(), m.end()):
             add("id_card", m)
     for kind, pattern in (("phone", _CN_MOBILE), ("landline", _CN_LANDLINE), ("phone", _INTL_PHONE)):
         for m in pattern.finditer(text):
