@@ -29,6 +29,7 @@ from caredesk.storage.orm.org import (
     StaffLoginPlace,
     staff_skill_groups,
 )
+from caredesk.storage.orm.outbox import OutboxEvent
 from caredesk.storage.orm.training import LabelCorrection, TrainingRun
 from caredesk.storage.orm.workorders import (
     CallbackTask,
@@ -67,6 +68,7 @@ __all__ = [
     "Message",
     "Notification",
     "OnCallEntry",
+    "OutboxEvent",
     "SatisfactionSurvey",
     "SkillGroup",
     "SlaMark",
