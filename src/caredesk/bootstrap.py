@@ -1,8 +1,13 @@
-"""The composition root: settings in, a wired Runtime out. Nothing is built at import time."""
+"""The composition root: settings in, a wired Runtime out. Nothing is built at import time.
+
+The only place that wires: the task functions under their stored queue names, the subscribers of every domain
+event (notices and tasks through the queue, live updates to the workbench), the outbox relay, and the task
+context that background tasks read their dependencies from."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from caredesk.accounts.rate_limit import make_counter
 from caredesk.accounts.throttle import make_attempt_store
@@ -15,11 +20,13 @@ from caredesk.emergency.meetings import build_meeting_provider
 from caredesk.emergency.monitoring import build_monitoring_source
 from caredesk.notify.email import mail_sender
 from caredesk.notify.live import LiveBus
-from caredesk.runtime import Runtime, set_current_runtime
+from caredesk.runtime import Runtime, current_runtime, set_current_runtime
 from caredesk.settings import Settings
 from caredesk.sla.policy import load_sla_config
 from caredesk.storage.db import make_engine, make_session_factory
+from caredesk.storage.outbox import relay_once
 from caredesk.tasks.app import TaskQueue, build_huey
+from caredesk.tasks.context import set_task_context
 from caredesk.workorders.flows import load_builtin_flows
 from caredesk.workorders.presence import Presence
 
@@ -57,6 +64,72 @@ def _register_tasks(queue: TaskQueue) -> None:
     queue.register("workorders.send_reply_email", send_reply_email, retries=5, retry_delay=60)
     # 17:00 UTC is 01:00 in Beijing: anonymise what is past its retention.
     queue.register_periodic("compliance.apply_retention", apply_retention_daily, crontab(hour="17", minute="0"))
+    # Every minute: the outbox rows not marked done whose time has come (delayed events, failed subscribers,
+    # a process that died between its commit and the dispatch). Rows are claimed, so every worker may run it.
+    queue.register_periodic("outbox.relay", relay_outbox, crontab(minute="*"))
+
+
+def relay_outbox() -> int:
+    """The periodic relay task: dispatch what is due, in this process's runtime."""
+    rt = current_runtime()
+    return relay_once(rt.uow, rt.subscribers, now=rt.clock.now()).dispatched
+
+
+def _subscribe(rt: Runtime) -> None:
+    """Who hears each domain event. Handlers read `rt.queue` and `rt.live` when they run (a test may swap
+    the queue); every one is idempotent, because a relay may deliver an event again."""
+    from caredesk.alarms.events import AlarmChanged, EscalationDue, NoticeDue
+    from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
+    from caredesk.emergency.events import IncidentOutcomeDue, InvitationDue
+    from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
+    from caredesk.intake.events import MessageReceived
+    from caredesk.sla.events import SlaMarked, SlaNoticeDue
+    from caredesk.sla.tasks import send_sla_notice
+    from caredesk.workorders.events import ReplyEmailDue, SurveyDue, WorkOrderChanged
+    from caredesk.workorders.tasks import send_reply_email, send_survey
+
+    def live(payload: dict[str, Any]) -> None:
+        rt.live.publish(payload)
+
+    on = rt.subscribers.subscribe
+    # notices and background work: the queue (tasks take ids and re-check state)
+    on(NoticeDue, lambda e: rt.queue.enqueue(deliver_alarm_notice, e.delivery_id), name="queue:alarm notice")
+    on(EscalationDue, lambda e: rt.queue.enqueue(escalate_alarm, e.alarm_id, e.from_level),
+       name="queue:alarm escalation")
+    on(InvitationDue, lambda e: rt.queue.enqueue(send_meeting_notice, e.participant_id), name="queue:invitation")
+    on(IncidentOutcomeDue, lambda e: rt.queue.enqueue(email_incident_outcome, e.record_id),
+       name="queue:incident outcome")
+    on(SlaNoticeDue, lambda e: rt.queue.enqueue(send_sla_notice, e.mark_id), name="queue:SLA notice")
+    on(SurveyDue, lambda e: rt.queue.enqueue(send_survey, e.survey_id), name="queue:survey")
+    on(ReplyEmailDue, lambda e: rt.queue.enqueue(send_reply_email, e.work_order_id, e.message_id),
+       name="queue:reply e-mail")
+    # live updates for the workbench: ids and labels only
+    on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
+                                     "change": e.change}), name="live:alarm")
+    on(WorkOrderChanged, lambda e: live({"type": "work_order", "work_order_id": e.work_order_id}),
+       name="live:work order")
+    on(SlaMarked, lambda e: live({"type": "sla", "work_order_id": e.work_order_id, "kinds": list(e.kinds)}),
+       name="live:SLA")
+    on(MessageReceived, lambda e: live({"type": "message", "conversation_id": e.conversation_id,
+                                        "message_id": e.message_id, "decision": e.decision,
+                                        "clarification": e.clarification, "urgency": e.urgency,
+                                        "alarm_id": e.alarm_id}), name="live:message")
+
+
+def _check_task_shapes(rt: Runtime) -> None:
+    """mypy checks here that the runtime gives every tasks module the dependencies it asks for."""
+    from caredesk.alarms.tasks import AlarmTaskDeps
+    from caredesk.compliance.retention import RetentionDeps
+    from caredesk.emergency.tasks import EmergencyTaskDeps
+    from caredesk.knowledge.tasks import SuggestionDeps
+    from caredesk.sla.tasks import SlaTaskDeps
+    from caredesk.triage.tasks import TriageTaskDeps
+    from caredesk.workorders.deps import WorkOrderDeps
+    from caredesk.workorders.tasks import WorkOrderTaskDeps
+
+    shapes: tuple[AlarmTaskDeps, RetentionDeps, EmergencyTaskDeps, SuggestionDeps, SlaTaskDeps, TriageTaskDeps,
+                  WorkOrderDeps, WorkOrderTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt)
+    del shapes
 
 
 def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None, make_current: bool = True
@@ -80,6 +153,9 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
                  outgoing=load_checker(settings.outgoing_rules_path),
                  sla=load_sla_config(settings.sla_file), presence=Presence(settings.redis_url),
                  rate_counter=make_counter(settings.redis_url))
+    _subscribe(rt)
+    _check_task_shapes(rt)
     if make_current:
         set_current_runtime(rt)
+        set_task_context(rt)
     return rt

@@ -23,6 +23,7 @@ from caredesk.clock import Clock
 from caredesk.compliance.outgoing import OutgoingChecker, load_checker
 from caredesk.emergency.actions import EmergencyPlan
 from caredesk.errors import Unavailable
+from caredesk.events import Subscribers
 from caredesk.intake.decision import DecisionPolicy
 from caredesk.knowledge.queries import load_published, published_signature
 from caredesk.knowledge.store import IndexedEntry, KnowledgeStore
@@ -63,6 +64,7 @@ class Runtime:
     login_attempts: AttemptStore = field(default_factory=MemoryAttemptStore)  # sign-in failures (throttling)
     rate_counter: Counter = field(default_factory=MemoryCounter)  # request rate limits, read-volume watch
     outgoing: OutgoingChecker = field(default_factory=load_checker)  # compliance rules for every reply
+    subscribers: Subscribers = field(default_factory=Subscribers)  # who hears the outbox's events (bootstrap)
     model_check_seconds: float = 30.0  # how often a process looks for a model promoted by another one
     _pipeline: TriagePipeline | None = None
     _model_checked_at: float = 0.0
@@ -73,7 +75,8 @@ class Runtime:
     def uow(self) -> UnitOfWork:
         """One action's transaction; on SQLite this process's writers queue for the single write lock."""
         sqlite = self.engine.dialect.name == "sqlite"
-        return UnitOfWork(self.session_factory, write_lock=self._write_lock if sqlite else None)
+        return UnitOfWork(self.session_factory, write_lock=self._write_lock if sqlite else None, clock=self.clock,
+                          subscribers=self.subscribers)
 
     @property
     def decision_policy(self) -> DecisionPolicy:

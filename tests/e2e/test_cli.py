@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -157,3 +158,35 @@ def test_cli_config_validate_a_directory(cli_env: dict[str, str], tmp_path: Path
     assert result.stdout.splitlines() == [f"{tmp_path / 'skills.yaml'}:2: loans: Input should be a valid list",
                                           f"ok  {tmp_path / 'flows' / 'f.yaml'}"]
     assert caredesk(cli_env, "config", "validate", "--dir", str(tmp_path / "none")).returncode == 2
+
+
+def test_cli_outbox_status_and_relay_once(cli_env: dict[str, str]) -> None:
+    from sqlalchemy import create_engine
+
+    from caredesk.storage.db import make_session_factory
+    from caredesk.storage.orm import OutboxEvent
+    from caredesk.storage.unit_of_work import UnitOfWork
+    from caredesk.workorders.events import WorkOrderChanged
+
+    engine = create_engine(cli_env["CAREDESK_DATABASE_URL"])
+    with UnitOfWork(make_session_factory(engine)) as uow:  # no subscribers here: the rows wait for a relay
+        uow.record(WorkOrderChanged("wo-cli"))
+        uow.session.add(OutboxEvent(event_type="retired.event", payload={"v": 1, "data": {}},
+                                    created_at=datetime.now(UTC), available_at=datetime.now(UTC), attempts=0))
+        uow.commit()
+    before = caredesk(cli_env, "outbox", "status")
+    assert before.returncode == 0 and "pending (due now): 2" in before.stdout
+
+    relayed = caredesk(cli_env, "outbox", "relay", "--once")
+    assert relayed.returncode == 0, relayed.stderr
+    assert "relayed 1 of 2" in relayed.stdout and "failed again" in relayed.stdout
+
+    after = caredesk(cli_env, "outbox", "status")
+    assert "pending (due now): 0" in after.stdout and "failing (retrying): 1" in after.stdout
+    assert "dispatched: 1" in after.stdout
+    with engine.connect() as conn:
+        rows = conn.execute(OutboxEvent.__table__.select().order_by(OutboxEvent.id)).all()
+    engine.dispose()
+    assert [(r.event_type, r.dispatched_at is not None) for r in rows] == [("workorders.changed", True),
+                                                                           ("retired.event", False)]
+    assert "unknown event" in rows[1].last_error

@@ -1,7 +1,7 @@
 """Alarms on the real background queue (two Huey consumers on Redis, PostgreSQL): the team leads' e-mails
-are delivered once each even when every notice is delivered twice, the escalation check waits in Redis's
-schedule for its timeout, and when it runs (on a worker, with the clock past the timeout) the next level
-is told once; the alarm's live event goes out through Redis pub/sub for every API process."""
+are delivered once each even when every notice is delivered twice, the escalation check waits in the outbox
+for its timeout, and when the relay dispatches it (with the clock past the timeout) and a worker runs it, the
+next level is told once; the alarm's live event goes out through Redis pub/sub for every API process."""
 
 from __future__ import annotations
 
@@ -19,13 +19,14 @@ import redis
 from huey import RedisHuey
 from sqlalchemy import select
 
-from caredesk.alarms.outbox import DELIVER_TASK, ESCALATE_TASK
+from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
 from caredesk.bootstrap import _register_tasks
 from caredesk.clock import FrozenClock
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.notify.live import CHANNEL
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Alarm, AlarmDelivery, Staff
+from caredesk.storage.orm import Alarm, AlarmDelivery, OutboxEvent, Staff
+from caredesk.storage.outbox import relay_once
 from caredesk.tasks.app import EmbeddedConsumer, TaskQueue
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox
@@ -73,24 +74,26 @@ def test_alarm_queue_redis_consumers_deliver_once_and_escalate(redis_rt: Runtime
         outcome = do_receive_message(rt, IncomingMessage(text, "web", "cust-redis", first.conversation_id))
     alarm_id = str(outcome.alarm_id)
     huey = rt.queue.huey
-    # Enqueued after the commit with an eta; a consumer parks it in the schedule until then.
-    scheduled = [t for t in huey.pending() if t.name == ESCALATE_TASK]
-    assert [tuple(t.args) for t in scheduled] == [(alarm_id, 0)]
-    assert scheduled[0].eta is not None and scheduled[0].eta > datetime.now(UTC).replace(tzinfo=None) + timedelta(
-        minutes=14)  # waits for the timeout (Huey keeps naive UTC)
+    # Recorded with the alarm as a delayed outbox event: nothing on the queue until its time.
+    assert [t for t in huey.pending() if t.name == rt.queue.name_of(escalate_alarm)] == []
+    with rt.session_factory() as s:
+        waiting = s.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "alarms.escalation_due",
+                                                      OutboxEvent.dispatched_at.is_(None))).all()
+    assert [(w.payload["data"]["alarm_id"], w.available_at) for w in waiting] == [(alarm_id,
+                                                                                  T0 + timedelta(minutes=15))]
     with rt.session_factory() as s:
         email_ids = list(s.scalars(select(AlarmDelivery.id).where(AlarmDelivery.alarm_id == alarm_id,
                                                                   AlarmDelivery.channel == "email")))
     for delivery_id in email_ids:  # each notice delivered a second time, by the other worker
-        other.enqueue(DELIVER_TASK, delivery_id)
+        other.enqueue(deliver_alarm_notice, delivery_id)
     leads = emails(rt, "team_lead")
     with running(consumer(rt.queue), consumer(other)):
         mailbox.wait_for(sum(leads.values()))
         wait_until(lambda: huey.pending_count() == 0, "the queue to drain")
-        assert [tuple(t.args) for t in huey.scheduled() if t.name == ESCALATE_TASK] == [(alarm_id, 0)]
+        assert relay_once(rt.uow, rt.subscribers, now=rt.clock.now()).claimed == 0  # not due yet
         rt.clock.advance(timedelta(minutes=15))  # type: ignore[attr-defined]
-        rt.queue.enqueue(ESCALATE_TASK, alarm_id, 0)  # the scheduled check comes due
-        other.enqueue(ESCALATE_TASK, alarm_id, 0)  # and is redelivered
+        assert relay_once(rt.uow, rt.subscribers, now=rt.clock.now()).dispatched == 1  # the check comes due
+        other.enqueue(escalate_alarm, alarm_id, 0)  # and is redelivered
         # alarm e-mails only: the emergency's invitations arrive in the same mailbox at their own pace
         escalated = sum(leads.values()) + sum(emails(rt, "admin", "complaint_manager").values())
         wait_until(lambda: sum(1 for m in list(mailbox.messages) if m["X-CareDesk-Alarm"]) >= escalated,

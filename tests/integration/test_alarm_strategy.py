@@ -23,14 +23,13 @@ from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
 from caredesk.clock import FrozenClock
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, AuditEntry, Notification, Staff
+from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, AuditEntry, Notification, OutboxEvent, Staff
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox
 from tests.integration.alarm_helpers import Received, demo_runtime_with, http_receiver
 
 THREATS_ZH = ["我要向12378投诉", "再不处理我就打12378", "我已经准备好材料去银保监会投诉"]
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai: outside quiet hours
-ESCALATE = "escalation.escalate_alarm"
 
 
 def converse(rt: Runtime, texts: list[str], ref: str = "cust-12378") -> list[IntakeOutcome]:
@@ -76,7 +75,11 @@ def frozen(demo_runtime: Runtime) -> Runtime:
 
 
 def scheduled_escalations(rt: Runtime) -> list[tuple[Any, ...]]:
-    return [tuple(t.args) for t in rt.queue.huey.scheduled() if t.name == ESCALATE]
+    """The escalation checks waiting in the outbox (delayed events: rows available at the timeout)."""
+    with rt.session_factory() as s:
+        rows = s.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "alarms.escalation_due",
+                                                   OutboxEvent.dispatched_at.is_(None)).order_by(OutboxEvent.id))
+        return [(r.payload["data"]["alarm_id"], r.payload["data"]["from_level"]) for r in rows]
 
 
 def test_alarm_three_regulator_threats_email_team_lead_and_escalate_after_timeout(
@@ -130,7 +133,8 @@ def test_alarm_three_regulator_threats_email_team_lead_and_escalate_after_timeou
     assert {"type": "alarm", "alarm_id": alarm_id, "conversation_id": outcomes[0].conversation_id,
             "change": "raised"} in published
 
-    # The escalation check was scheduled after the commit, with the alarm id and its level.
+    # The escalation check was recorded with the alarm (in its transaction), with the alarm id and its level,
+    # and waits in the outbox for the timeout.
     assert scheduled_escalations(rt) == [(alarm_id, 0)]
 
     # Too early: nothing happens (the task re-checks the time), and it checks back later.
@@ -171,7 +175,8 @@ def test_alarm_acknowledged_in_time_is_not_escalated(frozen: Runtime, mailbox: M
         agent = s.scalar(select(Staff).where(Staff.username == "agent"))
         assert agent is not None
     rt.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
-    run_alarm_action(rt, do_acknowledge_alarm, alarm_id, AlarmActor(f"staff:{agent.id}", agent.id))
+    run_alarm_action(rt.uow, do_acknowledge_alarm, alarm_id, AlarmActor(f"staff:{agent.id}", agent.id),
+                     clock=rt.clock)
 
     rt.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
     assert escalate_alarm(alarm_id, 0) == "skipped"

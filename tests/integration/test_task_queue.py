@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from caredesk.bootstrap import _register_tasks, build_runtime
 from caredesk.demo.loader import do_load_demo
+from caredesk.emergency.tasks import send_meeting_notice
 from caredesk.errors import NotFound
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.runtime import Runtime
@@ -29,7 +30,6 @@ from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, _clean, make_settings
 
 URGENT = "我的银行卡刚刚被盗刷了两万元，不是我本人操作，请立即冻结！"
-NOTICE = "emergency.send_meeting_notice"
 
 
 def _runtime(db_url: str, var_dir: Path, mailbox: Mailbox, pipeline: TriagePipeline, **overrides: Any
@@ -129,7 +129,7 @@ def test_task_queue_embedded_consumer_delivers_each_notice_once(embedded_runtime
         people = participants(rt, outcome.meeting_id)
         assert len(people) >= 3
         for participant, _ in people:  # each notice delivered a second time (a retry racing a resend)
-            rt.queue.enqueue(NOTICE, participant.id)
+            rt.queue.enqueue(send_meeting_notice, participant.id)
         mailbox.wait_for(len(people))
         assert_one_email_each(rt, mailbox, outcome.meeting_id, tasks_run=2 * len(people))
     assert len(mailbox.messages) == len(people)
@@ -153,8 +153,8 @@ def test_task_queue_two_redis_consumers_deliver_each_notice_once(redis_runtime: 
         assert outcome.decision.kind == "emergency" and outcome.meeting_id
         people = participants(rt, outcome.meeting_id)
         for participant, _ in people:
-            rt.queue.enqueue(NOTICE, participant.id)
-            other.enqueue(NOTICE, participant.id)
+            rt.queue.enqueue(send_meeting_notice, participant.id)
+            other.enqueue(send_meeting_notice, participant.id)
         mailbox.wait_for(len(people))
         assert_one_email_each(rt, mailbox, outcome.meeting_id, tasks_run=3 * len(people))
     assert len(mailbox.messages) == len(people)

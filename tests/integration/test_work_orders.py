@@ -23,7 +23,7 @@ from caredesk.clock import FrozenClock
 from caredesk.errors import Conflict, InvalidInput
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
-from caredesk.sla.tasks import sla_sweep
+from caredesk.sla.tasks import check_sla, sla_sweep
 from caredesk.storage.orm import (
     CallbackTask,
     Customer,
@@ -369,8 +369,8 @@ def test_two_redis_workers_escalate_once(db_url: str, tmp_path: Path, mailbox: M
                                   check_worker_health=False)
         with running(first, second):
             for _ in range(4):  # sweeps from both workers' schedulers, racing
-                rt.queue.enqueue("workorders.check_sla", order.id)
-                other.enqueue("workorders.check_sla", order.id)
+                rt.queue.enqueue(check_sla, order.id)
+                other.enqueue(check_sla, order.id)
             wait_until(lambda: rt.queue.huey.pending_count() == 0 and len(mailbox.messages) >= 8, "notices",
                        timeout=90)
             wait_until(lambda: all(m is not None for m in _emailed(rt, order.id)), "all marks e-mailed", timeout=90)

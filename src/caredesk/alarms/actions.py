@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from caredesk.alarms.alarm_status import AlarmStatus
 from caredesk.alarms.dispatch import do_notify_level, log_alarm_event, schedule_escalation
 from caredesk.alarms.forecast import Point, forecast_external_complaint
-from caredesk.alarms.outbox import AlarmOutbox
 from caredesk.alarms.rules import AlarmPolicy, CountedMessage, counted, should_alarm
 from caredesk.alarms.strategy import AlarmStrategy
 from caredesk.compliance.audit import record_audit
+from caredesk.events import EventRecorder, RecordedEvents
 from caredesk.storage.orm import Alarm, Conversation, Message, TriageResult
 
 __all__ = ["do_watch_conversation", "list_alarms"]
@@ -34,7 +34,7 @@ def _since_last_alarm(session: Session, conversation_id: str, dedupe: str) -> tu
 
 
 def do_watch_conversation(session: Session, conversation: Conversation, policy: AlarmPolicy, *, now: datetime,
-                          strategy: AlarmStrategy | None = None, outbox: AlarmOutbox | None = None) -> Alarm | None:
+                          strategy: AlarmStrategy | None = None, events: EventRecorder | None = None) -> Alarm | None:
     """Call with the conversation row locked (the intake action holds it FOR UPDATE), so two messages
     arriving together cannot both raise the alarm. Without a strategy the alarm is raised and told nobody."""
     rows = session.execute(select(Message.id, TriageResult.complaint_level, TriageResult.complaint_types,
@@ -67,7 +67,7 @@ def do_watch_conversation(session: Session, conversation: Conversation, policy: 
     record_audit(session, actor="system", action="alarm.raised", object_type="alarm", object_id=alarm.id,
                  data={"conversation_id": conversation.id, "count": len(hits)}, now=now)
     if strategy is not None:
-        box = outbox if outbox is not None else AlarmOutbox()
+        box = events if events is not None else RecordedEvents()
         do_notify_level(session, alarm, conversation, strategy, 0, box, now=now,
                         link=f"/workbench/conversations/{conversation.id}")
         schedule_escalation(alarm, strategy, box, now=now)

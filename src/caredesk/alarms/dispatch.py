@@ -1,6 +1,6 @@
 """Telling one level of the alarm strategy: in-app notices at once (inside the transaction), and a recorded
-delivery per e-mail, SMS and chat-ops recipient that the queue sends after the commit (held by quiet hours
-where the strategy says so). Also the alarm's append-only event log."""
+delivery per e-mail, SMS and chat-ops recipient with its `NoticeDue` event, dispatched after the commit (or
+when quiet hours end, where the strategy holds it). Also the alarm's append-only event log."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from caredesk.alarms.delivery_status import DeliveryStatus, check_delivery_move
-from caredesk.alarms.outbox import AlarmOutbox
+from caredesk.alarms.events import AlarmChanged, EscalationDue, NoticeDue
 from caredesk.alarms.quiet import held_until
 from caredesk.alarms.recipients import resolve_audience
 from caredesk.alarms.strategy import AlarmStrategy
+from caredesk.events import EventRecorder
 from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, Conversation, Notification
 
-__all__ = ["do_notify_level", "live_event", "log_alarm_event", "schedule_escalation"]
+__all__ = ["alarm_changed", "do_notify_level", "log_alarm_event", "schedule_escalation"]
 
 
 def log_alarm_event(session: Session, alarm: Alarm, kind: str, *, actor: str, now: datetime,
@@ -27,23 +28,23 @@ def log_alarm_event(session: Session, alarm: Alarm, kind: str, *, actor: str, no
     return event
 
 
-def live_event(alarm: Alarm, change: str) -> dict[str, Any]:
+def alarm_changed(alarm: Alarm, change: str) -> AlarmChanged:
     """Ids and labels only: the live stream never carries customer text."""
-    return {"type": "alarm", "alarm_id": alarm.id, "conversation_id": alarm.conversation_id, "change": change}
+    return AlarmChanged(alarm.id, alarm.conversation_id, change)
 
 
-def schedule_escalation(alarm: Alarm, strategy: AlarmStrategy, outbox: AlarmOutbox, *, now: datetime) -> None:
+def schedule_escalation(alarm: Alarm, strategy: AlarmStrategy, events: EventRecorder, *, now: datetime) -> None:
     """When the current level has an acknowledgement timeout and a next level exists, check back then."""
     level = strategy.level(alarm.escalation_level)
     if level is None or level.acknowledge_within_minutes is None or strategy.level(alarm.escalation_level + 1) is None:
         alarm.escalate_at = None
         return
     alarm.escalate_at = now + timedelta(minutes=level.acknowledge_within_minutes)
-    outbox.escalate(alarm.id, alarm.escalation_level, (alarm.escalate_at - now).total_seconds())
+    events.record(EscalationDue(alarm.id, alarm.escalation_level), available_at=alarm.escalate_at)
 
 
 def do_notify_level(session: Session, alarm: Alarm, conversation: Conversation, strategy: AlarmStrategy,
-                    index: int, outbox: AlarmOutbox, *, now: datetime, link: str) -> list[AlarmDelivery]:
+                    index: int, events: EventRecorder, *, now: datetime, link: str) -> list[AlarmDelivery]:
     level = strategy.level(index)
     if level is None:
         return []
@@ -87,11 +88,11 @@ def do_notify_level(session: Session, alarm: Alarm, conversation: Conversation, 
         until = held_until(delivery.channel, now, strategy.quiet_hours)
         if until is not None:
             delivery.status, delivery.not_before = check_delivery_move(delivery.status, DeliveryStatus.HELD), until
-        outbox.deliver(delivery.id, (until - now).total_seconds() if until else 0.0)
+        events.record(NoticeDue(delivery.id), available_at=until)
     counts: dict[str, int] = {}
     for delivery in made.values():
         counts[f"{delivery.channel}:{delivery.status}"] = counts.get(f"{delivery.channel}:{delivery.status}", 0) + 1
     log_alarm_event(session, alarm, "notified", actor="system", now=now,
                     data={"level": index, "level_name": level.name, "deliveries": counts})
-    outbox.publish(live_event(alarm, "raised" if index == 0 else "escalated"))
+    events.record(alarm_changed(alarm, "raised" if index == 0 else "escalated"))
     return list(made.values())

@@ -5,22 +5,21 @@ Acknowledging (or assigning) stops the escalation: the escalation task re-checks
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.alarms.alarm_status import AlarmStatus, check_alarm_move
-from caredesk.alarms.dispatch import live_event, log_alarm_event
-from caredesk.alarms.outbox import AlarmOutbox
+from caredesk.alarms.dispatch import alarm_changed, log_alarm_event
+from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
 from caredesk.errors import Conflict, InvalidInput, NotFound
+from caredesk.events import DomainEvent, EventRecorder
 from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, Notification, Staff
-
-if TYPE_CHECKING:
-    from caredesk.runtime import Runtime
 
 __all__ = ["HANDLER_ROLES", "AlarmActor", "check_open", "do_acknowledge_alarm", "do_assign_alarm",
            "do_resolve_alarm", "get_alarm", "list_alarm_deliveries", "list_alarm_events", "run_alarm_action"]
@@ -57,12 +56,12 @@ def check_open(alarm: Alarm, action: str) -> None:
         raise Conflict(f"the alarm is resolved; it cannot be {action}", status=alarm.status)
 
 
-def _record(session: Session, alarm: Alarm, kind: str, actor: AlarmActor, now: datetime, outbox: AlarmOutbox,
+def _record(session: Session, alarm: Alarm, kind: str, actor: AlarmActor, now: datetime, events: EventRecorder,
             data: dict[str, object] | None = None, note: str = "") -> None:
     log_alarm_event(session, alarm, kind, actor=actor.label, now=now, data=dict(data or {}), note=note)
     record_audit(session, actor=actor.label, action=f"alarm.{kind}", object_type="alarm", object_id=alarm.id,
                  data={"conversation_id": alarm.conversation_id, **(data or {})}, now=now)
-    outbox.publish(live_event(alarm, kind))
+    events.record(alarm_changed(alarm, kind))
 
 
 def _acknowledge(alarm: Alarm, actor: AlarmActor, now: datetime) -> None:
@@ -71,18 +70,18 @@ def _acknowledge(alarm: Alarm, actor: AlarmActor, now: datetime) -> None:
     alarm.escalate_at = None
 
 
-def do_acknowledge_alarm(session: Session, alarm_id: str, actor: AlarmActor, outbox: AlarmOutbox, *,
+def do_acknowledge_alarm(session: Session, alarm_id: str, actor: AlarmActor, events: EventRecorder, *,
                          now: datetime, note: str = "") -> Alarm:
     alarm = get_alarm(session, alarm_id, lock=True)
     check_open(alarm, "acknowledged")
     if alarm.status == AlarmStatus.ACKNOWLEDGED:
         raise Conflict("the alarm is already acknowledged", status=alarm.status)
     _acknowledge(alarm, actor, now)
-    _record(session, alarm, "acknowledged", actor, now, outbox, {"escalation_level": alarm.escalation_level}, note)
+    _record(session, alarm, "acknowledged", actor, now, events, {"escalation_level": alarm.escalation_level}, note)
     return alarm
 
 
-def do_assign_alarm(session: Session, alarm_id: str, assignee_id: str, actor: AlarmActor, outbox: AlarmOutbox,
+def do_assign_alarm(session: Session, alarm_id: str, assignee_id: str, actor: AlarmActor, events: EventRecorder,
                     *, now: datetime, note: str = "") -> Alarm:
     """Assigning someone counts as acknowledging: a person now owns it, so the escalation stops."""
     alarm = get_alarm(session, alarm_id, lock=True)
@@ -97,11 +96,11 @@ def do_assign_alarm(session: Session, alarm_id: str, assignee_id: str, actor: Al
     session.add(Notification(staff_id=assignee.id, kind="alarm_assigned", title="An alarm was assigned to you",
                              body=note[:2000], link=f"/workbench/conversations/{alarm.conversation_id}",
                              created_at=now))
-    _record(session, alarm, "assigned", actor, now, outbox, {"assignee_id": assignee.id}, note)
+    _record(session, alarm, "assigned", actor, now, events, {"assignee_id": assignee.id}, note)
     return alarm
 
 
-def do_resolve_alarm(session: Session, alarm_id: str, actor: AlarmActor, outbox: AlarmOutbox, *,
+def do_resolve_alarm(session: Session, alarm_id: str, actor: AlarmActor, events: EventRecorder, *,
                      now: datetime, note: str = "") -> Alarm:
     alarm = get_alarm(session, alarm_id, lock=True)
     check_open(alarm, "resolved again")
@@ -111,15 +110,21 @@ def do_resolve_alarm(session: Session, alarm_id: str, actor: AlarmActor, outbox:
         alarm.acknowledged_at, alarm.acknowledged_by = now, actor.staff_id
     alarm.status = check_alarm_move(alarm.status, AlarmStatus.RESOLVED)
     alarm.resolved_at, alarm.resolved_by, alarm.escalate_at = now, actor.staff_id, None
-    _record(session, alarm, "resolved", actor, now, outbox, {}, note)
+    _record(session, alarm, "resolved", actor, now, events, {}, note)
     return alarm
 
 
-def run_alarm_action(rt: Runtime, action: Callable[..., Alarm], *args: Any, **kwargs: Any) -> Alarm:
-    """Run one lifecycle action in its own transaction; its outbox (live events, tasks) leaves on commit."""
-    outbox = AlarmOutbox()
-    with rt.uow() as uow:
-        alarm = action(uow.session, *args, outbox, now=rt.clock.now(), **kwargs)
-        uow.on_commit(lambda: outbox.release(rt.queue, rt.live))
+class _Uow(Protocol):
+    session: Session
+
+    def record(self, event: DomainEvent, *, available_at: datetime | None = None) -> None: ...
+    def commit(self) -> None: ...
+
+
+def run_alarm_action(new_uow: Callable[[], AbstractContextManager[_Uow]], action: Callable[..., Alarm], *args: Any,
+                     clock: Clock, **kwargs: Any) -> Alarm:
+    """Run one lifecycle action in its own transaction; the events it records leave after the commit."""
+    with new_uow() as uow:
+        alarm = action(uow.session, *args, uow, now=clock.now(), **kwargs)
         uow.commit()
     return alarm

@@ -5,19 +5,26 @@ idempotent; a failed delivery is recorded and raised so that the queue retries i
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import or_, update
 
 from caredesk.alarms.alarm_status import AlarmStatus
 from caredesk.alarms.delivery_status import SENDABLE, DeliveryStatus, check_delivery_move
 from caredesk.alarms.dispatch import do_notify_level, log_alarm_event, schedule_escalation
+from caredesk.alarms.events import EscalationDue, NoticeDue
 from caredesk.alarms.messages import AlarmNotice, alarm_email, alarm_text
-from caredesk.alarms.outbox import AlarmOutbox
+from caredesk.alarms.strategy import AlarmStrategy
+from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
+from caredesk.notify.email import SmtpSender
 from caredesk.notify.sms import SmsGateway
 from caredesk.notify.webhook import build_webhook_request, post_webhook
-from caredesk.runtime import Runtime, current_runtime
+from caredesk.settings import Settings
 from caredesk.storage.orm import Alarm, AlarmDelivery, Conversation, Staff
+from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.context import task_context
 
 __all__ = ["deliver_alarm_notice", "escalate_alarm"]
 
@@ -25,7 +32,16 @@ log = logging.getLogger(__name__)
 RESCHEDULE_FLOOR_SECONDS = 5.0
 
 
-def _notice(rt: Runtime, alarm: Alarm) -> AlarmNotice:
+class AlarmTaskDeps(Protocol):
+    settings: Settings
+    clock: Clock
+    mailer: SmtpSender
+    alarm_strategy: AlarmStrategy
+
+    def uow(self) -> UnitOfWork: ...
+
+
+def _notice(rt: AlarmTaskDeps, alarm: Alarm) -> AlarmNotice:
     reasons = tuple(f"{r['feature']} = {r['value']} (+{r['contribution']})"
                     for r in (alarm.forecast or {}).get("reasons", []))
     return AlarmNotice(alarm.id, alarm.conversation_id, str(alarm.details.get("customer_ref", "")),
@@ -34,7 +50,7 @@ def _notice(rt: Runtime, alarm: Alarm) -> AlarmNotice:
                        reasons, f"{rt.settings.base_url}/workbench/conversations/{alarm.conversation_id}")
 
 
-def _send(rt: Runtime, delivery: AlarmDelivery, alarm: Alarm, staff: Staff | None) -> None:
+def _send(rt: AlarmTaskDeps, delivery: AlarmDelivery, alarm: Alarm, staff: Staff | None) -> None:
     notice = _notice(rt, alarm)
     if delivery.channel == "email":
         name = staff.display_name if staff else delivery.recipient
@@ -57,7 +73,7 @@ def _send(rt: Runtime, delivery: AlarmDelivery, alarm: Alarm, staff: Staff | Non
 def deliver_alarm_notice(delivery_id: str) -> str:
     """'sent', 'skipped' (already sent, or unknown), 'cancelled' (the alarm was handled meanwhile) or
     'not_due' (held by quiet hours: checked again later)."""
-    rt = current_runtime()
+    rt: AlarmTaskDeps = task_context()
     with rt.uow() as uow:
         s = uow.session
         now = rt.clock.now()
@@ -70,8 +86,8 @@ def deliver_alarm_notice(delivery_id: str) -> str:
         delivery = s.get(AlarmDelivery, delivery_id)
         if claimed.rowcount == 0:  # type: ignore[attr-defined]
             if delivery is not None and delivery.status == DeliveryStatus.HELD and delivery.not_before is not None:
-                wait = max((delivery.not_before - now).total_seconds(), RESCHEDULE_FLOOR_SECONDS)
-                uow.on_commit(lambda: rt.queue.schedule("escalation.deliver_alarm_notice", delivery_id, delay=wait))
+                wait = max(delivery.not_before, now + timedelta(seconds=RESCHEDULE_FLOOR_SECONDS))
+                uow.record(NoticeDue(delivery_id), available_at=wait)
                 uow.commit()
                 return "not_due"
             return "skipped"
@@ -105,9 +121,8 @@ def deliver_alarm_notice(delivery_id: str) -> str:
 def escalate_alarm(alarm_id: str, from_level: int) -> str:
     """Tell the next level when the alarm is still open at `from_level` and its time is up. 'escalated',
     'skipped' (acknowledged, resolved, or escalated already) or 'not_due' (checked again later)."""
-    rt = current_runtime()
+    rt: AlarmTaskDeps = task_context()
     strategy = rt.alarm_strategy
-    outbox = AlarmOutbox()
     with rt.uow() as uow:
         s = uow.session
         now = rt.clock.now()
@@ -119,9 +134,8 @@ def escalate_alarm(alarm_id: str, from_level: int) -> str:
         if claimed.rowcount == 0:  # type: ignore[attr-defined]
             if (alarm is not None and alarm.status == AlarmStatus.OPEN and alarm.escalation_level == from_level
                     and alarm.escalate_at is not None):
-                wait = max((alarm.escalate_at - now).total_seconds(), RESCHEDULE_FLOOR_SECONDS)
-                uow.on_commit(lambda: rt.queue.schedule("escalation.escalate_alarm", alarm_id, from_level,
-                                                        delay=wait))
+                wait = max(alarm.escalate_at, now + timedelta(seconds=RESCHEDULE_FLOOR_SECONDS))
+                uow.record(EscalationDue(alarm_id, from_level), available_at=wait)
                 uow.commit()
                 return "not_due"
             return "skipped"
@@ -133,9 +147,8 @@ def escalate_alarm(alarm_id: str, from_level: int) -> str:
                         data={"from_level": from_level, "to_level": alarm.escalation_level})
         record_audit(s, actor="system", action="alarm.escalated", object_type="alarm", object_id=alarm.id,
                      data={"from_level": from_level, "to_level": alarm.escalation_level}, now=now)
-        do_notify_level(s, alarm, conversation, strategy, alarm.escalation_level, outbox, now=now,
+        do_notify_level(s, alarm, conversation, strategy, alarm.escalation_level, uow, now=now,
                         link=f"/workbench/conversations/{alarm.conversation_id}")
-        schedule_escalation(alarm, strategy, outbox, now=now)
-        uow.on_commit(lambda: outbox.release(rt.queue, rt.live))
+        schedule_escalation(alarm, strategy, uow, now=now)
         uow.commit()
     return "escalated"

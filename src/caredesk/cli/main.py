@@ -15,6 +15,7 @@ from caredesk.cli.alarms import alarms_app
 from caredesk.cli.audit import audit_app
 from caredesk.cli.config import config_app
 from caredesk.cli.evaluate import eval_command
+from caredesk.cli.outbox import outbox_app
 from caredesk.cli.staff import staff_app
 from caredesk.errors import CareDeskError
 
@@ -38,6 +39,7 @@ keys_app = typer.Typer(help="Encryption keys for customer data at rest.", no_arg
 app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
 app.add_typer(config_app, name="config")
+app.add_typer(outbox_app, name="outbox")
 
 
 def fail(message: str) -> NoReturn:

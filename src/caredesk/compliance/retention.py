@@ -9,19 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 
+from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
+from caredesk.settings import Settings
 from caredesk.storage.orm import CUSTOMER_PII_FIELDS, Conversation, Customer, Message, Notification
 from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.context import task_context
 
 __all__ = ["AUDIT_MINIMUM_DAYS", "REDACTED", "RetentionPolicy", "RetentionReport", "apply_retention_daily",
            "do_apply_retention"]
 
 AUDIT_MINIMUM_DAYS = 3 * 365 + 1
 REDACTED = "[removed by retention policy]"
+
+
+class RetentionDeps(Protocol):
+    settings: Settings
+    clock: Clock
+
+    def uow(self) -> UnitOfWork: ...
 
 
 @dataclass(frozen=True)
@@ -85,9 +95,7 @@ def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetim
 
 def apply_retention_daily() -> int:
     """The daily task: batches until nothing is left, with the configured policy."""
-    from caredesk.runtime import current_runtime
-
-    rt = current_runtime()
+    rt: RetentionDeps = task_context()
     st = rt.settings
     policy = RetentionPolicy(st.retention_message_days, st.retention_customer_days, st.retention_notification_days)
     total = 0

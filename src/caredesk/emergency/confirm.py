@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 
 from sqlalchemy import select
 
 from caredesk.compliance.audit import record_audit
 from caredesk.emergency.actions import EmergencyPlan, do_start_emergency_response, prepare_emergency
+from caredesk.emergency.events import InvitationDue
 from caredesk.errors import Conflict, InvalidInput
 from caredesk.storage.orm import Conversation, Customer, EmergencyMeeting, Message, TriageResult
 from caredesk.storage.unit_of_work import UnitOfWork
@@ -33,9 +33,9 @@ def stored_doc(message: Message, triage: TriageResult) -> TriageDoc:
 
 
 def do_confirm_emergency(new_uow: Callable[[], UnitOfWork], plan: EmergencyPlan, order_id: str, *, reason: str,
-                         actor: str, now: datetime, send_notice: Callable[[str], None]) -> EmergencyMeeting:
-    """Start the linked response for the order's message, once; `send_notice(participant_id)` runs after the
-    commit for each person invited (the e-mail task)."""
+                         actor: str, now: datetime) -> EmergencyMeeting:
+    """Start the linked response for the order's message, once; each person invited gets an `InvitationDue`
+    (the join notice's e-mail, after the commit)."""
     if not reason.strip():
         raise InvalidInput("confirming an emergency needs a reason", field="reason")
     with new_uow() as uow:  # a short read: the meeting room may come from another system, asked with no lock held
@@ -63,6 +63,6 @@ def do_confirm_emergency(new_uow: Callable[[], UnitOfWork], plan: EmergencyPlan,
         record_audit(s, actor=actor, action="emergency.confirmed", object_type="work_order", object_id=order.id,
                      data={"meeting_id": meeting.id, "reason": reason.strip()[:500]}, now=now)
         for participant in meeting.participants:
-            uow.on_commit(partial(send_notice, participant.id))
+            uow.record(InvitationDue(participant.id))
         uow.commit()
     return meeting

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
 from caredesk.emergency.actions import get_meeting
+from caredesk.emergency.events import IncidentOutcomeDue
 from caredesk.emergency.incident import (
     MAX_SECTION_CHARS,
     Turn,
@@ -42,9 +44,7 @@ from caredesk.storage.orm import (
     IncidentRecordVersion,
     Message,
 )
-
-if TYPE_CHECKING:
-    from caredesk.runtime import Runtime
+from caredesk.storage.unit_of_work import UnitOfWork
 
 __all__ = ["CUSTOMER_NOTICE", "IncidentChange", "do_end_meeting", "do_fill_section", "do_return_form",
            "do_sign_section", "get_record", "list_entries", "list_versions", "record_for_meeting",
@@ -210,15 +210,14 @@ def do_sign_section(session: Session, record_id: str, *, staff_id: str | None, n
     return IncidentChange(record, locked=True, customer_message_id=message_id)
 
 
-def run_incident_action(rt: Runtime, action: Callable[..., IncidentRecord | IncidentChange], *args: Any,
-                        **kwargs: Any) -> IncidentRecord:
-    """One action in its own transaction; when it locked the record, the customer's e-mail is queued after
-    the commit."""
-    with rt.uow() as uow:
-        result = action(uow.session, *args, now=rt.clock.now(), **kwargs)
+def run_incident_action(new_uow: Callable[[], UnitOfWork], action: Callable[..., IncidentRecord | IncidentChange],
+                        *args: Any, clock: Clock, **kwargs: Any) -> IncidentRecord:
+    """One action in its own transaction; when it locked the record, the customer's e-mail is due after the
+    commit (`IncidentOutcomeDue`)."""
+    with new_uow() as uow:
+        result = action(uow.session, *args, now=clock.now(), **kwargs)
         change = result if isinstance(result, IncidentChange) else IncidentChange(result)
         if change.locked:
-            record_id = change.record.id
-            uow.on_commit(lambda: rt.queue.enqueue("emergency.email_incident_outcome", record_id))
+            uow.record(IncidentOutcomeDue(change.record.id))
         uow.commit()
     return change.record

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
+from typing import Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
+from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
 from caredesk.emergency.incident_actions import CUSTOMER_NOTICE
 from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.emergency.invitation import MeetingInvite, build_invitation_email
 from caredesk.emergency.notice_status import NoticeStatus, check_notice_move
-from caredesk.runtime import current_runtime
+from caredesk.notify.email import SmtpSender
+from caredesk.settings import Settings
 from caredesk.storage.orm import (
     AuditEntry,
     Conversation,
@@ -23,14 +27,24 @@ from caredesk.storage.orm import (
     Staff,
 )
 from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.context import task_context
 
 __all__ = ["email_incident_outcome", "send_meeting_notice"]
 
 log = logging.getLogger(__name__)
 
 
+class EmergencyTaskDeps(Protocol):
+    settings: Settings
+    clock: Clock
+    mailer: SmtpSender
+    session_factory: sessionmaker[Session]
+
+    def uow(self) -> UnitOfWork: ...
+
+
 def send_meeting_notice(participant_id: str) -> str:
-    rt = current_runtime()
+    rt: EmergencyTaskDeps = task_context()
     with UnitOfWork(rt.session_factory) as uow:
         # Claim the notice with a write before reading it: the UPDATE takes the row lock on PostgreSQL and
         # the database write lock on SQLite (where SELECT ... FOR UPDATE is a no-op), so a second worker
@@ -72,7 +86,7 @@ def send_meeting_notice(participant_id: str) -> str:
 def email_incident_outcome(record_id: str) -> str:
     """After the event record is locked: tell the customer by e-mail too, when their address is known.
     Idempotent: the audit entry written with the send marks it done."""
-    rt = current_runtime()
+    rt: EmergencyTaskDeps = task_context()
     with rt.uow() as uow:
         s = uow.session
         record = s.get(IncidentRecord, record_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -14,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caredesk.alarms.actions import do_watch_conversation
-from caredesk.alarms.outbox import AlarmOutbox
 from caredesk.compliance.outgoing import OutgoingCheck
 from caredesk.customers.profile import branch_id_of
 from caredesk.emergency.actions import do_start_emergency_response, prepare_emergency
+from caredesk.emergency.events import InvitationDue
 from caredesk.errors import InvalidInput, NotFound
 from caredesk.intake.clarify import (
     ClarifyOption,
@@ -28,6 +27,7 @@ from caredesk.intake.clarify import (
     resolve_choice,
 )
 from caredesk.intake.decision import Decision, DecisionKind, decide, needs_emergency
+from caredesk.intake.events import MessageReceived
 from caredesk.intake.replies import acknowledgement
 from caredesk.knowledge.match import KbMatch
 from caredesk.runtime import Runtime
@@ -290,17 +290,12 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
             triage.explanation = {**triage.explanation, "outgoing_check": outgoing.to_json()}
         s.add(triage)
         s.flush()
-        alarm_outbox = AlarmOutbox()
         alarm = do_watch_conversation(s, conversation, rt.alarm_policy, now=now, strategy=rt.alarm_strategy,
-                                      outbox=alarm_outbox)
-        uow.on_commit(lambda: alarm_outbox.release(rt.queue, rt.live))
-
+                                      events=uow)
         for pid in participant_ids:
-            uow.on_commit(partial(rt.queue.enqueue, "emergency.send_meeting_notice", pid))
-        event = {"type": "message", "conversation_id": conversation.id, "message_id": message.id,
-                 "decision": decision.kind.value, "clarification": bool(options),
-                 "urgency": doc.label("urgency").label, "alarm_id": alarm.id if alarm else None}
-        uow.on_commit(lambda: rt.live.publish(event))
+            uow.record(InvitationDue(pid))
+        uow.record(MessageReceived(conversation.id, message.id, decision.kind.value, bool(options),
+                                   doc.label("urgency").label, alarm.id if alarm else None))
         uow.commit()
     return IntakeOutcome(message.id, conversation.id, doc, decision, work_order_id, meeting_id, reply_id,
                          alarm.id if alarm else None, reply_text, options, outgoing)

@@ -4,21 +4,30 @@ composition root; it is idempotent, so a run repeated (two workers, a retry) add
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from caredesk.clock import Clock
 from caredesk.knowledge.suggestion_actions import GenerateReport, do_generate_suggestions
-from caredesk.runtime import current_runtime
+from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.context import task_context
 
 if TYPE_CHECKING:
-    from caredesk.runtime import Runtime
+    from caredesk.knowledge.retrieval import KnowledgeIndex
 
 __all__ = ["generate_suggestions", "generate_suggestions_daily"]
 
 log = logging.getLogger(__name__)
 
 
+class SuggestionDeps(Protocol):
+    clock: Clock
+
+    def uow(self) -> UnitOfWork: ...
+    def knowledge_index(self) -> KnowledgeIndex: ...
+
+
 def generate_suggestions(
-    rt: Runtime, *, days: int = 1, min_size: int = 3, actor: str = "system"
+    rt: SuggestionDeps, *, days: int = 1, min_size: int = 3, actor: str = "system"
 ) -> GenerateReport:
     """Run the clustering with the process's knowledge index (cached; fetched outside the write transaction,
     as `Runtime.knowledge_index` asks)."""
@@ -29,7 +38,7 @@ def generate_suggestions(
 
 
 def generate_suggestions_daily(days: int = 1, min_size: int = 3) -> dict[str, int]:
-    report = generate_suggestions(current_runtime(), days=days, min_size=min_size)
+    report = generate_suggestions(task_context(), days=days, min_size=min_size)
     log.info(
         "knowledge suggestions: %d questions, %d clusters, %d new, %d grown",
         report.questions,

@@ -6,24 +6,44 @@ them (SlaMark's unique key and the sent-at column make each notice go once). The
 from __future__ import annotations
 
 from email.message import EmailMessage
-from functools import partial
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from caredesk.runtime import current_runtime
+from caredesk.clock import Clock
+from caredesk.notify.email import SmtpSender
+from caredesk.settings import Settings
+from caredesk.sla.events import SlaMarked, SlaNoticeDue
+from caredesk.sla.policy import SlaConfig
 from caredesk.sla.tracking import check_order
 from caredesk.storage.orm import SlaMark, Staff, WorkOrder
+from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.app import TaskQueue
+from caredesk.tasks.context import task_context
+from caredesk.workorders.flows import Flow
 
 __all__ = ["check_sla", "send_sla_notice", "sla_sweep"]
 
 SWEEP_BATCH = 500
 
 
+class SlaTaskDeps(Protocol):
+    settings: Settings
+    clock: Clock
+    mailer: SmtpSender
+    session_factory: sessionmaker[Session]
+    queue: TaskQueue
+    sla: SlaConfig
+    flows: dict[str, Flow]
+
+    def uow(self) -> UnitOfWork: ...
+
+
 def sla_sweep() -> int:
     """Every minute: queue a check for each order whose next SLA instant has come (once a minute in all,
     however many workers run the schedule)."""
-    rt = current_runtime()
+    rt: SlaTaskDeps = task_context()
     if not rt.queue.first_this_minute("sla_sweep", rt.clock.now()):
         return 0
     with rt.session_factory() as s:
@@ -31,19 +51,18 @@ def sla_sweep() -> int:
                                                         WorkOrder.status_category.in_(("open", "paused")))
                              .order_by(WorkOrder.sla_next_check_at).limit(SWEEP_BATCH)))
     for order_id in ids:
-        rt.queue.enqueue("workorders.check_sla", order_id)
+        rt.queue.enqueue(check_sla, order_id)
     return len(ids)
 
 
 def check_sla(order_id: str) -> list[str]:
-    rt = current_runtime()
+    rt: SlaTaskDeps = task_context()
     with rt.uow() as uow:
         marks = check_order(uow.session, order_id, rt.sla, rt.flows, rt.clock.now())
         for mark in marks:
-            uow.on_commit(partial(rt.queue.enqueue, "workorders.send_sla_notice", mark.mark_id))
+            uow.record(SlaNoticeDue(mark.mark_id))
         if marks:
-            uow.on_commit(lambda: rt.live.publish({"type": "sla", "work_order_id": order_id,
-                                                   "kinds": [m.kind for m in marks]}))
+            uow.record(SlaMarked(order_id, tuple(m.kind for m in marks)))
         uow.commit()
     return [m.kind for m in marks]
 
@@ -51,7 +70,7 @@ def check_sla(order_id: str) -> list[str]:
 def send_sla_notice(mark_id: str) -> str:
     """E-mail one SLA warning, breach or escalation to the person it names; claimed first so that two
     workers do not both send it."""
-    rt = current_runtime()
+    rt: SlaTaskDeps = task_context()
     with rt.session_factory() as s:
         claimed = cast(CursorResult[Any], s.execute(
             update(SlaMark).where(SlaMark.id == mark_id, SlaMark.emailed_at.is_(None))

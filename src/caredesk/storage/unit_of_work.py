@@ -1,15 +1,20 @@
-"""The unit of work: one transaction, and side effects released only after it commits."""
+"""The unit of work: one transaction, whose recorded events are written to the outbox in that transaction and
+dispatched to their subscribers once it commits."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from caredesk.clock import Clock, SystemClock
+from caredesk.events import DomainEvent, Subscribers
 from caredesk.storage.db import WRITE_OPTION
+from caredesk.storage.orm import OutboxEvent
+from caredesk.storage.outbox import dispatch, mark, record_event
 
 __all__ = ["UnitOfWork"]
 
@@ -17,17 +22,22 @@ log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
-    """`with UnitOfWork(factory) as uow: ...; uow.commit()`. Leaving without commit rolls back and drops
-    every `on_commit` callback, so a failed action sends no notice and enqueues no task.
+    """`with UnitOfWork(factory) as uow: ...; uow.record(event); uow.commit()`. Leaving without commit rolls
+    back the action and its recorded events together, so a failed action sends no notice and runs no task.
+    After the commit the events due now are dispatched to `subscribers` at once and marked done; a failed
+    subscriber (or a process that dies first) leaves its row for the relay. Without subscribers every event
+    waits for the relay.
 
     `write_lock` (given for SQLite, which has one writer at a time) queues this process's actions in a lock
     instead of SQLite's busy-wait, which sleeps up to 100 ms between tries and starves writers under load."""
 
-    def __init__(self, session_factory: sessionmaker[Session], *,
-                 write_lock: threading.RLock | None = None) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], *, write_lock: threading.RLock | None = None,
+                 clock: Clock | None = None, subscribers: Subscribers | None = None) -> None:
         self._factory = session_factory
         self._write_lock = write_lock
-        self._after_commit: list[Callable[[], None]] = []
+        self._clock = clock or SystemClock()
+        self._subscribers = subscribers
+        self._recorded: list[tuple[OutboxEvent, DomainEvent]] = []
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
@@ -36,13 +46,16 @@ class UnitOfWork:
         self.session = self._factory()
         if self._write_lock is not None:  # SQLite: take the database's write lock with the transaction
             try:
-                self.session.connection(execution_options={WRITE_OPTION: True})
+                self._take_write_lock()
             except BaseException:
                 self.session.close()
                 self._write_lock.release()
                 raise
-        self._after_commit = []
+        self._recorded = []
         return self
+
+    def _take_write_lock(self) -> None:
+        self.session.connection(execution_options={WRITE_OPTION: True})
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -50,18 +63,31 @@ class UnitOfWork:
         try:
             self.session.rollback()
         finally:
+            self._recorded = []
             self.session.close()
             if self._write_lock is not None:
                 self._write_lock.release()
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
-        self._after_commit.append(callback)
+    def record(self, event: DomainEvent, *, available_at: datetime | None = None) -> None:
+        """Write the event to the outbox in this transaction; `available_at` in the future delays it (the
+        relay dispatches it then)."""
+        now = self._clock.now()
+        immediate = self._subscribers is not None and (available_at is None or available_at <= now)
+        row = record_event(self.session, event, now=now, available_at=available_at, claim=immediate)
+        if immediate:
+            self._recorded.append((row, event))
 
     def commit(self) -> None:
         self.session.commit()
-        callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:  # the data is committed; a lost side effect is logged, not raised
-                log.exception("after-commit callback %r failed", getattr(callback, "__name__", callback))
+        recorded, self._recorded = self._recorded, []
+        if not recorded or self._subscribers is None:
+            return
+        results = dispatch(self._subscribers, [(row.id, event) for row, event in recorded])
+        try:  # a second, short transaction; the action's data is committed whatever happens here
+            if self._write_lock is not None:
+                self._take_write_lock()
+            mark(self.session, results, now=self._clock.now())
+            self.session.commit()
+        except Exception:  # the rows keep their lease, and the relay takes them once it runs out
+            self.session.rollback()
+            log.exception("outbox: dispatched events could not be marked")

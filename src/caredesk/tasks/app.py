@@ -1,7 +1,8 @@
 """The Huey task queue: SQLite storage under ./var in the embedded default, Redis when configured.
 
 Task functions are plain functions in each area's `tasks.py`; they take ids, are idempotent, and are
-registered here by name when the composition root builds the queue (nothing happens at import)."""
+registered under a stored name when the composition root builds the queue (nothing happens at import). Callers
+enqueue them by reference; the outbox's subscribers (wired in bootstrap) are the usual callers."""
 
 from __future__ import annotations
 
@@ -31,24 +32,38 @@ def build_huey(settings: Settings, name: str = "caredesk") -> Huey:
 
 
 class TaskQueue:
-    """Named tasks on one Huey instance; `enqueue(name, *ids)` is what actions call after commit."""
+    """Task functions on one Huey instance, enqueued by reference: `enqueue(send_survey, survey_id)`. The
+    stored name given at registration is what a queued task is kept under (it outlives a rename of the
+    function); nothing else spells it."""
 
     def __init__(self, huey: Huey) -> None:
         self.huey = huey
         self._tasks: dict[str, TaskWrapper] = {}
+        self._by_function: dict[Callable[..., Any], TaskWrapper] = {}
 
     def register(self, name: str, fn: Callable[..., Any], *, retries: int = 3, retry_delay: int = 10) -> None:
-        self._tasks[name] = self.huey.task(name=name, retries=retries, retry_delay=retry_delay)(fn)
+        wrapper = self.huey.task(name=name, retries=retries, retry_delay=retry_delay)(fn)
+        self._tasks[name] = self._by_function[fn] = wrapper
 
     def register_periodic(self, name: str, fn: Callable[[], Any], validate_datetime: Callable[..., bool]) -> None:
-        self._tasks[name] = self.huey.periodic_task(validate_datetime, name=name)(fn)
+        self._tasks[name] = self._by_function[fn] = self.huey.periodic_task(validate_datetime, name=name)(fn)
 
-    def enqueue(self, name: str, *args: Any) -> None:
-        self._tasks[name](*args)
+    def _task(self, fn: Callable[..., Any]) -> TaskWrapper:
+        try:
+            return self._by_function[fn]
+        except KeyError:
+            raise LookupError(f"{getattr(fn, '__qualname__', fn)} is not registered on this queue") from None
 
-    def schedule(self, name: str, *args: Any, delay: float) -> None:
+    def enqueue(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._task(fn)(*args)
+
+    def schedule(self, fn: Callable[..., Any], *args: Any, delay: float) -> None:
         """Run the task after `delay` seconds (wall time); the task re-checks whether it is due."""
-        self._tasks[name].schedule(args=args, delay=delay)
+        self._task(fn).schedule(args=args, delay=delay)
+
+    def name_of(self, fn: Callable[..., Any]) -> str:
+        """The stored name (what Huey's pending and scheduled lists show)."""
+        return str(self._task(fn).name)
 
     def first_this_minute(self, name: str, now: datetime) -> bool:
         """True for the first caller of `name` in this minute across every process sharing the queue: each

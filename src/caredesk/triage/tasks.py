@@ -4,20 +4,36 @@ it retrains on seed corpus + agent corrections and promotes the candidate only w
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from caredesk.runtime import current_runtime
+from caredesk.clock import Clock
+from caredesk.settings import Settings
+from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.context import task_context
+
+if TYPE_CHECKING:
+    from caredesk.triage.pipeline import TriagePipeline
 
 __all__ = ["retrain_nightly"]
 
 log = logging.getLogger(__name__)
 
 
+class TriageTaskDeps(Protocol):
+    settings: Settings
+    clock: Clock
+
+    def uow(self) -> UnitOfWork: ...
+    @property
+    def triage(self) -> TriagePipeline: ...
+    def set_pipeline(self, pipeline: TriagePipeline) -> None: ...
+
+
 def retrain_nightly() -> dict[str, Any]:
     from caredesk.triage.pipeline import TriagePipeline
     from caredesk.triage.retrain import do_retrain
 
-    rt = current_runtime()
+    rt: TriageTaskDeps = task_context()
     outcome = do_retrain(rt.uow(), rt.settings.models_path, now=rt.clock.now())
     # this process answers with the new model at once; the others within Runtime.model_check_seconds
     if outcome.model is not None:

@@ -71,7 +71,8 @@ def _answer(request: Request, rt: Any, staff: Staff, alarm_id: str, action: Any,
             error: str | None = None) -> HTMLResponse:
     try:
         if error is None:
-            run_alarm_action(rt, action, alarm_id, *args, AlarmActor(f"staff:{staff.id}", staff.id), note=note)
+            run_alarm_action(rt.uow, action, alarm_id, *args, AlarmActor(f"staff:{staff.id}", staff.id), note=note,
+                             clock=rt.clock)
     except (Conflict, InvalidInput) as exc:  # shown on the card; the API answers these with 409 / 400
         error = exc.message
     with rt.session_factory() as session:

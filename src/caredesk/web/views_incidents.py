@@ -76,14 +76,14 @@ def incident_export(record_id: str, session: SessionDep, _: Reader) -> PlainText
 def end_meeting(meeting_id: str, rt: RuntimeDep,
                 staff: Annotated[Staff, staff_who_may_see("meeting.manage", meeting_for, "meeting_id")]
                 ) -> Response:
-    record = run_incident_action(rt, do_end_meeting, meeting_id, actor=f"staff:{staff.id}")
+    record = run_incident_action(rt.uow, do_end_meeting, meeting_id, actor=f"staff:{staff.id}", clock=rt.clock)
     return Response(status_code=204, headers={"HX-Redirect": f"/workbench/incidents/{record.id}"})
 
 
 def _answer(request: Request, rt: Any, staff: Staff, record_id: str, action: Any, *args: Any) -> HTMLResponse:
     error = None
     try:
-        run_incident_action(rt, action, record_id, *args, staff_id=staff.id)
+        run_incident_action(rt.uow, action, record_id, *args, staff_id=staff.id, clock=rt.clock)
     except CareDeskError as exc:  # not your turn, locked, empty section: shown on the form
         error = exc.message
     with rt.session_factory() as session:

@@ -169,8 +169,8 @@ def confirm_emergency(order_id: str, request: Request, rt: RuntimeDep, staff: Su
                       reason: Text = "") -> HTMLResponse:
     """One click: the lead starts the emergency response the gate held back."""
     return _act(request, rt, staff, order_id, lambda: do_confirm_emergency(
-        rt.uow, rt.emergency, order_id, reason=reason, actor=web_actor(staff), now=rt.clock.now(),
-        send_notice=lambda pid: rt.queue.enqueue("emergency.send_meeting_notice", pid)), "wo.done.emergency")
+        rt.uow, rt.emergency, order_id, reason=reason, actor=web_actor(staff), now=rt.clock.now()),
+        "wo.done.emergency")
 
 
 @router.post(_BASE + "/viewers", response_class=HTMLResponse)

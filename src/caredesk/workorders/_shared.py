@@ -1,6 +1,6 @@
 """The steps that the work-order actions (transfers, replies, closure, relations) share inside their own
-transaction: taking an active order for a change, announcing the change to the workbench after the
-commit, and giving the capacity an order held back to the waiting queue it leaves."""
+transaction: taking an active order for a change, and giving the capacity an order held back to the waiting
+queue it leaves. (A change is announced to the workbench by recording `WorkOrderChanged`.)"""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from caredesk.errors import Conflict
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import WorkOrder
-from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.workorders.actions import get_work_order
 from caredesk.workorders.assignment import ACTIVE, drain_waiting
+from caredesk.workorders.deps import WorkOrderDeps
 
-__all__ = ["announce", "free_capacity", "open_order"]
+__all__ = ["free_capacity", "open_order"]
 
 
 def open_order(session: Any, order_id: str) -> WorkOrder:
@@ -25,12 +24,7 @@ def open_order(session: Any, order_id: str) -> WorkOrder:
     return order
 
 
-def announce(rt: Runtime, uow: UnitOfWork, order_id: str) -> None:
-    """The workbench refreshes the order once the change is committed."""
-    uow.on_commit(lambda: rt.live.publish({"type": "work_order", "work_order_id": order_id}))
-
-
-def free_capacity(rt: Runtime, session: Any, order: WorkOrder, now: datetime) -> None:
+def free_capacity(rt: WorkOrderDeps, session: Any, order: WorkOrder, now: datetime) -> None:
     """The order no longer holds an agent's slot: the waiting orders of its group and department move up."""
     drain_waiting(session, rt.flows, skill_group_ids=[order.skill_group_id], department_ids=[order.department_id],
                   now=now)

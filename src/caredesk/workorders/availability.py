@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from caredesk.errors import NotFound
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 from caredesk.workorders.assignment import drain_waiting
+from caredesk.workorders.deps import WorkOrderDeps
 
 __all__ = ["do_set_away"]
 
 
-def do_set_away(rt: Runtime, staff_id: str, *, away: bool, actor: str, now: datetime) -> list[str]:
+def do_set_away(rt: WorkOrderDeps, staff_id: str, *, away: bool, actor: str, now: datetime) -> list[str]:
     """An agent leaves or comes back; coming back drains the waiting queues of their groups."""
     with rt.uow() as uow:
         s = uow.session

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from caredesk.errors import Conflict, InvalidInput, NotFound
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import CallbackTask, SatisfactionSurvey, Staff, WorkOrder
 from caredesk.storage.unit_of_work import UnitOfWork
-from caredesk.workorders._shared import announce, free_capacity, open_order
+from caredesk.workorders._shared import free_capacity, open_order
 from caredesk.workorders.actions import append_event, get_work_order, transition
 from caredesk.workorders.assignment import ACTIVE, route
+from caredesk.workorders.deps import WorkOrderDeps
+from caredesk.workorders.events import SurveyDue, WorkOrderChanged
 from caredesk.workorders.model import Status
 from caredesk.workorders.replies import ReplyOutcome, customer_reply
 
@@ -27,7 +28,7 @@ LOW_RATING = 2  # a rating at or below this reopens the order
 CALLBACK_AFTER = timedelta(days=2)
 
 
-def do_resolve(rt: Runtime, order_id: str, *, resolution: str, actor: str, now: datetime) -> ReplyOutcome:
+def do_resolve(rt: WorkOrderDeps, order_id: str, *, resolution: str, actor: str, now: datetime) -> ReplyOutcome:
     """Send the resolution to the customer on their channel and mark the order resolved."""
     if not resolution.strip():
         raise InvalidInput("a resolution text is needed", field="resolution")
@@ -40,12 +41,12 @@ def do_resolve(rt: Runtime, order_id: str, *, resolution: str, actor: str, now: 
         order.fields = {**(order.fields or {}), "resolution": resolution.strip()[:2000]}
         transition(s, order_id, Status.RESOLVED.value, actor=actor, now=now, note=resolution.strip()[:4000])
         free_capacity(rt, s, order, now)
-        announce(rt, uow, order_id)
+        uow.record(WorkOrderChanged(order_id))
         uow.commit()
     return outcome
 
 
-def do_close(rt: Runtime, order_id: str, *, actor: str, now: datetime) -> tuple[WorkOrder, SatisfactionSurvey,
+def do_close(rt: WorkOrderDeps, order_id: str, *, actor: str, now: datetime) -> tuple[WorkOrder, SatisfactionSurvey,
                                                                                CallbackTask | None]:
     """Close the order: a satisfaction survey goes to the customer, and a closed complaint gets a callback."""
     with rt.uow() as uow:
@@ -60,7 +61,7 @@ def do_close(rt: Runtime, order_id: str, *, actor: str, now: datetime) -> tuple[
             s.add(survey)
             s.flush()
             survey_id = survey.id
-            uow.on_commit(lambda: rt.queue.enqueue("workorders.send_survey", survey_id))
+            uow.record(SurveyDue(survey_id))
         callback = None
         if order.problem_type == "complaint":
             callback = CallbackTask(work_order_id=order.id, assignee_id=order.assignee_id,
@@ -71,29 +72,29 @@ def do_close(rt: Runtime, order_id: str, *, actor: str, now: datetime) -> tuple[
                          data={"callback_id": callback.id, "due_at": callback.due_at.isoformat()})
         if was_active:
             free_capacity(rt, s, order, now)
-        announce(rt, uow, order_id)
+        uow.record(WorkOrderChanged(order_id))
         uow.commit()
     return order, survey, callback
 
 
-def do_reopen(rt: Runtime, order_id: str, *, reason: str, actor: str, now: datetime) -> WorkOrder:
+def do_reopen(rt: WorkOrderDeps, order_id: str, *, reason: str, actor: str, now: datetime) -> WorkOrder:
     with rt.uow() as uow:
         order = _reopen(rt, uow, order_id, reason=reason, actor=actor, now=now)
         uow.commit()
     return order
 
 
-def _reopen(rt: Runtime, uow: UnitOfWork, order_id: str, *, reason: str, actor: str, now: datetime) -> WorkOrder:
+def _reopen(rt: WorkOrderDeps, uow: UnitOfWork, order_id: str, *, reason: str, actor: str, now: datetime) -> WorkOrder:
     s = uow.session
     order = transition(s, order_id, Status.REOPENED.value, actor=actor, now=now, note=reason[:2000])
     assignee = s.get(Staff, order.assignee_id) if order.assignee_id else None
     if assignee is None or assignee.away or not assignee.active:
         route(s, order, rt.flows, now=now, actor=actor)
-    announce(rt, uow, order_id)
+    uow.record(WorkOrderChanged(order_id))
     return order
 
 
-def do_answer_survey(rt: Runtime, token: str, *, rating: int, comment: str, now: datetime) -> SatisfactionSurvey:
+def do_answer_survey(rt: WorkOrderDeps, token: str, *, rating: int, comment: str, now: datetime) -> SatisfactionSurvey:
     """The customer's rating (1-5) and comment, once; a low rating reopens the order."""
     if not 1 <= rating <= 5:
         raise InvalidInput("rating must be 1 to 5", field="rating")
@@ -114,7 +115,7 @@ def do_answer_survey(rt: Runtime, token: str, *, rating: int, comment: str, now:
     return survey
 
 
-def do_complete_callback(rt: Runtime, callback_id: str, *, note: str, actor: str, now: datetime) -> CallbackTask:
+def do_complete_callback(rt: WorkOrderDeps, callback_id: str, *, note: str, actor: str, now: datetime) -> CallbackTask:
     with rt.uow() as uow:
         s = uow.session
         task = s.scalar(select(CallbackTask).where(CallbackTask.id == callback_id).with_for_update())

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from caredesk.errors import InvalidInput
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import WorkOrder, WorkOrderLink
 from caredesk.workorders._shared import free_capacity, open_order
 from caredesk.workorders.actions import append_event, get_work_order, transition
 from caredesk.workorders.assignment import route
+from caredesk.workorders.deps import WorkOrderDeps
 from caredesk.workorders.model import Status
 
 __all__ = ["do_link", "do_merge", "do_split"]
@@ -28,7 +28,7 @@ def _link(s: Any, a: WorkOrder, b: WorkOrder, kind: str, back: str, now: datetim
             s.add(WorkOrderLink(work_order_id=src.id, other_id=dst.id, kind=k, created_at=now))
 
 
-def do_link(rt: Runtime, order_id: str, other_id: str, *, actor: str, now: datetime) -> None:
+def do_link(rt: WorkOrderDeps, order_id: str, other_id: str, *, actor: str, now: datetime) -> None:
     if order_id == other_id:
         raise InvalidInput("an order cannot be linked to itself", field="other_id")
     with rt.uow() as uow:
@@ -40,7 +40,7 @@ def do_link(rt: Runtime, order_id: str, other_id: str, *, actor: str, now: datet
         uow.commit()
 
 
-def do_merge(rt: Runtime, source_id: str, target_id: str, *, actor: str, now: datetime) -> WorkOrder:
+def do_merge(rt: WorkOrderDeps, source_id: str, target_id: str, *, actor: str, now: datetime) -> WorkOrder:
     """Fold a duplicate into another order: the source closes, pointing at the target; both keep their logs."""
     if source_id == target_id:
         raise InvalidInput("an order cannot be merged into itself", field="target_id")
@@ -57,7 +57,7 @@ def do_merge(rt: Runtime, source_id: str, target_id: str, *, actor: str, now: da
     return target
 
 
-def do_split(rt: Runtime, order_id: str, *, title: str, description: str, actor: str, now: datetime
+def do_split(rt: WorkOrderDeps, order_id: str, *, title: str, description: str, actor: str, now: datetime
              ) -> WorkOrder:
     """Take one problem out of an order into a new order of the same customer, routed on its own."""
     if not title.strip():

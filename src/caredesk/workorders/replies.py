@@ -10,11 +10,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from caredesk.errors import ComplianceBlocked, Conflict, InvalidInput, NotFound
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, Macro, Message, WorkOrder
 from caredesk.storage.unit_of_work import UnitOfWork
-from caredesk.workorders._shared import announce, open_order
+from caredesk.workorders._shared import open_order
 from caredesk.workorders.actions import append_event, get_work_order
+from caredesk.workorders.deps import WorkOrderDeps
+from caredesk.workorders.events import ReplyEmailDue, WorkOrderChanged
 
 __all__ = ["ReplyOutcome", "customer_reply", "do_add_note", "do_create_macro", "do_reply", "render_macro"]
 
@@ -32,7 +33,7 @@ class ReplyOutcome:
     emailed: bool
 
 
-def customer_reply(rt: Runtime, uow: UnitOfWork, order: WorkOrder, text: str, *, author: str, now: datetime
+def customer_reply(rt: WorkOrderDeps, uow: UnitOfWork, order: WorkOrder, text: str, *, author: str, now: datetime
                    ) -> ReplyOutcome:
     """A reply on the channel the customer used, in the caller's transaction: a message in their
     conversation, and an e-mail when the channel is e-mail and the address is known. The outgoing
@@ -56,11 +57,11 @@ def customer_reply(rt: Runtime, uow: UnitOfWork, order: WorkOrder, text: str, *,
     customer = s.get(Customer, order.customer_id) if order.customer_id else None
     emailed = bool(order.channel == "email" and customer is not None and customer.email)
     if emailed:
-        uow.on_commit(lambda: rt.queue.enqueue("workorders.send_reply_email", order.id, message_id or ""))
+        uow.record(ReplyEmailDue(order.id, message_id or ""))
     return ReplyOutcome(order, message_id, emailed)
 
 
-def do_reply(rt: Runtime, order_id: str, *, text: str = "", macro: str | None = None, actor: str,
+def do_reply(rt: WorkOrderDeps, order_id: str, *, text: str = "", macro: str | None = None, actor: str,
              now: datetime) -> ReplyOutcome:
     """Answer the customer (stops the first/next-response clocks); `macro` fills in a canned reply."""
     with rt.uow() as uow:
@@ -81,12 +82,12 @@ def do_reply(rt: Runtime, order_id: str, *, text: str = "", macro: str | None = 
         order.sla_next_check_at = now if order.sla_policy else None
         append_event(s, order, "reply", actor=actor, now=now, note=text.strip()[:4000],
                      data={"message_id": outcome.message_id, "macro": macro, "emailed": outcome.emailed})
-        announce(rt, uow, order_id)
+        uow.record(WorkOrderChanged(order_id))
         uow.commit()
     return outcome
 
 
-def do_add_note(rt: Runtime, order_id: str, *, text: str, actor: str, now: datetime) -> WorkOrder:
+def do_add_note(rt: WorkOrderDeps, order_id: str, *, text: str, actor: str, now: datetime) -> WorkOrder:
     """An internal note: on the timeline for staff, never sent to the customer."""
     if not text.strip():
         raise InvalidInput("the note is empty", field="text")
@@ -99,7 +100,7 @@ def do_add_note(rt: Runtime, order_id: str, *, text: str, actor: str, now: datet
     return order
 
 
-def do_create_macro(rt: Runtime, *, code: str, title_zh: str, title_en: str, body_zh: str, body_en: str,
+def do_create_macro(rt: WorkOrderDeps, *, code: str, title_zh: str, title_en: str, body_zh: str, body_en: str,
                     actor: str, now: datetime) -> Macro:
     with rt.uow() as uow:
         if uow.session.scalar(select(Macro.id).where(Macro.code == code)) is not None:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from caredesk.runtime import current_runtime
+from caredesk.clock import Clock
+from caredesk.notify.email import SmtpSender
+from caredesk.settings import Settings
 from caredesk.storage.orm import (
     Conversation,
     Customer,
@@ -18,10 +21,21 @@ from caredesk.storage.orm import (
     SatisfactionSurvey,
     WorkOrder,
 )
+from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.context import task_context
 
 __all__ = ["send_reply_email", "send_survey"]
 
 log = logging.getLogger(__name__)
+
+
+class WorkOrderTaskDeps(Protocol):
+    settings: Settings
+    clock: Clock
+    mailer: SmtpSender
+    session_factory: sessionmaker[Session]
+
+    def uow(self) -> UnitOfWork: ...
 
 
 def _survey_link(base_url: str, token: str) -> str:
@@ -30,7 +44,7 @@ def _survey_link(base_url: str, token: str) -> str:
 
 def send_survey(survey_id: str) -> str:
     """By e-mail when the customer has an address, else as a message in their conversation (chat)."""
-    rt = current_runtime()
+    rt: WorkOrderTaskDeps = task_context()
     with rt.uow() as uow:
         s = uow.session
         survey = s.scalar(select(SatisfactionSurvey).where(SatisfactionSurvey.id == survey_id).with_for_update())
@@ -67,7 +81,7 @@ def send_reply_email(order_id: str, message_id: str) -> str:
     marked in the same transaction, so a retried or duplicated task finds it sent. An SMTP error rolls the
     claim back and the queue retries. A stable Message-ID lets mail systems drop a copy sent twice anyway
     (the send succeeded but the commit did not)."""
-    rt = current_runtime()
+    rt: WorkOrderTaskDeps = task_context()
     with rt.session_factory() as s:
         claimed = cast(CursorResult[Any], s.execute(
             update(Message).where(Message.id == message_id, Message.emailed_at.is_(None))

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import select
 
 from caredesk.errors import Conflict, InvalidInput, NotFound
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Department, Staff, WorkOrder
-from caredesk.workorders._shared import announce, open_order
+from caredesk.workorders._shared import open_order
 from caredesk.workorders.actions import append_event
 from caredesk.workorders.assignment import drain_waiting, route
+from caredesk.workorders.deps import WorkOrderDeps
+from caredesk.workorders.events import WorkOrderChanged
 
 __all__ = ["do_advance_step", "do_assign", "do_transfer"]
 
@@ -24,7 +25,7 @@ def _hop(order: WorkOrder, now: datetime) -> dict[str, Any]:
     return {"hop_started_at": started.isoformat(), "hop_minutes": round((now - started).total_seconds() / 60, 2)}
 
 
-def _reroute(rt: Runtime, session: Any, order: WorkOrder, department_id: str | None, *, actor: str,
+def _reroute(rt: WorkOrderDeps, session: Any, order: WorkOrder, department_id: str | None, *, actor: str,
              now: datetime) -> None:
     """Move the order to a department (its step's group chosen again), route it there, and give the
     capacity it held to the waiting queue it leaves."""
@@ -35,7 +36,7 @@ def _reroute(rt: Runtime, session: Any, order: WorkOrder, department_id: str | N
     drain_waiting(session, rt.flows, skill_group_ids=[old_group], department_ids=[old_department], now=now)
 
 
-def do_assign(rt: Runtime, order_id: str, *, staff_id: str | None, actor: str, now: datetime) -> WorkOrder:
+def do_assign(rt: WorkOrderDeps, order_id: str, *, staff_id: str | None, actor: str, now: datetime) -> WorkOrder:
     """Give the order to a named agent, or (staff_id None) route it again by its group's strategy."""
     with rt.uow() as uow:
         s = uow.session
@@ -52,12 +53,12 @@ def do_assign(rt: Runtime, order_id: str, *, staff_id: str | None, actor: str, n
             append_event(s, order, "assigned", actor=actor, now=now,
                          data={"staff_id": staff.id, "staff": staff.display_name, "from": previous,
                                "reason": "assigned by hand"})
-        announce(rt, uow, order_id)
+        uow.record(WorkOrderChanged(order_id))
         uow.commit()
     return order
 
 
-def do_transfer(rt: Runtime, order_id: str, *, department: str, reason: str, actor: str, now: datetime
+def do_transfer(rt: WorkOrderDeps, order_id: str, *, department: str, reason: str, actor: str, now: datetime
                 ) -> WorkOrder:
     """Hand the order to another department with a reason; the hop just ended is timed on the event."""
     if not reason.strip():
@@ -76,12 +77,12 @@ def do_transfer(rt: Runtime, order_id: str, *, department: str, reason: str, act
                            "reason": reason.strip()[:500]} | _hop(order, now))
         order.step_started_at = now
         _reroute(rt, s, order, target.id, actor=actor, now=now)
-        announce(rt, uow, order_id)
+        uow.record(WorkOrderChanged(order_id))
         uow.commit()
     return order
 
 
-def do_advance_step(rt: Runtime, order_id: str, *, step: str, fields: dict[str, str], actor: str,
+def do_advance_step(rt: WorkOrderDeps, order_id: str, *, step: str, fields: dict[str, str], actor: str,
                     now: datetime) -> WorkOrder:
     """Move to a step the flow allows from here, once the fields the current step requires are filled."""
     with rt.uow() as uow:
@@ -107,6 +108,6 @@ def do_advance_step(rt: Runtime, order_id: str, *, step: str, fields: dict[str, 
             order.due_at = min(filter(None, [order.due_at, now + timedelta(minutes=nxt.timer_minutes)]))
         if (department is not None and department.id != order.department_id) or nxt.skill_group:
             _reroute(rt, s, order, department.id if department else order.department_id, actor=actor, now=now)
-        announce(rt, uow, order_id)
+        uow.record(WorkOrderChanged(order_id))
         uow.commit()
     return order

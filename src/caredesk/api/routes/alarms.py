@@ -70,15 +70,16 @@ def acknowledge_alarm(alarm_id: str, rt: RuntimeDep, session: SessionDep,
                       body: AlarmNoteIn | None = None) -> dict[str, Any]:
     alarm_for(session, caller, alarm_id)
     note = body.note if body else ""
-    return alarm_out(run_alarm_action(rt, do_acknowledge_alarm, alarm_id, actor_of(caller), note=note))
+    return alarm_out(run_alarm_action(rt.uow, do_acknowledge_alarm, alarm_id, actor_of(caller), note=note,
+                                      clock=rt.clock))
 
 
 @router.post("/alarms/{alarm_id}/assign")
 def assign_alarm(alarm_id: str, body: AlarmAssignIn, rt: RuntimeDep, session: SessionDep,
                  caller: Annotated[Caller, Depends(require("alarm.assign"))]) -> dict[str, Any]:
     alarm_for(session, caller, alarm_id)
-    return alarm_out(run_alarm_action(rt, do_assign_alarm, alarm_id, body.staff_id, actor_of(caller),
-                                      note=body.note))
+    return alarm_out(run_alarm_action(rt.uow, do_assign_alarm, alarm_id, body.staff_id, actor_of(caller),
+                                      note=body.note, clock=rt.clock))
 
 
 @router.post("/alarms/{alarm_id}/resolve")
@@ -87,4 +88,5 @@ def resolve_alarm(alarm_id: str, rt: RuntimeDep, session: SessionDep,
                   body: AlarmNoteIn | None = None) -> dict[str, Any]:
     alarm_for(session, caller, alarm_id)
     note = body.note if body else ""
-    return alarm_out(run_alarm_action(rt, do_resolve_alarm, alarm_id, actor_of(caller), note=note))
+    return alarm_out(run_alarm_action(rt.uow, do_resolve_alarm, alarm_id, actor_of(caller), note=note,
+                                      clock=rt.clock))

@@ -63,7 +63,7 @@ def record_out(session: Session, record: IncidentRecord) -> dict[str, Any]:
 
 
 def _write(rt: Runtime, action: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    record = run_incident_action(rt, action, *args, **kwargs)
+    record = run_incident_action(rt.uow, action, *args, clock=rt.clock, **kwargs)
     with rt.session_factory() as session:
         return record_out(session, get_record(session, record.id))
 

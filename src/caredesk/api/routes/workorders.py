@@ -3,7 +3,6 @@ of the flow: status, assignment, transfer, step, reply, note, resolve, close, re
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -26,7 +25,6 @@ from caredesk.api.workorder_schemas import (
 )
 from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, require
-from caredesk.runtime import Runtime
 from caredesk.workorders.actions import do_transition, list_work_orders
 from caredesk.workorders.closure import do_close, do_reopen, do_resolve
 from caredesk.workorders.queries import order_detail
@@ -159,13 +157,9 @@ def confirm_emergency(order_id: str, body: ReasonIn,
     after that)."""
     _visible(session, caller, order_id)
     meeting = do_confirm_emergency(rt.uow, rt.emergency, order_id, reason=body.reason, actor=caller.actor,
-                                   now=rt.clock.now(), send_notice=_meeting_notice(rt))
+                                   now=rt.clock.now())
     return {"work_order_id": order_id, "meeting_id": meeting.id, "room_url": meeting.room_url,
             "participants": [p.staff_id for p in meeting.participants]}
-
-
-def _meeting_notice(rt: Runtime) -> Callable[[str], None]:
-    return lambda participant_id: rt.queue.enqueue("emergency.send_meeting_notice", participant_id)
 
 
 @router.post("/work-orders/{order_id}/merge")
