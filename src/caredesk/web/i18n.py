@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from caredesk.web import i18n_workorders
+from caredesk.web import i18n_workbench, i18n_workorders
 
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Translator", "choose_language", "parse_accept_language"]
 
@@ -615,6 +615,8 @@ _EN: dict[str, str] = {
 
 _ZH.update(i18n_workorders.ZH)  # the work-order pages keep their words in their own module
 _EN.update(i18n_workorders.EN)
+_ZH.update(i18n_workbench.ZH)  # the queue order, knowledge at hand, meeting invitations
+_EN.update(i18n_workbench.EN)
 _STRINGS: Mapping[str, Mapping[str, str]] = {"zh": _ZH, "en": _EN}
 
 

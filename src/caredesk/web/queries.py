@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import Viewer, conversation_filter, conversation_for
 from caredesk.alarms.actions import list_alarms
 from caredesk.alarms.alarm_status import AlarmStatus
+from caredesk.emergency.meeting_status import MeetingStatus
 from caredesk.intake.clarify import ClarifyOption, options_of
 from caredesk.storage.orm import (
     Alarm,
@@ -22,14 +23,20 @@ from caredesk.storage.orm import (
     Department,
     EmergencyMeeting,
     KnowledgeEntry,
+    MeetingParticipant,
     Message,
     Staff,
     TriageResult,
     WorkOrder,
+    WorkOrderEvent,
 )
+from caredesk.workorders.assignment import ACTIVE
+from caredesk.workorders.model import priority_of
+from caredesk.workorders.queue_order import QueueFacts, Reason, ordered, reason_keys
 
-__all__ = ["ConversationView", "QueueRow", "chat_history", "conversation_view", "departments_by_id",
-           "pending_options", "queue", "staff_by_id"]
+__all__ = ["CaseText", "ConversationView", "Invitation", "QueueRow", "chat_history", "conversation_view",
+           "created_reasons", "departments_by_id", "pending_invitations", "pending_options", "queue",
+           "recent_customer_text", "reply_order", "staff_by_id"]
 
 QUEUE_LENGTH = 50
 
@@ -40,12 +47,25 @@ class QueueRow:
     customer_ref: str
     channel: str
     last_message_at: datetime
-    last_text: str
+    last_text: str  # what the customer wrote last (masked), never the bot's reply
     last_author: str
     triage: TriageResult | None  # of the last inbound message
     alarm: bool
     work_order_id: str | None  # the conversation's latest
     meeting_id: str | None
+    emergency: bool = False  # an emergency meeting that has not ended
+    priority: int = 5
+    due_at: datetime | None = None  # the latest work order's due time
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def facts(self) -> QueueFacts:
+        return QueueFacts(emergency=self.emergency, alarmed=self.alarm, priority=self.priority,
+                          due_at=self.due_at, last_activity=self.last_message_at)
+
+    @property
+    def pinned(self) -> bool:
+        return self.emergency or self.alarm
 
 
 @dataclass(frozen=True)
@@ -72,35 +92,96 @@ def _latest_messages(session: Session, ids: list[str], *where: Any) -> dict[str,
     return {m.conversation_id: m for m in rows}
 
 
-def _latest_ids(session: Session, model: Any, ids: list[str]) -> dict[str, str]:
+def _latest_rows(session: Session, model: Any, ids: list[str]) -> dict[str, Any]:
+    """The newest row of `model` for each conversation."""
     ranked = _ranked(model, ids)
-    rows = session.execute(select(ranked.c.conversation_id, ranked.c.row_id).where(ranked.c.rank == 1))
-    return {conversation_id: row_id for conversation_id, row_id in rows}
+    rows = session.scalars(select(model).join(ranked, ranked.c.row_id == model.id).where(ranked.c.rank == 1))
+    return {r.conversation_id: r for r in rows}
+
+
+def _meetings(session: Session, ids: list[str]) -> dict[str, tuple[str, bool]]:
+    """Each conversation's newest meeting: (id, still going), without loading the participants."""
+    ranked = _ranked(EmergencyMeeting, ids)
+    rows = session.execute(select(EmergencyMeeting.conversation_id, EmergencyMeeting.id, EmergencyMeeting.status)
+                           .join(ranked, ranked.c.row_id == EmergencyMeeting.id).where(ranked.c.rank == 1))
+    return {cid: (mid, status != MeetingStatus.ENDED) for cid, mid, status in rows}
+
+
+def _complaint_types(session: Session, ids: list[str]) -> dict[str, set[str]]:
+    """The serious complaint types (level 2 and above: repeated contact, regulator...) said in each conversation."""
+    rows = session.execute(select(Message.conversation_id, TriageResult.complaint_types)
+                           .join(TriageResult, TriageResult.message_id == Message.id)
+                           .where(Message.conversation_id.in_(ids), TriageResult.complaint_level >= 2))
+    found: dict[str, set[str]] = {}
+    for cid, types in rows:
+        found.setdefault(cid, set()).update(types or [])
+    return found
+
+
+def created_reasons(session: Session, order_ids: list[str]) -> dict[str, list[str]]:
+    """The priority rule's reasons, as recorded when each order was created (one query, even for none: the
+    queue's query count does not depend on what it shows)."""
+    created = session.execute(select(WorkOrderEvent.work_order_id, WorkOrderEvent.data)
+                              .where(WorkOrderEvent.work_order_id.in_(order_ids), WorkOrderEvent.kind == "created"))
+    return {oid: list((data or {}).get("priority_reasons") or []) for oid, data in created}
+
+
+def _visible_conversations(session: Session, viewer: Viewer, limit: int) -> list[Conversation]:
+    """The most recently active conversations, and those with an open alarm or an emergency still going
+    however long ago they last moved (they are pinned on top)."""
+    visible = conversation_filter(session, viewer)
+    newest_first = (Conversation.last_message_at.desc(), Conversation.id.desc())
+    recent = list(session.scalars(select(Conversation).where(visible).order_by(*newest_first).limit(limit)))
+    urgent = or_(Conversation.id.in_(select(Alarm.conversation_id).where(Alarm.status == AlarmStatus.OPEN)),
+                 Conversation.id.in_(select(EmergencyMeeting.conversation_id)
+                                     .where(EmergencyMeeting.status != MeetingStatus.ENDED)))
+    seen = {c.id for c in recent}
+    if not seen:
+        return []
+    pinned = session.scalars(select(Conversation).where(visible, urgent, Conversation.id.not_in(seen))
+                             .order_by(*newest_first).limit(limit))
+    return recent + list(pinned)
+
+
+def _priority(order: WorkOrder | None, reasons: list[str], inbound: Message | None, tier: str
+              ) -> tuple[int, list[str]]:
+    """The work order's priority and the rule's reasons for it; without an order, the rule applied to the
+    last message's triage (what the order would get)."""
+    if order is not None:
+        return order.priority, reasons
+    tr = inbound.triage if inbound else None
+    if tr is None:
+        return 5, []
+    return priority_of(tr.urgency, tier, tr.emotion)
 
 
 def queue(session: Session, viewer: Viewer, limit: int = QUEUE_LENGTH) -> list[QueueRow]:
-    """The most recently active conversations the viewer may see, newest first."""
-    newest_first = (Conversation.last_message_at.desc(), Conversation.id.desc())
-    conversations = list(session.scalars(select(Conversation).where(conversation_filter(session, viewer))
-                                         .order_by(*newest_first).limit(limit)))
+    """The conversations the viewer may see, in queue order (`workorders.queue_order`): emergencies and
+    alarmed conversations pinned on top, then by priority, SLA due time and the newest activity."""
+    conversations = _visible_conversations(session, viewer, limit)
     if not conversations:
         return []
     ids = [c.id for c in conversations]
-    last = _latest_messages(session, ids)
     last_in = _latest_messages(session, ids, Message.direction == "in")
-    orders = _latest_ids(session, WorkOrder, ids)
-    meetings = _latest_ids(session, EmergencyMeeting, ids)
+    orders: dict[str, WorkOrder] = _latest_rows(session, WorkOrder, ids)
+    reasons = created_reasons(session, [o.id for o in orders.values()])
+    meetings = _meetings(session, ids)
+    complaints = _complaint_types(session, ids)
     alarmed = set(session.scalars(select(Alarm.conversation_id).where(Alarm.conversation_id.in_(ids),
                                                                       Alarm.status == AlarmStatus.OPEN)))
     rows = []
     for c in conversations:
-        message, inbound = last.get(c.id), last_in.get(c.id)
+        inbound, order = last_in.get(c.id), orders.get(c.id)
+        meeting_id, meeting_going = meetings.get(c.id, (None, False))
+        priority, why = _priority(order, reasons.get(order.id, []) if order else [], inbound, c.customer.tier)
         rows.append(QueueRow(
             conversation_id=c.id, customer_ref=c.customer.ref, channel=c.channel,
-            last_message_at=c.last_message_at, last_text=message.text_masked if message else "",
-            last_author=message.author if message else "", triage=inbound.triage if inbound else None,
-            alarm=c.id in alarmed, work_order_id=orders.get(c.id), meeting_id=meetings.get(c.id)))
-    return rows
+            last_message_at=c.last_message_at, last_text=inbound.text_masked if inbound else "",
+            last_author=inbound.author if inbound else "", triage=inbound.triage if inbound else None,
+            alarm=c.id in alarmed, work_order_id=order.id if order else None, meeting_id=meeting_id,
+            emergency=meeting_going, priority=priority, due_at=order.due_at if order else None,
+            reasons=reason_keys(why, sorted(complaints.get(c.id, ())))))
+    return ordered(rows, lambda r: r.facts)
 
 
 def conversation_view(session: Session, viewer: Viewer, conversation_id: str) -> ConversationView:
@@ -152,3 +233,50 @@ def pending_options(session: Session, conversation_id: str | None, history: list
     if not pending or pending.get("message_id") not in {m.id for m in history if m.direction == "out"}:
         return ()
     return options_of(pending)
+
+
+RECENT_CUSTOMER_MESSAGES = 3
+
+
+@dataclass(frozen=True)
+class CaseText:
+    """What knowledge at hand searches with: the customer's recent words, and the case's triage topic."""
+
+    text: str
+    content_type: str | None
+    problem_type: str | None
+
+
+def recent_customer_text(session: Session, conversation_id: str, n: int = RECENT_CUSTOMER_MESSAGES) -> CaseText:
+    """The conversation's last `n` customer messages (masked, oldest first) and the newest one's topic."""
+    rows = list(session.scalars(select(Message).where(Message.conversation_id == conversation_id,
+                                                      Message.direction == "in")
+                                .order_by(Message.created_at.desc(), Message.id.desc()).limit(n)))
+    triage = rows[0].triage if rows else None
+    return CaseText(" ".join(m.text_masked for m in reversed(rows)),
+                    triage.content_type if triage else None, triage.problem_type if triage else None)
+
+
+def reply_order(session: Session, conversation_id: str) -> WorkOrder | None:
+    """The conversation's newest open or paused work order: a reply from the conversation page goes through
+    it (its SLA clocks, its timeline, the customer's channel)."""
+    return session.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation_id,
+                                                  WorkOrder.status_category.in_(ACTIVE))
+                          .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class Invitation:
+    meeting: EmergencyMeeting
+    participant: MeetingParticipant
+
+
+def pending_invitations(session: Session, staff_id: str) -> list[Invitation]:
+    """The emergency meetings this person is invited to and has not joined, while they have not ended:
+    shown on their workbench until they respond."""
+    rows = session.execute(select(EmergencyMeeting, MeetingParticipant)
+                           .join(MeetingParticipant, MeetingParticipant.meeting_id == EmergencyMeeting.id)
+                           .where(MeetingParticipant.staff_id == staff_id, MeetingParticipant.joined_at.is_(None),
+                                  EmergencyMeeting.status != MeetingStatus.ENDED)
+                           .order_by(EmergencyMeeting.created_at.desc()).limit(20))
+    return [Invitation(meeting, participant) for meeting, participant in rows]

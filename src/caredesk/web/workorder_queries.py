@@ -13,25 +13,31 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import work_order_filter
 from caredesk.accounts.roles import can
+from caredesk.alarms.alarm_status import AlarmStatus
+from caredesk.emergency.meeting_status import MeetingStatus
 from caredesk.http.deps import Caller
 from caredesk.sla.policy import SlaConfig, SlaState, SlaStatus, evaluate
 from caredesk.sla.tracking import timelines_of
 from caredesk.storage.orm import (
+    Alarm,
     CallbackTask,
     Customer,
     Department,
+    EmergencyMeeting,
     Macro,
     SatisfactionSurvey,
     Staff,
+    TriageResult,
     WorkOrder,
     WorkOrderEvent,
 )
-from caredesk.web.queries import departments_by_id, staff_by_id
+from caredesk.web.queries import created_reasons, departments_by_id, staff_by_id
 from caredesk.workorders.actions import get_work_order
 from caredesk.workorders.assignment import ACTIVE
 from caredesk.workorders.flows import Flow, FlowStep
 from caredesk.workorders.model import TRANSITIONS, Status
 from caredesk.workorders.queries import BoardRow, callbacks, macros, order_detail, sla_board, sla_status
+from caredesk.workorders.queue_order import QueueFacts, Reason, ordered, reason_keys
 from caredesk.workorders.replies import render_macro
 
 __all__ = ["BoardView", "CallbackView", "OrderView", "QueueRow", "SlaBox", "SlaView", "StepForm",
@@ -82,21 +88,60 @@ class QueueRow:
     priority_reasons: list[str]
     department: Department | None
     assignee: Staff | None
+    reasons: list[Reason] = field(default_factory=list)  # the priority reasons in words
+    emergency: bool = False  # the order's conversation has an emergency meeting that has not ended
+    alarm: bool = False  # ... or an open alarm
+
+    @property
+    def pinned(self) -> bool:
+        return self.emergency or self.alarm
+
+    @property
+    def facts(self) -> QueueFacts:
+        return QueueFacts(emergency=self.emergency, alarmed=self.alarm, priority=self.order.priority,
+                          due_at=self.order.due_at, last_activity=self.order.created_at)
+
+
+def _pins(session: Session, orders: list[WorkOrder]) -> tuple[set[str], set[str]]:
+    """The conversations (of these orders) with an emergency still going, and with an open alarm."""
+    ids = list({o.conversation_id for o in orders if o.conversation_id})
+    if not ids:
+        return set(), set()
+    going = set(session.scalars(select(EmergencyMeeting.conversation_id).where(
+        EmergencyMeeting.conversation_id.in_(ids), EmergencyMeeting.status != MeetingStatus.ENDED)))
+    alarmed = set(session.scalars(select(Alarm.conversation_id).where(Alarm.conversation_id.in_(ids),
+                                                                      Alarm.status == AlarmStatus.OPEN)))
+    return going, alarmed
+
+
+def _complaints(session: Session, ids: list[str]) -> dict[str, list[str]]:
+    """The serious complaint types (repeated contact, regulator...) of the message that opened each order."""
+    if not ids:
+        return {}
+    rows = session.execute(select(TriageResult.work_order_id, TriageResult.complaint_types)
+                           .where(TriageResult.work_order_id.in_(ids), TriageResult.complaint_level >= 2))
+    found: dict[str, list[str]] = {}
+    for oid, types in rows:
+        if oid:
+            found.setdefault(oid, []).extend(types or [])
+    return found
 
 
 def _rows(session: Session, orders: list[WorkOrder], config: SlaConfig, now: datetime) -> list[QueueRow]:
+    """The rows in queue order: emergencies and alarmed conversations' orders pinned on top, then priority
+    and due time (`workorders.queue_order`)."""
     timelines = timelines_of(session, orders)
     ids = [o.id for o in orders]
-    reasons: dict[str, list[str]] = {}
-    if ids:
-        created = session.execute(select(WorkOrderEvent.work_order_id, WorkOrderEvent.data)
-                                  .where(WorkOrderEvent.work_order_id.in_(ids),
-                                         WorkOrderEvent.kind == "created"))
-        reasons = {oid: list((data or {}).get("priority_reasons") or []) for oid, data in created}
+    reasons = created_reasons(session, ids)
+    complaints = _complaints(session, ids)
+    going, alarmed = _pins(session, orders)
     departments = departments_by_id(session, [o.department_id for o in orders])
     people = staff_by_id(session, [o.assignee_id for o in orders])
-    return [QueueRow(o, _worst(_statuses(config, o, timelines[o.id], now)), reasons.get(o.id, []),
-                     departments.get(o.department_id or ""), people.get(o.assignee_id or "")) for o in orders]
+    rows = [QueueRow(o, _worst(_statuses(config, o, timelines[o.id], now)), reasons.get(o.id, []),
+                     departments.get(o.department_id or ""), people.get(o.assignee_id or ""),
+                     reason_keys(reasons.get(o.id, []), complaints.get(o.id, [])),
+                     emergency=o.conversation_id in going, alarm=o.conversation_id in alarmed) for o in orders]
+    return ordered(rows, lambda r: r.facts)
 
 
 # Most urgent first; orders without a due time after those with one, on SQLite as on PostgreSQL.
