@@ -7,16 +7,17 @@
     var body = document.body;
     var source = new EventSource(queue.getAttribute("data-events"));
     body.setAttribute("data-live-events", "0");
-    var alarms = document.getElementById("alarms"); // the open-alarm panel refreshes on the same events
+    // the open-alarm panel and this person's meeting invitations refresh on the same events
+    var panels = [queue, document.getElementById("alarms"), document.getElementById("invitations")]
+      .filter(function (panel) { return panel; });
+    function refresh() { panels.forEach(function (panel) { htmx.trigger(panel, "refresh"); }); }
     source.onopen = function () {
       body.setAttribute("data-live", "open");
-      htmx.trigger(queue, "refresh"); // catch up on anything published while (re)connecting
-      if (alarms) { htmx.trigger(alarms, "refresh"); }
+      refresh(); // catch up on anything published while (re)connecting
     };
     source.onmessage = function () {
       body.setAttribute("data-live-events", String(Number(body.getAttribute("data-live-events")) + 1));
-      htmx.trigger(queue, "refresh");
-      if (alarms) { htmx.trigger(alarms, "refresh"); }
+      refresh();
     };
     source.onerror = function () {
       body.setAttribute("data-live", "closed"); // the browser reconnects by itself; polling covers the gap
@@ -48,6 +49,21 @@
       }
     });
   }
+
+  // Knowledge at hand: "insert" puts the entry's answer into the reply box (after what is typed there, if
+  // anything), for the agent to edit before sending; the button's own hx-post records which entry it was.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".kb-insert") : null;
+    if (!button) { return; }
+    var box = document.getElementById(button.getAttribute("data-target"));
+    if (!box) { return; }
+    var answer = button.getAttribute("data-answer") || "";
+    box.value = box.value.trim() ? box.value.replace(/\s+$/, "") + "\n\n" + answer : answer;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.focus();
+    button.setAttribute("data-inserted", "1");
+    button.title = button.getAttribute("data-done") || "";
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     var queue = document.getElementById("queue");
