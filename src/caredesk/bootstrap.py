@@ -110,6 +110,8 @@ def _subscribe(rt: Runtime) -> None:
        name="live:work order")
     on(SlaMarked, lambda e: live({"type": "sla", "work_order_id": e.work_order_id, "kinds": list(e.kinds)}),
        name="live:SLA")
+    # the invitee's workbench shows the invitation at once (it lists the reader's own, so no id is needed)
+    on(InvitationDue, lambda e: live({"type": "meeting_invitation"}), name="live:invitation")
     on(MessageReceived, lambda e: live({"type": "message", "conversation_id": e.conversation_id,
                                         "message_id": e.message_id, "decision": e.decision,
                                         "clarification": e.clarification, "urgency": e.urgency,

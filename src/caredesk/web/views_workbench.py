@@ -9,19 +9,24 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
-from caredesk.accounts.access import meeting_for
+from caredesk.accounts.access import conversation_for, meeting_for
 from caredesk.accounts.roles import can
+from caredesk.errors import CareDeskError, NotFound
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
 from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 from caredesk.web import queries
+from caredesk.web.knowledge_queries import web_actor
 from caredesk.web.rendering import LoginRequired, WebRoute, current_staff, is_htmx, render, staff_who_may
+from caredesk.web.views_at_hand import reply_target
 from caredesk.web.views_corrections import triage_panels
+from caredesk.workorders.replies import do_reply
 
 __all__ = ["live_events", "router"]
 
@@ -29,15 +34,17 @@ router = APIRouter(route_class=WebRoute)
 
 KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 300.0  # then the browser reconnects: a server restart never waits long on an open stream
-_EVENT_FIELDS = ("type", "conversation_id", "message_id", "decision", "urgency", "alarm_id", "change")
+_EVENT_FIELDS = ("type", "conversation_id", "message_id", "decision", "urgency", "alarm_id", "change", "meeting_id")
 ConversationReader = Annotated[Staff, staff_who_may("conversation.read")]
 
 
 @router.get("/workbench", response_class=HTMLResponse)
 def workbench(request: Request, session: SessionDep, staff: ConversationReader) -> HTMLResponse:
     rows = queries.queue(session, Caller.of_staff(staff))
-    template = "_queue.html" if is_htmx(request) else "workbench.html"
-    return render(request, template, {"rows": rows}, staff=staff, headers={"Vary": "HX-Request"})
+    if is_htmx(request):
+        return render(request, "_queue.html", {"rows": rows}, staff=staff, headers={"Vary": "HX-Request"})
+    context = {"rows": rows, "invitations": queries.pending_invitations(session, staff.id)}
+    return render(request, "workbench.html", context, staff=staff, headers={"Vary": "HX-Request"})
 
 
 async def live_events(request: Request, bus: LiveBus, *, keepalive: float = KEEPALIVE_SECONDS,
@@ -78,17 +85,54 @@ async def workbench_events(request: Request, rt: RuntimeDep) -> StreamingRespons
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.get("/workbench/conversations/{conversation_id}", response_class=HTMLResponse)
-def conversation_page(conversation_id: str, request: Request, rt: RuntimeDep, session: SessionDep,
-                      staff: ConversationReader) -> HTMLResponse:
+def _conversation_context(rt: Runtime, session: Session, staff: Staff, conversation_id: str) -> dict[str, Any]:
     """Scoped like the API (404 outside the staff member's branch), counted and audited as a record read."""
     caller = Caller.of_staff(staff)
     note_record_read(rt, caller)
     view = queries.conversation_view(session, caller, conversation_id)
     audit_read(rt, caller, "conversation", conversation_id, via="web")
     panels = triage_panels(session, view.messages)
-    context = {"view": view, "panels": panels, "can_correct": can(staff.role, "triage.correct")}
+    order = reply_target(session, staff, conversation_id)
+    return {"view": view, "panels": panels, "can_correct": can(staff.role, "triage.correct"),
+            "reply_order": order, "reply_error": None, "reply_text": "", "sent": False}
+
+
+@router.get("/workbench/conversations/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(conversation_id: str, request: Request, rt: RuntimeDep, session: SessionDep,
+                      staff: ConversationReader) -> HTMLResponse:
+    context = _conversation_context(rt, session, staff, conversation_id)
+    context["sent"] = request.query_params.get("sent") == "1"
     return render(request, "conversation.html", context, staff=staff)
+
+
+@router.post("/workbench/conversations/{conversation_id}/reply", response_class=HTMLResponse)
+def conversation_reply(conversation_id: str, request: Request, rt: RuntimeDep, session: SessionDep,
+                       staff: ConversationReader, text: Annotated[str, Form(max_length=20_000)] = ""
+                       ) -> Response:
+    """Answer the customer from the conversation page, through its open work order (its SLA clocks, its
+    timeline, the customer's channel); back to the page after, or the refusal on the page with the text kept."""
+    conversation_for(session, Caller.of_staff(staff), conversation_id)
+    order = reply_target(session, staff, conversation_id)
+    if order is None:
+        raise NotFound("no open work order to reply through", conversation_id=conversation_id)
+    order_id = order.id
+    session.rollback()  # the action takes its own transaction and the order's row lock
+    try:
+        do_reply(rt, order_id, text=text, actor=web_actor(staff), now=rt.clock.now())
+    except CareDeskError as exc:
+        context = _conversation_context(rt, session, staff, conversation_id)
+        context |= {"reply_error": exc.message, "reply_text": text}
+        return render(request, "conversation.html", context, staff=staff, status=400,
+                      headers={"X-CareDesk-Error": exc.code})
+    return RedirectResponse(f"/workbench/conversations/{conversation_id}?sent=1", status_code=303)
+
+
+@router.get("/workbench/invitations", response_class=HTMLResponse)
+def invitations(request: Request, session: SessionDep, staff: Annotated[Staff, staff_who_may("meeting.read")]
+                ) -> HTMLResponse:
+    """This person's emergency meeting invitations not yet answered (the workbench refreshes it live)."""
+    return render(request, "_invitations.html", {"invitations": queries.pending_invitations(session, staff.id)},
+                  staff=staff)
 
 
 @router.get("/workbench/meetings/{meeting_id}", response_class=HTMLResponse)
