@@ -3,8 +3,10 @@ customer messages, a work order's description), shown beside the reply box with 
 
 The meaning search that answers customers (`KnowledgeIndex.search`: BM25 + sentence embeddings, current
 published versions only) finds the candidates over every topic; `rank_suggestions` (pure) then adds a bonus
-for each triage label the entry shares (content type, problem type), so that among entries close in meaning
-the one on the case's own topic comes first, without hiding a good answer filed under another topic."""
+for each triage label the entry shares with the case, so that among entries close in meaning the one on the
+case's own topic comes first, without hiding a good answer filed under another topic. The content type (what
+it is about) weighs more than the problem type: a complaint about a forgotten password still wants the
+password answer, filed as a consultation."""
 
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ from dataclasses import dataclass
 from caredesk.knowledge.match import KbMatch
 from caredesk.knowledge.retrieval import KnowledgeIndex, entry_language
 
-__all__ = ["CANDIDATES", "MIN_SCORE", "TOPIC_BONUS", "Suggestion", "Topic", "excerpt", "rank_suggestions",
+__all__ = ["CANDIDATES", "MIN_SCORE", "CONTENT_BONUS", "PROBLEM_BONUS", "Suggestion", "Topic", "excerpt", "rank_suggestions",
            "suggest"]
 
 CANDIDATES = 12  # asked of the meaning search before the topic re-ranks them
-TOPIC_BONUS = 0.15  # per shared triage label
+CONTENT_BONUS = 0.1  # the entry's content type is the case's (system, business, branch, partner)
+PROBLEM_BONUS = 0.03  # its problem type too (consultation, complaint, suggestion)
 MIN_SCORE = 0.05  # calibrated confidence below which an entry is noise, whatever its topic
 EXCERPT_CHARS = 90
 
@@ -54,11 +57,11 @@ def rank_suggestions(matches: Sequence[KbMatch], topic_of: Callable[[str], Topic
         if m.score < MIN_SCORE:
             continue
         topic = topic_of(m.entry_id)
-        shared = 0
-        if case is not None and topic is not None:
-            shared = (topic.content_type == case.content_type) + (topic.problem_type == case.problem_type)
+        same_content = bool(case and topic and topic.content_type == case.content_type)
+        same_problem = bool(case and topic and topic.problem_type == case.problem_type)
+        bonus = CONTENT_BONUS * same_content + PROBLEM_BONUS * same_problem
         scored.append(Suggestion(m.entry_id, m.version, m.question, m.answer, excerpt(m.answer),
-                                 round(m.score + TOPIC_BONUS * shared, 4), shared == 2))
+                                 round(m.score + bonus, 4), same_content and same_problem))
     return sorted(scored, key=lambda s: -s.score)[:limit]
 
 
