@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from caredesk.knowledge.match import KbMatch
 from caredesk.knowledge.retrieval import KnowledgeIndex, entry_language
 
-__all__ = ["CANDIDATES", "MIN_SCORE", "CONTENT_BONUS", "PROBLEM_BONUS", "Suggestion", "Topic", "excerpt", "rank_suggestions",
-           "suggest"]
+__all__ = ["CANDIDATES", "CONTENT_BONUS", "MIN_SCORE", "PROBLEM_BONUS", "Suggestion", "Topic", "excerpt",
+           "rank_suggestions", "suggest"]
 
 CANDIDATES = 12  # asked of the meaning search before the topic re-ranks them
 CONTENT_BONUS = 0.1  # the entry's content type is the case's (system, business, branch, partner)
