@@ -80,7 +80,9 @@ def test_browser_workbench_updates_live_and_shows_triage(live_server: LiveServer
     expect(row.locator(f"a[href='/workbench/work-orders/{outcome.work_order_id}']")).to_be_visible()
 
     second = do_receive_message(live_server.runtime, IncomingMessage(FAQ_EN, "web", "browser-cust-8"))
-    expect(page.locator("#queue tbody tr").first).to_have_id(f"conv-{second.conversation_id}")  # newest first
+    # the queue sorts by priority before recency: the newer question (P5) comes below the complaint (P3)
+    expect(page.locator("#queue tbody tr").nth(1)).to_have_id(f"conv-{second.conversation_id}")
+    expect(page.locator("#queue tbody tr").first).to_have_id(f"conv-{outcome.conversation_id}")
     shot(page, "workbench")
 
     row.locator(".customer a").click()
