@@ -18,7 +18,14 @@ from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.triage.doc import TriageDoc
 from caredesk.workorders.assignment import route
 from caredesk.workorders.flows import Flow, choose_flow
-from caredesk.workorders.model import Status, StatusCategory, category_of, check_transition, priority_of
+from caredesk.workorders.model import (
+    UNCONFIRMED_REASON,
+    Status,
+    StatusCategory,
+    category_of,
+    check_transition,
+    priority_of,
+)
 from caredesk.workorders.skills import SkillLexicon, load_skill_lexicon
 
 __all__ = [
@@ -51,7 +58,7 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
     department_id = session.scalar(select(Department.id).where(Department.code == first.department))
     priority, priority_reasons = priority_of(labels["urgency"], customer.tier, doc.emotion.label)
     if confirm_emergency:
-        priority, priority_reasons = 1, [*priority_reasons, "urgent, unconfirmed: a lead confirms the emergency"]
+        priority, priority_reasons = 1, [*priority_reasons, UNCONFIRMED_REASON]
     title = doc.masked if len(doc.masked) <= 80 else doc.masked[:79] + "…"
     order = WorkOrder(conversation_id=conversation.id, customer_id=customer.id, message_id=message.id, title=title,
                       description=doc.masked, content_type=labels["content_type"],
