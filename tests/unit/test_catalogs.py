@@ -92,9 +92,10 @@ def test_both_languages_use_the_same_placeholders() -> None:
 
 def test_translator_plural_forms_follow_the_count() -> None:
     en, zh = Translator("en"), Translator("zh")
-    assert en.plural("wo.left", 1) == "1 business minute left"
-    assert en.plural("wo.left", 7) == "7 business minutes left"
-    assert zh.plural("wo.left", 1) == zh.plural("wo.left", 1) == "剩余 1 分钟"
+    assert en.plural("login.throttled", 1) == "Too many failed sign-ins; try again in 1 minute."
+    assert en.plural("login.throttled", 15) == "Too many failed sign-ins; try again in 15 minutes."
+    assert zh.plural("login.throttled", 1) == "登录失败次数过多，请 1 分钟后再试。"
+    assert (en.plural("wo.left", 1), zh.plural("wo.left", 7)) == ("1 business min left", "剩余 7 分钟")
 
 
 def test_translator_reads_stored_values_and_leaves_unknown_ones() -> None:

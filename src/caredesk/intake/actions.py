@@ -188,7 +188,8 @@ def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, custome
     order = do_open_work_order(s, flows=rt.flows, conversation=conversation, customer=customer, message=message,
                                doc=doc, reason=decision.reason, now=now, sla=rt.sla,
                                confirm_emergency=decision.confirm_emergency,
-                               handoff=decision.kind == DecisionKind.HANDOFF)
+                               handoff=decision.kind == DecisionKind.HANDOFF,
+                               reason_codes=[r.to_json() for r in decision.because])
     return order.id
 
 

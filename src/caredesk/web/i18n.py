@@ -68,8 +68,9 @@ class Translator:
         text = self._catalog.gettext(key)
         return text.format(**values) if values else text
 
-    def plural(self, key: str, n: int, **values: object) -> str:
-        return self._catalog.ngettext(key, key, n).format(n=n, **values)
+    def plural(self, key: str, n: float, **values: object) -> str:
+        """The form for `n` (ngettext chooses on the whole number; minutes may come as floats), with `{n}`."""
+        return self._catalog.ngettext(key, key, int(n)).format(n=n, **values)
 
     def known(self, key: str) -> bool:
         return self._catalog.gettext(key) != key

@@ -3,6 +3,7 @@ transaction. The caller's unit of work commits."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +48,8 @@ def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, n
 def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation: Conversation, customer: Customer,
                        message: Message, doc: TriageDoc, reason: str, now: datetime,
                        sla: SlaConfig | None = None, skills: SkillLexicon | None = None,
-                       confirm_emergency: bool = False, handoff: bool = False) -> WorkOrder:
+                       confirm_emergency: bool = False, handoff: bool = False,
+                       reason_codes: Sequence[Mapping[str, object]] = ()) -> WorkOrder:
     """Open an order in the flow that fits the triage, start its SLA clock and route it to an agent (or
     its group's waiting queue), all in the caller's transaction. `confirm_emergency`: urgent below the
     emergency gate, so the order goes first in the queue and its timeline says a lead is to confirm;
@@ -76,7 +78,8 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
     append_event(session, order, "created", actor="system", now=now,
                  data={"flow": flow.name, "flow_version": flow.version, "step": first.name,
                        "department": first.department, "priority": priority,
-                       "priority_reasons": priority_reasons, "reason": reason, "skills": order.skills,
+                       "priority_reasons": priority_reasons, "reason": reason,
+                       "decision_reasons": list(reason_codes), "skills": order.skills,
                        "sla_policy": policy.name if policy else None})
     if confirm_emergency:
         append_event(session, order, "emergency_suggested", actor="system", now=now, data={"reason": reason},
