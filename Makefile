@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test check bench install lock mutation clean
+.PHONY: run test check bench install lock messages mutation clean
 
 # requirements.lock pins every package, direct and indirect (CareDesk's ranges are in pyproject.toml). It is
 # used as constraints: `make run` installs CareDesk and what it needs to run, `make test` adds the test tools,
@@ -51,6 +51,19 @@ lock: $(TEST_STAMP)
 	$(BIN)/pip install --quiet pip-tools==7.7.0
 	$(BIN)/pip-compile --quiet --extra test --strip-extras --no-emit-index-url --no-emit-find-links \
 		--annotation-style=line -o requirements.lock pyproject.toml
+
+# The web UI's catalogs (src/caredesk/web/locale/*/LC_MESSAGES/messages.po): extract every message key from the
+# templates and the code (babel.cfg), then add new keys to each catalog with an empty translation and drop the
+# keys nobody uses. Fill the empty msgstr lines; tests/unit/test_catalogs.py fails until every key is translated.
+LOCALE := src/caredesk/web/locale
+KEYWORDS := -k t -k rt -k N_ -k tn:1,1 -k plural:1,1
+
+messages: $(STAMP)
+	$(BIN)/pybabel --quiet extract -F babel.cfg --no-default-keywords $(KEYWORDS) --no-location --sort-output \
+		--width 120 --project CareDesk -o $(LOCALE)/messages.pot .
+	$(BIN)/pybabel --quiet update -i $(LOCALE)/messages.pot -d $(LOCALE) --ignore-obsolete --no-fuzzy-matching \
+		--width 120
+	@rm $(LOCALE)/messages.pot
 
 # Mutation testing of the pure rule modules with their unit tests ([tool.mutmut] in pyproject.toml; mutmut is
 # installed here on demand, pinned, and is no dependency of CareDesk). Works in ./mutants; prints killed/total.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import time
 from ipaddress import ip_network
 from pathlib import Path
@@ -12,9 +11,10 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_SECRET", "Settings"]
+__all__ = ["DEFAULT_SECRET", "DEFAULT_SECRET_WARNING", "Settings"]
 
 DEFAULT_SECRET = "change-me-development-only"
+DEFAULT_SECRET_WARNING = "CAREDESK_SECRET_KEY is the development default; set a long random value"
 
 
 class Settings(BaseSettings):
@@ -125,17 +125,19 @@ class Settings(BaseSettings):
     model_dir: Path | None = None  # defaults to var_dir / "models"
 
     @property
+    def uses_default_secret(self) -> bool:
+        return self.secret_key == DEFAULT_SECRET and self.environment != "test"
+
+    @property
     def models_path(self) -> Path:
         return self.model_dir or self.var_dir / "models"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.secret_key == DEFAULT_SECRET:
-            message = "CAREDESK_SECRET_KEY is the development default; set a long random value"
-            if self.environment == "production":
-                raise ValueError(message)
-            if self.environment != "test":
-                logging.getLogger("caredesk.settings").warning(message)
+        # Elsewhere the default is only a warning, and `caredesk serve` says it once (settings are built by every
+        # command, and `make run` runs three of them).
+        if self.secret_key == DEFAULT_SECRET and self.environment == "production":
+            raise ValueError(DEFAULT_SECRET_WARNING)
         if self.environment == "production" and not self.encryption_keys:
             raise ValueError("CAREDESK_ENCRYPTION_KEYS is required in production (see `caredesk keys generate`)")
         if self.encryption_active_key and self.encryption_active_key not in self.encryption_keys:

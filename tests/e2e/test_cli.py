@@ -190,3 +190,28 @@ def test_cli_outbox_status_and_relay_once(cli_env: dict[str, str]) -> None:
     assert [(r.event_type, r.dispatched_at is not None) for r in rows] == [("workorders.changed", True),
                                                                            ("retired.event", False)]
     assert "unknown event" in rows[1].last_error
+
+
+def test_cli_default_secret_warning_is_said_once_by_serve(cli_env: dict[str, str]) -> None:
+    """`make run` runs db upgrade, demo and serve: only serve, whose sessions the key signs, warns, once."""
+    env = {k: v for k, v in cli_env.items() if k != "CAREDESK_SECRET_KEY"} | {"CAREDESK_ENVIRONMENT": "development"}
+    for args in (["db", "upgrade"], ["demo"]):
+        done = caredesk(env, *args)
+        assert done.returncode == 0 and "CAREDESK_SECRET_KEY" not in done.stdout + done.stderr
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "caredesk.cli.main", "serve", "--host", "127.0.0.1", "--port",
+                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert out.count("CAREDESK_SECRET_KEY is the development default") == 1

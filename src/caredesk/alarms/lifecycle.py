@@ -105,7 +105,7 @@ def do_resolve_alarm(session: Session, alarm_id: str, actor: AlarmActor, events:
     alarm = get_alarm(session, alarm_id, lock=True)
     check_open(alarm, "resolved again")
     if not note.strip():  # the record of why a customer's escalation was closed is what a review reads
-        raise InvalidInput("resolving an alarm needs a reason", field="note")
+        raise InvalidInput("resolving an alarm needs a reason", field="note", problem="reason_required")
     if alarm.acknowledged_at is None:
         alarm.acknowledged_at, alarm.acknowledged_by = now, actor.staff_id
     alarm.status = check_alarm_move(alarm.status, AlarmStatus.RESOLVED)

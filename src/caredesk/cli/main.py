@@ -18,6 +18,7 @@ from caredesk.cli.evaluate import eval_command
 from caredesk.cli.outbox import outbox_app
 from caredesk.cli.staff import staff_app
 from caredesk.errors import CareDeskError
+from caredesk.settings import DEFAULT_SECRET_WARNING
 
 if TYPE_CHECKING:
     from caredesk.runtime import Runtime
@@ -128,6 +129,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     # still show (warnings and errors). `caredesk worker` keeps the task log.
     logging.getLogger("huey").setLevel(logging.WARNING)
     install_log_masking()
+    if rt.settings.uses_default_secret:  # said here once: this is the process whose sessions the key signs
+        typer.echo(f"Warning: {DEFAULT_SECRET_WARNING}", err=True)
     typer.echo(f"CareDesk is running at {scheme}://{host}:{port}/  (customer chat at /chat; demo staff login: "
                f"agent / caredesk-demo, the others in the README; API docs at /docs)")
     mail = rt.settings

@@ -24,7 +24,8 @@ def _plain_text(value: str, field: str, max_chars: int) -> str:
     if not text:
         raise InvalidInput(f"{field} is empty", field=field)
     if len(text) > max_chars:
-        raise InvalidInput(f"{field} is longer than {max_chars} characters", field=field)
+        raise InvalidInput(f"{field} is longer than {max_chars} characters", field=field, problem="too_long",
+                           limit=max_chars)
     if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in text):
         raise InvalidInput(f"{field} contains control or invalid characters", field=field)
     return text

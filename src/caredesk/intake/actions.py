@@ -26,7 +26,7 @@ from caredesk.intake.clarify import (
     pending_state,
     resolve_choice,
 )
-from caredesk.intake.decision import Decision, DecisionKind, decide, needs_emergency
+from caredesk.intake.decision import Decision, DecisionKind, Reason, decide, needs_emergency
 from caredesk.intake.events import MessageReceived
 from caredesk.intake.replies import acknowledgement
 from caredesk.knowledge.match import KbMatch
@@ -72,7 +72,8 @@ def check_incoming(cmd: IncomingMessage, max_chars: int) -> None:
     if not cmd.text.strip():
         raise InvalidInput("text is empty", field="text")
     if len(cmd.text) > max_chars:
-        raise InvalidInput(f"text is longer than {max_chars} characters", field="text")
+        raise InvalidInput(f"text is longer than {max_chars} characters", field="text", problem="too_long",
+                           limit=max_chars)
     if cmd.channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {sorted(CHANNELS)}", field="channel")
     if not _REF.match(cmd.customer_ref):
@@ -122,7 +123,8 @@ def _triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageR
         problem_type_confidence=pt.confidence, urgency=ur.label, urgency_confidence=ur.confidence,
         emotion=doc.emotion.label, complaint_level=doc.complaint_level, complaint_types=doc.complaint_types,
         entities=[{"kind": e.kind, "text": e.text, "start": e.start, "end": e.end} for e in doc.entities],
-        explanation=doc.explanation(), decision_kind=decision.kind.value, decision_reason=decision.reason[:500],
+        explanation=doc.explanation() | {"decision_reasons": [r.to_json() for r in decision.because]},
+        decision_kind=decision.kind.value, decision_reason=decision.reason[:500],
         answer_entry_id=answered.entry_id if answered else None,
         answer_version=answered.version if answered else None,
         answer_score=best.score if best else None, created_at=message.created_at)
@@ -155,7 +157,8 @@ def _resolve_pending(index: KnowledgeIndex, conversation: Conversation, doc: Tri
         return None
     match = KbMatch(entry.entry_id, entry.version, chosen.score, entry.question, entry.answer)
     return Decision(DecisionKind.ANSWER, f"clarification: the customer chose option {chosen.index} "
-                                         f"({entry.entry_id})", match)
+                                         f"({entry.entry_id})", match,
+                    because=(Reason("clarified", {"option": str(chosen.index)}),))
 
 
 def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, customer: Customer, message: Message,
@@ -185,7 +188,8 @@ def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, custome
     order = do_open_work_order(s, flows=rt.flows, conversation=conversation, customer=customer, message=message,
                                doc=doc, reason=decision.reason, now=now, sla=rt.sla,
                                confirm_emergency=decision.confirm_emergency,
-                               handoff=decision.kind == DecisionKind.HANDOFF)
+                               handoff=decision.kind == DecisionKind.HANDOFF,
+                               reason_codes=[r.to_json() for r in decision.because])
     return order.id
 
 
@@ -255,7 +259,8 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
             else:
                 meeting_id = running
                 decision = Decision(DecisionKind.EMERGENCY, f"{decision.reason}; the conversation's emergency "
-                                                            f"meeting {running} is still running: joins it")
+                                                            f"meeting {running} is still running: joins it",
+                                    because=(*decision.because, Reason("joins_meeting")))
             reply_text = acknowledgement("emergency", doc.language)
         else:
             assert index is not None
@@ -271,7 +276,9 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
             outgoing = rt.outgoing.check(reply_text) if reply_text is not None else None
             if outgoing is not None and outgoing.blocked:  # not sent: a person takes the message, with the reason
                 decision = Decision(DecisionKind.WORK_ORDER, f"outgoing compliance blocked the reply: "
-                                                             f"{outgoing.reason()}", decision.match)
+                                                             f"{outgoing.reason()}", decision.match,
+                                    because=(Reason("compliance_blocked",
+                                                    {"rules": ", ".join(sorted({h.rule_id for h in outgoing.hits}))}),))
                 reply_text, options = None, ()
             if reply_text is None:
                 work_order_id = _work_order_for(rt, s, conversation, customer, message, doc, decision, now)

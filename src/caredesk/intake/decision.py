@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -13,7 +13,7 @@ from caredesk.triage.doc import TriageDoc
 if TYPE_CHECKING:
     from caredesk.settings import Settings
 
-__all__ = ["Decision", "DecisionKind", "DecisionPolicy", "decide", "needs_emergency"]
+__all__ = ["REASON_CODES", "Decision", "DecisionKind", "DecisionPolicy", "Reason", "decide", "needs_emergency"]
 
 
 class DecisionKind(StrEnum):
@@ -21,6 +21,21 @@ class DecisionKind(StrEnum):
     WORK_ORDER = "work_order"
     EMERGENCY = "emergency"
     HANDOFF = "handoff"  # the customer asked for a person: a work order takes the conversation to the queue
+
+
+# The stable codes of a decision's reasons; the pages translate them with their parameters (the English
+# `Decision.reason` stays what the API and the stored triage say).
+REASON_CODES = ("hard_rule", "urgency_met", "urgency_held", "handoff", "out_of_scope", "no_entry",
+                "below_threshold", "clarify", "kb_match", "clarified", "joins_meeting", "compliance_blocked")
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {"code": self.code, "params": self.params}
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,9 @@ class Decision:
     # starts the emergency response).
     confirm_emergency: bool = False
     out_of_scope: bool = False  # not a customer-service message: the reply asks what the customer needs
+    # `reason` as stable codes with their values, for the pages to translate; it says what `reason` says, so
+    # two decisions with the same reason are equal.
+    because: tuple[Reason, ...] = field(default=(), compare=False)
 
 
 def _urgent(doc: TriageDoc, policy: DecisionPolicy) -> bool:
@@ -66,13 +84,20 @@ def needs_emergency(doc: TriageDoc, policy: DecisionPolicy) -> bool:
     return bool(doc.hard_rules) or doc.label("urgency").confidence >= policy.emergency_min_confidence
 
 
-def _emergency_reason(doc: TriageDoc, policy: DecisionPolicy) -> str:
+def _emergency(doc: TriageDoc, policy: DecisionPolicy) -> Decision:
     urgency = doc.label("urgency")
     if doc.hard_rules:
-        return f"hard rule {', '.join(doc.hard_rules)}: urgency {urgency.label} starts the linked response"
+        rules = ", ".join(doc.hard_rules)
+        return Decision(DecisionKind.EMERGENCY,
+                        f"hard rule {rules}: urgency {urgency.label} starts the linked response",
+                        because=(Reason("hard_rule", {"rules": rules, "urgency": urgency.label}),))
     rule = next((r.removeprefix("rule:") for r in urgency.reasons if r.startswith("rule:")), "")
-    return (f"urgency {urgency.label} ({urgency.confidence:.2f} >= {policy.emergency_min_confidence:.2f}"
-            f"{', ' + rule if rule else ''}) meets the linked-response condition")
+    confidence, threshold = f"{urgency.confidence:.2f}", f"{policy.emergency_min_confidence:.2f}"
+    return Decision(DecisionKind.EMERGENCY,
+                    f"urgency {urgency.label} ({confidence} >= {threshold}{', ' + rule if rule else ''}) meets "
+                    f"the linked-response condition",
+                    because=(Reason("urgency_met", {"urgency": urgency.label, "confidence": confidence,
+                                                    "threshold": threshold, "rule": rule}),))
 
 
 def decide(doc: TriageDoc, match: KbMatch | None, policy: DecisionPolicy, *,
@@ -82,29 +107,38 @@ def decide(doc: TriageDoc, match: KbMatch | None, policy: DecisionPolicy, *,
     customer-service message; then the knowledge base."""
     urgency = doc.label("urgency")
     if needs_emergency(doc, policy):
-        return Decision(DecisionKind.EMERGENCY, _emergency_reason(doc, policy))
+        return _emergency(doc, policy)
     unconfirmed = _urgent(doc, policy)
-    held = (f"urgency {urgency.label} at {urgency.confidence:.2f} < {policy.emergency_min_confidence:.2f}: "
-            f"a lead confirms before the emergency response starts") if unconfirmed else ""
+    confidence, gate = f"{urgency.confidence:.2f}", f"{policy.emergency_min_confidence:.2f}"
+    held = (f"urgency {urgency.label} at {confidence} < {gate}: a lead confirms before the emergency response "
+            f"starts") if unconfirmed else ""
+    held_because = (Reason("urgency_held", {"urgency": urgency.label, "confidence": confidence, "threshold": gate}),
+                    ) if unconfirmed else ()
     if doc.handoff:
         return Decision(DecisionKind.HANDOFF, "; ".join(filter(None, ["the customer asked for a person", held])),
-                        confirm_emergency=unconfirmed)
+                        confirm_emergency=unconfirmed, because=(Reason("handoff"), *held_because))
     if unconfirmed:
-        return Decision(DecisionKind.WORK_ORDER, held, confirm_emergency=True)
+        return Decision(DecisionKind.WORK_ORDER, held, confirm_emergency=True, because=held_because)
     if doc.out_of_scope:
         rule = next((r for r in doc.rules if r.startswith("out_of_scope:")), "out_of_scope")
         return Decision(DecisionKind.ANSWER, f"not a customer-service message ({rule}): asked to clarify",
-                        out_of_scope=True)
+                        out_of_scope=True, because=(Reason("out_of_scope", {"rule": rule}),))
     if match is None:
-        return Decision(DecisionKind.WORK_ORDER, "no knowledge entry for this content and problem type")
+        return Decision(DecisionKind.WORK_ORDER, "no knowledge entry for this content and problem type",
+                        because=(Reason("no_entry"),))
+    score, threshold = f"{match.score:.2f}", f"{policy.kb_threshold:.2f}"
     if match.score < policy.kb_threshold:
-        return Decision(DecisionKind.WORK_ORDER, f"best knowledge match {match.score:.2f} < "
-                                                 f"{policy.kb_threshold:.2f}", match)
+        return Decision(DecisionKind.WORK_ORDER, f"best knowledge match {score} < {threshold}", match,
+                        because=(Reason("below_threshold", {"score": score, "threshold": threshold}),))
     close = [m for m in runners_up if m.entry_id != match.entry_id and match.score - m.score < policy.clarify_margin]
     close = close[:max(policy.clarify_max_options - 1, 0)]
     if close:
         scores = ", ".join(f"{m.score:.2f}" for m in (match, *close))
+        margin = f"{policy.clarify_margin:.2f}"
         return Decision(DecisionKind.ANSWER, f"clarifying question: {1 + len(close)} knowledge matches ({scores}) "
-                                             f"within {policy.clarify_margin:.2f} of each other", None,
-                        (match, *close))
-    return Decision(DecisionKind.ANSWER, f"knowledge match {match.score:.2f} >= {policy.kb_threshold:.2f}", match)
+                                             f"within {margin} of each other", None,
+                        (match, *close),
+                        because=(Reason("clarify", {"count": str(1 + len(close)), "scores": scores,
+                                                    "margin": margin}),))
+    return Decision(DecisionKind.ANSWER, f"knowledge match {score} >= {threshold}", match,
+                    because=(Reason("kb_match", {"score": score, "threshold": threshold}),))

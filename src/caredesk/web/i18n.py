@@ -1,641 +1,129 @@
 """The web UI's words in Chinese and English, and which language a request gets.
 
+The words are gettext catalogs, `web/locale/<language>/LC_MESSAGES/messages.po`, keyed by message keys
+(`nav.workbench`); they are read once per process (no compiled .mo to keep in step). `make messages` extracts
+the keys from the templates and the code (babel.cfg) and updates both catalogs; the catalog test checks that
+every key has a translation in each language and that no catalog keeps a key nobody uses.
+
 The language is `?lang=zh|en` (remembered in the session), else the browser's Accept-Language, else
 Chinese."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import cache
+from gettext import NullTranslations
+from importlib import resources
+from io import BytesIO
 
-from caredesk.web import i18n_workbench, i18n_workorders
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Translator", "choose_language", "parse_accept_language"]
+from caredesk.errors import CareDeskError
+from caredesk.workorders.model import UNCONFIRMED_REASON
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "N_", "Translator", "catalog", "choose_language",
+           "parse_accept_language"]
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
+DOMAIN = "messages"
+_PRIORITY_REASON = re.compile(r"^(urgency|tier|emotion) (\S+) \+(\d+)$")  # workorders.model.priority_of
+_LABEL_PARAMS = frozenset({"urgency", "value"})  # reason parameters that are themselves stored label values
 
-_ZH: dict[str, str] = {
-    "app.name": "CareDesk 客服台",
-    "nav.workbench": "工作台",
-    "nav.chat": "在线客服",
-    "nav.logout": "退出登录",
-    "nav.language": "English",
-    "home.title": "CareDesk 客户服务",
-    "home.lead": "有问题或投诉？在线咨询，我们马上回复您。",
-    "home.chat": "在线咨询",
-    "home.staff": "员工登录",
-    "login.title": "员工登录",
-    "login.username": "用户名",
-    "login.password": "密码",
-    "login.submit": "登录",
-    "login.error": "用户名或密码错误",
-    "login.frozen": "该账号已冻结，请联系管理员解冻。",
-    "login.frozen_now": "本次登录来自新的网络或在工作时间以外，账号已冻结并已通知管理员。请联系管理员核实后解冻。",
-    "workbench.title": "坐席工作台",
-    "workbench.queue": "实时会话队列",
-    "workbench.live": "实时",
-    "workbench.offline": "离线（每10秒刷新）",
-    "workbench.empty": "暂无会话",
-    "workbench.signed_in_as": "当前用户",
-    "col.customer": "客户",
-    "col.channel": "渠道",
-    "col.last_message": "最近消息",
-    "col.labels": "分诊标签",
-    "col.decision": "处理方式",
-    "col.links": "工单 / 会议",
-    "col.time": "时间",
-    "alarm.badge": "告警",
-    "alarm.open": "该会话有未处理的告警",
-    # alarms and the incident form (issue 6)
-    "alarm.panel": "告警",
-    "alarm.none": "暂无未处理的告警",
-    "alarm.acknowledge": "确认",
-    "alarm.assign": "指派",
-    "alarm.assign_to": "指派给",
-    "alarm.resolve": "解决",
-    "alarm.resolve_reason": "解决原因（必填）",
-    "alarm.reason_required": "请填写解决原因。",
-    "alarm.note": "备注",
-    "alarm.count": "计数",
-    "alarm.types": "类型",
-    "alarm.escalation": "升级层级",
-    "alarm.assigned_to": "处理人",
-    "alarm.forecast": "外部投诉概率",
-    "alarm.forecast_reasons": "依据",
-    "alarm.events": "告警日志",
-    "alarm.deliveries": "通知记录",
-    "forecast.external_threats": "威胁向监管/媒体/法院投诉的消息数",
-    "forecast.max_level": "最高投诉等级",
-    "forecast.rising": "投诉等级上升",
-    "forecast.angry_share": "愤怒消息占比",
-    "forecast.angry_streak": "连续愤怒消息",
-    "forecast.repeated": "曾多次投诉",
-    "forecast.compensation": "要求赔偿",
-    "incident.title": "事件反馈表",
-    "incident.status": "状态",
-    "incident.version": "版本",
-    "incident.section": "部分",
-    "incident.recorder": "记录人",
-    "incident.save": "保存",
-    "incident.sign": "签署",
-    "incident.return": "退回上一位",
-    "incident.return_reason": "退回原因",
-    "incident.export": "导出 Markdown",
-    "incident.locked": "已锁定，作为事件记录",
-    "incident.your_turn": "轮到您填写",
-    "incident.end_meeting": "结束会议并开始填写反馈表",
-    "incident.open_form": "事件反馈表",
-    "conversation.title": "会话详情",
-    "conversation.back": "返回工作台",
-    "conversation.customer": "客户",
-    "conversation.status": "状态",
-    "conversation.complaints": "计入投诉数",
-    "conversation.alarms": "告警",
-    "message.customer": "客户",
-    "message.bot": "机器人",
-    "message.agent": "坐席",
-    "message.system": "系统",
-    "triage.title": "分诊",
-    "triage.content_type": "内容类型",
-    "triage.problem_type": "问题类型",
-    "triage.urgency": "紧急程度",
-    "triage.confidence": "置信度",
-    "triage.reasons": "依据",
-    "triage.emotion": "情绪",
-    "triage.complaint_level": "投诉等级",
-    "triage.complaint_types": "投诉类型",
-    "triage.entities": "识别实体",
-    "triage.model": "模型版本",
-    "triage.label_status": "标签来源",
-    "triage.correct": "更正",
-    "triage.correct_button": "更正",
-    "triage.corrected": "已人工更正",
-    "triage.model_said": "模型判断：",
-    "triage.by_model": "模型判断",
-    "triage.rule": "规则",
-    "triage.cue": "情绪词",
-    "triage.feature": "特征词及权重",
-    "triage.no_reasons": "无",
-    "triage.scores": "各标签得分",
-    "decision.title": "决策",
-    "decision.reason": "原因",
-    "decision.answer": "知识库答复",
-    "decision.entry": "知识条目",
-    "decision.version": "版本",
-    "decision.score": "匹配分",
-    "decision.answer_kind": "知识库答复",
-    "decision.work_order_kind": "工单",
-    "decision.emergency_kind": "紧急响应",
-    "link.work_order": "工单",
-    "link.meeting": "紧急会议",
-    "work_order.title": "工单",
-    "work_order.status": "状态",
-    "work_order.flow": "流程",
-    "work_order.step": "当前步骤",
-    "work_order.priority": "优先级",
-    "work_order.department": "部门",
-    "work_order.assignee": "处理人",
-    "work_order.due": "到期时间",
-    "work_order.created": "创建时间",
-    "work_order.description": "问题描述",
-    "work_order.conversation": "来源会话",
-    "work_order.timeline": "处理记录",
-    "work_order.unassigned": "未分配",
-    "meeting.title": "紧急会议",
-    "meeting.room": "会议室",
-    "meeting.join_room": "进入会议室",
-    "meeting.join_as_me": "我要入会",
-    "meeting.status": "状态",
-    "meeting.time": "会议时间",
-    "meeting.participants": "参会人员",
-    "meeting.name": "姓名",
-    "meeting.role": "角色",
-    "meeting.reason": "邀请原因",
-    "meeting.email": "邮件通知",
-    "meeting.joined": "入会时间",
-    "meeting.not_joined": "未入会",
-    "meeting.context": "问题上下文",
-    "meeting.fault": "故障描述",
-    "meeting.activity": "近期活动",
-    "meeting.customer": "客户信息",
-    "meeting.monitoring": "监控信息",
-    "meeting.related_orders": "相关工单",
-    "chat.title": "在线客服",
-    "chat.intro": "您好！请描述您的问题，我们会尽快为您解答。",
-    "chat.placeholder": "请输入您的问题…",
-    "chat.send": "发送",
-    "chat.you": "我",
-    "chat.bot": "客服",
-    "chat.error": "消息未能发送：{message}",
-    "chat.new_conversation": "您之前的会话已结束，已为您开启新的会话。",
-    "chat.empty": "请输入您的问题。",
-    "chat.failed": "暂时无法发送，请稍后再试。",
-    "chat.choose": "请选择一项",
-    "error.not_found": "页面不存在",
-    "error.not_found_text": "您要找的内容不存在，或您无权查看。",
-    "error.home": "返回首页",
-    "error.forbidden": "无权访问",
-    "error.forbidden_text": "您的角色不能查看此页面。",
-    "nav.knowledge": "知识库",
-    "nav.frozen": "冻结账户",
-    "staff.frozen_title": "冻结的账户",
-    "staff.frozen_help": ("批量读取客户记录或异常登录（新网络、非工作时间）会冻结账户。"
-                          "与本人核实后再解冻，并写明理由（记入审计日志）；触发冻结的网络将被视为已知。"),
-    "staff.none_frozen": "目前没有冻结的账户。",
-    "staff.person": "员工",
-    "staff.role": "角色",
-    "staff.frozen_at": "冻结时间",
-    "staff.reason": "原因",
-    "staff.deactivated": "（手动停用）",
-    "staff.unfreeze_reason": "解冻理由，例如：已电话确认本人操作",
-    "staff.unfreeze": "解冻",
-    "staff.unfrozen": "已解冻 {username}。",
-    "kb.title": "知识库",
-    "kb.search": "搜索问题、答案或键…",
-    "kb.any_status": "全部状态",
-    "kb.any_category": "全部分类",
-    "kb.filter": "筛选",
-    "kb.col.question": "问题",
-    "kb.col.category": "分类",
-    "kb.col.status": "状态",
-    "kb.col.version": "版本",
-    "kb.col.updated": "更新时间",
-    "kb.col.author": "作者",
-    "kb.col.time": "时间",
-    "kb.col.note": "说明",
-    "kb.none": "没有符合条件的知识条目",
-    "kb.first_page": "第一页",
-    "kb.next_page": "下一页",
-    "kb.entry": "知识条目",
-    "kb.back": "返回知识库",
-    "kb.back_to_entry": "返回条目",
-    "kb.refused": "操作未完成：{message}",
-    "kb.field.question": "标准问题",
-    "kb.field.similar_questions": "相似问法",
-    "kb.field.answer": "答案",
-    "kb.field.answer_variants": "渠道答案",
-    "kb.field.status": "状态",
-    "kb.field.category": "分类",
-    "kb.field.content_type": "内容类型",
-    "kb.field.problem_type": "问题类型",
-    "kb.field.valid_from": "生效时间",
-    "kb.field.valid_until": "失效时间",
-    "kb.field.owner_id": "负责人",
-    "kb.answering_none": "当前没有版本向客户答复。",
-    "kb.answering_current": "客户当前得到的就是此版本的答案。",
-    "kb.answering_other": "此修订尚未发布；客户当前得到的是版本 v{version} 的答案。",
-    "kb.answering": "正在答复",
-    "kb.current": "当前",
-    "kb.edit": "编辑",
-    "kb.reject_reason": "驳回原因",
-    "kb.move.submit": "提交审核",
-    "kb.move.approve": "审核通过并发布",
-    "kb.move.reject": "驳回",
-    "kb.move.archive": "归档",
-    "kb.move.reopen": "重新打开",
-    "kb.confirm_archive": "确定归档此条目？归档后它将不再答复客户。",
-    "kb.four_eyes": "此修订由您编写，需由另一位人员审核发布（四眼原则）。",
-    "kb.history": "版本历史",
-    "kb.action.created": "创建",
-    "kb.action.saved": "编辑",
-    "kb.action.submit": "提交审核",
-    "kb.action.approve": "审核发布",
-    "kb.action.reject": "驳回",
-    "kb.action.archive": "归档",
-    "kb.action.reopen": "重新打开",
-    "kb.action.rolled_back": "回滚",
-    "kb.from_version": "来自 v{version}",
-    "kb.rollback": "回滚到此版本",
-    "kb.confirm_rollback": "用版本 v{version} 的内容创建一个新版本？",
-    "kb.compare": "版本对比",
-    "kb.from": "从",
-    "kb.to": "到",
-    "kb.compare_button": "对比",
-    "kb.diff_title": "v{a} → v{b} 的变化",
-    "kb.no_changes": "这两个版本的内容相同。",
-    "kb.edit_hint": ("保存会生成一个新版本。已发布条目的修改先成为草稿，"
-                     "需另一位人员审核后才答复客户（管理员的修改立即发布）。"),
-    "kb.one_per_line": "（每行一个）",
-    "kb.save": "保存为新版本",
-    "kb.cancel": "取消",
-    "kb.done.submit": "已提交审核（v{version}）。",
-    "kb.done.approve": "已发布（v{version}）。",
-    "kb.done.reject": "已驳回，退回草稿（v{version}）。",
-    "kb.done.archive": "已归档（v{version}）。",
-    "kb.done.reopen": "已重新打开为草稿（v{version}）。",
-    "kb.done.rollback": "已用 v{version} 的内容创建新版本 v{new}（{status}）。",
-    "kb.done.rollback_same": "当前内容已与 v{version} 相同，未创建新版本。",
-    "label.draft": "草稿",
-    "label.review": "待审核",
-    "label.published": "已发布",
-    "kb.by_meaning": "意思最接近的已发布条目",
-    "label.archived": "已归档",
-    "label.superseded": "已被新版本取代",
-    "error.csrf": "请求已失效",
-    "error.csrf_text": "页面已过期或请求来源不可信，请刷新页面后重试。",
-    "login.throttled": "登录失败次数过多，请 {minutes} 分钟后再试。",
-    "login.sso": "使用单点登录（SSO）",
-    "login.sso_refused": "您在统一身份认证中的账号没有对应的有效 CareDesk 员工账号，请联系 CareDesk 管理员。",
-    "login.sso_failed": "单点登录未完成，请重试。",
-    "login.sso_unavailable": "单点登录暂时不可用，请稍后再试或使用密码登录。",
-    "label.system": "系统类",
-    "label.business": "业务类",
-    "label.branch": "网点类",
-    "label.external_partner": "外部合作方",
-    "label.consultation": "咨询",
-    "label.complaint": "投诉",
-    "label.suggestion": "建议",
-    "label.general": "一般",
-    "label.attention": "关注",
-    "label.urgent": "紧急",
-    "label.angry": "愤怒",
-    "label.anxious": "焦虑",
-    "label.neutral": "平静",
-    "label.satisfied": "满意",
-    "label.answer": "知识库答复",
-    "label.work_order": "工单",
-    "label.emergency": "紧急响应",
-    "label.new": "新建",
-    "label.in_progress": "处理中",
-    "label.waiting_customer": "等待客户",
-    "label.resolved": "已解决",
-    "label.closed": "已关闭",
-    "label.reopened": "已重开",
-    "label.open": "进行中",
-    "label.scheduled": "已安排",
-    "label.active": "进行中",
-    "label.ended": "已结束",
-    "label.pending": "待发送",
-    "label.sent": "已发送",
-    "label.failed": "发送失败",
-    "label.acknowledged": "已确认",
-}
 
-_EN: dict[str, str] = {
-    "app.name": "CareDesk",
-    "nav.workbench": "Workbench",
-    "nav.chat": "Customer chat",
-    "nav.logout": "Sign out",
-    "nav.language": "中文",
-    "home.title": "CareDesk customer service",
-    "home.lead": "A question or a complaint? Chat with us and we answer at once.",
-    "home.chat": "Chat with us",
-    "home.staff": "Staff sign-in",
-    "login.title": "Staff sign-in",
-    "login.username": "Username",
-    "login.password": "Password",
-    "login.submit": "Sign in",
-    "login.error": "Wrong username or password",
-    "login.frozen": "This account is frozen. Ask an administrator to unfreeze it.",
-    "login.frozen_now": "This sign-in came from a new network or outside office hours, so the account has been "
-                        "frozen and the administrators alerted. Ask an administrator to check and unfreeze it.",
-    "workbench.title": "Agent workbench",
-    "workbench.queue": "Live conversation queue",
-    "workbench.live": "Live",
-    "workbench.offline": "Offline (refreshing every 10 s)",
-    "workbench.empty": "No conversations yet",
-    "workbench.signed_in_as": "Signed in as",
-    "col.customer": "Customer",
-    "col.channel": "Channel",
-    "col.last_message": "Last message",
-    "col.labels": "Triage",
-    "col.decision": "Decision",
-    "col.links": "Work order / meeting",
-    "col.time": "Time",
-    "alarm.badge": "Alarm",
-    "alarm.open": "This conversation has an open alarm",
-    # alarms and the incident form (issue 6)
-    "alarm.panel": "Alarms",
-    "alarm.none": "No open alarms",
-    "alarm.acknowledge": "Acknowledge",
-    "alarm.assign": "Assign",
-    "alarm.assign_to": "Assign to",
-    "alarm.resolve": "Resolve",
-    "alarm.resolve_reason": "Why is it resolved? (required)",
-    "alarm.reason_required": "Give the reason the alarm is resolved.",
-    "alarm.note": "Note",
-    "alarm.count": "Count",
-    "alarm.types": "Types",
-    "alarm.escalation": "Escalation level",
-    "alarm.assigned_to": "Assigned to",
-    "alarm.forecast": "Probability of an external complaint",
-    "alarm.forecast_reasons": "Why",
-    "alarm.events": "Alarm log",
-    "alarm.deliveries": "Notices",
-    "forecast.external_threats": "Messages threatening the regulator, media or a court",
-    "forecast.max_level": "Highest complaint level",
-    "forecast.rising": "Complaint level rising",
-    "forecast.angry_share": "Share of angry messages",
-    "forecast.angry_streak": "Angry messages in a row",
-    "forecast.repeated": "Complained before",
-    "forecast.compensation": "Asks for compensation",
-    "incident.title": "Incident feedback form",
-    "incident.status": "Status",
-    "incident.version": "Version",
-    "incident.section": "Section",
-    "incident.recorder": "Recorder",
-    "incident.save": "Save",
-    "incident.sign": "Sign",
-    "incident.return": "Return to the previous recorder",
-    "incident.return_reason": "Reason for returning",
-    "incident.export": "Export Markdown",
-    "incident.locked": "Locked: this is the event record",
-    "incident.your_turn": "Your turn to write",
-    "incident.end_meeting": "End the meeting and start the feedback form",
-    "incident.open_form": "Incident feedback form",
-    "conversation.title": "Conversation",
-    "conversation.back": "Back to the workbench",
-    "conversation.customer": "Customer",
-    "conversation.status": "Status",
-    "conversation.complaints": "Counted complaints",
-    "conversation.alarms": "Alarms",
-    "message.customer": "Customer",
-    "message.bot": "Bot",
-    "message.agent": "Agent",
-    "message.system": "System",
-    "triage.title": "Triage",
-    "triage.content_type": "Content type",
-    "triage.problem_type": "Problem type",
-    "triage.urgency": "Urgency",
-    "triage.confidence": "Confidence",
-    "triage.reasons": "Reasons",
-    "triage.emotion": "Emotion",
-    "triage.complaint_level": "Complaint level",
-    "triage.complaint_types": "Complaint types",
-    "triage.entities": "Entities",
-    "triage.model": "Model version",
-    "triage.label_status": "Source",
-    "triage.correct": "Correct",
-    "triage.correct_button": "Correct",
-    "triage.corrected": "Corrected by agent",
-    "triage.model_said": "model said",
-    "triage.by_model": "by model",
-    "triage.rule": "Rule",
-    "triage.cue": "Cue",
-    "triage.feature": "Word or character n-gram and its weight",
-    "triage.no_reasons": "none",
-    "triage.scores": "Scores",
-    "decision.title": "Decision",
-    "decision.reason": "Reason",
-    "decision.answer": "Knowledge-base answer",
-    "decision.entry": "Knowledge entry",
-    "decision.version": "version",
-    "decision.score": "Match score",
-    "decision.answer_kind": "Answered from the knowledge base",
-    "decision.work_order_kind": "Work order",
-    "decision.emergency_kind": "Emergency response",
-    "link.work_order": "Work order",
-    "link.meeting": "Emergency meeting",
-    "work_order.title": "Work order",
-    "work_order.status": "Status",
-    "work_order.flow": "Flow",
-    "work_order.step": "Current step",
-    "work_order.priority": "Priority",
-    "work_order.department": "Department",
-    "work_order.assignee": "Assignee",
-    "work_order.due": "Due",
-    "work_order.created": "Created",
-    "work_order.description": "Description",
-    "work_order.conversation": "Conversation",
-    "work_order.timeline": "Timeline",
-    "work_order.unassigned": "Unassigned",
-    "meeting.title": "Emergency meeting",
-    "meeting.room": "Meeting room",
-    "meeting.join_room": "Open the room",
-    "meeting.join_as_me": "Join this meeting",
-    "meeting.status": "Status",
-    "meeting.time": "Time",
-    "meeting.participants": "Participants",
-    "meeting.name": "Name",
-    "meeting.role": "Role",
-    "meeting.reason": "Invited because",
-    "meeting.email": "E-mail notice",
-    "meeting.joined": "Joined",
-    "meeting.not_joined": "Not joined",
-    "meeting.context": "Problem context",
-    "meeting.fault": "Fault description",
-    "meeting.activity": "Recent activity",
-    "meeting.customer": "Customer",
-    "meeting.monitoring": "Monitoring",
-    "meeting.related_orders": "Related work orders",
-    "chat.title": "Customer service chat",
-    "chat.intro": "Hello! Tell us what you need and we will help you right away.",
-    "chat.placeholder": "Type your question…",
-    "chat.send": "Send",
-    "chat.you": "You",
-    "chat.bot": "CareDesk",
-    "chat.error": "Your message was not sent: {message}",
-    "chat.new_conversation": "Your previous conversation has ended; a new one has started.",
-    "chat.empty": "Please type a message.",
-    "chat.failed": "Your message could not be sent; please try again shortly.",
-    "chat.choose": "Choose one",
-    "error.not_found": "Not found",
-    "error.not_found_text": "What you are looking for does not exist, or you may not see it.",
-    "error.home": "Home",
-    "error.forbidden": "Not allowed",
-    "error.forbidden_text": "Your role may not see this page.",
-    "nav.knowledge": "Knowledge base",
-    "nav.frozen": "Frozen accounts",
-    "staff.frozen_title": "Frozen accounts",
-    "staff.frozen_help": ("Reading customer records in bulk or an unusual sign-in (a new network, outside "
-                          "office hours) freezes an account. Check with the person first, then lift the freeze "
-                          "with a reason (audited); the network that caused it becomes known."),
-    "staff.none_frozen": "No account is frozen.",
-    "staff.person": "Staff member",
-    "staff.role": "Role",
-    "staff.frozen_at": "Frozen at",
-    "staff.reason": "Reason",
-    "staff.deactivated": "(deactivated by hand)",
-    "staff.unfreeze_reason": "Reason, e.g. confirmed by phone",
-    "staff.unfreeze": "Unfreeze",
-    "staff.unfrozen": "{username} is unfrozen.",
-    "kb.title": "Knowledge base",
-    "kb.search": "Search questions, answers or keys…",
-    "kb.any_status": "Any status",
-    "kb.any_category": "Any category",
-    "kb.filter": "Filter",
-    "kb.col.question": "Question",
-    "kb.col.category": "Category",
-    "kb.col.status": "Status",
-    "kb.col.version": "Version",
-    "kb.col.updated": "Updated",
-    "kb.col.author": "Author",
-    "kb.col.time": "Time",
-    "kb.col.note": "Note",
-    "kb.none": "No knowledge entries match",
-    "kb.first_page": "First page",
-    "kb.next_page": "Next page",
-    "kb.entry": "Knowledge entry",
-    "kb.back": "Back to the knowledge base",
-    "kb.back_to_entry": "Back to the entry",
-    "kb.refused": "Not done: {message}",
-    "kb.field.question": "Question",
-    "kb.field.similar_questions": "Similar questions",
-    "kb.field.answer": "Answer",
-    "kb.field.answer_variants": "Channel answer",
-    "kb.field.status": "Status",
-    "kb.field.category": "Category",
-    "kb.field.content_type": "Content type",
-    "kb.field.problem_type": "Problem type",
-    "kb.field.valid_from": "Valid from",
-    "kb.field.valid_until": "Valid until",
-    "kb.field.owner_id": "Owner",
-    "kb.answering_none": "No version answers customers now.",
-    "kb.answering_current": "Customers get this version's answer.",
-    "kb.answering_other": "This revision is not published yet; customers get the answer of v{version}.",
-    "kb.answering": "answering",
-    "kb.current": "current",
-    "kb.edit": "Edit",
-    "kb.reject_reason": "Reason for rejecting",
-    "kb.move.submit": "Submit for review",
-    "kb.move.approve": "Approve and publish",
-    "kb.move.reject": "Reject",
-    "kb.move.archive": "Archive",
-    "kb.move.reopen": "Reopen",
-    "kb.confirm_archive": "Archive this entry? It will stop answering customers.",
-    "kb.four_eyes": "You wrote this revision: a second person must approve it (four-eyes rule).",
-    "kb.history": "Version history",
-    "kb.action.created": "created",
-    "kb.action.saved": "edited",
-    "kb.action.submit": "submitted for review",
-    "kb.action.approve": "approved",
-    "kb.action.reject": "rejected",
-    "kb.action.archive": "archived",
-    "kb.action.reopen": "reopened",
-    "kb.action.rolled_back": "rolled back",
-    "kb.from_version": "from v{version}",
-    "kb.rollback": "Roll back to this",
-    "kb.confirm_rollback": "Create a new version with the content of v{version}?",
-    "kb.compare": "Compare versions",
-    "kb.from": "From",
-    "kb.to": "to",
-    "kb.compare_button": "Compare",
-    "kb.diff_title": "Changes from v{a} to v{b}",
-    "kb.no_changes": "The two versions have the same content.",
-    "kb.edit_hint": (
-        "Saving writes a new version. An edit of a published entry is a draft that answers customers only "
-        "after a second person approves it (an admin's edit is published at once)."
-    ),
-    "kb.one_per_line": "(one per line)",
-    "kb.save": "Save as a new version",
-    "kb.cancel": "Cancel",
-    "kb.done.submit": "Submitted for review (v{version}).",
-    "kb.done.approve": "Published (v{version}).",
-    "kb.done.reject": "Rejected, back to draft (v{version}).",
-    "kb.done.archive": "Archived (v{version}).",
-    "kb.done.reopen": "Reopened as a draft (v{version}).",
-    "kb.done.rollback": "Restored the content of v{version} as new version v{new} ({status}).",
-    "kb.done.rollback_same": "The content already equals v{version}; no new version was written.",
-    "label.draft": "Draft",
-    "label.review": "In review",
-    "label.published": "Published",
-    "kb.by_meaning": "Published entries closest in meaning",
-    "label.archived": "Archived",
-    "label.superseded": "Superseded",
-    "error.csrf": "Request expired",
-    "error.csrf_text": "The page has expired or the request did not come from it; reload the page and try again.",
-    "login.throttled": "Too many failed sign-ins; try again in {minutes} minutes.",
-    "login.sso": "Sign in with SSO",
-    "login.sso_refused": "Your identity-provider account is not linked to an active CareDesk staff account; "
-                         "ask a CareDesk administrator.",
-    "login.sso_failed": "Single sign-on did not complete; please try again.",
-    "login.sso_unavailable": "Single sign-on is unavailable right now; try again later or use your password.",
-    "label.system": "System",
-    "label.business": "Business",
-    "label.branch": "Branch",
-    "label.external_partner": "External partner",
-    "label.consultation": "Consultation",
-    "label.complaint": "Complaint",
-    "label.suggestion": "Suggestion",
-    "label.general": "General",
-    "label.attention": "Attention",
-    "label.urgent": "Urgent",
-    "label.angry": "Angry",
-    "label.anxious": "Anxious",
-    "label.neutral": "Neutral",
-    "label.satisfied": "Satisfied",
-    "label.answer": "KB answer",
-    "label.work_order": "Work order",
-    "label.emergency": "Emergency",
-    "label.new": "New",
-    "label.in_progress": "In progress",
-    "label.waiting_customer": "Waiting for customer",
-    "label.resolved": "Resolved",
-    "label.closed": "Closed",
-    "label.reopened": "Reopened",
-    "label.open": "Open",
-    "label.scheduled": "Scheduled",
-    "label.active": "Active",
-    "label.ended": "Ended",
-    "label.pending": "Pending",
-    "label.sent": "Sent",
-    "label.failed": "Failed",
-    "label.acknowledged": "Acknowledged",
-}
+def N_(key: str) -> str:
+    """Marks a key that is translated elsewhere under a computed name, so that extraction finds it."""
+    return key
 
-_ZH.update(i18n_workorders.ZH)  # the work-order pages keep their words in their own module
-_EN.update(i18n_workorders.EN)
-_ZH.update(i18n_workbench.ZH)  # the queue order, knowledge at hand, meeting invitations
-_EN.update(i18n_workbench.EN)
-_STRINGS: Mapping[str, Mapping[str, str]] = {"zh": _ZH, "en": _EN}
+
+@cache
+def catalog(language: str) -> NullTranslations:
+    """The language's catalog, compiled in memory from its .po file; Chinese falls back to English, English
+    to the key itself."""
+    po = resources.files("caredesk.web").joinpath("locale", language, "LC_MESSAGES", f"{DOMAIN}.po")
+    with po.open("rb") as source:
+        messages = read_po(source, locale=language, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, messages)
+    compiled.seek(0)
+    translations = Translations(compiled, domain=DOMAIN)
+    if language != "en":
+        translations.add_fallback(catalog("en"))
+    return translations
 
 
 class Translator:
-    """`t("key")` for UI words, `t.label(value)` for label values (unknown values show as they are)."""
+    """`t("key")` for UI words, `t.plural("key", n)` where a count decides the form, `t.label(value)` for stored
+    values (a status, a label: unknown values show as they are), `t.error(code, message)` for a refusal's stable
+    code (unknown codes show the message)."""
 
     def __init__(self, language: str) -> None:
-        self.language = language if language in _STRINGS else DEFAULT_LANGUAGE
-        self._strings = _STRINGS[self.language]
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        self._catalog = catalog(self.language)
 
     def __call__(self, key: str, **values: object) -> str:
-        text = self._strings.get(key) or _EN.get(key) or key
+        text = self._catalog.gettext(key)
         return text.format(**values) if values else text
+
+    def plural(self, key: str, n: float, **values: object) -> str:
+        """The form for `n` (ngettext chooses on the whole number; minutes may come as floats), with `{n}`."""
+        return self._catalog.ngettext(key, key, int(n)).format(n=n, **values)
+
+    def known(self, key: str) -> bool:
+        return self._catalog.gettext(key) != key
+
+    def optional(self, key: str, default: str, **values: object) -> str:
+        """The key's words, or `default` when the catalog has no such key (a value the code does not know)."""
+        return self(key, **values) if self.known(key) else default
 
     def label(self, value: object) -> str:
         if value is None:
             return ""
-        return self._strings.get(f"label.{value}", str(value))
+        return self.optional(f"label.{value}", str(value))
 
+    def role(self, role: str) -> str:
+        return self.optional(f"role.{role}", role)
+
+    def complaint_type(self, kind: str) -> str:
+        return self.optional(f"complaint_type.{kind}", kind)
+
+    def category(self, category: str | None) -> str:
+        """A knowledge category (`cards/credit`); one the catalog does not know shows as it is."""
+        return self.optional(f"kb.category.{category}", category) if category else "—"
+
+    def decision(self, explanation: Mapping[str, object] | None, english: str) -> str:
+        """A decision's reason from its stable codes (stored with the triage); older rows keep their text."""
+        reasons = (explanation or {}).get("decision_reasons")
+        if not isinstance(reasons, list) or not reasons:
+            return english
+        said = []
+        for reason in reasons:
+            params = {k: self.label(v) if k in _LABEL_PARAMS else v for k, v in reason.get("params", {}).items()}
+            said.append(self.optional(f"decision.code.{reason.get('code')}", english, **params))
+        return self("punct.list_separator").join(said)
+
+    def priority_reason(self, reason: str) -> str:
+        """`urgency urgent +3` -> 紧急程度「紧急」+3 (the stored reason is a code, a value and a weight)."""
+        if reason == UNCONFIRMED_REASON:
+            return self("priority.unconfirmed")
+        found = _PRIORITY_REASON.match(reason)
+        if found is None:
+            return reason
+        code, value, weight = found.groups()
+        return self(f"priority.{code}", value=self.label(value), weight=weight)
+
+    def error(self, error: CareDeskError) -> str:
+        """A refusal in the reader's language, by its stable codes: the specific problem when the error names one
+        (`details["problem"]`), else the error code's sentence (in English, the message itself)."""
+        problem = error.details.get("problem")
+        if problem and self.known(f"error.problem.{problem}"):
+            return self(f"error.problem.{problem}", **error.details)
+        if self.language == "en":  # the message is English already, and says more than the code
+            return error.message
+        return self.optional(f"error.code.{error.code}", error.message, message=error.message)
 
 def parse_accept_language(header: str) -> list[str]:
     """The header's primary language tags, best first (`zh-CN,zh;q=0.9,en;q=0.8` -> zh, zh, en)."""

@@ -21,14 +21,14 @@ from caredesk.accounts.roles import can
 from caredesk.alarms.alarm_status import AlarmStatus
 from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.emergency.meeting_status import MeetingStatus
-from caredesk.errors import Forbidden, NotFound
+from caredesk.errors import CareDeskError, Forbidden, NotFound
 from caredesk.http.csrf import csrf_token
 from caredesk.http.deps import Caller, SessionDep
 from caredesk.storage.orm import Staff
 from caredesk.web.i18n import LANGUAGES, Translator, choose_language
 
-__all__ = ["LoginRequired", "WebRoute", "current_staff", "is_htmx", "package_dir", "render", "require_staff",
-           "staff_who_may", "ui_language"]
+__all__ = ["LoginRequired", "WebRoute", "current_staff", "is_htmx", "package_dir", "refusal", "render",
+           "require_staff", "staff_who_may", "ui_language"]
 
 
 class LoginRequired(Exception):
@@ -87,6 +87,11 @@ def ui_language(request: Request) -> str:
     return language
 
 
+def refusal(request: Request, error: CareDeskError) -> str:
+    """A domain or API refusal shown on a page, translated by its stable code (never the bare English)."""
+    return Translator(ui_language(request)).error(error)
+
+
 def current_staff(request: Request, session: Session) -> Staff | None:
     staff_id = request.session.get("staff_id")
     if not staff_id:
@@ -130,10 +135,11 @@ def staff_who_may_see(permission: str, find: Callable[[Session, Caller, str], ob
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
            staff: Staff | None = None, headers: dict[str, str] | None = None) -> HTMLResponse:
     language = ui_language(request)
+    translator = Translator(language)
     other = "en" if language == "zh" else "zh"
     query = {k: v for k, v in request.query_params.items() if k != "lang"} | {"lang": other}
     values: dict[str, Any] = {
-        "request": request, "t": Translator(language), "lang": language, "staff": staff,
+        "request": request, "t": translator, "tn": translator.plural, "lang": language, "staff": staff,
         "switch_url": f"{request.url.path}?{urlencode(query)}", "htmx": is_htmx(request),
         "csrf_token": csrf_token(request),
         "time_zone": request.app.state.runtime.settings.display_timezone,

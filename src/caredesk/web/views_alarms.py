@@ -26,8 +26,7 @@ from caredesk.alarms.lifecycle import (
 from caredesk.errors import Conflict, InvalidInput
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep
 from caredesk.storage.orm import Alarm, Staff
-from caredesk.web.i18n import Translator
-from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, staff_who_may_see, ui_language
+from caredesk.web.rendering import WebRoute, is_htmx, refusal, render, staff_who_may, staff_who_may_see
 
 __all__ = ["router"]
 
@@ -67,14 +66,14 @@ def conversation_alarms(conversation_id: str, request: Request, session: Session
                   staff=staff)
 
 
-def _answer(request: Request, rt: Any, staff: Staff, alarm_id: str, action: Any, *args: Any, note: str,
-            error: str | None = None) -> HTMLResponse:
+def _answer(request: Request, rt: Any, staff: Staff, alarm_id: str, action: Any, *args: Any, note: str
+            ) -> HTMLResponse:
+    error = None
     try:
-        if error is None:
-            run_alarm_action(rt.uow, action, alarm_id, *args, AlarmActor(f"staff:{staff.id}", staff.id), note=note,
-                             clock=rt.clock)
+        run_alarm_action(rt.uow, action, alarm_id, *args, AlarmActor(f"staff:{staff.id}", staff.id), note=note,
+                         clock=rt.clock)
     except (Conflict, InvalidInput) as exc:  # shown on the card; the API answers these with 409 / 400
-        error = exc.message
+        error = refusal(request, exc)
     with rt.session_factory() as session:
         alarm = get_alarm(session, alarm_id)
         context = _card_context(session, staff, [alarm]) | {"alarm": alarm, "error": error}
@@ -90,8 +89,7 @@ def acknowledge(alarm_id: str, request: Request, rt: RuntimeDep, staff: AlarmHan
 @router.post("/workbench/alarms/{alarm_id}/resolve", response_class=HTMLResponse)
 def resolve(alarm_id: str, request: Request, rt: RuntimeDep, staff: AlarmHandler,
             note: Annotated[str, Form(max_length=2000)] = "") -> HTMLResponse:
-    missing = None if note.strip() else Translator(ui_language(request))("alarm.reason_required")
-    return _answer(request, rt, staff, alarm_id, do_resolve_alarm, note=note, error=missing)
+    return _answer(request, rt, staff, alarm_id, do_resolve_alarm, note=note)
 
 
 @router.post("/workbench/alarms/{alarm_id}/assign", response_class=HTMLResponse)

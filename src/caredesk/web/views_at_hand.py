@@ -19,6 +19,7 @@ from caredesk.knowledge.at_hand import Suggestion, Topic, suggest
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff, WorkOrder
 from caredesk.web import queries
+from caredesk.web.i18n import N_
 from caredesk.web.knowledge_queries import web_actor
 from caredesk.web.rendering import WebRoute, render, staff_who_may_see
 from caredesk.workorders.actions import get_work_order
@@ -60,7 +61,7 @@ async def conversation_knowledge(conversation_id: str, request: Request, rt: Run
     order = reply_target(session, staff, conversation_id)
     found = await run_in_threadpool(_suggestions, rt, case.text, _topic(case.content_type, case.problem_type))
     context = {"suggestions": found, "order_id": order.id if order else None, "source": "conversation",
-               "target": "conv-reply-input", "hint": "kb_hand.hint"}
+               "target": "conv-reply-input", "hint": N_("kb_hand.hint")}
     return render(request, "_kb_at_hand.html", context, staff=staff)
 
 
@@ -72,7 +73,7 @@ async def order_knowledge(order_id: str, request: Request, rt: RuntimeDep, sessi
     text = f"{order.title} {order.description}".strip()
     found = await run_in_threadpool(_suggestions, rt, text, _topic(order.content_type, order.problem_type))
     context = {"suggestions": found, "order_id": order.id if may_insert else None, "source": "work_order",
-               "target": "wo-reply-input", "hint": "kb_hand.hint_order"}
+               "target": "wo-reply-input", "hint": N_("kb_hand.hint_order")}
     return render(request, "_kb_at_hand.html", context, staff=staff)
 
 

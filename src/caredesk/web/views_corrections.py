@@ -18,7 +18,7 @@ from caredesk.storage.orm import Message, Staff
 from caredesk.triage.correction_actions import do_correct_label, latest_corrections, model_label
 from caredesk.triage.corrections import CORRECTABLE
 from caredesk.triage.explain import Correction, HeadView, head_views
-from caredesk.web.rendering import WebRoute, render, staff_who_may
+from caredesk.web.rendering import WebRoute, refusal, render, staff_who_may
 
 __all__ = ["router", "triage_panels"]
 
@@ -50,7 +50,7 @@ async def correct_label(message_id: str, request: Request, rt: RuntimeDep, sessi
         await run_in_threadpool(do_correct_label, rt.uow(), message_id, head, label,
                                 actor=f"staff:{staff.id}", staff_id=staff.id, now=rt.clock.now())
     except (InvalidInput, Conflict) as exc:  # shown in the panel; htmx swaps only 2xx answers
-        error = exc.message
+        error = refusal(request, exc)
     session.refresh(message)
     if message.triage is None:
         raise NotFound("message not found", id=message_id)

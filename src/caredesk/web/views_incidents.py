@@ -29,7 +29,7 @@ from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.errors import CareDeskError, Conflict
 from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import Staff
-from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may_see
+from caredesk.web.rendering import WebRoute, is_htmx, refusal, render, staff_who_may_see
 
 __all__ = ["router"]
 
@@ -85,7 +85,7 @@ def _answer(request: Request, rt: Any, staff: Staff, record_id: str, action: Any
     try:
         run_incident_action(rt.uow, action, record_id, *args, staff_id=staff.id, clock=rt.clock)
     except CareDeskError as exc:  # not your turn, locked, empty section: shown on the form
-        error = exc.message
+        error = refusal(request, exc)
     with rt.session_factory() as session:
         return render(request, "_incident_form.html", _context(session, record_id, staff, error), staff=staff)
 

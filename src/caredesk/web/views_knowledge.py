@@ -29,7 +29,7 @@ from caredesk.web.knowledge_queries import (
     search_entries,
     web_actor,
 )
-from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, ui_language
+from caredesk.web.rendering import WebRoute, is_htmx, refusal, render, staff_who_may, ui_language
 
 __all__ = ["router"]
 
@@ -44,7 +44,7 @@ _REVIEW_MOVES = {Move.APPROVE, Move.REJECT}
 def _refused(request: Request, exc: CareDeskError, staff: Staff) -> HTMLResponse:
     """An action's refusal as a readable notice. 400 because base.html's htmx config swaps 400s in place
     (and only those) among the error statuses; the stable code travels in a header for scripts and tests."""
-    return render(request, "_knowledge_notice.html", {"error": exc.message, "notice": None}, status=400,
+    return render(request, "_knowledge_notice.html", {"error": refusal(request, exc), "notice": None}, status=400,
                   staff=staff, headers=_NOTICE_TARGET | {"X-CareDesk-Error": exc.code})
 
 
@@ -114,7 +114,8 @@ def knowledge_move(entry_id: str, name: str, request: Request, rt: RuntimeDep, s
                         reason=reason)
     except CareDeskError as exc:
         return _refused(request, exc, staff)
-    notice = t("kb.done." + move.value, version=entry.version)
+    done = f"kb.done.{move.value}"  # one key per move: i18n_keys lists them
+    notice = t(done, version=entry.version)
     return _entry_panel(request, session, entry_id, staff, notice)
 
 

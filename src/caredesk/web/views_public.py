@@ -60,7 +60,7 @@ async def chat_message(request: Request, rt: RuntimeDep, text: Annotated[str, Fo
         outcome, restarted = await run_in_threadpool(_receive, rt, text, ref, remembered)
     except CareDeskError as exc:
         t = Translator(ui_language(request))
-        message = t("chat.empty") if not text.strip() else exc.message
+        message = t("chat.empty") if not text.strip() else t.error(exc)
         # 400s are shown in place (htmx-config in base.html); anything else gets the page's generic notice
         return render(request, "_chat_error.html", {"message": message}, status=exc.status,
                       headers=_ERROR_TARGET)

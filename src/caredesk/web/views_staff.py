@@ -18,7 +18,7 @@ from caredesk.errors import CareDeskError
 from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import AuditEntry, Staff
 from caredesk.web.knowledge_queries import web_actor
-from caredesk.web.rendering import WebRoute, render, staff_who_may
+from caredesk.web.rendering import WebRoute, refusal, render, staff_who_may
 
 __all__ = ["router"]
 
@@ -62,5 +62,5 @@ def unfreeze(staff_id: str, request: Request, rt: RuntimeDep, staff: Admin,
     except CareDeskError as exc:
         with rt.session_factory() as session:
             return render(request, "staff_frozen.html", {"rows": frozen_accounts(session), "done": "",
-                                                         "error": exc.message}, staff=staff, status=400)
+                                                         "error": refusal(request, exc)}, staff=staff, status=400)
     return RedirectResponse(f"{FROZEN_ACCOUNTS_PAGE}?done={done.username}", status_code=303)

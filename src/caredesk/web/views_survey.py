@@ -63,7 +63,7 @@ def survey_answer(token: str, request: Request, rt: RuntimeDep, session: Session
             raise InvalidInput("choose a rating from 1 to 5", field="rating")
         do_answer_survey(rt, token[:64], rating=int(rating), comment=comment, now=rt.clock.now())
     except CareDeskError as exc:
-        refused = context | {"state": _refusal(exc), "error": exc.message}
+        refused = context | {"state": _refusal(exc), "error": context["t"].error(exc)}
         return render(request, "_wo_survey_body.html", refused, status=400,
                       headers={"X-CareDesk-Error": exc.code})
     return render(request, "_wo_survey_body.html", context | {"state": "thanks", "error": None,

@@ -15,9 +15,9 @@ from caredesk.accounts.roles import can
 from caredesk.errors import CareDeskError, InvalidInput
 from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import Staff
-from caredesk.web.i18n import Translator
+from caredesk.web.i18n import N_, Translator
 from caredesk.web.knowledge_queries import web_actor
-from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, ui_language
+from caredesk.web.rendering import WebRoute, is_htmx, refusal, render, staff_who_may, ui_language
 from caredesk.web.workorder_queries import board_view, callback_view, my_queue, team_queue
 from caredesk.workorders.closure import do_complete_callback
 from caredesk.workorders.macro_fields import MacroFields
@@ -64,9 +64,9 @@ def callback_done(callback_id: str, request: Request, rt: RuntimeDep,
     error = notice = None
     try:
         do_complete_callback(rt, callback_id, note=note, actor=web_actor(staff), now=rt.clock.now())
-        notice = Translator(ui_language(request))("wo.done.callback")
+        notice = Translator(ui_language(request))(N_("wo.done.callback"))
     except CareDeskError as exc:
-        error = exc.message
+        error = refusal(request, exc)
     with rt.session_factory() as session:
         context = {"callbacks": callback_view(session), "may_change": can(staff.role, "workorder.change"),
                    "error": error, "notice": notice}
@@ -101,9 +101,9 @@ def create_macro(request: Request, rt: RuntimeDep, staff: Supervisor,
         body = _macro_in({"code": code, "title_zh": title_zh, "title_en": title_en, "body_zh": body_zh,
                           "body_en": body_en})
         do_create_macro(rt, **body.model_dump(), actor=web_actor(staff), now=rt.clock.now())
-        notice = Translator(ui_language(request))("wo.done.macro", code=body.code)
+        notice = Translator(ui_language(request))(N_("wo.done.macro"), code=body.code)
     except CareDeskError as exc:
-        error = exc.message
+        error = refusal(request, exc)
     with rt.session_factory() as session:
         context = {"macros": macros(session), "error": error, "notice": notice}
         headers = {"HX-Retarget": "#wo-notice", "HX-Reswap": "innerHTML"} if error else None

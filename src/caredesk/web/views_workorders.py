@@ -19,9 +19,9 @@ from caredesk.errors import CareDeskError, InvalidInput
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
-from caredesk.web.i18n import Translator
+from caredesk.web.i18n import N_, Translator
 from caredesk.web.knowledge_queries import web_actor
-from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may_see, ui_language
+from caredesk.web.rendering import WebRoute, is_htmx, refusal, render, staff_who_may_see, ui_language
 from caredesk.web.workorder_queries import OrderView, macro_text, order_view, reply_parts, sla_box
 from caredesk.workorders.actions import do_transition, get_work_order
 from caredesk.workorders.closure import do_close, do_reopen, do_resolve
@@ -74,7 +74,7 @@ def _act(request: Request, rt: Runtime, staff: Staff, order_id: str, action: Cal
     try:
         action()
     except CareDeskError as exc:  # InvalidInput, Conflict, NotFound, a reply the compliance rules block
-        return render(request, "_wo_notice.html", {"error": exc.message, "notice": None}, status=400,
+        return render(request, "_wo_notice.html", {"error": refusal(request, exc), "notice": None}, status=400,
                       staff=staff, headers=_NOTICE_TARGET | {"X-CareDesk-Error": exc.code})
     t = Translator(ui_language(request))
     with rt.session_factory() as session:  # the action committed through its own unit of work
@@ -95,7 +95,7 @@ def reply(order_id: str, request: Request, rt: RuntimeDep, session: SessionDep, 
         body, code = reply_parts(session, order_id, text, macro)
         do_reply(rt, order_id, text=body, macro=code, actor=web_actor(staff), now=rt.clock.now())
 
-    return _act(request, rt, staff, order_id, send, "wo.done.reply")
+    return _act(request, rt, staff, order_id, send, N_("wo.done.reply"))
 
 
 @router.get(_BASE + "/macro", response_class=HTMLResponse)
@@ -108,7 +108,7 @@ def macro_fill(order_id: str, request: Request, session: SessionDep, staff: Chan
 @router.post(_BASE + "/note", response_class=HTMLResponse)
 def note(order_id: str, request: Request, rt: RuntimeDep, staff: Changer, text: Text = "") -> HTMLResponse:
     return _act(request, rt, staff, order_id, lambda: do_add_note(
-        rt, order_id, text=text, actor=web_actor(staff), now=rt.clock.now()), "wo.done.note")
+        rt, order_id, text=text, actor=web_actor(staff), now=rt.clock.now()), N_("wo.done.note"))
 
 
 @router.post(_BASE + "/status", response_class=HTMLResponse)
@@ -116,7 +116,7 @@ def change_status(order_id: str, request: Request, rt: RuntimeDep, staff: Change
                   status: Annotated[str, Form(max_length=32)] = "", note: Text = "") -> HTMLResponse:
     return _act(request, rt, staff, order_id, lambda: do_transition(
         rt.uow(), order_id, _required(status, "status", "choose a status"), actor=web_actor(staff),
-        now=rt.clock.now(), note=note.strip()[:2000]), "wo.done.status")
+        now=rt.clock.now(), note=note.strip()[:2000]), N_("wo.done.status"))
 
 
 async def _step_fields(request: Request) -> dict[str, str]:
@@ -131,7 +131,7 @@ def advance_step(order_id: str, request: Request, rt: RuntimeDep, staff: Changer
                  step: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse:
     return _act(request, rt, staff, order_id, lambda: do_advance_step(
         rt, order_id, step=_required(step, "step", "choose the next step"), fields=fields,
-        actor=web_actor(staff), now=rt.clock.now()), "wo.done.step")
+        actor=web_actor(staff), now=rt.clock.now()), N_("wo.done.step"))
 
 
 @router.post(_BASE + "/transfer", response_class=HTMLResponse)
@@ -140,20 +140,20 @@ def transfer(order_id: str, request: Request, rt: RuntimeDep, staff: Changer,
              reason: Annotated[str, Form(max_length=2000)] = "") -> HTMLResponse:
     return _act(request, rt, staff, order_id, lambda: do_transfer(
         rt, order_id, department=_required(department, "department", "choose a department"), reason=reason,
-        actor=web_actor(staff), now=rt.clock.now()), "wo.done.transfer")
+        actor=web_actor(staff), now=rt.clock.now()), N_("wo.done.transfer"))
 
 
 @router.post(_BASE + "/resolve", response_class=HTMLResponse)
 def resolve(order_id: str, request: Request, rt: RuntimeDep, staff: Changer, resolution: Text = ""
             ) -> HTMLResponse:
     return _act(request, rt, staff, order_id, lambda: do_resolve(
-        rt, order_id, resolution=resolution, actor=web_actor(staff), now=rt.clock.now()), "wo.done.resolve")
+        rt, order_id, resolution=resolution, actor=web_actor(staff), now=rt.clock.now()), N_("wo.done.resolve"))
 
 
 @router.post(_BASE + "/close", response_class=HTMLResponse)
 def close(order_id: str, request: Request, rt: RuntimeDep, staff: Changer) -> HTMLResponse:
     return _act(request, rt, staff, order_id, lambda: do_close(
-        rt, order_id, actor=web_actor(staff), now=rt.clock.now()), "wo.done.close")
+        rt, order_id, actor=web_actor(staff), now=rt.clock.now()), N_("wo.done.close"))
 
 
 @router.post(_BASE + "/reopen", response_class=HTMLResponse)
@@ -161,7 +161,7 @@ def reopen(order_id: str, request: Request, rt: RuntimeDep, staff: Changer,
            reason: Annotated[str, Form(max_length=2000)] = "") -> HTMLResponse:
     return _act(request, rt, staff, order_id, lambda: do_reopen(
         rt, order_id, reason=_required(reason, "reason", "a reopen needs a reason").strip(),
-        actor=web_actor(staff), now=rt.clock.now()), "wo.done.reopen")
+        actor=web_actor(staff), now=rt.clock.now()), N_("wo.done.reopen"))
 
 
 @router.post(_BASE + "/emergency", response_class=HTMLResponse)
@@ -170,7 +170,7 @@ def confirm_emergency(order_id: str, request: Request, rt: RuntimeDep, staff: Su
     """One click: the lead starts the emergency response the gate held back."""
     return _act(request, rt, staff, order_id, lambda: do_confirm_emergency(
         rt.uow, rt.emergency, order_id, reason=reason, actor=web_actor(staff), now=rt.clock.now()),
-        "wo.done.emergency")
+        N_("wo.done.emergency"))
 
 
 @router.post(_BASE + "/viewers", response_class=HTMLResponse)

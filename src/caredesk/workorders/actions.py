@@ -3,6 +3,7 @@ transaction. The caller's unit of work commits."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,14 @@ from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.triage.doc import TriageDoc
 from caredesk.workorders.assignment import route
 from caredesk.workorders.flows import Flow, choose_flow
-from caredesk.workorders.model import Status, StatusCategory, category_of, check_transition, priority_of
+from caredesk.workorders.model import (
+    UNCONFIRMED_REASON,
+    Status,
+    StatusCategory,
+    category_of,
+    check_transition,
+    priority_of,
+)
 from caredesk.workorders.skills import SkillLexicon, load_skill_lexicon
 
 __all__ = [
@@ -40,7 +48,8 @@ def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, n
 def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation: Conversation, customer: Customer,
                        message: Message, doc: TriageDoc, reason: str, now: datetime,
                        sla: SlaConfig | None = None, skills: SkillLexicon | None = None,
-                       confirm_emergency: bool = False, handoff: bool = False) -> WorkOrder:
+                       confirm_emergency: bool = False, handoff: bool = False,
+                       reason_codes: Sequence[Mapping[str, object]] = ()) -> WorkOrder:
     """Open an order in the flow that fits the triage, start its SLA clock and route it to an agent (or
     its group's waiting queue), all in the caller's transaction. `confirm_emergency`: urgent below the
     emergency gate, so the order goes first in the queue and its timeline says a lead is to confirm;
@@ -51,7 +60,7 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
     department_id = session.scalar(select(Department.id).where(Department.code == first.department))
     priority, priority_reasons = priority_of(labels["urgency"], customer.tier, doc.emotion.label)
     if confirm_emergency:
-        priority, priority_reasons = 1, [*priority_reasons, "urgent, unconfirmed: a lead confirms the emergency"]
+        priority, priority_reasons = 1, [*priority_reasons, UNCONFIRMED_REASON]
     title = doc.masked if len(doc.masked) <= 80 else doc.masked[:79] + "…"
     order = WorkOrder(conversation_id=conversation.id, customer_id=customer.id, message_id=message.id, title=title,
                       description=doc.masked, content_type=labels["content_type"],
@@ -69,7 +78,8 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
     append_event(session, order, "created", actor="system", now=now,
                  data={"flow": flow.name, "flow_version": flow.version, "step": first.name,
                        "department": first.department, "priority": priority,
-                       "priority_reasons": priority_reasons, "reason": reason, "skills": order.skills,
+                       "priority_reasons": priority_reasons, "reason": reason,
+                       "decision_reasons": list(reason_codes), "skills": order.skills,
                        "sla_policy": policy.name if policy else None})
     if confirm_emergency:
         append_event(session, order, "emergency_suggested", actor="system", now=now, data={"reason": reason},

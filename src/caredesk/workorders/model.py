@@ -7,7 +7,8 @@ from enum import StrEnum
 from caredesk.customers.tiers import TIER_WEIGHT
 from caredesk.errors import Conflict
 
-__all__ = ["TRANSITIONS", "Status", "StatusCategory", "category_of", "check_transition", "priority_of"]
+__all__ = ["PRIORITY_REASONS", "TRANSITIONS", "UNCONFIRMED_REASON", "Status", "StatusCategory", "category_of",
+           "check_transition", "priority_of"]
 
 
 class StatusCategory(StrEnum):
@@ -64,6 +65,10 @@ def check_transition(current: str, target: str) -> Status:
     return dst
 
 
+# A priority reason is "<code> <value> +<weight>" (`urgency urgent +3`), or the held-emergency note; the codes are
+# stable (the pages translate them), the strings are what the order's event log and the API keep.
+PRIORITY_REASONS = ("urgency", "tier", "emotion", "unconfirmed")
+UNCONFIRMED_REASON = "urgent, unconfirmed: a lead confirms the emergency"
 _URGENCY_WEIGHT = {"urgent": 3, "attention": 2, "general": 1}
 _EMOTION_WEIGHT = {"angry": 1, "anxious": 1}
 

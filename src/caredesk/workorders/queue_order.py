@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from caredesk.customers.tiers import TIER_WEIGHT
 
-__all__ = ["QueueFacts", "Reason", "ordered", "queue_key", "reason_keys"]
+__all__ = ["QueueFacts", "Reason", "ordered", "queue_key", "reason_key_names", "reason_keys"]
 
 T = TypeVar("T")
 
@@ -65,6 +65,13 @@ class Reason:
 
     key: str
     text: str
+
+
+def reason_key_names() -> tuple[str, ...]:
+    """Every key `reason_keys` can give (the pages' catalogs must translate each)."""
+    tiers = tuple(k for k, w in TIER_WEIGHT.items() if w)
+    return ("unconfirmed_emergency", *(f"urgency.{u}" for u in _URGENCIES), *(f"tier.{t}" for t in tiers),
+            *(f"emotion.{e}" for e in _EMOTIONS), *(f"complaint.{c}" for c in _COMPLAINTS))
 
 
 def _parse(reason: str) -> Reason:
