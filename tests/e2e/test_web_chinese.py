@@ -117,7 +117,7 @@ def test_chinese_pages_of_the_demo_paths_have_no_english_domain_words(client: Te
 
     # and the Chinese is there: decision reasons, priority reasons, statuses, roles, complaint types, categories
     assert "由知识库答复" in texts["faq conversation"]
-    assert "紧急程度「" in texts["work order"] and "紧急程度「" in texts["team queue"]
+    assert "紧急程度「" in texts["work order"]  # the queues leave the base urgency out: it moves nothing
     assert re.search(r"新建|处理中|等待客户", texts["work order"])
     assert re.search(r"坐席|组长|投诉经理|管理员", texts["meeting"])
     assert "威胁向监管投诉" in texts["alarms"] or "威胁向监管投诉" in texts["conversation alarms"]
