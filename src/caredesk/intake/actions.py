@@ -187,7 +187,8 @@ def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, custome
     return do_open_work_order(s, flows=rt.flows, conversation=conversation, customer=customer, message=message,
                               doc=doc, reason=decision.reason, now=now, case_zone=rt.settings.display_timezone,
                               sla=rt.sla, confirm_emergency=decision.confirm_emergency,
-                              handoff=decision.kind == DecisionKind.HANDOFF)
+                              handoff=decision.kind == DecisionKind.HANDOFF,
+                              emergency=decision.kind == DecisionKind.EMERGENCY)
 
 
 def _advice(rt: Runtime, doc: TriageDoc) -> KbMatch | None:

@@ -41,12 +41,14 @@ def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, n
 def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation: Conversation, customer: Customer,
                        message: Message, doc: TriageDoc, reason: str, now: datetime, case_zone: tzinfo,
                        sla: SlaConfig | None = None, skills: SkillLexicon | None = None,
-                       confirm_emergency: bool = False, handoff: bool = False) -> WorkOrder:
+                       confirm_emergency: bool = False, handoff: bool = False, emergency: bool = False
+                       ) -> WorkOrder:
     """Open an order in the flow that fits the triage, start its SLA clock and route it to an agent (or
     its group's waiting queue), all in the caller's transaction, which also takes its case number (the day in
     `case_zone`). `confirm_emergency`: urgent below the
     emergency gate, so the order goes first in the queue and its timeline says a lead is to confirm;
-    `handoff`: the customer asked for a person."""
+    `handoff`: the customer asked for a person; `emergency`: the order tracks a started emergency response to
+    closure (first in the queue)."""
     labels: dict[str, Any] = {head: score.label for head, score in doc.labels.items()}
     flow = choose_flow(flows, labels | {"complaint_types": list(doc.complaint_types)})
     first = flow.steps[0]
@@ -54,6 +56,8 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
     priority, priority_reasons = priority_of(labels["urgency"], customer.tier, doc.emotion.label)
     if confirm_emergency:
         priority, priority_reasons = 1, [*priority_reasons, "urgent, unconfirmed: a lead confirms the emergency"]
+    if emergency:
+        priority, priority_reasons = 1, [*priority_reasons, "emergency response started"]
     title = doc.masked if len(doc.masked) <= 80 else doc.masked[:79] + "…"
     order = WorkOrder(case_number=allocate_case_number(session, now=now, zone=case_zone),
                       conversation_id=conversation.id, customer_id=customer.id, message_id=message.id, title=title,
