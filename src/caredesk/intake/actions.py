@@ -161,15 +161,16 @@ def _resolve_pending(index: KnowledgeIndex, conversation: Conversation, doc: Tri
 
 
 def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, customer: Customer, message: Message,
-                    doc: TriageDoc, decision: Decision, now: datetime) -> WorkOrder:
+                    doc: TriageDoc, decision: Decision, now: datetime, *, new: bool = False) -> WorkOrder:
     """A follow-up in a conversation joins its latest work order instead of opening another one, reopening it
-    when the rule says so (workorders/follow_up.py); otherwise a new order."""
+    when the rule says so (workorders/follow_up.py); otherwise, or when `new` (an emergency response that has
+    just started tracks the case in an order of its own: urgent SLA, first in the queue), a new order."""
     from caredesk.workorders.actions import append_event, do_open_work_order, transition
     from caredesk.workorders.follow_up import FollowUp, follow_up_of
     from caredesk.workorders.model import Status
 
-    current = s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id)
-                       .order_by(WorkOrder.id.desc()).limit(1))
+    current = None if new else s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id)
+                                        .order_by(WorkOrder.id.desc()).limit(1))
     follow_up = FollowUp.NEW if current is None else follow_up_of(
         current.status_category, merged=current.merged_into_id is not None, text=doc.masked)
     reopen = follow_up == FollowUp.REOPEN
@@ -297,7 +298,9 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
                 decision = Decision(DecisionKind.EMERGENCY, f"{decision.reason}; the conversation's emergency "
                                                             f"meeting {running} is still running: joins it")
             assert meeting_id is not None
-            order = _work_order_for(rt, s, conversation, customer, message, doc, decision, now)
+            # a new response opens the order that tracks it; a message into a running one joins that order
+            order = _work_order_for(rt, s, conversation, customer, message, doc, decision, now,
+                                    new=prepared is not None)
             _track_emergency(s, meeting_id, order, now)
             work_order_id, case_number = order.id, order.number
             minutes = _contact_minutes(rt, order, now)
