@@ -113,12 +113,12 @@ def test_browser_agent_transfers_with_a_reason_and_replies_with_a_macro(live_ser
 
     # the macro picker fills the reply box; sending records the macro on the timeline
     page.select_option("#wo-macro", "fee-refund")
-    expect(page.locator("#wo-reply-input")).to_have_value(f"您好，工单 {oid} 的年费已退回，请查收。")
+    expect(page.locator("#wo-reply-input")).to_have_value(f"您好，工单 {number} 的年费已退回，请查收。")
     page.click("#wo-reply-send")
     expect(page.locator("#wo-done")).to_have_text("Reply sent")
     reply = page.locator("#wo-timeline .ev-reply").last
     expect(reply).to_contain_text("fee-refund")
-    expect(reply.locator(".bubble")).to_have_text(f"您好，工单 {oid} 的年费已退回，请查收。")
+    expect(reply.locator(".bubble")).to_have_text(f"您好，工单 {number} 的年费已退回，请查收。")
 
     # an internal note looks different from a reply, and a refusal is shown in place
     page.fill("#wo-note-form textarea", "客户为金卡客户，注意跟进")
