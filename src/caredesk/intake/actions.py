@@ -186,7 +186,7 @@ def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, custome
             current.sla_next_check_at = now if current.sla_policy else None
         return current
     return do_open_work_order(s, flows=rt.flows, conversation=conversation, customer=customer, message=message,
-                              doc=doc, reason=decision.reason, now=now, case_zone=rt.settings.display_timezone,
+                              doc=doc, reason=decision.reason, now=now, case_zone=rt.case_zone,
                               sla=rt.sla, confirm_emergency=decision.confirm_emergency,
                               handoff=decision.kind == DecisionKind.HANDOFF,
                               emergency=decision.kind == DecisionKind.EMERGENCY)
