@@ -18,6 +18,7 @@ from caredesk.compliance.outgoing import load_checker
 from caredesk.emergency.actions import EmergencyPlan
 from caredesk.emergency.meetings import build_meeting_provider
 from caredesk.emergency.monitoring import build_monitoring_source
+from caredesk.emergency.topics import load_topics
 from caredesk.notify.email import mail_sender
 from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime, current_runtime, set_current_runtime
@@ -148,7 +149,7 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
                  live=LiveBus(settings.redis_url), flows=load_builtin_flows(),
                  emergency=EmergencyPlan(build_meeting_provider(settings), settings.meeting_duration_minutes,
                                          settings.base_url, tuple(settings.incident_sections),
-                                         build_monitoring_source(settings)),
+                                         build_monitoring_source(settings), load_topics()),
                  alarm_strategy=replace(load_strategy(settings.alarm_strategy_file),
                                         sms_available=bool(settings.sms_gateway_url)),
                  login_attempts=make_attempt_store(settings.redis_url),

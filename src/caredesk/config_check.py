@@ -14,6 +14,7 @@ from caredesk.compliance.outgoing import default_rules_path, load_rules
 from caredesk.config_files import load_config
 from caredesk.demo.loader import load_org_file
 from caredesk.demo.org_file import OrgFile
+from caredesk.emergency.topics import load_topics
 from caredesk.errors import InvalidConfig
 from caredesk.settings import Settings
 from caredesk.sla.policy import load_sla_config
@@ -31,6 +32,7 @@ _BY_NAME: dict[str, Callable[[Path], object]] = {
     "outgoing_rules.yaml": load_rules,
     "skills.yaml": load_skill_lexicon,
     "bank.yaml": lambda path: load_config(OrgFile, path),
+    "topics.yaml": load_topics,
 }
 
 
@@ -53,7 +55,7 @@ def files_in_use(settings: Settings) -> list[tuple[str, Loader]]:
         ("sla.yaml", load_sla_config), *_builtin_flows(), ("strategy.yaml", load_strategy),
         ("skills.yaml", load_skill_lexicon),
         ("outgoing_rules.yaml", lambda: load_rules(default_rules_path(), "outgoing_rules.yaml")),
-        ("demo/bank.yaml", load_org_file)]
+        ("emergency/topics.yaml", load_topics), ("demo/bank.yaml", load_org_file)]
     for path, load in ((settings.sla_file, load_sla_config), (settings.alarm_strategy_file, load_strategy),
                        (settings.outgoing_rules_path, load_rules)):
         if path is not None:

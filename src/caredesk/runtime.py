@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -81,6 +81,11 @@ class Runtime:
     @property
     def decision_policy(self) -> DecisionPolicy:
         return DecisionPolicy.of(self.settings)
+
+    @property
+    def case_zone(self) -> tzinfo:
+        """The display time zone: a case number carries the day there."""
+        return self.settings.display_timezone
 
     @property
     def alarm_policy(self) -> AlarmPolicy:

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # The emergency gate's calibrated confidence (below it, or without a hard rule, a lead confirms first).
     emergency_min_confidence: float = Field(0.75, ge=0.0, le=1.0)
     kb_threshold: float = 0.55
+    # An emergency reply gives the self-help steps of the best knowledge entry at this confidence or above (lower
+    # than an answer's bar: the advice stands beside the emergency response, it does not replace it). Measured on the
+    # demo knowledge base: the fitting entry 0.17-0.84 for card-fraud and lost-card messages, the best unrelated
+    # one 0.02-0.13 for outage, safety and identity-theft messages.
+    kb_advice_threshold: float = Field(0.15, ge=0.0, le=1.0)
     kb_widen_below_confidence: float = 0.6  # calibrated: below it the content type is close to a coin toss
     kb_clarify_margin: float = 0.08
     kb_clarify_max_options: int = 3

@@ -38,7 +38,9 @@ def test_messages_unanswerable_complaint_opens_work_order(api: Any, demo_runtime
     assert order["flow"] in {"complaint", "system_complaint"}
     kinds = [e["kind"] for e in order["events"]]
     assert kinds[0] == "created" and kinds[1] in ("assigned", "queued") and len(kinds) == 2  # routed at once
-    assert body["decision"]["work_order_id"] in body["reply"]  # the customer is told the order's number
+    # the customer is told the order's case number (not its internal id); the order carries the same number
+    assert body["decision"]["case_number"] in body["reply"] and body["decision"]["work_order_id"] not in body["reply"]
+    assert order["case_number"] == body["decision"]["case_number"]
     with demo_runtime.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(WorkOrder)) == 1
 

@@ -101,7 +101,8 @@ def test_work_order_bad_input_and_permissions(api: Any, demo_runtime: Runtime) -
 
 
 def test_macros_and_collision_notice(api: Any, demo_runtime: Runtime) -> None:
-    oid = _order(api, "wo-api-3")["id"]
+    created = _order(api, "wo-api-3")
+    oid, number = created["id"], created["case_number"]
     macro = {"code": "fee-refund", "title_zh": "年费退回", "title_en": "Fee refunded",
              "body_zh": "{customer}您好，工单 {order} 的年费已退回。",
              "body_en": "Dear {customer}, the fee of {order} is refunded."}
@@ -111,7 +112,7 @@ def test_macros_and_collision_notice(api: Any, demo_runtime: Runtime) -> None:
     sent = api.post(f"/api/v1/work-orders/{oid}/replies", json={"macro": "fee-refund"})
     assert sent.status_code == 201
     events = api.get(f"/api/v1/work-orders/{oid}").json()["events"]
-    assert events[-1]["kind"] == "reply" and f"工单 {oid} 的年费已退回" in events[-1]["note"]
+    assert events[-1]["kind"] == "reply" and f"工单 {number} 的年费已退回" in events[-1]["note"]  # the case number
 
     other = TestClient(create_app(demo_runtime, start_consumer=False))
     other.headers["Authorization"] = f"Bearer {create_key(demo_runtime, 'team_lead')}"

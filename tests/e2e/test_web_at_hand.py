@@ -87,7 +87,7 @@ def test_knowledge_inserted_checks_the_entry_and_records_it(web: TestClient, dem
 def test_invitations_fragment_shows_only_the_readers_own(web: TestClient, demo_runtime: Runtime) -> None:
     urgent = receive(demo_runtime, URGENT_EN, "at-hand-4")
     assert urgent.meeting_id
-    submit_sign_in(web, "lead")  # on call for business faults in the demo roster
+    submit_sign_in(web, "zhou.ting")  # on call for card fraud in the demo roster
     mine = web.get("/workbench/invitations?lang=en", headers=HX)
     assert mine.status_code == 200 and f'id="invite-{urgent.meeting_id}"' in mine.text
     assert f'id="invite-{urgent.meeting_id}"' in web.get("/workbench").text  # on the full page at once

@@ -166,7 +166,7 @@ def test_browser_invitee_sees_the_meeting_invitation_at_once_until_joining(live_
         invitee = invitee_context.new_page()
         errors: list[str] = []
         invitee.on("pageerror", lambda exc: errors.append(str(exc)))
-        sign_in_page(invitee, live_server.url, "lead")  # on call for business faults (demo roster)
+        sign_in_page(invitee, live_server.url, "zhou.ting")  # on call for card fraud (demo roster)
         expect(invitee.locator("body")).to_have_attribute("data-live", "open")
         expect(invitee.locator("#invitations .invitation")).to_have_count(0)
         invitee.evaluate("window.__sameDocument = 'yes'")
@@ -177,7 +177,7 @@ def test_browser_invitee_sees_the_meeting_invitation_at_once_until_joining(live_
                        json={"text": URGENT_EN, "channel": "web", "customer_ref": "api-urgent"})
         assert r.status_code == 201, r.text
         meeting_id = r.json()["decision"]["meeting_id"]
-        assert meeting_id and "lead" in _usernames(rt, meeting_id) and "agent" not in _usernames(rt, meeting_id)
+        assert meeting_id and "zhou.ting" in _usernames(rt, meeting_id) and "agent" not in _usernames(rt, meeting_id)
 
         card = invitee.locator(f"#invite-{meeting_id}")
         expect(card).to_be_visible(timeout=5_000)

@@ -204,7 +204,9 @@ def test_chat_answers_opens_ticket_and_keeps_the_conversation(web: TestClient) -
     second = web.post("/chat/messages", data={"text": COMPLAINT_ZH}, headers=hx)
     assert second.status_code == 200 and "reply-ticket" in second.text and "我们已为您创建工单" in second.text
     third = web.post("/chat/messages", data={"text": URGENT_EN}, headers=hx)
-    assert "reply-emergency" in third.text and "handled urgently" in third.text
+    # the emergency reply: the response has started, the case number, and the urgent SLA's contact time
+    assert "reply-emergency" in third.text and "started our emergency response" in third.text
+    assert re.search(r"Your case number is C\d{8}-\d{4,}", third.text) and "within 15 minutes" in third.text
     escaped = web.post("/chat/messages", data={"text": "<script>alert(1)</script> my password?"}, headers=hx)
     assert escaped.status_code == 200 and "<script>alert" not in escaped.text
     assert "&lt;script&gt;" in escaped.text

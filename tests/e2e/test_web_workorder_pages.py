@@ -210,10 +210,14 @@ def test_macro_picker_fills_the_reply_and_the_reply_records_the_macro(web: TestC
     page = web.get(f"/workbench/work-orders/{oid}?lang=en").text
     assert 'id="wo-macro"' in page and 'value="fee-refund"' in page
     filled = web.get(f"/workbench/work-orders/{oid}/macro?macro=fee-refund", headers=HX)
-    assert filled.status_code == 200 and f"您好，工单 {oid} 的年费已退回。" in filled.text
+    with rt.session_factory() as s:  # {order} is the case number the customer knows
+        order = s.get(WorkOrder, oid)
+        assert order is not None and order.case_number
+        number = order.case_number
+    assert filled.status_code == 200 and f"您好，工单 {number} 的年费已退回。" in filled.text
     assert 'id="wo-reply-text"' in filled.text and "<html" not in filled.text
     r = web.post(f"/workbench/work-orders/{oid}/reply", headers=headers,
-                 data={"macro": "fee-refund", "text": f"您好，工单 {oid} 的年费已退回。\n请查收。"})
+                 data={"macro": "fee-refund", "text": f"您好，工单 {number} 的年费已退回。\n请查收。"})
     assert r.status_code == 200
     r = web.post(f"/workbench/work-orders/{oid}/reply", headers=headers,
                  data={"macro": "fee-refund", "text": "改写过的回复"})
@@ -223,7 +227,7 @@ def test_macro_picker_fills_the_reply_and_the_reply_records_the_macro(web: TestC
                                                            WorkOrderEvent.kind == "reply")
                               .order_by(WorkOrderEvent.seq)))
     assert [(e.data["macro"], e.note) for e in sent] == [
-        ("fee-refund", f"您好，工单 {oid} 的年费已退回。\n\n请查收。"), (None, "改写过的回复")]
+        ("fee-refund", f"您好，工单 {number} 的年费已退回。\n\n请查收。"), (None, "改写过的回复")]
 
 
 def test_collision_notice_names_the_other_viewer(web: TestClient, demo_runtime: Runtime) -> None:

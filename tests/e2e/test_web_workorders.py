@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import SatisfactionSurvey, Staff
+from caredesk.storage.orm import SatisfactionSurvey, Staff, WorkOrder
 from caredesk.workorders import closure, replies, transfers
 from tests.e2e.browsing import shot
 from tests.support.web_session import sign_in_page
@@ -80,7 +80,11 @@ def test_browser_agent_transfers_with_a_reason_and_replies_with_a_macro(live_ser
 
     row.locator("a").first.click()
     expect(page.locator("h1")).to_have_text("Work order")
-    expect(page.locator("#work-order-id")).to_have_text(oid)
+    with rt.session_factory() as s:  # the page shows the case number people quote, not the internal id
+        number = s.scalar(select(WorkOrder.case_number).where(WorkOrder.id == oid))
+    assert number is not None
+    expect(page.locator("#work-order-number")).to_have_text(number)
+    expect(page.locator("#work-order-number")).to_have_attribute("title", oid)
     first = page.locator("#wo-sla .sla-row[data-target='first_response']")
     expect(first.locator(".sla-left")).to_contain_text("business min left")
     expect(first).to_have_attribute("data-state", "running")
@@ -109,12 +113,12 @@ def test_browser_agent_transfers_with_a_reason_and_replies_with_a_macro(live_ser
 
     # the macro picker fills the reply box; sending records the macro on the timeline
     page.select_option("#wo-macro", "fee-refund")
-    expect(page.locator("#wo-reply-input")).to_have_value(f"您好，工单 {oid} 的年费已退回，请查收。")
+    expect(page.locator("#wo-reply-input")).to_have_value(f"您好，工单 {number} 的年费已退回，请查收。")
     page.click("#wo-reply-send")
     expect(page.locator("#wo-done")).to_have_text("Reply sent")
     reply = page.locator("#wo-timeline .ev-reply").last
     expect(reply).to_contain_text("fee-refund")
-    expect(reply.locator(".bubble")).to_have_text(f"您好，工单 {oid} 的年费已退回，请查收。")
+    expect(reply.locator(".bubble")).to_have_text(f"您好，工单 {number} 的年费已退回，请查收。")
 
     # an internal note looks different from a reply, and a refusal is shown in place
     page.fill("#wo-note-form textarea", "客户为金卡客户，注意跟进")

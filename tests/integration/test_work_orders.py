@@ -211,7 +211,7 @@ def test_sla_warning_breach_and_escalation_at_the_right_business_minute(wo_runti
     assert Counter(_recipients(mailbox)) == Counter({"cards.agent@bank.example": 2, "team.lead@bank.example": 1,
                                                      "dept.head@bank.example": 1})
     subjects = sorted(m["Subject"] for m in mailbox.messages)
-    assert any("escalation-1" in subj and order.id in subj for subj in subjects)
+    assert any("escalation-1" in subj and str(order.case_number) in subj for subj in subjects)
     assert [e.data["from"] for e in _events(rt, order.id, "reassigned")] == [people["agent"]]
 
 
@@ -434,7 +434,7 @@ def test_the_customer_is_told_about_the_work_order(wo_runtime: Runtime) -> None:
     rt = wo_runtime
     _org(rt)
     outcome = do_receive_message(rt, IncomingMessage(COMPLAINT, "chat", "cust-ack"))
-    assert outcome.reply_message_id and outcome.work_order_id in (outcome.reply_text or "")
+    assert outcome.reply_message_id and outcome.case_number and outcome.case_number in (outcome.reply_text or "")
     with rt.session_factory() as s:
         reply = s.get(Message, outcome.reply_message_id)
         assert reply is not None and reply.author == "bot" and reply.conversation_id == outcome.conversation_id

@@ -98,7 +98,11 @@ def _order_scope(session: Session, staff: Staff) -> ColumnElement[bool]:
                                                 WorkOrder.customer_id.in_(branch_customers)))
     mine = select(WorkOrderEvent.work_order_id).where(WorkOrderEvent.actor == f"staff:{staff.id}")
     worked_on = WorkOrder.id.in_(mine)
-    return or_(in_department, WorkOrder.assignee_id == staff.id, worked_on)
+    # people called to an emergency follow the work order that tracks it (the meeting page links to it)
+    called = select(EmergencyMeeting.work_order_id).join(
+        MeetingParticipant, MeetingParticipant.meeting_id == EmergencyMeeting.id).where(
+        MeetingParticipant.staff_id == staff.id, EmergencyMeeting.work_order_id.is_not(None))
+    return or_(in_department, WorkOrder.assignee_id == staff.id, worked_on, WorkOrder.id.in_(called))
 
 
 def work_order_filter(session: Session, viewer: Viewer) -> ColumnElement[bool]:

@@ -69,6 +69,7 @@ class DecisionOut(BaseModel):
     knowledge_version: int | None = None
     score: float | None = None
     work_order_id: str | None = None
+    case_number: str | None = None  # the work order's number as the customer is told it (C20261206-0042)
     meeting_id: str | None = None
     clarification: ClarificationOut | None = None
     confirm_emergency: bool = False  # urgent below the emergency gate: a lead confirms
@@ -111,7 +112,7 @@ def message_created(o: IntakeOutcome) -> MessageCreated:
                              knowledge_entry_id=match.entry_id if answered and match else None,
                              knowledge_version=match.version if answered and match else None,
                              score=best.score if best else None,
-                             work_order_id=o.work_order_id, meeting_id=o.meeting_id,
+                             work_order_id=o.work_order_id, case_number=o.case_number, meeting_id=o.meeting_id,
                              clarification=clarification, confirm_emergency=o.decision.confirm_emergency,
                              out_of_scope=o.decision.out_of_scope),
         reply=o.reply_text, reply_message_id=o.reply_message_id, alarm_id=o.alarm_id)
@@ -139,7 +140,8 @@ def message_out(m: Message) -> dict[str, Any]:
 
 def work_order_out(o: WorkOrder, events: list[WorkOrderEvent] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": o.id, "title": o.title, "description": o.description, "status": o.status,
+        "id": o.id, "case_number": o.case_number, "title": o.title, "description": o.description,
+        "status": o.status,
         "status_category": o.status_category, "flow": o.flow, "step": o.step, "priority": o.priority,
         "content_type": o.content_type, "problem_type": o.problem_type, "urgency": o.urgency,
         "department_id": o.department_id, "assignee_id": o.assignee_id, "conversation_id": o.conversation_id,
@@ -160,9 +162,11 @@ def alarm_out(a: Alarm) -> dict[str, Any]:
             "forecast": a.forecast or None}
 
 
-def meeting_out(m: EmergencyMeeting, names: dict[str, tuple[str, str]]) -> dict[str, Any]:
+def meeting_out(m: EmergencyMeeting, names: dict[str, tuple[str, str]], case_number: str | None = None
+                ) -> dict[str, Any]:
     return {"id": m.id, "title": m.title, "status": m.status, "provider": m.provider, "room_url": m.room_url,
-            "conversation_id": m.conversation_id, "message_id": m.message_id, "starts_at": m.starts_at,
+            "conversation_id": m.conversation_id, "message_id": m.message_id, "work_order_id": m.work_order_id,
+            "case_number": case_number, "starts_at": m.starts_at,
             "ends_at": m.ends_at, "context": m.context,
             "participants": [{"staff_id": p.staff_id, "name": names.get(p.staff_id, ("", ""))[0],
                               "role": names.get(p.staff_id, ("", ""))[1], "reason": p.reason,

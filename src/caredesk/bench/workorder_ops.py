@@ -51,7 +51,8 @@ def ops_throughput(engine: Any, seconds: float = 5.0) -> tuple[float, float, int
             s.add(message)
             s.flush()
             order = do_open_work_order(s, flows=flows, conversation=conversation, customer=customer,
-                                       message=message, doc=doc, reason="bench", now=now, sla=sla, skills=skills)
+                                       message=message, doc=doc, reason="bench", now=now, sla=sla, skills=skills,
+                                       case_zone=UTC)
             uow.commit()
             created.append(order.id)
     create_rate = len(created) / (time.perf_counter() - t0)

@@ -10,7 +10,8 @@ import typer
 
 __all__ = ["config_app"]
 
-config_app = typer.Typer(help="Configuration files (SLA, flows, alarm strategy, skills, compliance rules).",
+config_app = typer.Typer(help="Configuration files (SLA, flows, alarm strategy, skills, compliance rules, "
+                              "emergency topics, demo organisation).",
                          no_args_is_help=True)
 
 
@@ -31,7 +32,7 @@ def validate(directory: Annotated[Path | None, typer.Option(
         checks = files_in(directory)
         if not checks:
             typer.echo(f"error: {directory}: no configuration files (sla.yaml, strategy.yaml, skills.yaml, "
-                       "outgoing_rules.yaml, bank.yaml, flows/*.yaml)", err=True)
+                       "outgoing_rules.yaml, topics.yaml, bank.yaml, flows/*.yaml)", err=True)
             raise typer.Exit(2)
     else:
         try:

@@ -90,7 +90,7 @@ def _load_org(session: Session, org: dict[str, Any], password_hash: str) -> int:
     existing = {(e.content_type, e.branch_id, e.staff_id) for e in session.scalars(select(OnCallEntry))}
     for line in org["oncall"]:
         branch_id = branches[line["branch"]].id if line.get("branch") else None
-        key = (line["content_type"], branch_id, staff[line["staff"]].id)
+        key = (line["roster"], branch_id, staff[line["staff"]].id)
         if key not in existing:
             existing.add(key)
             session.add(OnCallEntry(content_type=key[0], branch_id=branch_id, staff_id=key[2],
@@ -104,7 +104,10 @@ def _load_org(session: Session, org: dict[str, Any], password_hash: str) -> int:
 
 
 def do_load_demo(uow: UnitOfWork, clock: Clock) -> DemoReport:
-    org = load_org_file().model_dump(mode="json")
+    spec = load_org_file()
+    org = spec.model_dump(mode="json")
+    for line, parsed in zip(org["oncall"], spec.oncall, strict=True):
+        line["roster"] = parsed.roster
     drafts = read_kb_csv(_data("knowledge_base.csv"))
     password_hash = hash_password(DEMO_PASSWORD)
     with uow:

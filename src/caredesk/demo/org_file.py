@@ -9,6 +9,7 @@ from pydantic import Field, StrictInt, model_validator
 
 from caredesk.accounts.roles import Role
 from caredesk.config_files import BadField, ConfigModel, Loc, Name
+from caredesk.emergency.topics import load_topics, topic_roster
 
 __all__ = ["OrgFile"]
 
@@ -51,10 +52,25 @@ class StaffSpec(ConfigModel):
 
 
 class OnCallSpec(ConfigModel):
-    content_type: Name
+    """One roster line: for a content type (or `complaint_escalation`), or for a problem topic of
+    emergency/topics.yaml (card fraud), whose lines win over the content type's."""
+
+    content_type: Name | None = None
+    topic: Name | None = None
     branch: Name | None = None
     staff: Name
     position: Literal["primary", "backup", "manager"]
+
+    @model_validator(mode="after")
+    def _one_key(self) -> OnCallSpec:
+        if (self.content_type is None) == (self.topic is None):
+            raise ValueError("a roster line names either a content_type or a topic")
+        return self
+
+    @property
+    def roster(self) -> str:
+        """The stored roster key (emergency/topics.py: topics carry a prefix)."""
+        return topic_roster(self.topic) if self.topic else str(self.content_type)
 
 
 class MacroSpec(ConfigModel):
@@ -94,7 +110,9 @@ class OrgFile(ConfigModel):
             check(p.manager, people, ("staff", i, "manager"), "staff member")
             for j, code in enumerate(p.skill_groups):
                 check(code, groups, ("staff", i, "skill_groups", j), "skill group")
+        topics = {t.name for t in load_topics()}
         for i, line in enumerate(self.oncall):
+            check(line.topic, topics, ("oncall", i, "topic"), "topic in emergency/topics.yaml:")
             check(line.branch, branches, ("oncall", i, "branch"), "branch")
             check(line.staff, people, ("oncall", i, "staff"), "staff member")
         return self

@@ -19,6 +19,7 @@ from caredesk.emergency.meetings import MeetingProvider, Room
 from caredesk.emergency.monitoring import BuiltinMonitoring, MonitoringSource
 from caredesk.emergency.notice_status import NoticeStatus
 from caredesk.emergency.roster import RosterLine, StaffCard, response_roster, select_related_staff
+from caredesk.emergency.topics import Topic, topic_of
 from caredesk.errors import NotFound
 from caredesk.ids import new_id
 from caredesk.storage.orm import (
@@ -50,6 +51,7 @@ class EmergencyPlan:
     base_url: str
     sections: tuple[str, ...] = RECORDER_SECTIONS  # the incident form's sections, in recorder order
     monitoring: MonitoringSource = field(default_factory=BuiltinMonitoring)
+    topics: tuple[Topic, ...] = ()  # problem topics with a roster of their own (emergency/topics.yaml)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, prepar
                                  conversation: Conversation, customer: Customer, message: Message,
                                  doc: TriageDoc, now: datetime) -> EmergencyMeeting:
     content_type = doc.label("content_type").label
-    roster = response_roster(content_type, doc.complaint_types, doc.hard_rules)
+    topic = topic_of(doc.masked, doc.hard_rules, plan.topics)
+    roster = response_roster(content_type, doc.complaint_types, doc.hard_rules, topic)
     lines = _roster_lines(session, roster)
     if not lines and roster != content_type:  # no such roster configured: the content type's answers
         roster, lines = content_type, _roster_lines(session, content_type)
@@ -135,7 +138,8 @@ def do_start_emergency_response(session: Session, *, plan: EmergencyPlan, prepar
                                      section=plan.sections[position], status=RecorderStatus.WAITING))
     record_audit(session, actor="system", action="emergency.started", object_type="emergency_meeting",
                  object_id=meeting.id, data={"participants": [i.staff_id for i in invitees],
-                                             "content_type": content_type, "roster": roster}, now=now)
+                                             "content_type": content_type, "topic": topic, "roster": roster},
+                 now=now)
     session.flush()
     return meeting
 

@@ -58,6 +58,7 @@ def do_confirm_emergency(new_uow: Callable[[], UnitOfWork], plan: EmergencyPlan,
                                               customer=customer, message=message, doc=doc, now=now)
         if message.triage is not None:
             message.triage.meeting_id = meeting.id
+        meeting.work_order_id = order.id  # the flagged order tracks the response to closure
         append_event(s, order, "emergency_started", actor=actor, now=now, data={"meeting_id": meeting.id},
                      note=reason.strip()[:2000])
         record_audit(s, actor=actor, action="emergency.confirmed", object_type="work_order", object_id=order.id,

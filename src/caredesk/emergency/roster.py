@@ -1,11 +1,14 @@
-"""Who is called to an emergency: the on-call roster for the content type and branch, plus the management
-chain of those on duty. Pure: roster lines and staff are passed in, and so is the time."""
+"""Who is called to an emergency: the on-call roster for the problem's topic (card fraud), else the content
+type, and the branch, plus the management chain of those on duty. Pure: roster lines and staff are passed in,
+and so is the time."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+
+from caredesk.emergency.topics import topic_roster
 
 __all__ = ["COMPLAINT_ESCALATION", "Invitee", "RosterLine", "StaffCard", "response_roster", "select_related_staff"]
 
@@ -15,13 +18,15 @@ COMPLAINT_ESCALATION = "complaint_escalation"
 _EXTERNAL_THREATS = frozenset({"regulator", "media", "lawsuit"})
 
 
-def response_roster(content_type: str, complaint_types: Iterable[str], hard_rules: Iterable[str]) -> str:
-    """Which roster answers: an outage, fraud or safety case gathers the content type's on-call staff; a
-    customer's threat to go to the regulator, the media or court (and nothing more) gathers the complaint
-    escalation roster."""
+def response_roster(content_type: str, complaint_types: Iterable[str], hard_rules: Iterable[str],
+                    topic: str | None = None) -> str:
+    """Which roster answers: a customer's threat to go to the regulator, the media or court (and nothing more)
+    gathers the complaint escalation roster; a problem with a topic of its own (card fraud) that topic's
+    roster; otherwise (an outage, fraud or safety case) the content type's on-call staff. The caller falls
+    back to the content type's roster when the chosen one has no lines."""
     if not list(hard_rules) and _EXTERNAL_THREATS & set(complaint_types):
         return COMPLAINT_ESCALATION
-    return content_type
+    return topic_roster(topic) if topic else content_type
 
 _POSITION_ORDER = {"primary": 0, "backup": 1, "manager": 2}
 

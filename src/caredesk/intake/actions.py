@@ -3,6 +3,7 @@ events leave only after the commit."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +29,7 @@ from caredesk.intake.clarify import (
 )
 from caredesk.intake.decision import Decision, DecisionKind, Reason, decide, needs_emergency
 from caredesk.intake.events import MessageReceived
-from caredesk.intake.replies import acknowledgement
+from caredesk.intake.replies import acknowledgement, emergency_reply
 from caredesk.knowledge.match import KbMatch
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, EmergencyMeeting, Message, TriageResult, WorkOrder
@@ -66,6 +67,7 @@ class IntakeOutcome:
     reply_text: str | None = None  # what the customer was told: an answer, a question or an acknowledgement
     clarification: tuple[ClarifyOption, ...] = ()  # the options of a clarifying question
     outgoing: OutgoingCheck | None = None  # the compliance check of the reply (None: no reply was drafted)
+    case_number: str | None = None  # the work order's number as the customer sees it (None: no order)
 
 
 def check_incoming(cmd: IncomingMessage, max_chars: int) -> None:
@@ -162,15 +164,16 @@ def _resolve_pending(index: KnowledgeIndex, conversation: Conversation, doc: Tri
 
 
 def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, customer: Customer, message: Message,
-                    doc: TriageDoc, decision: Decision, now: datetime) -> str:
+                    doc: TriageDoc, decision: Decision, now: datetime, *, new: bool = False) -> WorkOrder:
     """A follow-up in a conversation joins its latest work order instead of opening another one, reopening it
-    when the rule says so (workorders/follow_up.py); otherwise a new order."""
+    when the rule says so (workorders/follow_up.py); otherwise, or when `new` (an emergency response that has
+    just started tracks the case in an order of its own: urgent SLA, first in the queue), a new order."""
     from caredesk.workorders.actions import append_event, do_open_work_order, transition
     from caredesk.workorders.follow_up import FollowUp, follow_up_of
     from caredesk.workorders.model import Status
 
-    current = s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id)
-                       .order_by(WorkOrder.id.desc()).limit(1))
+    current = None if new else s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id)
+                                        .order_by(WorkOrder.id.desc()).limit(1))
     follow_up = FollowUp.NEW if current is None else follow_up_of(
         current.status_category, merged=current.merged_into_id is not None, text=doc.masked)
     reopen = follow_up == FollowUp.REOPEN
@@ -184,13 +187,50 @@ def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, custome
         if current.first_response_at is not None and current.awaiting_reply_since is None:
             current.awaiting_reply_since = now  # the next-response clock starts
             current.sla_next_check_at = now if current.sla_policy else None
-        return current.id
-    order = do_open_work_order(s, flows=rt.flows, conversation=conversation, customer=customer, message=message,
-                               doc=doc, reason=decision.reason, now=now, sla=rt.sla,
-                               confirm_emergency=decision.confirm_emergency,
-                               handoff=decision.kind == DecisionKind.HANDOFF,
-                               reason_codes=[r.to_json() for r in decision.because])
-    return order.id
+        return current
+    return do_open_work_order(s, flows=rt.flows, conversation=conversation, customer=customer, message=message,
+                              doc=doc, reason=decision.reason, now=now, case_zone=rt.case_zone,
+                              sla=rt.sla, confirm_emergency=decision.confirm_emergency,
+                              handoff=decision.kind == DecisionKind.HANDOFF,
+                              emergency=decision.kind == DecisionKind.EMERGENCY,
+                              reason_codes=[r.to_json() for r in decision.because])
+
+
+def _advice(rt: Runtime, doc: TriageDoc) -> KbMatch | None:
+    """The knowledge entry whose steps the customer can take at once in an emergency (freeze the card, call
+    the hotline), searched across every content and problem type: a fraud complaint's advice sits in a
+    lost-card consultation. Its bar is lower than an answer's (kb_advice_threshold): the reply does not rest on
+    it, it stands beside the emergency response; below it no advice is better than an unrelated entry."""
+    index = rt.knowledge_index()
+    best = index.search(doc.masked, limit=1, language=doc.language, vector=doc.embedding)
+    return best[0] if best and best[0].score >= rt.settings.kb_advice_threshold else None
+
+
+def _contact_minutes(rt: Runtime, order: WorkOrder, now: datetime) -> int | None:
+    """Minutes until the order's first response is due under its SLA policy (None: no policy or target, or
+    staff already answered): what the customer is promised."""
+    from caredesk.sla.policy import SlaTimeline, Target, evaluate
+
+    policy = rt.sla.named(order.sla_policy)
+    if policy is None or order.first_response_at is not None:
+        return None
+    status = next((st for st in evaluate(policy, SlaTimeline(opened_at=order.created_at), now)
+                   if st.target == Target.FIRST_RESPONSE), None)
+    if status is None or status.due_at is None:
+        return None
+    return max(1, math.ceil((status.due_at - now).total_seconds() / 60))
+
+
+def _track_emergency(s: Session, meeting_id: str, order: WorkOrder, now: datetime) -> None:
+    """The work order that follows the emergency to closure, linked both ways (the meeting names the order;
+    the order's timeline names the meeting)."""
+    from caredesk.workorders.actions import append_event
+
+    meeting = s.get(EmergencyMeeting, meeting_id)
+    if meeting is not None and meeting.work_order_id is None:
+        meeting.work_order_id = order.id
+        append_event(s, order, "emergency_started", actor="system", now=now, data={"meeting_id": meeting_id},
+                     note="the emergency response started with this message; this order tracks it to closure")
 
 
 HISTORY_TURNS = 10  # earlier customer messages of the conversation that triage weighs
@@ -230,6 +270,7 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
     policy = rt.decision_policy
     emergency = needs_emergency(doc, policy)
     index, matches = (None, []) if emergency else _knowledge(rt, doc)
+    advice = _advice(rt, doc) if emergency else None
     # the meeting room and the monitoring snapshot may come from other systems: asked before any lock is held;
     # a conversation whose emergency meeting is still running joins it instead of calling everyone again
     prepared = prepare_emergency(rt.emergency, doc) if emergency and running is None else None
@@ -243,7 +284,7 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
         s.add(message)
         s.flush()
 
-        work_order_id = meeting_id = reply_id = reply_text = None
+        work_order_id = meeting_id = reply_id = reply_text = case_number = None
         options: tuple[ClarifyOption, ...] = ()
         outgoing: OutgoingCheck | None = None
         participant_ids: list[str] = []
@@ -261,7 +302,26 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
                 decision = Decision(DecisionKind.EMERGENCY, f"{decision.reason}; the conversation's emergency "
                                                             f"meeting {running} is still running: joins it",
                                     because=(*decision.because, Reason("joins_meeting")))
-            reply_text = acknowledgement("emergency", doc.language)
+            assert meeting_id is not None
+            # a new response opens the order that tracks it; a message into a running one joins that order
+            order = _work_order_for(rt, s, conversation, customer, message, doc, decision, now,
+                                    new=prepared is not None)
+            _track_emergency(s, meeting_id, order, now)
+            work_order_id, case_number = order.id, order.number
+            minutes = _contact_minutes(rt, order, now)
+            reply_text = emergency_reply(doc.language, advice=advice.answer if advice else None, number=case_number,
+                                         minutes=minutes)
+            outgoing = rt.outgoing.check(reply_text)
+            if advice is not None and outgoing.blocked:  # the advice tripped a rule: the reply goes without it
+                advice = None
+                reply_text = emergency_reply(doc.language, advice=None, number=case_number, minutes=minutes)
+                outgoing = rt.outgoing.check(reply_text)
+            if advice is not None:
+                decision = Decision(DecisionKind.EMERGENCY, f"{decision.reason}; self-help steps from knowledge "
+                                                            f"entry {advice.entry_id} ({advice.score:.2f} >= "
+                                                            f"{rt.settings.kb_advice_threshold:.2f})", advice,
+                                    because=(*decision.because, Reason("emergency_advice",
+                                                                       {"score": f"{advice.score:.2f}"})))
         else:
             assert index is not None
             resolved = _resolve_pending(index, conversation, doc) if conversation.pending_clarification else None
@@ -281,8 +341,9 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
                                                     {"rules": ", ".join(sorted({h.rule_id for h in outgoing.hits}))}),))
                 reply_text, options = None, ()
             if reply_text is None:
-                work_order_id = _work_order_for(rt, s, conversation, customer, message, doc, decision, now)
-                reply_text = _reply_for(decision, doc, work_order_id)
+                order = _work_order_for(rt, s, conversation, customer, message, doc, decision, now)
+                work_order_id, case_number = order.id, order.number
+                reply_text = _reply_for(decision, doc, case_number)
         if reply_text is not None:
             reply = Message(conversation_id=conversation.id, direction="out", author="bot", text=reply_text,
                             text_masked=reply_text, language=doc.language, created_at=now)
@@ -295,6 +356,10 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
         triage.work_order_id, triage.meeting_id = work_order_id, meeting_id
         if outgoing is not None and outgoing.hits:  # blocked or warned: recorded with the decision
             triage.explanation = {**triage.explanation, "outgoing_check": outgoing.to_json()}
+        if emergency and decision.match is not None:  # the self-help steps the emergency reply gave
+            triage.explanation = {**triage.explanation, "emergency_advice": {
+                "entry_id": decision.match.entry_id, "version": decision.match.version,
+                "score": round(decision.match.score, 4)}}
         s.add(triage)
         s.flush()
         alarm = do_watch_conversation(s, conversation, rt.alarm_policy, now=now, strategy=rt.alarm_strategy,
@@ -305,4 +370,4 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
                                    doc.label("urgency").label, alarm.id if alarm else None))
         uow.commit()
     return IntakeOutcome(message.id, conversation.id, doc, decision, work_order_id, meeting_id, reply_id,
-                         alarm.id if alarm else None, reply_text, options, outgoing)
+                         alarm.id if alarm else None, reply_text, options, outgoing, case_number)

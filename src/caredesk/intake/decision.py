@@ -26,7 +26,8 @@ class DecisionKind(StrEnum):
 # The stable codes of a decision's reasons; the pages translate them with their parameters (the English
 # `Decision.reason` stays what the API and the stored triage say).
 REASON_CODES = ("hard_rule", "urgency_met", "urgency_held", "handoff", "out_of_scope", "no_entry",
-                "below_threshold", "clarify", "kb_match", "clarified", "joins_meeting", "compliance_blocked")
+                "below_threshold", "clarify", "kb_match", "clarified", "joins_meeting", "compliance_blocked",
+                "emergency_advice")
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,14 @@
 """What the customer is told when no knowledge entry answers: the work order that now carries the question,
-or that the urgent response has started. Stored as the bot's message like any answer, so the conversation
-shows what the customer saw."""
+or, for an emergency, the self-help steps, the case number and what happens next. Stored as the bot's message
+like any answer, so the conversation shows what the customer saw."""
 
 from __future__ import annotations
 
-__all__ = ["acknowledgement"]
+__all__ = ["acknowledgement", "emergency_reply"]
 
 _TEXTS = {
     ("work_order", "zh"): "我们已为您创建工单（编号 {number}），客服人员会尽快与您联系。",
     ("work_order", "en"): "We have opened a ticket (number {number}); an agent will contact you.",
-    ("emergency", "zh"): "已启动紧急处理，我们的团队已收到警报，将立即为您处理。",
-    ("emergency", "en"): "Your case is being handled urgently, our team has been alerted.",
     ("handoff", "zh"): "正在为您转接人工客服（工单编号 {number}），请稍候，客服人员会接手您的对话。",
     ("handoff", "en"): "We are passing you to a person (ticket {number}); an agent will take over this conversation.",
     ("urgent_review", "zh"): "您的问题已作为紧急工单（编号 {number}）优先处理，值班主管正在核实，会尽快与您联系。",
@@ -26,3 +24,32 @@ _TEXTS = {
 def acknowledgement(kind: str, language: str, *, number: str | None = None) -> str:
     """The reply for a work order or an emergency, in the customer's language (Chinese unless English)."""
     return _TEXTS[(kind, "en" if language == "en" else "zh")].format(number=number or "")
+
+
+_EMERGENCY = {
+    "zh": {"ack": "我们已收到您的紧急求助，已立即启动紧急处理。",
+           "advice": "请您先这样做：{advice}",
+           "number": "您的工单号：{number}（咨询进展时请提供此编号）。",
+           "next_minutes": "接下来：处理团队已集结，工作人员将在 {minutes} 分钟内与您联系，并跟进到问题解决。",
+           "next": "接下来：处理团队已集结，工作人员将尽快与您联系，并跟进到问题解决。"},
+    "en": {"ack": "We have received your urgent request and started our emergency response.",
+           "advice": "What you can do right now: {advice}",
+           "number": "Your case number is {number}; please quote it when you contact us.",
+           "next_minutes": "What happens next: our response team has been called together; someone will contact you "
+                           "within {minutes} minutes and follow your case until it is resolved.",
+           "next": "What happens next: our response team has been called together; someone will contact you shortly "
+                   "and follow your case until it is resolved."},
+}
+
+
+def emergency_reply(language: str, *, advice: str | None, number: str | None, minutes: int | None) -> str:
+    """The emergency reply, one paragraph a line: acknowledgement, the self-help steps from the knowledge base
+    (when an entry fits), the case number, and what happens next (the first-response time of the order's SLA)."""
+    texts = _EMERGENCY["en" if language == "en" else "zh"]
+    lines = [texts["ack"]]
+    if advice:
+        lines.append(texts["advice"].format(advice=advice.strip()))
+    if number:
+        lines.append(texts["number"].format(number=number))
+    lines.append(texts["next_minutes"].format(minutes=minutes) if minutes else texts["next"])
+    return "\n".join(lines)

@@ -88,9 +88,9 @@ def send_sla_notice(mark_id: str) -> str:
         kind = mark.kind.split("-")[0]
         msg = EmailMessage()
         msg["To"] = staff.email
-        msg["Subject"] = f"[CareDesk] SLA {mark.kind}: {mark.target.split(':')[0]} of work order {order.id}"
+        msg["Subject"] = f"[CareDesk] SLA {mark.kind}: {mark.target.split(':')[0]} of work order {order.number}"
         msg.set_content(
-            f"{staff.display_name},\n\nWork order {order.id} ({order.title})\n"
+            f"{staff.display_name},\n\nWork order {order.number} ({order.title})\n"
             f"SLA policy {order.sla_policy}: {mark.target.split(':')[0]} {kind}.\n"
             f"Priority {order.priority}, status {order.status}, escalation level {order.escalation_level}.\n\n"
             f"{rt.settings.base_url}/work-orders/{order.id}\n")

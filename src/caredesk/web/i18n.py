@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from caredesk.errors import CareDeskError
-from caredesk.workorders.model import UNCONFIRMED_REASON
+from caredesk.workorders.model import EMERGENCY_REASON, UNCONFIRMED_REASON
 
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "N_", "Translator", "catalog", "choose_language",
            "parse_accept_language"]
@@ -109,6 +109,8 @@ class Translator:
         """`urgency urgent +3` -> 紧急程度「紧急」+3 (the stored reason is a code, a value and a weight)."""
         if reason == UNCONFIRMED_REASON:
             return self("priority.unconfirmed")
+        if reason == EMERGENCY_REASON:
+            return self("priority.emergency")
         found = _PRIORITY_REASON.match(reason)
         if found is None:
             return reason

@@ -57,6 +57,7 @@ class QueueRow:
     priority: int = 5
     due_at: datetime | None = None  # the latest work order's due time
     reasons: list[Reason] = field(default_factory=list)
+    case_number: str | None = None  # of that work order
 
     @property
     def facts(self) -> QueueFacts:
@@ -74,6 +75,7 @@ class ConversationView:
     messages: list[Message]
     alarms: list[Alarm]
     entries: dict[str, KnowledgeEntry] = field(default_factory=dict)
+    case_numbers: dict[str, str] = field(default_factory=dict)  # work order id -> its number as people see it
 
 
 def _ranked(model: Any, ids: list[str], *where: Any) -> Any:
@@ -180,6 +182,7 @@ def queue(session: Session, viewer: Viewer, limit: int = QUEUE_LENGTH) -> list[Q
             last_author=inbound.author if inbound else "", triage=inbound.triage if inbound else None,
             alarm=c.id in alarmed, work_order_id=order.id if order else None, meeting_id=meeting_id,
             emergency=meeting_going, priority=priority, due_at=order.due_at if order else None,
+            case_number=order.number if order else None,
             reasons=reason_keys(why, sorted(complaints.get(c.id, ())))))
     return ordered(rows, lambda r: r.facts)
 
@@ -193,7 +196,10 @@ def conversation_view(session: Session, viewer: Viewer, conversation_id: str) ->
     if entry_ids:
         rows = session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(entry_ids)))
         entries = {e.id: e for e in rows}
-    return ConversationView(conversation, messages, list_alarms(session, conversation_id), entries)
+    order_ids = {m.triage.work_order_id for m in messages if m.triage and m.triage.work_order_id}
+    numbers = {order_id: number or order_id for order_id, number in session.execute(
+        select(WorkOrder.id, WorkOrder.case_number).where(WorkOrder.id.in_(order_ids)))} if order_ids else {}
+    return ConversationView(conversation, messages, list_alarms(session, conversation_id), entries, numbers)
 
 
 def staff_by_id(session: Session, ids: list[str | None]) -> dict[str, Staff]:

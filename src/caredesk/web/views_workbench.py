@@ -20,7 +20,7 @@ from caredesk.errors import CareDeskError, NotFound
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
 from caredesk.notify.live import LiveBus
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Staff
+from caredesk.storage.orm import Staff, WorkOrder
 from caredesk.web import queries
 from caredesk.web.knowledge_queries import web_actor
 from caredesk.web.rendering import LoginRequired, WebRoute, current_staff, is_htmx, render, staff_who_may
@@ -144,5 +144,6 @@ def meeting_page(meeting_id: str, request: Request, session: SessionDep,
     context: dict[str, Any] = {
         "meeting": meeting, "people": people,
         "my_join": f"/join/{mine.join_token}" if mine else None,
+        "order": session.get(WorkOrder, meeting.work_order_id) if meeting.work_order_id else None,
     }
     return render(request, "meeting.html", context, staff=staff)

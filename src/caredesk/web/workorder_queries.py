@@ -36,7 +36,15 @@ from caredesk.workorders.actions import get_work_order
 from caredesk.workorders.assignment import ACTIVE
 from caredesk.workorders.flows import Flow, FlowStep
 from caredesk.workorders.model import TRANSITIONS, Status
-from caredesk.workorders.queries import BoardRow, callbacks, macros, order_detail, sla_board, sla_status
+from caredesk.workorders.queries import (
+    BoardRow,
+    callbacks,
+    emergency_meeting_of,
+    macros,
+    order_detail,
+    sla_board,
+    sla_status,
+)
 from caredesk.workorders.queue_order import QueueFacts, Reason, ordered, reason_keys
 from caredesk.workorders.replies import render_macro
 
@@ -202,6 +210,7 @@ class OrderView:
     active: bool
     names: dict[str, str] = field(default_factory=dict)  # actor string -> display name
     may_supervise: bool = False
+    meeting_id: str | None = None  # the emergency meeting this order tracks to closure
 
     @property
     def emergency_pending(self) -> bool:
@@ -245,7 +254,8 @@ def order_view(session: Session, order_id: str, staff: Staff, *, flows: dict[str
         survey=session.scalar(select(SatisfactionSurvey).where(SatisfactionSurvey.work_order_id == order.id)),
         may_change=can(staff.role, "workorder.change"), active=active,
         may_supervise=can(staff.role, "workorder.supervise"),
-        names=_actor_names(people, events))
+        names=_actor_names(people, events),
+        meeting_id=meeting.id if (meeting := emergency_meeting_of(session, order.id)) else None)
 
 
 @dataclass(frozen=True)

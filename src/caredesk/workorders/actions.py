@@ -4,7 +4,7 @@ transaction. The caller's unit of work commits."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -18,8 +18,10 @@ from caredesk.storage.pagination import Page, paginate
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.triage.doc import TriageDoc
 from caredesk.workorders.assignment import route
+from caredesk.workorders.case_numbers import allocate_case_number
 from caredesk.workorders.flows import Flow, choose_flow
 from caredesk.workorders.model import (
+    EMERGENCY_REASON,
     UNCONFIRMED_REASON,
     Status,
     StatusCategory,
@@ -46,14 +48,16 @@ def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, n
 
 
 def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation: Conversation, customer: Customer,
-                       message: Message, doc: TriageDoc, reason: str, now: datetime,
+                       message: Message, doc: TriageDoc, reason: str, now: datetime, case_zone: tzinfo,
                        sla: SlaConfig | None = None, skills: SkillLexicon | None = None,
-                       confirm_emergency: bool = False, handoff: bool = False,
+                       confirm_emergency: bool = False, handoff: bool = False, emergency: bool = False,
                        reason_codes: Sequence[Mapping[str, object]] = ()) -> WorkOrder:
     """Open an order in the flow that fits the triage, start its SLA clock and route it to an agent (or
-    its group's waiting queue), all in the caller's transaction. `confirm_emergency`: urgent below the
+    its group's waiting queue), all in the caller's transaction, which also takes its case number (the day in
+    `case_zone`). `confirm_emergency`: urgent below the
     emergency gate, so the order goes first in the queue and its timeline says a lead is to confirm;
-    `handoff`: the customer asked for a person."""
+    `handoff`: the customer asked for a person; `emergency`: the order tracks a started emergency response to
+    closure (first in the queue)."""
     labels: dict[str, Any] = {head: score.label for head, score in doc.labels.items()}
     flow = choose_flow(flows, labels | {"complaint_types": list(doc.complaint_types)})
     first = flow.steps[0]
@@ -61,8 +65,11 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
     priority, priority_reasons = priority_of(labels["urgency"], customer.tier, doc.emotion.label)
     if confirm_emergency:
         priority, priority_reasons = 1, [*priority_reasons, UNCONFIRMED_REASON]
+    if emergency:
+        priority, priority_reasons = 1, [*priority_reasons, EMERGENCY_REASON]
     title = doc.masked if len(doc.masked) <= 80 else doc.masked[:79] + "…"
-    order = WorkOrder(conversation_id=conversation.id, customer_id=customer.id, message_id=message.id, title=title,
+    order = WorkOrder(case_number=allocate_case_number(session, now=now, zone=case_zone),
+                      conversation_id=conversation.id, customer_id=customer.id, message_id=message.id, title=title,
                       description=doc.masked, content_type=labels["content_type"],
                       problem_type=labels["problem_type"], urgency=labels["urgency"], priority=priority,
                       flow=flow.name, step=first.name, status=Status.NEW.value,

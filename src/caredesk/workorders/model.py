@@ -7,8 +7,8 @@ from enum import StrEnum
 from caredesk.customers.tiers import TIER_WEIGHT
 from caredesk.errors import Conflict
 
-__all__ = ["PRIORITY_REASONS", "TRANSITIONS", "UNCONFIRMED_REASON", "Status", "StatusCategory", "category_of",
-           "check_transition", "priority_of"]
+__all__ = ["EMERGENCY_REASON", "PRIORITY_REASONS", "TRANSITIONS", "UNCONFIRMED_REASON", "Status", "StatusCategory",
+           "category_of", "check_transition", "priority_of"]
 
 
 class StatusCategory(StrEnum):
@@ -67,8 +67,9 @@ def check_transition(current: str, target: str) -> Status:
 
 # A priority reason is "<code> <value> +<weight>" (`urgency urgent +3`), or the held-emergency note; the codes are
 # stable (the pages translate them), the strings are what the order's event log and the API keep.
-PRIORITY_REASONS = ("urgency", "tier", "emotion", "unconfirmed")
+PRIORITY_REASONS = ("urgency", "tier", "emotion", "unconfirmed", "emergency")
 UNCONFIRMED_REASON = "urgent, unconfirmed: a lead confirms the emergency"
+EMERGENCY_REASON = "emergency response started"
 _URGENCY_WEIGHT = {"urgent": 3, "attention": 2, "general": 1}
 _EMOTION_WEIGHT = {"angry": 1, "anxious": 1}
 

@@ -12,10 +12,26 @@ from sqlalchemy.orm import Session
 
 from caredesk.sla.policy import SlaConfig, SlaStatus, evaluate
 from caredesk.sla.tracking import timeline_of
-from caredesk.storage.orm import CallbackTask, Macro, SlaMark, WorkOrder, WorkOrderEvent
+from caredesk.storage.orm import CallbackTask, EmergencyMeeting, Macro, SlaMark, WorkOrder, WorkOrderEvent
 from caredesk.workorders.actions import get_work_order, list_events
+from caredesk.workorders.case_numbers import is_case_number
 
-__all__ = ["BoardRow", "OrderDetail", "callbacks", "macros", "order_detail", "sla_board", "sla_status"]
+__all__ = ["BoardRow", "OrderDetail", "callbacks", "emergency_meeting_of", "macros", "order_detail", "order_id_of",
+           "sla_board", "sla_status"]
+
+
+def order_id_of(session: Session, reference: str) -> str:
+    """The order's id for an id or a case number (C20261206-0042, as the customer quotes it). An unknown case
+    number comes back unchanged, so the lookup that follows answers 404 as for any unknown id."""
+    if not is_case_number(reference):
+        return reference
+    return session.scalar(select(WorkOrder.id).where(WorkOrder.case_number == reference)) or reference
+
+
+def emergency_meeting_of(session: Session, order_id: str) -> EmergencyMeeting | None:
+    """The emergency meeting this order tracks to closure, if any (newest first)."""
+    return session.scalar(select(EmergencyMeeting).where(EmergencyMeeting.work_order_id == order_id)
+                          .order_by(EmergencyMeeting.created_at.desc()).limit(1))
 
 
 def sla_status(session: Session, order: WorkOrder, config: SlaConfig, now: datetime) -> list[SlaStatus]:

@@ -14,6 +14,7 @@ from caredesk.storage.orm import WorkOrder, WorkOrderLink
 from caredesk.workorders._shared import free_capacity, open_order
 from caredesk.workorders.actions import append_event, get_work_order, transition
 from caredesk.workorders.assignment import route
+from caredesk.workorders.case_numbers import allocate_case_number
 from caredesk.workorders.deps import WorkOrderDeps
 from caredesk.workorders.model import Status
 
@@ -65,7 +66,8 @@ def do_split(rt: WorkOrderDeps, order_id: str, *, title: str, description: str, 
     with rt.uow() as uow:
         s = uow.session
         parent = open_order(s, order_id)
-        child = WorkOrder(conversation_id=parent.conversation_id, customer_id=parent.customer_id,
+        child = WorkOrder(case_number=allocate_case_number(s, now=now, zone=rt.case_zone),
+                          conversation_id=parent.conversation_id, customer_id=parent.customer_id,
                           message_id=parent.message_id, title=title.strip()[:300],
                           description=(description or title).strip()[:10_000], content_type=parent.content_type,
                           problem_type=parent.problem_type, urgency=parent.urgency, priority=parent.priority,

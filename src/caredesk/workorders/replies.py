@@ -23,7 +23,7 @@ __all__ = ["ReplyOutcome", "customer_reply", "do_add_note", "do_create_macro", "
 def render_macro(macro: Macro, *, language: str | None, order: WorkOrder, customer: Customer | None) -> str:
     body = macro.body_en if language == "en" else macro.body_zh
     name = (customer.name if customer and customer.name else "") or ("customer" if language == "en" else "客户")
-    return body.replace("{customer}", name).replace("{order}", order.id)
+    return body.replace("{customer}", name).replace("{order}", order.number)
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,8 @@ def send_survey(survey_id: str) -> str:
         customer = s.get(Customer, order.customer_id) if order.customer_id else None
         link = _survey_link(rt.settings.base_url, survey.token)
         zh = order.language != "en"
-        text = (f"您的工单 {order.id} 已处理完毕。请为本次服务打分（1-5 分）：{link}" if zh else
-                f"Your request {order.id} has been closed. Please rate our service (1-5): {link}")
+        text = (f"您的工单 {order.number} 已处理完毕。请为本次服务打分（1-5 分）：{link}" if zh else
+                f"Your request {order.number} has been closed. Please rate our service (1-5): {link}")
         now = rt.clock.now()
         if customer is not None and customer.email:
             msg = EmailMessage()
@@ -96,7 +96,7 @@ def send_reply_email(order_id: str, message_id: str) -> str:
             return "no-recipient"
         msg = EmailMessage()
         msg["To"] = customer.email
-        msg["Subject"] = f"[{order.id}] " + ("关于您的来信" if order.language != "en" else "About your request")
+        msg["Subject"] = f"[{order.number}] " + ("关于您的来信" if order.language != "en" else "About your request")
         msg["Message-ID"] = f"<reply-{message.id}@{rt.mailer.sender_address.partition('@')[2] or 'caredesk'}>"
         msg.set_content(message.text + "\n")
         rt.mailer.send(msg)  # an SMTP error raises: the claim is rolled back and the queue retries

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from caredesk.accounts.access import meeting_for
 from caredesk.api.schemas import meeting_out
 from caredesk.http.deps import Caller, SessionDep, require
-from caredesk.storage.orm import Staff
+from caredesk.storage.orm import Staff, WorkOrder
 
 router = APIRouter(tags=["meetings"])
 
@@ -21,4 +21,6 @@ def read_meeting(meeting_id: str, session: SessionDep,
     meeting = meeting_for(session, caller, meeting_id)
     ids = [p.staff_id for p in meeting.participants]
     names = {s.id: (s.display_name, s.role) for s in session.scalars(select(Staff).where(Staff.id.in_(ids)))}
-    return meeting_out(meeting, names)
+    number = session.scalar(select(WorkOrder.case_number).where(WorkOrder.id == meeting.work_order_id)) \
+        if meeting.work_order_id else None
+    return meeting_out(meeting, names, number)

@@ -27,7 +27,7 @@ from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, require
 from caredesk.workorders.actions import do_transition, list_work_orders
 from caredesk.workorders.closure import do_close, do_reopen, do_resolve
-from caredesk.workorders.queries import order_detail
+from caredesk.workorders.queries import order_detail, order_id_of
 from caredesk.workorders.relations import do_link, do_merge, do_split
 from caredesk.workorders.replies import do_add_note, do_reply
 from caredesk.workorders.transfers import do_advance_step, do_assign, do_transfer
@@ -76,6 +76,8 @@ def _detail(rt: Any, session: Any, order_id: str) -> dict[str, Any]:
 
 @router.get("/work-orders/{order_id}")
 def get_order(order_id: str, rt: RuntimeDep, session: SessionDep, caller: Reader) -> dict[str, Any]:
+    """`order_id`: the id, or the case number the customer quotes (C20261206-0042)."""
+    order_id = order_id_of(session, order_id)
     _visible(session, caller, order_id)
     audit_read(rt, caller, "work_order", order_id)
     return _detail(rt, session, order_id)

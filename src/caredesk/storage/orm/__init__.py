@@ -33,6 +33,7 @@ from caredesk.storage.orm.outbox import OutboxEvent
 from caredesk.storage.orm.training import LabelCorrection, TrainingRun
 from caredesk.storage.orm.workorders import (
     CallbackTask,
+    CaseCounter,
     Macro,
     SatisfactionSurvey,
     SlaMark,
@@ -51,6 +52,7 @@ __all__ = [
     "Base",
     "Branch",
     "CallbackTask",
+    "CaseCounter",
     "Conversation",
     "Customer",
     "Department",

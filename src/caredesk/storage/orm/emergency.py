@@ -18,6 +18,8 @@ class EmergencyMeeting(Base):
     id: Mapped[str] = id_column()
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id"), index=True)
     message_id: Mapped[str] = mapped_column(ForeignKey("message.id"))
+    # The work order that tracks the case to closure (opened with the meeting, or the one a lead confirmed from).
+    work_order_id: Mapped[str | None] = mapped_column(ForeignKey("work_order.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     provider: Mapped[str] = mapped_column(String(32))
     room_url: Mapped[str] = mapped_column(String(500))

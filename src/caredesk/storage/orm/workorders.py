@@ -27,6 +27,9 @@ class WorkOrder(Base):
         Index("ix_work_order_waiting", "skill_group_id", "queued_at"),
     )
     id: Mapped[str] = id_column()
+    # What customers and staff see and quote: C + the day in the display time zone + "-" + the day's sequence
+    # (workorders/case_numbers.py); the 32-hex id stays internal (URLs, foreign keys).
+    case_number: Mapped[str | None] = mapped_column(String(24), unique=True)
     conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversation.id"), index=True)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"))
     message_id: Mapped[str | None] = mapped_column(ForeignKey("message.id"))
@@ -65,6 +68,20 @@ class WorkOrder(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("work_order.id"))
+
+    @property
+    def number(self) -> str:
+        """The number people see: the case number (an order made before case numbers has its id)."""
+        return self.case_number or self.id
+
+
+class CaseCounter(Base):
+    """The last case number given on one day (in the display time zone): the row is updated in the
+    transaction that opens the order, so its lock hands out each number once."""
+
+    __tablename__ = "case_counter"
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD
+    last: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WorkOrderEvent(Base):
