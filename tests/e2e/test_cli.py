@@ -160,7 +160,7 @@ def test_cli_config_validate_a_directory(cli_env: dict[str, str], tmp_path: Path
     assert caredesk(cli_env, "config", "validate", "--dir", str(tmp_path / "none")).returncode == 2
 
 
-def test_cli_outbox_status_and_relay_once(cli_env: dict[str, str]) -> None:
+def test_cli_outbox_status_and_relay_once(cli_env: dict[str, str], tmp_path: Path) -> None:
     from sqlalchemy import create_engine
 
     from caredesk.storage.db import make_session_factory
@@ -168,20 +168,23 @@ def test_cli_outbox_status_and_relay_once(cli_env: dict[str, str]) -> None:
     from caredesk.storage.unit_of_work import UnitOfWork
     from caredesk.workorders.events import WorkOrderChanged
 
-    engine = create_engine(cli_env["CAREDESK_DATABASE_URL"])
+    # a database of its own: the module's other commands leave their own rows in the shared one
+    env = cli_env | {"CAREDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'outbox.db'}"}
+    assert caredesk(env, "db", "upgrade").returncode == 0
+    engine = create_engine(env["CAREDESK_DATABASE_URL"])
     with UnitOfWork(make_session_factory(engine)) as uow:  # no subscribers here: the rows wait for a relay
         uow.record(WorkOrderChanged("wo-cli"))
         uow.session.add(OutboxEvent(event_type="retired.event", payload={"v": 1, "data": {}},
                                     created_at=datetime.now(UTC), available_at=datetime.now(UTC), attempts=0))
         uow.commit()
-    before = caredesk(cli_env, "outbox", "status")
+    before = caredesk(env, "outbox", "status")
     assert before.returncode == 0 and "pending (due now): 2" in before.stdout
 
-    relayed = caredesk(cli_env, "outbox", "relay", "--once")
+    relayed = caredesk(env, "outbox", "relay", "--once")
     assert relayed.returncode == 0, relayed.stderr
     assert "relayed 1 of 2" in relayed.stdout and "failed again" in relayed.stdout
 
-    after = caredesk(cli_env, "outbox", "status")
+    after = caredesk(env, "outbox", "status")
     assert "pending (due now): 0" in after.stdout and "failing (retrying): 1" in after.stdout
     assert "dispatched: 1" in after.stdout
     with engine.connect() as conn:
