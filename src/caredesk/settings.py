@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     alarm_complaint_level: int | None = Field(None, ge=1, le=4)
     alarm_threshold: int | None = Field(None, ge=1)
     alarm_window_minutes: int | None = Field(None, gt=0)
+    # A high-risk order (complaint level 3+, alarmed conversation, emergency) with nobody free goes to the lead on
+    # duty at once; one that became high-risk while waiting goes after this many minutes unassigned.
+    duty_handoff_after_minutes: int = Field(5, ge=1)
     # Alarm strategy (who is told, channels, quiet hours, escalation): a YAML file; None = the built-in one.
     alarm_strategy_file: Path | None = None
     alarm_webhook_secrets: dict[str, str] = Field(default_factory=dict)  # chat-ops webhook name -> secret

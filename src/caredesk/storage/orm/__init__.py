@@ -23,6 +23,7 @@ from caredesk.storage.orm.org import (
     ApiKey,
     Branch,
     Department,
+    DutyShift,
     OnCallEntry,
     SkillGroup,
     Staff,
@@ -33,6 +34,7 @@ from caredesk.storage.orm.outbox import OutboxEvent
 from caredesk.storage.orm.training import LabelCorrection, TrainingRun
 from caredesk.storage.orm.workorders import (
     CallbackTask,
+    DutyHandoff,
     Macro,
     SatisfactionSurvey,
     SlaMark,
@@ -54,6 +56,8 @@ __all__ = [
     "Conversation",
     "Customer",
     "Department",
+    "DutyHandoff",
+    "DutyShift",
     "EmergencyMeeting",
     "IncidentEntry",
     "IncidentRecord",
