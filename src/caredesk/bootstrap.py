@@ -43,7 +43,7 @@ def _register_tasks(queue: TaskQueue) -> None:
     from caredesk.knowledge.tasks import generate_suggestions_daily
     from caredesk.sla.tasks import check_sla, send_sla_notice, sla_sweep
     from caredesk.triage.tasks import retrain_nightly
-    from caredesk.workorders.tasks import send_reply_email, send_survey
+    from caredesk.workorders.tasks import hand_over_to_duty_lead, send_duty_notice, send_reply_email, send_survey
 
     queue.register("emergency.send_meeting_notice", send_meeting_notice, retries=5, retry_delay=30)
     queue.register("emergency.email_incident_outcome", email_incident_outcome, retries=5, retry_delay=60)
@@ -63,6 +63,10 @@ def _register_tasks(queue: TaskQueue) -> None:
     queue.register("workorders.send_sla_notice", send_sla_notice, retries=5, retry_delay=30)
     queue.register("workorders.send_survey", send_survey, retries=5, retry_delay=60)
     queue.register("workorders.send_reply_email", send_reply_email, retries=5, retry_delay=60)
+    # Nobody free never means nobody responsible: every minute, high-risk orders still unassigned after the
+    # wait go to the lead on duty; each hand-off's e-mail is its own task.
+    queue.register_periodic("workorders.hand_over_to_duty_lead", hand_over_to_duty_lead, crontab(minute="*"))
+    queue.register("workorders.send_duty_notice", send_duty_notice, retries=5, retry_delay=30)
     # 17:00 UTC is 01:00 in Beijing: anonymise what is past its retention.
     queue.register_periodic("compliance.apply_retention", apply_retention_daily, crontab(hour="17", minute="0"))
     # Every minute: the outbox rows not marked done whose time has come (delayed events, failed subscribers,
@@ -86,8 +90,8 @@ def _subscribe(rt: Runtime) -> None:
     from caredesk.intake.events import MessageReceived
     from caredesk.sla.events import SlaMarked, SlaNoticeDue
     from caredesk.sla.tasks import send_sla_notice
-    from caredesk.workorders.events import ReplyEmailDue, SurveyDue, WorkOrderChanged
-    from caredesk.workorders.tasks import send_reply_email, send_survey
+    from caredesk.workorders.events import DutyHandoffDue, ReplyEmailDue, SurveyDue, WorkOrderChanged
+    from caredesk.workorders.tasks import send_duty_notice, send_reply_email, send_survey
 
     def live(payload: dict[str, Any]) -> None:
         rt.live.publish(payload)
@@ -104,6 +108,7 @@ def _subscribe(rt: Runtime) -> None:
     on(SurveyDue, lambda e: rt.queue.enqueue(send_survey, e.survey_id), name="queue:survey")
     on(ReplyEmailDue, lambda e: rt.queue.enqueue(send_reply_email, e.work_order_id, e.message_id),
        name="queue:reply e-mail")
+    on(DutyHandoffDue, lambda e: rt.queue.enqueue(send_duty_notice, e.handoff_id), name="queue:duty hand-off")
     # live updates for the workbench: ids and labels only
     on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
                                      "change": e.change}), name="live:alarm")

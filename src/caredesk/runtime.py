@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -89,9 +89,11 @@ class Runtime:
 
     @property
     def alarm_policy(self) -> AlarmPolicy:
-        window = self.settings.alarm_window_minutes
-        return AlarmPolicy(self.settings.alarm_complaint_level, self.settings.alarm_threshold,
-                           timedelta(minutes=window) if window else None)
+        """The strategy's watch rule, with what the environment overrides."""
+        rule, st = self.alarm_strategy.watch, self.settings
+        return replace(rule, level=st.alarm_complaint_level or rule.level,
+                       threshold=st.alarm_threshold or rule.threshold,
+                       window=timedelta(minutes=st.alarm_window_minutes) if st.alarm_window_minutes else rule.window)
 
     @property
     def triage(self) -> TriagePipeline:

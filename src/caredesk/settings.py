@@ -96,9 +96,14 @@ class Settings(BaseSettings):
     kb_widen_below_confidence: float = 0.6  # calibrated: below it the content type is close to a coin toss
     kb_clarify_margin: float = 0.08
     kb_clarify_max_options: int = 3
-    alarm_complaint_level: int = 3
-    alarm_threshold: int = 3
-    alarm_window_minutes: int | None = None
+    # The conversation watch's rule is the alarm strategy's `watch:` (strategy.yaml: level 2, threshold 3,
+    # earlier contacts of 7 days); these override its level, threshold and message window when set.
+    alarm_complaint_level: int | None = Field(None, ge=1, le=4)
+    alarm_threshold: int | None = Field(None, ge=1)
+    alarm_window_minutes: int | None = Field(None, gt=0)
+    # A high-risk order (complaint level 3+, alarmed conversation, emergency) with nobody free goes to the lead on
+    # duty at once; one that became high-risk while waiting goes after this many minutes unassigned.
+    duty_handoff_after_minutes: int = Field(5, ge=1)
     # Alarm strategy (who is told, channels, quiet hours, escalation): a YAML file; None = the built-in one.
     alarm_strategy_file: Path | None = None
     alarm_webhook_secrets: dict[str, str] = Field(default_factory=dict)  # chat-ops webhook name -> secret

@@ -43,6 +43,13 @@ def schedule_escalation(alarm: Alarm, strategy: AlarmStrategy, events: EventReco
     events.record(EscalationDue(alarm.id, alarm.escalation_level), available_at=alarm.escalate_at)
 
 
+def _evidence_words(alarm: Alarm) -> str:
+    """What was counted, in words: the escalating messages and the customer's earlier contacts."""
+    contacts = len(alarm.details.get("earlier_contacts", []))
+    words = f"{len(alarm.message_ids or [])} escalating messages (highest level {alarm.level})"
+    return words + (f" and {contacts} earlier contacts of the customer" if contacts else "")
+
+
 def do_notify_level(session: Session, alarm: Alarm, conversation: Conversation, strategy: AlarmStrategy,
                     index: int, events: EventRecorder, *, now: datetime, link: str) -> list[AlarmDelivery]:
     level = strategy.level(index)
@@ -73,7 +80,7 @@ def do_notify_level(session: Session, alarm: Alarm, conversation: Conversation, 
                 if channel == "in_app":
                     session.add(Notification(staff_id=person.id, kind="alarm",
                                              title=f"Complaint escalating: {', '.join(alarm.details.get('types', []))}",
-                                             body=f"{alarm.count} messages at level >= {alarm.level}"
+                                             body=_evidence_words(alarm)
                                                   + (f" (escalated, level {index})" if index else ""),
                                              link=link, created_at=now))
                     delivery.status = check_delivery_move(delivery.status, DeliveryStatus.SENT)

@@ -5,7 +5,7 @@ validated objects. Nothing here touches the database."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,13 +13,17 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, StrictBool, StrictInt, model_validator
 
+from caredesk.alarms.rules import AlarmPolicy
 from caredesk.config_files import BadField, ConfigModel, Name, TimeZoneName, load_config, validate_config
 
-__all__ = ["CHANNELS", "WEBHOOK_KINDS", "AlarmStrategy", "Audience", "Level", "QuietHours", "StrategyFile",
-           "Target", "WebhookRoom", "load_strategy", "parse_strategy"]
+__all__ = ["CHANNELS", "DEFAULT_WATCH", "WEBHOOK_KINDS", "AlarmStrategy", "Audience", "Level", "QuietHours",
+           "StrategyFile", "Target", "WebhookRoom", "load_strategy", "parse_strategy"]
 
 CHANNELS = frozenset({"in_app", "email", "sms", "webhook"})
 WEBHOOK_KINDS = frozenset({"wecom", "dingtalk", "feishu", "slack", "generic"})
+# The conversation watch when a file names none: repeated contact, compensation or worse, three times (also
+# counting the customer's contacts of the last 7 days) raises the alarm. strategy.yaml ships the same values.
+DEFAULT_WATCH = AlarmPolicy(level=2, threshold=3, contacts_within=timedelta(days=7), contact_level=1)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class AlarmStrategy:
     webhooks: dict[str, WebhookRoom] = field(default_factory=dict)
     quiet_hours: QuietHours | None = None
     dedupe: str = "while_open"
+    watch: AlarmPolicy = DEFAULT_WATCH  # when a conversation's escalation raises the alarm
     sms_available: bool = True  # set from the settings: without a gateway, SMS notices are recorded as skipped
 
     def level(self, index: int) -> Level | None:
@@ -135,10 +140,36 @@ class QuietHoursSpec(ConfigModel):
     hold: tuple[Channel, ...] = ()
 
 
+class ContactsSpec(ConfigModel):
+    """The customer's earlier contacts (other conversations, any channel) that count as evidence."""
+
+    within_days: Annotated[StrictInt, Field(ge=0)] = 7  # 0: earlier contacts never count
+    level: Annotated[StrictInt, Field(ge=0, le=4)] = 1  # the contact reached this complaint level
+    same_topic: StrictBool = False  # only contacts about one of the conversation's content types
+
+
+class WatchSpec(ConfigModel):
+    """When a conversation's escalation raises the alarm: `threshold` pieces of evidence, each a message at
+    complaint level >= `level` (within `window_minutes` when given) or an earlier contact."""
+
+    level: Annotated[StrictInt, Field(ge=1, le=4)] = DEFAULT_WATCH.level
+    threshold: Annotated[StrictInt, Field(ge=1)] = DEFAULT_WATCH.threshold
+    window_minutes: Annotated[StrictInt, Field(gt=0)] | None = None
+    earlier_contacts: ContactsSpec = Field(default_factory=ContactsSpec)
+
+    def to_policy(self) -> AlarmPolicy:
+        contacts = self.earlier_contacts
+        return AlarmPolicy(self.level, self.threshold,
+                           timedelta(minutes=self.window_minutes) if self.window_minutes else None,
+                           timedelta(days=contacts.within_days) if contacts.within_days else None,
+                           contacts.level, contacts.same_topic)
+
+
 class StrategyFile(ConfigModel):
     version: Literal[1] = 1
     name: Name = "default"
     dedupe: Literal["while_open", "per_conversation"] = "while_open"
+    watch: WatchSpec = Field(default_factory=WatchSpec)
     audiences: dict[Name, AudienceSpec] = Field(default_factory=dict)
     quiet_hours: QuietHoursSpec | None = None
     webhooks: tuple[WebhookSpec, ...] = ()
@@ -165,7 +196,7 @@ class StrategyFile(ConfigModel):
                              lv.acknowledge_within_minutes) for i, lv in enumerate(self.levels))
         q = self.quiet_hours
         quiet = QuietHours(q.start, q.end, ZoneInfo(q.timezone), frozenset(q.hold)) if q else None
-        return AlarmStrategy(self.name, levels, audiences, rooms, quiet, self.dedupe)
+        return AlarmStrategy(self.name, levels, audiences, rooms, quiet, self.dedupe, self.watch.to_policy())
 
     @staticmethod
     def _target(spec: TargetSpec, rooms: dict[str, WebhookRoom]) -> Target:

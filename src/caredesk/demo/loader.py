@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from caredesk.accounts.credentials import hash_password
 from caredesk.clock import Clock
 from caredesk.config_files import load_config
-from caredesk.demo.org_file import OrgFile
+from caredesk.demo.org_file import WEEKDAYS, OrgFile
 from caredesk.knowledge.actions import save_entries
 from caredesk.knowledge.importing import read_kb_csv
-from caredesk.storage.orm import Branch, Department, Macro, OnCallEntry, SkillGroup, Staff
+from caredesk.storage.orm import Branch, Department, DutyShift, Macro, OnCallEntry, SkillGroup, Staff
 from caredesk.storage.unit_of_work import UnitOfWork
 
 __all__ = ["DEMO_PASSWORD", "DemoReport", "do_load_demo", "load_org_file"]
@@ -95,6 +95,12 @@ def _load_org(session: Session, org: dict[str, Any], password_hash: str) -> int:
             existing.add(key)
             session.add(OnCallEntry(content_type=key[0], branch_id=branch_id, staff_id=key[2],
                                     position=line["position"]))
+    if not session.scalar(select(DutyShift.id).limit(1)):  # the rota is loaded once; edits are the site's
+        duty = org.get("duty") or {}
+        for position, shift in enumerate(duty.get("shifts", [])):
+            session.add(DutyShift(staff_id=staff[shift["staff"]].id, position=position,
+                                  weekdays=[WEEKDAYS.index(d) for d in shift["days"]], starts=shift["start"][:5],
+                                  ends=shift["end"][:5], timezone=duty.get("timezone", "Asia/Shanghai")))
     macros = {m.code for m in session.scalars(select(Macro))}
     for m in org.get("macros", []):
         if m["code"] not in macros:

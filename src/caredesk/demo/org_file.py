@@ -3,15 +3,16 @@ branch, skill group or person that is not in the file is refused before anything
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import time
+from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import BeforeValidator, Field, StrictInt, model_validator
 
 from caredesk.accounts.roles import Role
-from caredesk.config_files import BadField, ConfigModel, Loc, Name
+from caredesk.config_files import BadField, ConfigModel, Loc, Name, TimeZoneName
 from caredesk.emergency.topics import load_topics, topic_roster
 
-__all__ = ["OrgFile"]
+__all__ = ["WEEKDAYS", "OrgFile"]
 
 
 class DepartmentSpec(ConfigModel):
@@ -73,6 +74,34 @@ class OnCallSpec(ConfigModel):
         return topic_roster(self.topic) if self.topic else str(self.content_type)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock_time(value: object) -> time:
+    """HH:MM as a quoted string: unquoted, YAML 1.1 reads 08:00 as the number 480."""
+    if not isinstance(value, str) or len(value) != 5:
+        raise ValueError(f"must be HH:MM, not {value!r}")
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"must be HH:MM, not {value!r}") from None
+
+
+class DutyShiftSpec(ConfigModel):
+    """A lead on duty on these days (the day the shift starts) from `start` to `end`; an `end` at or before
+    `start` runs past midnight."""
+
+    staff: Name
+    days: Annotated[tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...], Field(min_length=1)]
+    start: Annotated[time, BeforeValidator(_clock_time)]
+    end: Annotated[time, BeforeValidator(_clock_time)]
+
+
+class DutySpec(ConfigModel):
+    timezone: TimeZoneName = "Asia/Shanghai"
+    shifts: tuple[DutyShiftSpec, ...] = ()
+
+
 class MacroSpec(ConfigModel):
     code: Name
     title_zh: Name
@@ -88,6 +117,7 @@ class OrgFile(ConfigModel):
     staff: list[StaffSpec]
     oncall: tuple[OnCallSpec, ...] = ()
     macros: tuple[MacroSpec, ...] = ()
+    duty: DutySpec = Field(default_factory=DutySpec)  # the rota of leads on duty (workorders/duty.py)
 
     @model_validator(mode="after")
     def _references_exist(self) -> OrgFile:
@@ -110,6 +140,11 @@ class OrgFile(ConfigModel):
             check(p.manager, people, ("staff", i, "manager"), "staff member")
             for j, code in enumerate(p.skill_groups):
                 check(code, groups, ("staff", i, "skill_groups", j), "skill group")
+        leads = {p.username for p in self.staff if p.role in ("team_lead", "complaint_manager")}
+        for i, shift in enumerate(self.duty.shifts):
+            check(shift.staff, people, ("duty", "shifts", i, "staff"), "staff member")
+            if shift.staff not in leads:
+                raise BadField(("duty", "shifts", i, "staff"), f"{shift.staff!r} is no team lead or complaint manager")
         topics = {t.name for t in load_topics()}
         for i, line in enumerate(self.oncall):
             check(line.topic, topics, ("oncall", i, "topic"), "topic in emergency/topics.yaml:")

@@ -35,6 +35,8 @@ from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, EmergencyMeeting, Message, TriageResult, WorkOrder
 from caredesk.triage.context import PriorTurn, in_context
 from caredesk.triage.doc import TriageDoc
+from caredesk.workorders.events import WorkOrderChanged
+from caredesk.workorders.lead_handoff import hand_over_conversation
 
 if TYPE_CHECKING:
     from caredesk.knowledge.retrieval import KnowledgeIndex
@@ -364,6 +366,10 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
         s.flush()
         alarm = do_watch_conversation(s, conversation, rt.alarm_policy, now=now, strategy=rt.alarm_strategy,
                                       events=uow)
+        # A waiting order of a conversation that is high-risk now (this message at level 3+, the alarm it just
+        # raised, an emergency) waits no longer: the lead on duty takes it.
+        for order_id in hand_over_conversation(s, conversation.id, now=now):
+            uow.record(WorkOrderChanged(order_id))
         for pid in participant_ids:
             uow.record(InvitationDue(pid))
         uow.record(MessageReceived(conversation.id, message.id, decision.kind.value, bool(options),

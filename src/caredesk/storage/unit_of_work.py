@@ -11,14 +11,32 @@ from types import TracebackType
 from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.clock import Clock, SystemClock
-from caredesk.events import DomainEvent, Subscribers
+from caredesk.events import DomainEvent, EventRecorder, Subscribers
 from caredesk.storage.db import WRITE_OPTION
 from caredesk.storage.orm import OutboxEvent
 from caredesk.storage.outbox import dispatch, mark, record_event
 
-__all__ = ["UnitOfWork"]
+__all__ = ["UnitOfWork", "events_of"]
 
 log = logging.getLogger(__name__)
+_UOW = "caredesk.unit_of_work"
+
+
+class _OutboxOnly:
+    """A session outside a unit of work: its events wait in the outbox for the relay."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(self, event: DomainEvent, *, available_at: datetime | None = None) -> None:
+        record_event(self._session, event, now=SystemClock().now(), available_at=available_at)
+
+
+def events_of(session: Session) -> EventRecorder:
+    """Where an action deep inside another's transaction (routing, which only has the session) records its
+    events: the unit of work that owns the session, so that they are dispatched right after its commit."""
+    owner = session.info.get(_UOW)
+    return owner if isinstance(owner, UnitOfWork) else _OutboxOnly(session)
 
 
 class UnitOfWork:
@@ -44,6 +62,7 @@ class UnitOfWork:
         if self._write_lock is not None:
             self._write_lock.acquire()
         self.session = self._factory()
+        self.session.info[_UOW] = self
         if self._write_lock is not None:  # SQLite: take the database's write lock with the transaction
             try:
                 self._take_write_lock()
@@ -64,6 +83,7 @@ class UnitOfWork:
             self.session.rollback()
         finally:
             self._recorded = []
+            self.session.info.pop(_UOW, None)
             self.session.close()
             if self._write_lock is not None:
                 self._write_lock.release()

@@ -71,11 +71,14 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "wo.step.": _values(_flow_names("step")),
     "wo.field.": _values(_flow_names("field"), ("resolution",)),
     "wo.queue.": ("mine", "team"),
+    "wo.risk.": ("alarm", "complaint_level", "emergency"),  # workorders/duty.py high_risk
+    "wo.lead_by.": ("complaint_manager", "rota", "team_lead"),  # workorders/duty.py LeadChoice.by
     "wo.queue_hint.": ("mine", "team"),
     "wo.ev.": ("assigned", "callback_created", "callback_done", "compliance_warning", "created",
-               "emergency_started", "emergency_suggested", "handoff_requested", "knowledge_inserted", "linked",
-               "merged", "note", "queued", "reassigned", "reply", "sla_breach", "sla_escalation", "sla_warning",
-               "split", "status_changed", "step_changed", "survey_answered", "transferred"),
+               "emergency_started", "emergency_suggested", "handed_to_lead", "handoff_requested",
+               "knowledge_inserted", "linked", "merged", "note", "queued", "reassigned", "reply", "sla_breach",
+               "sla_escalation", "sla_warning", "split", "status_changed", "step_changed", "survey_answered",
+               "transferred"),
     "kb.move.": _values(Move),
     "kb.done.": _values(Move),
     "kb.action.": _values(Move, ("created", "saved", "rolled_back")),

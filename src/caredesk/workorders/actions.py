@@ -94,7 +94,7 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
     if handoff:
         append_event(session, order, "handoff_requested", actor="customer", now=now,
                      note="the customer asked for a person")
-    route(session, order, flows, now=now)
+    route(session, order, flows, now=now, level_now=doc.complaint_level)
     return order
 
 

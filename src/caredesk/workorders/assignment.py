@@ -1,6 +1,7 @@
 """Routing a work order inside the caller's transaction: the skill group of its step, then an agent by the
 group's strategy (workorders/routing.py), or the group's waiting queue; and draining that queue when
-capacity frees. Every outcome is an event on the order, with the reasons."""
+capacity frees. A high-risk order never waits: with nobody free it goes to the lead on duty
+(workorders/lead_handoff.py). Every outcome is an event on the order, with the reasons."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from caredesk.storage.orm import SkillGroup, Staff, WorkOrder, staff_skill_groups
+from caredesk.workorders.duty import high_risk
 from caredesk.workorders.flows import Flow
+from caredesk.workorders.lead_handoff import hand_to_lead, risk_of
 from caredesk.workorders.routing import (
     AgentState,
     Need,
@@ -69,8 +72,9 @@ def _candidates(session: Session, order: WorkOrder, group: SkillGroup | None) ->
 
 
 def route(session: Session, order: WorkOrder, flows: dict[str, Flow], *, now: datetime, actor: str = "system",
-          exclude: frozenset[str] = frozenset()) -> RoutingDecision:
-    """Assign the order to an agent of its step's group, or queue it there."""
+          exclude: frozenset[str] = frozenset(), level_now: int = 0) -> RoutingDecision:
+    """Assign the order to an agent of its step's group; with nobody free, hand a high-risk order to the lead
+    on duty, queue any other. `level_now`: the complaint level of the message being handled (not stored yet)."""
     from caredesk.workorders.actions import append_event
 
     group = _group_for(session, order, flows)
@@ -89,6 +93,12 @@ def route(session: Session, order: WorkOrder, flows: dict[str, Flow], *, now: da
     detail = {"skill_group": group.code if group else None, "strategy": strategy.value, "reason": decision.reason,
               "skipped": [list(s) for s in decision.skipped]}
     if decision.staff_id is None:
+        reasons = high_risk(risk_of(session, order, level_now=level_now))
+        trigger = "after_wait" if order.queued_at is not None and order.assignee_id is None else "at_once"
+        if reasons and hand_to_lead(session, order, reasons, now=now, trigger=trigger, actor=actor,
+                                    detail=detail) is not None:
+            return RoutingDecision(order.assignee_id, "nobody present with capacity: handed to the lead on duty",
+                                   decision.skipped)
         already = order.queued_at is not None and order.assignee_id is None
         order.assignee_id, order.assigned_at = None, None
         order.queued_at = order.queued_at or now

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from caredesk.events import DomainEvent, domain_event
 
-__all__ = ["ReplyEmailDue", "SurveyDue", "WorkOrderChanged"]
+__all__ = ["DutyHandoffDue", "ReplyEmailDue", "SurveyDue", "WorkOrderChanged"]
 
 
 @domain_event("workorders.changed")
@@ -30,3 +30,11 @@ class ReplyEmailDue(DomainEvent):
 
     work_order_id: str
     message_id: str = ""
+
+
+@domain_event("workorders.duty_handoff_due")
+@dataclass(frozen=True)
+class DutyHandoffDue(DomainEvent):
+    """A high-risk order was handed to the lead on duty: e-mail them (the in-app notice is already written)."""
+
+    handoff_id: str

@@ -1,10 +1,12 @@
-"""Background work for work orders, on Huey: the satisfaction survey and the e-mailed replies (the SLA sweep
-and notices are in sla/tasks.py). Tasks take ids, re-read state and are idempotent, so any number of workers
+"""Background work for work orders, on Huey: the satisfaction survey, the e-mailed replies, and the lead on
+duty (the minute sweep that hands still-unassigned high-risk orders over, and the hand-off e-mail); the SLA
+sweep and notices are in sla/tasks.py. Tasks take ids, re-read state and are idempotent, so any number of workers
 on any number of machines may run them (the sent-at columns make each e-mail go once)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol, cast
 
@@ -17,14 +19,20 @@ from caredesk.settings import Settings
 from caredesk.storage.orm import (
     Conversation,
     Customer,
+    DutyHandoff,
     Message,
     SatisfactionSurvey,
+    Staff,
     WorkOrder,
 )
 from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
+from caredesk.workorders.lead_handoff import hand_over_waiting
 
-__all__ = ["send_reply_email", "send_survey"]
+__all__ = ["hand_over_to_duty_lead", "send_duty_notice", "send_reply_email", "send_survey"]
+
+HAND_OVER_BATCH = 200
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +42,7 @@ class WorkOrderTaskDeps(Protocol):
     clock: Clock
     mailer: SmtpSender
     session_factory: sessionmaker[Session]
+    queue: TaskQueue
 
     def uow(self) -> UnitOfWork: ...
 
@@ -100,5 +109,55 @@ def send_reply_email(order_id: str, message_id: str) -> str:
         msg["Message-ID"] = f"<reply-{message.id}@{rt.mailer.sender_address.partition('@')[2] or 'caredesk'}>"
         msg.set_content(message.text + "\n")
         rt.mailer.send(msg)  # an SMTP error raises: the claim is rolled back and the queue retries
+        s.commit()
+    return "sent"
+
+
+def hand_over_to_duty_lead() -> list[str]:
+    """Every minute (once, however many workers): an order still unassigned after
+    `CAREDESK_DUTY_HANDOFF_AFTER_MINUTES` that is high-risk now (nobody could lead when it came, or it became
+    high-risk while it waited) goes to the lead on duty. The ids handed over."""
+    rt: WorkOrderTaskDeps = task_context()
+    now = rt.clock.now()
+    if not rt.queue.first_this_minute("duty_handoff_sweep", now):
+        return []
+    cutoff = now - timedelta(minutes=rt.settings.duty_handoff_after_minutes)
+    with rt.uow() as uow:
+        orders = list(uow.session.scalars(select(WorkOrder).where(
+            WorkOrder.assignee_id.is_(None), WorkOrder.queued_at <= cutoff,
+            WorkOrder.status_category.in_(("open", "paused"))).order_by(WorkOrder.priority, WorkOrder.queued_at)
+            .limit(HAND_OVER_BATCH).with_for_update()))
+        handed = hand_over_waiting(uow.session, orders, now=now, trigger="after_wait")  # records its events
+        uow.commit()
+    return handed
+
+
+def send_duty_notice(handoff_id: str) -> str:
+    """E-mail the lead on duty that a high-risk order is theirs, why, and where; claimed first so that two
+    workers do not both send it (the `DutyHandoffDue` subscriber queues it; a relay may queue it again)."""
+    rt: WorkOrderTaskDeps = task_context()
+    with rt.session_factory() as s:
+        claimed = cast(CursorResult[Any], s.execute(
+            update(DutyHandoff).where(DutyHandoff.id == handoff_id, DutyHandoff.emailed_at.is_(None))
+            .values(email_attempts=DutyHandoff.email_attempts + 1).execution_options(synchronize_session=False)))
+        if claimed.rowcount == 0:
+            return "skipped"
+        handoff = s.get(DutyHandoff, handoff_id)
+        assert handoff is not None  # just claimed
+        lead = s.get(Staff, handoff.staff_id)
+        order = s.get(WorkOrder, handoff.work_order_id)
+        if lead is None or not lead.email or order is None:
+            handoff.emailed_at = rt.clock.now()  # nobody to e-mail: the in-app notice is the record
+            s.commit()
+            return "no-recipient"
+        msg = EmailMessage()
+        msg["To"] = lead.email
+        msg["Subject"] = f"[CareDesk] 转值班主管 / Handed to you on duty: work order {order.id}"
+        msg.set_content(
+            f"{lead.display_name},\n\n工单 / Work order {order.id}: {order.title}\n"
+            f"优先级 / Priority P{order.priority} · {order.status}\n\n{handoff.reason}\n\n"
+            f"{rt.settings.base_url}/workbench/work-orders/{order.id}\n")
+        rt.mailer.send(msg)  # an SMTP error raises: the claim is rolled back and the queue retries
+        handoff.emailed_at = rt.clock.now()
         s.commit()
     return "sent"

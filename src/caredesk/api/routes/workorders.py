@@ -70,7 +70,7 @@ def _detail(rt: Any, session: Any, order_id: str) -> dict[str, Any]:
             "language": order.language, "fields": order.fields, "queued_at": order.queued_at,
             "escalation_level": order.escalation_level, "merged_into_id": order.merged_into_id,
             "first_response_at": order.first_response_at, "resolved_at": order.resolved_at,
-            "closed_at": order.closed_at}
+            "closed_at": order.closed_at, "duty_lead_id": order.duty_lead_id}
     return out
 
 

@@ -93,6 +93,20 @@ class OnCallEntry(Base):
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class DutyShift(Base):
+    """One line of the duty rota: the team lead (or complaint manager) responsible on these weekdays between
+    these local times, to whom a high-risk order goes when nobody with capacity is present."""
+
+    __tablename__ = "duty_shift"
+    id: Mapped[str] = id_column()
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    weekdays: Mapped[list[int]] = mapped_column(JSON, default=list)  # 0 Monday .. 6 Sunday: the day it starts
+    starts: Mapped[str] = mapped_column(String(5))  # "HH:MM" local time
+    ends: Mapped[str] = mapped_column(String(5))  # "HH:MM"; before `starts`: the shift runs past midnight
+    timezone: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order in the rota file
+
+
 class StaffLoginPlace(Base):
     """A network (IPv4 /24, IPv6 /48) a staff member signs in from: the history that accounts/login_risk.py
     judges a new sign-in against. `status` "held": a sign-in from here froze the account; an administrator's

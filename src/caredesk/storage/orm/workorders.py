@@ -68,6 +68,8 @@ class WorkOrder(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("work_order.id"))
+    # The lead on duty it was handed to (nobody free for a high-risk order); the queue says so while they hold it.
+    duty_lead_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
 
     @property
     def number(self) -> str:
@@ -111,6 +113,21 @@ class SlaMark(Base):
     target: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))  # warning | breach | escalation-1, escalation-2, ...
     staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))  # who was told
+    created_at: Mapped[datetime] = created_column()
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DutyHandoff(Base):
+    """A high-risk order handed to the lead on duty: the notice's e-mail is claimed and marked here, so that a
+    retried or repeated task sends it once."""
+
+    __tablename__ = "work_order_duty_handoff"
+    id: Mapped[str] = id_column()
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id"), index=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    trigger: Mapped[str] = mapped_column(String(16))  # at_once | after_wait
+    reason: Mapped[str] = mapped_column(String(500))  # in words
     created_at: Mapped[datetime] = created_column()
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
