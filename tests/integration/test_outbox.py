@@ -197,9 +197,13 @@ def test_outbox_alarm_email_survives_a_crash_between_commit_and_send(
 
 @pytest.fixture
 def postgres_rt(db_url: str, rt: Runtime) -> Iterator[Runtime]:
-    if rt.engine.dialect.name != "postgresql":
-        pytest.skip("row locking (FOR UPDATE SKIP LOCKED) is PostgreSQL's; SQLite has one writer at a time")
+    assert rt.engine.dialect.name == "postgresql"
     yield rt
+
+
+# row locking (FOR UPDATE SKIP LOCKED) is PostgreSQL's; SQLite has one writer at a time
+ON_POSTGRES = pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                                      indirect=True)
 
 
 def _record_unclaimed(rt: Runtime, count: int) -> None:
@@ -209,6 +213,7 @@ def _record_unclaimed(rt: Runtime, count: int) -> None:
         uow.commit()
 
 
+@ON_POSTGRES
 def test_outbox_two_relays_on_postgres_never_dispatch_a_row_twice(postgres_rt: Runtime) -> None:
     rt = postgres_rt
     _record_unclaimed(rt, 60)
@@ -237,6 +242,7 @@ def test_outbox_two_relays_on_postgres_never_dispatch_a_row_twice(postgres_rt: R
     assert all(r.dispatched_at is not None for r in rows(rt))
 
 
+@ON_POSTGRES
 def test_outbox_relay_skips_rows_another_relay_has_locked(postgres_rt: Runtime) -> None:
     rt = postgres_rt
     _record_unclaimed(rt, 4)
