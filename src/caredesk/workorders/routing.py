@@ -48,8 +48,9 @@ class RoutingDecision:
     staff_id: str | None  # None: queue the order
     reason: str
     skipped: tuple[tuple[str, str], ...] = ()  # (staff id, why) for the explanation on the order
-    code: str = ""  # one of ROUTING_CODES
-    params: dict[str, object] = field(default_factory=dict)
+    # one of ROUTING_CODES and its parameters: the same decision in words the pages translate (not compared)
+    code: str = field(default="", compare=False)
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
     def queued(self) -> bool:
