@@ -10,7 +10,8 @@ from datetime import datetime
 
 from caredesk.emergency.topics import topic_roster
 
-__all__ = ["COMPLAINT_ESCALATION", "INVITE_REASONS", "Invitee", "RosterLine", "StaffCard", "response_roster", "select_related_staff"]
+__all__ = ["COMPLAINT_ESCALATION", "INVITE_REASONS", "Invitee", "RosterLine", "StaffCard",
+           "response_roster", "select_related_staff"]
 
 # The roster of a single customer's external threat (regulator, media, lawsuit): the complaint manager, the
 # branch head and compliance, not the incident room of the content type (roster lines keyed by this name).

@@ -232,7 +232,8 @@ def _track_emergency(s: Session, meeting_id: str, order: WorkOrder, now: datetim
     meeting = s.get(EmergencyMeeting, meeting_id)
     if meeting is not None and meeting.work_order_id is None:
         meeting.work_order_id = order.id
-        append_event(s, order, "emergency_started", actor="system", now=now, data={"meeting_id": meeting_id, "note_code": "emergency_started"},
+        append_event(s, order, "emergency_started", actor="system", now=now,
+                     data={"meeting_id": meeting_id, "note_code": "emergency_started"},
                      note="the emergency response started with this message; this order tracks it to closure")
 
 

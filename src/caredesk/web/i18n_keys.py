@@ -26,9 +26,9 @@ from caredesk.knowledge.model import EntryStatus, Move
 from caredesk.sla.policy import SlaState, Target
 from caredesk.triage.labels import COMPLAINT_TYPES, HEADS, ContentType, Emotion, ProblemType, Urgency
 from caredesk.workorders.flows import load_builtin_flows
-from caredesk.workorders.routing import ROUTING_CODES
 from caredesk.workorders.model import NOTE_CODES, PRIORITY_REASONS, Status
 from caredesk.workorders.queue_order import reason_key_names
+from caredesk.workorders.routing import ROUTING_CODES
 
 __all__ = ["FAMILIES", "computed_keys", "extract"]
 

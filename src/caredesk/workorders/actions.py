@@ -89,7 +89,8 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
                        "decision_reasons": list(reason_codes), "skills": order.skills,
                        "sla_policy": policy.name if policy else None})
     if confirm_emergency:
-        append_event(session, order, "emergency_suggested", actor="system", now=now, data={"reason": reason, "note_code": "emergency_unconfirmed"},
+        append_event(session, order, "emergency_suggested", actor="system", now=now,
+                     data={"reason": reason, "note_code": "emergency_unconfirmed"},
                      note="urgent below the emergency gate: a lead confirms before the emergency response starts")
     if handoff:
         append_event(session, order, "handoff_requested", actor="customer", now=now,
@@ -135,7 +136,8 @@ def transition(session: Session, order_id: str, target: str, *, actor: str, now:
         order.resolved_at = order.closed_at = None
     order.sla_next_check_at = now if order.sla_policy and category in (StatusCategory.OPEN, StatusCategory.PAUSED) \
         else None
-    append_event(session, order, "status_changed", actor=actor, now=now, data={"from": previous, "to": status.value} | dict(data or {}), note=note)
+    append_event(session, order, "status_changed", actor=actor, now=now,
+                 data={"from": previous, "to": status.value} | dict(data or {}), note=note)
     return order
 
 

@@ -91,7 +91,8 @@ def route(session: Session, order: WorkOrder, flows: dict[str, Flow], *, now: da
     order.skill_group_id = group.id if group else None
     order.updated_at = now
     detail = {"skill_group": group.code if group else None, "strategy": strategy.value, "reason": decision.reason,
-              "reason_code": decision.code, "reason_params": decision.params, "skipped": [list(s) for s in decision.skipped]}
+              "reason_code": decision.code, "reason_params": decision.params,
+              "skipped": [list(s) for s in decision.skipped]}
     if decision.staff_id is None:
         reasons = high_risk(risk_of(session, order, level_now=level_now))
         trigger = "after_wait" if order.queued_at is not None and order.assignee_id is None else "at_once"

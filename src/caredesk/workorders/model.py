@@ -7,7 +7,8 @@ from enum import StrEnum
 from caredesk.customers.tiers import TIER_WEIGHT
 from caredesk.errors import Conflict
 
-__all__ = ["EMERGENCY_REASON", "NOTE_CODES", "PRIORITY_REASONS", "TRANSITIONS", "UNCONFIRMED_REASON", "Status", "StatusCategory",
+__all__ = ["EMERGENCY_REASON", "NOTE_CODES", "PRIORITY_REASONS", "TRANSITIONS", "UNCONFIRMED_REASON",
+           "Status", "StatusCategory",
            "category_of", "check_transition", "priority_of"]
 
 

@@ -87,7 +87,7 @@ def choose_agent(need: Need, agents: Iterable[AgentState], strategy: Strategy) -
     if strategy == Strategy.ROUND_ROBIN:
         chosen = min(eligible, key=_idle_key)
         reason = "round robin: longest since last assignment"
-        code, params = "round_robin", {}
+        code, params = "round_robin", dict[str, object]()
     elif strategy == Strategy.LEAST_LOADED:
         chosen = min(eligible, key=lambda a: (a.load / a.capacity, a.load, *_idle_key(a)))
         reason = f"least loaded ({chosen.load}/{chosen.capacity})"
