@@ -29,7 +29,8 @@ THREATS_ZH = ["我要向12378投诉", "再不处理我就打12378", "我已经�
 EN_PO = Path(__file__).resolve().parents[2] / "src/caredesk/web/locale/en/LC_MESSAGES/messages.po"
 # The families whose English must never reach a Chinese page (the stored values the pages translate).
 DOMAIN_FAMILIES = ("label.", "role.", "complaint_type.", "decision.code.", "priority.", "kb.category.", "wo.ev.",
-                   "wo.step.", "wo.sla.", "wo.target.", "forecast.", "error.code.", "error.problem.")
+                   "wo.step.", "wo.sla.", "wo.target.", "forecast.", "error.code.", "error.problem.", "wo.route.",
+                   "wo.note.", "meeting.invite.")
 
 
 def _english_domain_words() -> set[str]:

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from caredesk.emergency.topics import topic_roster
 
-__all__ = ["COMPLAINT_ESCALATION", "Invitee", "RosterLine", "StaffCard", "response_roster", "select_related_staff"]
+__all__ = ["COMPLAINT_ESCALATION", "INVITE_REASONS", "Invitee", "RosterLine", "StaffCard",
+           "response_roster", "select_related_staff"]
 
 # The roster of a single customer's external threat (regulator, media, lawsuit): the complaint manager, the
 # branch head and compliance, not the incident room of the content type (roster lines keyed by this name).
@@ -29,6 +30,9 @@ def response_roster(content_type: str, complaint_types: Iterable[str], hard_rule
     return topic_roster(topic) if topic else content_type
 
 _POSITION_ORDER = {"primary": 0, "backup": 1, "manager": 2}
+# An invitation's reason is a stable code, `roster:<position>` or `chain:manager_of:<staff id>`; the pages
+# translate the code before the last parameter (these are the codes, with ":" as "_").
+INVITE_REASONS = (*(f"roster_{p}" for p in _POSITION_ORDER), "chain_manager_of")
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,8 @@ def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, custome
                      data={"message_id": message.id}, note=doc.masked[:2000])
         if reopen:
             transition(s, current.id, Status.REOPENED.value, actor="customer", now=now,
-                       note="the customer wrote again after the resolution")
+                       note="the customer wrote again after the resolution",
+                       data={"note_code": "reopened_by_customer"})
         current.updated_at = now
         if current.first_response_at is not None and current.awaiting_reply_since is None:
             current.awaiting_reply_since = now  # the next-response clock starts
@@ -231,7 +232,8 @@ def _track_emergency(s: Session, meeting_id: str, order: WorkOrder, now: datetim
     meeting = s.get(EmergencyMeeting, meeting_id)
     if meeting is not None and meeting.work_order_id is None:
         meeting.work_order_id = order.id
-        append_event(s, order, "emergency_started", actor="system", now=now, data={"meeting_id": meeting_id},
+        append_event(s, order, "emergency_started", actor="system", now=now,
+                     data={"meeting_id": meeting_id, "note_code": "emergency_started"},
                      note="the emergency response started with this message; this order tracks it to closure")
 
 

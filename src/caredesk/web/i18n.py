@@ -117,6 +117,38 @@ class Translator:
         code, value, weight = found.groups()
         return self(f"priority.{code}", value=self.label(value), weight=weight)
 
+    def coded(self, prefix: str, code: object, params: object, english: object) -> str:
+        """A stored stable code with its parameters in words (`prefix + code`); without a code, or one the
+        catalog does not know, the stored English text."""
+        text = "" if english is None else str(english)
+        if not code or not self.known(f"{prefix}{code}"):
+            return text
+        values = dict(params) if isinstance(params, Mapping) else {}
+        try:
+            return self(f"{prefix}{code}", **values)
+        except (KeyError, IndexError, ValueError):  # parameters of an older shape
+            return text
+
+    def routing(self, data: Mapping[str, object]) -> str:
+        """Why an order went to an agent, waits, or went to the lead (workorders/routing.py ROUTING_CODES)."""
+        return self.coded("wo.route.", data.get("reason_code"), data.get("reason_params"), data.get("reason"))
+
+    def note(self, event: object) -> str:
+        """A timeline note an action wrote (`data.note_code`, `data.note_params`), else the note as written."""
+        data = getattr(event, "data", None) or {}
+        return self.coded("wo.note.", data.get("note_code"), data.get("note_params"), getattr(event, "note", ""))
+
+    def invite_reason(self, reason: str | None, people: Mapping[str, object] | None = None) -> str:
+        """`roster:primary` -> 值班表：主责; `chain:manager_of:<id>` -> 主责人 <name> 的上级."""
+        if not reason:
+            return ""
+        head, _, last = reason.rpartition(":")
+        if head == "chain:manager_of":
+            person = (people or {}).get(last)
+            name = getattr(person, "display_name", None) or (person if isinstance(person, str) else last)
+            return self.coded("meeting.invite.", "chain_manager_of", {"name": name}, reason)
+        return self.coded("meeting.invite.", reason.replace(":", "_"), {}, reason)
+
     def error(self, error: CareDeskError) -> str:
         """A refusal in the reader's language, by its stable codes: the specific problem when the error names one
         (`details["problem"]`), else the error code's sentence (in English, the message itself)."""

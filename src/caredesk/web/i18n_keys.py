@@ -19,14 +19,16 @@ from caredesk.customers.tiers import CUSTOMER_TIERS
 from caredesk.emergency.incident_status import IncidentStatus, RecorderStatus
 from caredesk.emergency.meeting_status import MeetingStatus
 from caredesk.emergency.notice_status import NoticeStatus
+from caredesk.emergency.roster import INVITE_REASONS
 from caredesk.errors import CareDeskError
 from caredesk.intake.decision import REASON_CODES, DecisionKind
 from caredesk.knowledge.model import EntryStatus, Move
 from caredesk.sla.policy import SlaState, Target
 from caredesk.triage.labels import COMPLAINT_TYPES, HEADS, ContentType, Emotion, ProblemType, Urgency
 from caredesk.workorders.flows import load_builtin_flows
-from caredesk.workorders.model import PRIORITY_REASONS, Status
+from caredesk.workorders.model import NOTE_CODES, PRIORITY_REASONS, Status
 from caredesk.workorders.queue_order import reason_key_names
+from caredesk.workorders.routing import ROUTING_CODES
 
 __all__ = ["FAMILIES", "computed_keys", "extract"]
 
@@ -89,6 +91,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "survey.r": ("1", "2", "3", "4", "5"),
     "decision.code.": tuple(REASON_CODES),
     "priority.": tuple(PRIORITY_REASONS),
+    "wo.route.": _values(ROUTING_CODES),  # why routing chose an agent, queued, or went to the lead
+    "wo.note.": _values(NOTE_CODES),  # the notes the system writes on an order's timeline
+    "meeting.invite.": _values(INVITE_REASONS),  # why the roster invited a person
     "reason.": reason_key_names(),  # the queues' priority reasons (workorders/queue_order.py)
     "error.code.": _values(_errors()),
     # Specific refusals, named by the error's `problem` detail where the action raises it.

@@ -89,11 +89,12 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
                        "decision_reasons": list(reason_codes), "skills": order.skills,
                        "sla_policy": policy.name if policy else None})
     if confirm_emergency:
-        append_event(session, order, "emergency_suggested", actor="system", now=now, data={"reason": reason},
+        append_event(session, order, "emergency_suggested", actor="system", now=now,
+                     data={"reason": reason, "note_code": "emergency_unconfirmed"},
                      note="urgent below the emergency gate: a lead confirms before the emergency response starts")
     if handoff:
         append_event(session, order, "handoff_requested", actor="customer", now=now,
-                     note="the customer asked for a person")
+                     data={"note_code": "handoff_requested"}, note="the customer asked for a person")
     route(session, order, flows, now=now, level_now=doc.complaint_level)
     return order
 
@@ -114,8 +115,8 @@ def do_transition(uow: UnitOfWork, order_id: str, target: str, *, actor: str, no
     return order
 
 
-def transition(session: Session, order_id: str, target: str, *, actor: str, now: datetime, note: str = ""
-               ) -> WorkOrder:
+def transition(session: Session, order_id: str, target: str, *, actor: str, now: datetime, note: str = "",
+               data: Mapping[str, Any] | None = None) -> WorkOrder:
     """Change the status; the SLA clock stops in paused categories (the pause is read back from this
     event) and the order is re-checked at once when it runs again."""
     order = get_work_order(session, order_id, for_update=True)
@@ -135,8 +136,8 @@ def transition(session: Session, order_id: str, target: str, *, actor: str, now:
         order.resolved_at = order.closed_at = None
     order.sla_next_check_at = now if order.sla_policy and category in (StatusCategory.OPEN, StatusCategory.PAUSED) \
         else None
-    append_event(session, order, "status_changed", actor=actor, now=now, data={"from": previous, "to": status.value},
-                 note=note)
+    append_event(session, order, "status_changed", actor=actor, now=now,
+                 data={"from": previous, "to": status.value} | dict(data or {}), note=note)
     return order
 
 

@@ -91,6 +91,7 @@ def route(session: Session, order: WorkOrder, flows: dict[str, Flow], *, now: da
     order.skill_group_id = group.id if group else None
     order.updated_at = now
     detail = {"skill_group": group.code if group else None, "strategy": strategy.value, "reason": decision.reason,
+              "reason_code": decision.code, "reason_params": decision.params,
               "skipped": [list(s) for s in decision.skipped]}
     if decision.staff_id is None:
         reasons = high_risk(risk_of(session, order, level_now=level_now))
@@ -98,7 +99,7 @@ def route(session: Session, order: WorkOrder, flows: dict[str, Flow], *, now: da
         if reasons and hand_to_lead(session, order, reasons, now=now, trigger=trigger, actor=actor,
                                     detail=detail) is not None:
             return RoutingDecision(order.assignee_id, "nobody present with capacity: handed to the lead on duty",
-                                   decision.skipped)
+                                   decision.skipped, "to_lead")
         already = order.queued_at is not None and order.assignee_id is None
         order.assignee_id, order.assigned_at = None, None
         order.queued_at = order.queued_at or now

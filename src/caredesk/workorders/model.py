@@ -7,7 +7,8 @@ from enum import StrEnum
 from caredesk.customers.tiers import TIER_WEIGHT
 from caredesk.errors import Conflict
 
-__all__ = ["EMERGENCY_REASON", "PRIORITY_REASONS", "TRANSITIONS", "UNCONFIRMED_REASON", "Status", "StatusCategory",
+__all__ = ["EMERGENCY_REASON", "NOTE_CODES", "PRIORITY_REASONS", "TRANSITIONS", "UNCONFIRMED_REASON",
+           "Status", "StatusCategory",
            "category_of", "check_transition", "priority_of"]
 
 
@@ -68,6 +69,10 @@ def check_transition(current: str, target: str) -> Status:
 # A priority reason is "<code> <value> +<weight>" (`urgency urgent +3`), or the held-emergency note; the codes are
 # stable (the pages translate them), the strings are what the order's event log and the API keep.
 PRIORITY_REASONS = ("urgency", "tier", "emotion", "unconfirmed", "emergency")
+# The stable codes of the notes the system writes on an order's timeline (`data.note_code`, with
+# `data.note_params`); the English note stays as written and the pages translate the code.
+NOTE_CODES = ("emergency_unconfirmed", "handoff_requested", "reopened_by_customer", "emergency_started",
+              "merged_into")
 UNCONFIRMED_REASON = "urgent, unconfirmed: a lead confirms the emergency"
 EMERGENCY_REASON = "emergency response started"
 _URGENCY_WEIGHT = {"urgent": 3, "attention": 2, "general": 1}

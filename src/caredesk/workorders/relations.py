@@ -52,7 +52,8 @@ def do_merge(rt: WorkOrderDeps, source_id: str, target_id: str, *, actor: str, n
         source.merged_into_id = target.id
         append_event(s, target, "merged", actor=actor, now=now, data={"from": source.id},
                      note=source.description[:2000])
-        transition(s, source_id, Status.CLOSED.value, actor=actor, now=now, note=f"merged into {target.id}")
+        transition(s, source_id, Status.CLOSED.value, actor=actor, now=now, note=f"merged into {target.id}",
+                   data={"note_code": "merged_into", "note_params": {"target": target.id}})
         free_capacity(rt, s, source, now)
         uow.commit()
     return target

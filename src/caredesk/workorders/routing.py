@@ -6,11 +6,16 @@ agents' state (in the transaction that assigns) and passes it in."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-__all__ = ["AgentState", "Need", "QueuedOrder", "RoutingDecision", "Strategy", "choose_agent", "drain_order"]
+__all__ = ["ROUTING_CODES", "AgentState", "Need", "QueuedOrder", "RoutingDecision", "Strategy", "choose_agent",
+           "drain_order"]
+
+# The stable codes of a routing decision's reason (stored beside the English reason on the order's events;
+# the pages translate them with their parameters: load, capacity, skills).
+ROUTING_CODES = ("queued", "to_lead", "round_robin", "least_loaded", "skills", "skills_none")
 
 _EPOCH = datetime.min
 
@@ -43,6 +48,9 @@ class RoutingDecision:
     staff_id: str | None  # None: queue the order
     reason: str
     skipped: tuple[tuple[str, str], ...] = ()  # (staff id, why) for the explanation on the order
+    # one of ROUTING_CODES and its parameters: the same decision in words the pages translate (not compared)
+    code: str = field(default="", compare=False)
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
     def queued(self) -> bool:
@@ -75,18 +83,22 @@ def choose_agent(need: Need, agents: Iterable[AgentState], strategy: Strategy) -
         else:
             skipped.append((agent.staff_id, why))
     if not eligible:
-        return RoutingDecision(None, "nobody present with capacity: queued", tuple(skipped))
+        return RoutingDecision(None, "nobody present with capacity: queued", tuple(skipped), "queued")
     if strategy == Strategy.ROUND_ROBIN:
         chosen = min(eligible, key=_idle_key)
         reason = "round robin: longest since last assignment"
+        code, params = "round_robin", dict[str, object]()
     elif strategy == Strategy.LEAST_LOADED:
         chosen = min(eligible, key=lambda a: (a.load / a.capacity, a.load, *_idle_key(a)))
         reason = f"least loaded ({chosen.load}/{chosen.capacity})"
+        code, params = "least_loaded", {"load": chosen.load, "capacity": chosen.capacity}
     else:
         chosen = min(eligible, key=lambda a: (-len(need.skills & a.skills), a.load / a.capacity, *_idle_key(a)))
         matched = sorted(need.skills & chosen.skills)
         reason = f"skills {', '.join(matched) or 'none required'}; load {chosen.load}/{chosen.capacity}"
-    return RoutingDecision(chosen.staff_id, reason, tuple(skipped))
+        code = "skills" if matched else "skills_none"
+        params = {"skills": ", ".join(matched), "load": chosen.load, "capacity": chosen.capacity}
+    return RoutingDecision(chosen.staff_id, reason, tuple(skipped), code, params)
 
 
 @dataclass(frozen=True)
