@@ -102,7 +102,8 @@ def test_duty_lead_level_3_complaint_with_nobody_present_goes_to_the_lead_at_onc
     link = f"/workbench/work-orders/{order['id']}"
     assert duty_notices(duty_rt) == [("lead", link)]
     [mail] = mailbox.wait_for(1)
-    assert mail["To"] == "lead@demo-bank.example" and order["id"] in mail["Subject"]
+    assert mail["To"] == "lead@demo-bank.example" and order["case_number"] in mail["Subject"]
+    assert order["id"] not in mail["Subject"]  # the case number people see, not the internal id
     text = mail.get_payload(decode=True).decode("utf-8")
     assert "a complaint at level 3" in text and link in text
     with duty_rt.session_factory() as s:
@@ -177,7 +178,7 @@ def test_duty_lead_sweep_hands_over_after_the_wait(client: TestClient, duty_rt: 
     assert (handed["data"]["trigger"], handed["data"]["waited_minutes"]) == ("after_wait", 6)
     assert "after waiting 6 min." in handed["note"]
     [mail] = mailbox.wait_for(1)
-    assert mail["To"] == "lead@demo-bank.example" and threat in mail["Subject"]
+    assert mail["To"] == "lead@demo-bank.example" and order["case_number"] in mail["Subject"]
     # the ordinary complaint keeps waiting; a second sweep in the next minute changes nothing
     assert order_of(client, mild)["assignee_id"] is None
     clock.advance(timedelta(minutes=1))

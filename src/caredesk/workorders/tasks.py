@@ -152,9 +152,9 @@ def send_duty_notice(handoff_id: str) -> str:
             return "no-recipient"
         msg = EmailMessage()
         msg["To"] = lead.email
-        msg["Subject"] = f"[CareDesk] 转值班主管 / Handed to you on duty: work order {order.id}"
+        msg["Subject"] = f"[CareDesk] 转值班主管 / Handed to you on duty: work order {order.number}"
         msg.set_content(
-            f"{lead.display_name},\n\n工单 / Work order {order.id}: {order.title}\n"
+            f"{lead.display_name},\n\n工单 / Work order {order.number}: {order.title}\n"
             f"优先级 / Priority P{order.priority} · {order.status}\n\n{handoff.reason}\n\n"
             f"{rt.settings.base_url}/workbench/work-orders/{order.id}\n")
         rt.mailer.send(msg)  # an SMTP error raises: the claim is rolled back and the queue retries
