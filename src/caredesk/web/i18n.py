@@ -10,7 +10,6 @@ Chinese."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import cache
 from gettext import NullTranslations
@@ -22,7 +21,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from caredesk.errors import CareDeskError
-from caredesk.workorders.model import EMERGENCY_REASON, UNCONFIRMED_REASON
+from caredesk.workorders.model import parse_priority_reason
 
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "N_", "Translator", "catalog", "choose_language",
            "parse_accept_language"]
@@ -30,7 +29,6 @@ __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "N_", "Translator", "catalog", "choo
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 DOMAIN = "messages"
-_PRIORITY_REASON = re.compile(r"^(urgency|tier|emotion) (\S+) \+(\d+)$")  # workorders.model.priority_of
 _LABEL_PARAMS = frozenset({"urgency", "value"})  # reason parameters that are themselves stored label values
 
 
@@ -107,15 +105,12 @@ class Translator:
 
     def priority_reason(self, reason: str) -> str:
         """`urgency urgent +3` -> 紧急程度「紧急」+3 (the stored reason is a code, a value and a weight)."""
-        if reason == UNCONFIRMED_REASON:
-            return self("priority.unconfirmed")
-        if reason == EMERGENCY_REASON:
-            return self("priority.emergency")
-        found = _PRIORITY_REASON.match(reason)
+        found = parse_priority_reason(reason)
         if found is None:
             return reason
-        code, value, weight = found.groups()
-        return self(f"priority.{code}", value=self.label(value), weight=weight)
+        if not found.value:
+            return self(f"priority.{found.code}")
+        return self(f"priority.{found.code}", value=self.label(found.value), weight=found.weight)
 
     def coded(self, prefix: str, code: object, params: object, english: object) -> str:
         """A stored stable code with its parameters in words (`prefix + code`); without a code, or one the

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 from caredesk.customers.tiers import TIER_WEIGHT
 from caredesk.errors import Conflict
 
 __all__ = ["EMERGENCY_REASON", "NOTE_CODES", "PRIORITY_REASONS", "TRANSITIONS", "UNCONFIRMED_REASON",
-           "Status", "StatusCategory",
-           "category_of", "check_transition", "priority_of"]
+           "PriorityReason", "Status", "StatusCategory", "category_of", "check_transition", "parse_priority_reason",
+           "priority_of"]
 
 
 class StatusCategory(StrEnum):
@@ -77,6 +79,29 @@ UNCONFIRMED_REASON = "urgent, unconfirmed: a lead confirms the emergency"
 EMERGENCY_REASON = "emergency response started"
 _URGENCY_WEIGHT = {"urgent": 3, "attention": 2, "general": 1}
 _EMOTION_WEIGHT = {"angry": 1, "anxious": 1}
+
+
+@dataclass(frozen=True)
+class PriorityReason:
+    """A stored priority reason read back: `code` is one of PRIORITY_REASONS; `value` and `weight` are empty for
+    the held-emergency and started-emergency notes."""
+
+    code: str
+    value: str = ""
+    weight: str = ""
+
+
+_PRIORITY_REASON = re.compile(r"^(urgency|tier|emotion) (\S+) \+(\d+)$")
+
+
+def parse_priority_reason(reason: str) -> PriorityReason | None:
+    """The inverse of `priority_of`'s strings (and the two emergency notes); None for any other text."""
+    if reason == UNCONFIRMED_REASON:
+        return PriorityReason("unconfirmed")
+    if reason == EMERGENCY_REASON:
+        return PriorityReason("emergency")
+    found = _PRIORITY_REASON.match(reason)
+    return PriorityReason(*found.groups()) if found else None
 
 
 def priority_of(urgency: str, tier: str, emotion: str) -> tuple[int, list[str]]:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from caredesk.customers.tiers import TIER_WEIGHT
+from caredesk.workorders.model import parse_priority_reason
 
 __all__ = ["QueueFacts", "Reason", "ordered", "queue_key", "reason_key_names", "reason_keys"]
 
@@ -24,7 +25,6 @@ _NO_DUE = datetime.max  # sorts after every due time (the key compares naive dat
 _URGENCIES = ("urgent", "attention")  # "general" adds the base weight only: not a reason worth a word
 _EMOTIONS = ("angry", "anxious")
 _COMPLAINTS = ("self_harm", "regulator", "media", "lawsuit", "repeated", "compensation", "abuse")
-_UNCONFIRMED = "urgent, unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,14 @@ def reason_key_names() -> tuple[str, ...]:
 
 
 def _parse(reason: str) -> Reason:
-    if reason.startswith(_UNCONFIRMED):
+    found = parse_priority_reason(reason)
+    if found is None:
+        return Reason("", reason)
+    if found.code == "unconfirmed":
         return Reason("unconfirmed_emergency", reason)
-    kind, _, rest = reason.partition(" ")
-    value = rest.split(" ")[0] if rest else ""
     known = {"urgency": _URGENCIES, "tier": tuple(k for k, w in TIER_WEIGHT.items() if w), "emotion": _EMOTIONS}
-    if value in known.get(kind, ()):
-        return Reason(f"{kind}.{value}", reason)
+    if found.value in known.get(found.code, ()):
+        return Reason(f"{found.code}.{found.value}", reason)
     return Reason("", reason)
 
 
