@@ -3,7 +3,6 @@ events leave only after the commit."""
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from caredesk.intake.events import MessageReceived
 from caredesk.intake.replies import acknowledgement, emergency_reply
 from caredesk.knowledge.match import KbMatch
 from caredesk.runtime import Runtime
+from caredesk.sla.tracking import minutes_to_first_response
 from caredesk.storage.orm import Conversation, Customer, EmergencyMeeting, Message, TriageResult, WorkOrder
 from caredesk.triage.context import PriorTurn, in_context
 from caredesk.triage.doc import TriageDoc
@@ -209,21 +209,6 @@ def _advice(rt: Runtime, doc: TriageDoc) -> KbMatch | None:
     return best[0] if best and best[0].score >= rt.settings.kb_advice_threshold else None
 
 
-def _contact_minutes(rt: Runtime, order: WorkOrder, now: datetime) -> int | None:
-    """Minutes until the order's first response is due under its SLA policy (None: no policy or target, or
-    staff already answered): what the customer is promised."""
-    from caredesk.sla.policy import SlaTimeline, Target, evaluate
-
-    policy = rt.sla.named(order.sla_policy)
-    if policy is None or order.first_response_at is not None:
-        return None
-    status = next((st for st in evaluate(policy, SlaTimeline(opened_at=order.created_at), now)
-                   if st.target == Target.FIRST_RESPONSE), None)
-    if status is None or status.due_at is None:
-        return None
-    return max(1, math.ceil((status.due_at - now).total_seconds() / 60))
-
-
 def _track_emergency(s: Session, meeting_id: str, order: WorkOrder, now: datetime) -> None:
     """The work order that follows the emergency to closure, linked both ways (the meeting names the order;
     the order's timeline names the meeting)."""
@@ -312,7 +297,7 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
                                     new=prepared is not None)
             _track_emergency(s, meeting_id, order, now)
             work_order_id, case_number = order.id, order.number
-            minutes = _contact_minutes(rt, order, now)
+            minutes = minutes_to_first_response(rt.sla, order, now)
             reply_text = emergency_reply(doc.language, advice=advice.answer if advice else None, number=case_number,
                                          minutes=minutes)
             outgoing = rt.outgoing.check(reply_text)

@@ -4,6 +4,7 @@ escalations once each (SlaMark's unique key), tells the right people in-app and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from caredesk.sla.policy import SlaConfig, SlaPolicy, SlaState, SlaStatus, SlaTimeline, evaluate
+from caredesk.sla.policy import SlaConfig, SlaPolicy, SlaState, SlaStatus, SlaTimeline, Target, evaluate
 from caredesk.storage.orm import Notification, SlaMark, Staff, WorkOrder, WorkOrderEvent
 from caredesk.workorders.model import Status, StatusCategory, category_of
 
-__all__ = ["NewMark", "check_order", "facts_of", "next_check_at", "start_sla", "timeline_of", "timelines_of"]
+__all__ = ["NewMark", "check_order", "facts_of", "minutes_to_first_response", "next_check_at", "start_sla",
+           "timeline_of", "timelines_of"]
 
 
 def facts_of(order: WorkOrder) -> dict[str, str | None]:
@@ -103,6 +105,19 @@ class NewMark:
     target: str
     kind: str
     staff_id: str | None
+
+
+def minutes_to_first_response(config: SlaConfig, order: WorkOrder, now: datetime) -> int | None:
+    """Minutes until a just-opened order's first response is due under its policy (None: no policy or target,
+    or staff already answered): what the customer is promised."""
+    policy = config.named(order.sla_policy)
+    if policy is None or order.first_response_at is not None:
+        return None
+    status = next((st for st in evaluate(policy, SlaTimeline(opened_at=order.created_at), now)
+                   if st.target == Target.FIRST_RESPONSE), None)
+    if status is None or status.due_at is None:
+        return None
+    return max(1, math.ceil((status.due_at - now).total_seconds() / 60))
 
 
 def _chain(session: Session, order: WorkOrder) -> dict[str, Staff | None]:
