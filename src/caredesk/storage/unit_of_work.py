@@ -25,18 +25,20 @@ _UOW = "caredesk.unit_of_work"
 class _OutboxOnly:
     """A session outside a unit of work: its events wait in the outbox for the relay."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, now: datetime) -> None:
         self._session = session
+        self._now = now
 
     def record(self, event: DomainEvent, *, available_at: datetime | None = None) -> None:
-        record_event(self._session, event, now=SystemClock().now(), available_at=available_at)
+        record_event(self._session, event, now=self._now, available_at=available_at)
 
 
-def events_of(session: Session) -> EventRecorder:
+def events_of(session: Session, *, now: datetime) -> EventRecorder:
     """Where an action deep inside another's transaction (routing, which only has the session) records its
-    events: the unit of work that owns the session, so that they are dispatched right after its commit."""
+    events: the unit of work that owns the session, so that they are dispatched right after its commit
+    (`now`, the action's clock, stamps them when no unit of work owns the session)."""
     owner = session.info.get(_UOW)
-    return owner if isinstance(owner, UnitOfWork) else _OutboxOnly(session)
+    return owner if isinstance(owner, UnitOfWork) else _OutboxOnly(session, now)
 
 
 class UnitOfWork:

@@ -107,7 +107,7 @@ def hand_to_lead(session: Session, order: WorkOrder, reasons: tuple[str, ...], *
                              title=f"转值班主管 / Handed to you on duty: {order.title}"[:300], body=note[:2000],
                              link=f"/workbench/work-orders/{order.id}", created_at=now))
     session.flush()
-    events = events_of(session)  # the transaction's unit of work: dispatched right after its commit
+    events = events_of(session, now=now)  # the transaction's unit of work: dispatched right after its commit
     events.record(DutyHandoffDue(handoff.id))
     events.record(WorkOrderChanged(order.id))
     return handoff
