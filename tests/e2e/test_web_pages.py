@@ -329,3 +329,25 @@ def test_pages_show_times_in_the_centres_time_zone(web: TestClient, demo_runtime
     submit_sign_in(web, "agent")
     page = web.get(f"/workbench/conversations/{outcome.conversation_id}").text
     assert local in page and " UTC" not in page
+
+
+def test_conversation_page_says_in_chinese_which_compliance_rule_held_the_answer(web: TestClient,
+                                                                                 demo_runtime: Runtime) -> None:
+    from caredesk.knowledge.actions import do_save_entries
+    from caredesk.knowledge.model import EntryDraft
+
+    question = "What is the return on your Wealth Plus product?"
+    doc = demo_runtime.triage(question)
+    do_save_entries(demo_runtime.uow(), [EntryDraft(
+        key="wealth-plus", language="en", question=question, similar_questions=("Wealth Plus interest rate",),
+        answer="Wealth Plus pays 4.2% a year: 保本保息，稳赚不赔.", content_type=doc.label("content_type").label,
+        problem_type=doc.label("problem_type").label, status="published")], actor="test",
+        now=demo_runtime.clock.now())
+    outcome = receive(demo_runtime, question, ref="web-cust-wealth")
+    assert outcome.outgoing is not None and outcome.outgoing.blocked
+    submit_sign_in(web, "agent")
+    page = web.get(f"/workbench/conversations/{outcome.conversation_id}?lang=zh").text
+    assert "外发合规规则拦截了答复（承诺保本保收益），转人工处理" in page
+    hits = page.split('class="compliance-hits"')[1].split("</ul>")[0]
+    assert "承诺保本保收益（「保本保息、稳赚不赔」）：销售理财和投资产品时不得承诺保本" in hits
+    assert "guaranteed_returns" not in page and "Promising guaranteed" not in page

@@ -195,8 +195,25 @@ def test_a_reply_the_compliance_rules_block_is_refused_in_place(web: TestClient,
     headers = sign_in(web, AGENT)
     r = web.post(f"/workbench/work-orders/{oid}/reply?lang=en", data={"text": "这款理财保本保息，稳赚不赔"},
                  headers=headers)
-    assert r.status_code == 400 and 'id="wo-error"' in r.text and "guaranteed_returns" in r.text
+    assert r.status_code == 400 and 'id="wo-error"' in r.text and "Guaranteed returns" in r.text
     assert "reply" not in kinds(demo_runtime, oid)
+    r = web.post(f"/workbench/work-orders/{oid}/reply?lang=zh", data={"text": "这款理财保本保息，稳赚不赔"},
+                 headers=headers)
+    assert r.status_code == 400 and "答复未发送" in r.text and "承诺保本保收益（「保本保息、稳赚不赔」）" in r.text
+    assert "不得承诺保本或保证收益" in r.text and "Promising" not in r.text and "guaranteed_returns" not in r.text
+
+
+def test_a_warned_reply_goes_out_and_the_timeline_says_why_in_chinese(web: TestClient, demo_runtime: Runtime
+                                                                      ) -> None:
+    oid = complaint(demo_runtime)
+    headers = sign_in(web, AGENT)
+    r = web.post(f"/workbench/work-orders/{oid}/reply?lang=zh", data={"text": "您的资金绝对安全，请放心。"},
+                 headers=headers)
+    assert r.status_code == 200 and "ev-reply" in r.text
+    warning = r.text.split('data-kind="compliance_warning"')[1].split("</li>")[0]
+    assert "合规提示" in warning and "绝对化用语（「绝对安全」）：" in warning and "误导性宣传" in warning
+    assert "absolute_claims" not in warning.split("</code>")[1] and "misleading" not in warning
+    assert kinds(demo_runtime, oid)[-2:] == ["compliance_warning", "reply"]
 
 
 def test_macro_picker_fills_the_reply_and_the_reply_records_the_macro(web: TestClient, demo_runtime: Runtime

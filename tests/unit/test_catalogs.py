@@ -128,6 +128,32 @@ def test_translator_says_a_refusal_by_its_code() -> None:
     assert zh.error(InvalidInput("x", problem="unheard_of")) == "输入的内容无效，请检查后重试。"
 
 
+def test_translator_says_what_the_compliance_rules_found_in_the_readers_language() -> None:
+    from caredesk.compliance.outgoing import load_checker
+    from caredesk.errors import ComplianceBlocked
+
+    check = load_checker().check("本产品保本保息、稳赚不赔，绝对安全").to_json()
+    zh, en = Translator("zh"), Translator("en")
+    assert zh.compliance(check) == [
+        "承诺保本保收益（「保本保息、稳赚不赔」）：销售理财和投资产品时不得承诺保本或保证收益（刚性兑付已被禁止），说明收益时必须同时提示风险。",
+        "绝对化用语（「绝对安全」）：对安全性或收益使用绝对化、最高级的表述，属于误导性宣传。"]
+    assert en.compliance(check)[1] == ("Absolute claims (“绝对安全”): Absolute or superlative claims about safety or "
+                                       "performance are misleading advertising.")
+    refused = ComplianceBlocked("the reply was not sent: guaranteed_returns (保本保息)", check=check)
+    assert zh.error(refused).startswith("答复未发送，不符合合规规则：承诺保本保收益（「保本保息、稳赚不赔」）")
+    assert en.error(refused).startswith("The reply was not sent; the compliance rules do not allow it: Guaranteed")
+    older = {"hits": [{"rule": "old_rule", "term": "稳赚", "reason": "stored before names"}]}
+    assert zh.compliance(older) == ["old_rule（「稳赚」）：stored before names"]  # older rows: id and English
+    blocked = {"decision_reasons": [{"code": "compliance_blocked",
+                                     "params": {"rules": "guaranteed_returns",
+                                                "names": {"zh": "承诺保本保收益", "en": "Guaranteed returns"}}}]}
+    assert zh.decision(blocked, "x") == "外发合规规则拦截了答复（承诺保本保收益），转人工处理"
+    assert en.decision(blocked, "x") == "outgoing compliance blocked the reply (Guaranteed returns)"
+    stale = {"decision_reasons": [{"code": "compliance_blocked", "params": {"rules": "guaranteed_returns"}}]}
+    assert zh.decision(stale, "outgoing compliance blocked the reply: guaranteed_returns (稳赚)") == (
+        "outgoing compliance blocked the reply: guaranteed_returns (稳赚)")  # an older shape keeps its text
+
+
 def test_every_decision_gives_its_reason_as_codes_the_catalogs_know() -> None:
     from caredesk.intake.decision import REASON_CODES, DecisionPolicy, decide
     from caredesk.knowledge.match import KbMatch

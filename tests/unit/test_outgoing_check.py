@@ -98,7 +98,9 @@ def test_load_rules_refuses_bad_files(tmp_path: Path) -> None:
     good = tmp_path / "rules.yaml"
     good.write_text("rules:\n  - id: x\n    action: warn\n    reason: r\n    terms: {zh: [甲], en: [alpha]}\n",
                     encoding="utf-8")
-    assert load_rules(good) == [OutgoingRule("x", OutgoingAction.WARN, "r", ("甲", "alpha"))]
+    assert load_rules(good) == [OutgoingRule("x", OutgoingAction.WARN, "r", ("甲", "alpha"),
+                                             names={"zh": "x", "en": "x"},  # one text stands for every language
+                                             reasons={"zh": "r", "en": "r"})]
     assert load_checker(good).check("Alpha!").action == "warn"
     for body, message in [("rules: 3", "bad.yaml:1: rules: Input should be a valid list"),
                           ("rules:\n  - id: x\n    action: delete\n    terms: [a]",
@@ -107,6 +109,8 @@ def test_load_rules_refuses_bad_files(tmp_path: Path) -> None:
                            r"bad.yaml:4: rules\[0\]\.terms: List should have at least 1 item"),
                           ("rules:\n  - {id: x, action: warn, terms: [a]}\n  - {id: x, action: block, terms: [b]}",
                            r"bad.yaml:3: rules\[1\]\.id: duplicate rule id 'x'"),
+                          ("rules:\n  - {id: x, action: warn, terms: [a], name: {fr: x}}",
+                           r"bad.yaml:2: rules\[0\]\.name"),
                           ("rules: [unclosed", "not valid YAML")]:
         bad = tmp_path / "bad.yaml"
         bad.write_text(body, encoding="utf-8")
@@ -114,3 +118,24 @@ def test_load_rules_refuses_bad_files(tmp_path: Path) -> None:
             load_rules(bad)
     with pytest.raises(InvalidConfig, match="cannot read"):
         load_rules(tmp_path / "missing.yaml")
+
+
+def test_names_and_reasons_by_language_reach_every_hit(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - id: past\n    action: block\n    name: {zh: 宣传过往业绩, en: Past performance}\n"
+                    "    reason: {zh: 过往业绩不代表未来。, en: Past results are no promise.}\n"
+                    "    terms: [历史收益]\n", encoding="utf-8")
+    [rule] = load_rules(path)
+    assert rule.reason == "Past results are no promise."  # the English text is the one logs and reasons carry
+    assert rule.names == {"zh": "宣传过往业绩", "en": "Past performance"}
+    [hit] = load_checker(path).check("这款产品历史收益很好").to_json()["hits"]
+    assert hit["rule"] == "past" and hit["reason"] == "Past results are no promise."
+    assert hit["names"]["zh"] == "宣传过往业绩" and hit["reasons"]["zh"] == "过往业绩不代表未来。"
+
+
+def test_every_shipped_rule_says_its_name_and_reason_in_chinese_and_english() -> None:
+    for rule in load_checker().rules:
+        assert set(rule.names) == set(rule.reasons) == {"zh", "en"}, rule.id
+        assert rule.names["zh"] != rule.names["en"] and rule.reasons["zh"] != rule.reasons["en"], rule.id
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in rule.names["zh"] + rule.reasons["zh"]), rule.id
+        assert rule.reason == rule.reasons["en"]

@@ -14,7 +14,8 @@ compatibility forms), case folded, zero-width characters dropped, whitespace dro
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -40,8 +41,11 @@ class OutgoingAction(StrEnum):
 class OutgoingRule:
     id: str
     action: OutgoingAction
-    reason: str
+    reason: str  # in English (or the one text the file gives): logs, decision reasons, the API's `reason`
     terms: tuple[str, ...]
+    # The rule's short name and its reason by language, for the people who read them on a page.
+    names: Mapping[str, str] = field(default_factory=dict)
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class RuleHit:
     start: int  # where it was found in the original reply text
     end: int
     reason: str
+    names: Mapping[str, str] = field(default_factory=dict)
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,8 @@ class OutgoingCheck:
     def to_json(self) -> dict[str, Any]:
         return {"action": self.action,
                 "hits": [{"rule": h.rule_id, "action": h.action.value, "term": h.term, "start": h.start,
-                          "end": h.end, "reason": h.reason} for h in self.hits]}
+                          "end": h.end, "reason": h.reason, "names": dict(h.names), "reasons": dict(h.reasons)}
+                         for h in self.hits]}
 
 
 def _is_cjk(ch: str) -> bool:
@@ -141,7 +148,8 @@ class OutgoingChecker:
             if _word_char(key[0]) and start > 0 and _word_char(folded[start - 1]):
                 continue  # inside another word
             for rule, term in owners:
-                hit = RuleHit(rule.id, rule.action, term, where[start], where[end] + 1, rule.reason)
+                hit = RuleHit(rule.id, rule.action, term, where[start], where[end] + 1, rule.reason, rule.names,
+                              rule.reasons)
                 known = found.get((rule.id, start))
                 if known is None or hit.end > known.end:
                     found[(rule.id, start)] = hit
@@ -160,18 +168,33 @@ def _not_blank(term: str) -> str:
 
 
 Term = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+Language = Literal["zh", "en"]
+
+
+def _by_language(value: str | dict[Language, Text]) -> dict[str, str]:
+    """A text by language; one plain text stands for every language."""
+    return {"zh": value, "en": value} if isinstance(value, str) else {k: v for k, v in value.items() if v}
+
+
+def _in_english(texts: Mapping[str, str], default: str) -> str:
+    return texts.get("en") or next(iter(texts.values()), default)
 
 
 class RuleSpec(ConfigModel):
     id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     action: OutgoingAction
-    reason: Annotated[str, StringConstraints(strip_whitespace=True)] = ""
+    # Shown to the agent whose reply a rule stopped: a short name and why, plain or by language ({zh:, en:}).
+    name: Text | dict[Language, Text] = ""
+    reason: Text | dict[Language, Text] = ""
     # A list, or lists by language ({zh: [...], en: [...]}).
     terms: Annotated[list[Term], Field(min_length=1)] | dict[str, Annotated[list[Term], Field(min_length=1)]]
 
     def to_rule(self) -> OutgoingRule:
         terms = self.terms if isinstance(self.terms, list) else [t for group in self.terms.values() for t in group]
-        return OutgoingRule(self.id, self.action, self.reason, tuple(terms))
+        names = _by_language(self.name) if self.name else {"zh": self.id, "en": self.id}
+        reasons = _by_language(self.reason) if self.reason else {}
+        return OutgoingRule(self.id, self.action, _in_english(reasons, ""), tuple(terms), names, reasons)
 
 
 class OutgoingRulesFile(ConfigModel):

@@ -117,6 +117,14 @@ def _conversation(session: Session, cmd: IncomingMessage, customer: Customer, no
     return conversation
 
 
+def _blocking_rules(check: OutgoingCheck) -> dict[str, str | dict[str, str]]:
+    """The decision reason's parameters: the rule ids, and their names in each language for the pages."""
+    rules = {h.rule_id: h.names for h in check.hits}
+    return {"rules": ", ".join(sorted(rules)),
+            "names": {"zh": "、".join(n.get("zh", r) for r, n in rules.items()),
+                      "en": ", ".join(n.get("en", r) for r, n in rules.items())}}
+
+
 def _triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageResult:
     ct, pt, ur = doc.label("content_type"), doc.label("problem_type"), doc.label("urgency")
     answered = decision.match if decision.match and decision.kind == DecisionKind.ANSWER else None
@@ -326,8 +334,7 @@ def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
             if outgoing is not None and outgoing.blocked:  # not sent: a person takes the message, with the reason
                 decision = Decision(DecisionKind.WORK_ORDER, f"outgoing compliance blocked the reply: "
                                                              f"{outgoing.reason()}", decision.match,
-                                    because=(Reason("compliance_blocked",
-                                                    {"rules": ", ".join(sorted({h.rule_id for h in outgoing.hits}))}),))
+                                    because=(Reason("compliance_blocked", _blocking_rules(outgoing)),))
                 reply_text, options = None, ()
             if reply_text is None:
                 order = _work_order_for(rt, s, conversation, customer, message, doc, decision, now)

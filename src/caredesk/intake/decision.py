@@ -33,7 +33,7 @@ REASON_CODES = ("hard_rule", "urgency_met", "urgency_held", "handoff", "out_of_s
 @dataclass(frozen=True)
 class Reason:
     code: str
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str | dict[str, str]] = field(default_factory=dict)  # a dict: the text in each language
 
     def to_json(self) -> dict[str, object]:
         return {"code": self.code, "params": self.params}

@@ -99,9 +99,34 @@ class Translator:
             return english
         said = []
         for reason in reasons:
-            params = {k: self.label(v) if k in _LABEL_PARAMS else v for k, v in reason.get("params", {}).items()}
-            said.append(self.optional(f"decision.code.{reason.get('code')}", english, **params))
+            params = {k: self.label(v) if k in _LABEL_PARAMS else self.localised(v)
+                      for k, v in reason.get("params", {}).items()}
+            try:
+                said.append(self.optional(f"decision.code.{reason.get('code')}", english, **params))
+            except (KeyError, IndexError, ValueError):  # parameters of an older shape
+                return english
         return self("punct.list_separator").join(said)
+
+    def localised(self, value: object) -> object:
+        """A value stored in each language (`{"zh": ..., "en": ...}`) in the reader's, else English; any other
+        value as it is."""
+        if isinstance(value, Mapping) and value and set(value) <= set(LANGUAGES):
+            return value.get(self.language) or value.get("en") or next(iter(value.values()))
+        return value
+
+    def compliance(self, check: object) -> list[str]:
+        """The rules a reply tripped (an outgoing check as stored), one line each: name, the words, why."""
+        hits = check.get("hits") if isinstance(check, Mapping) else None
+        rules: dict[str, tuple[object, list[str], object]] = {}
+        for hit in hits if isinstance(hits, list) else []:
+            rule = str(hit.get("rule", ""))
+            name = self.localised(hit.get("names")) or rule
+            reason = self.localised(hit.get("reasons")) or hit.get("reason", "")
+            terms = rules.setdefault(rule, (name, [], reason))[1]
+            if hit.get("term") not in terms:
+                terms.append(str(hit.get("term", "")))
+        return [self(N_("compliance.hit"), name=name, terms=self(N_("punct.enumeration")).join(terms), reason=reason)
+                for name, terms, reason in rules.values()]
 
     def priority_reason(self, reason: str) -> str:
         """`urgency urgent +3` -> 紧急程度「紧急」+3 (the stored reason is a code, a value and a weight)."""
@@ -148,6 +173,9 @@ class Translator:
         """A refusal in the reader's language, by its stable codes: the specific problem when the error names one
         (`details["problem"]`), else the error code's sentence (in English, the message itself)."""
         problem = error.details.get("problem")
+        if error.code == "compliance_blocked" and error.details.get("check"):  # which rules, which words, why
+            return self(N_("compliance.refused"), rules=self("punct.list_separator").join(
+                self.compliance(error.details["check"])))
         if problem and self.known(f"error.problem.{problem}"):
             return self(f"error.problem.{problem}", **error.details)
         if self.language == "en":  # the message is English already, and says more than the code
