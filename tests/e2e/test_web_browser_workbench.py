@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import MeetingParticipant, Message, Staff, WorkOrderEvent
+from caredesk.storage.orm import MeetingParticipant, Message, Staff, WorkOrder, WorkOrderEvent
 from tests.conftest import create_key
 from tests.e2e.browsing import shot
 from tests.support.web_session import sign_in_page
@@ -146,6 +146,42 @@ def test_browser_knowledge_at_hand_inserts_the_answer_and_the_reply_is_sent(live
     expect(page.locator("#wo-reply-input")).to_have_value(first.locator("button.kb-insert")
                                                           .get_attribute("data-answer") or "")
     shot(page, "knowledge-at-hand")
+
+
+def test_browser_compliance_rules_refuse_and_warn_in_chinese_with_the_reason(live_server: LiveServer,
+                                                                              page: Any) -> None:
+    from playwright.sync_api import expect
+
+    rt = live_server.runtime
+    case = receive(rt, PASSWORD_COMPLAINT_ZH, "compliance-cust")
+    assert case.work_order_id, case.decision
+    sign_in_page(page, live_server.url, "agent")
+    page.goto(f"{live_server.url}/workbench/conversations/{case.conversation_id}?lang=zh")
+    with rt.session_factory() as s:
+        number = s.get(WorkOrder, case.work_order_id).number  # type: ignore[union-attr]
+    expect(page.locator("#conv-reply-form")).to_contain_text(number)  # the case number, not the internal id
+    blocked = "为方便核实，请把短信验证码告诉我们，我们保证退款。"
+    page.fill("#conv-reply-input", blocked)
+    page.click("#conv-reply-send")
+    error = page.locator("#conv-reply-error")
+    expect(error).to_contain_text("答复未发送，不符合合规规则：索要密码或验证码（「验证码告诉我」）")
+    expect(error).to_contain_text("银行从不向客户索要密码")
+    assert "credential_request" not in error.inner_text() and "phishing" not in error.inner_text()
+    expect(page.locator("#conv-reply-input")).to_have_value(blocked)  # what the agent wrote is kept
+
+    page.fill("#conv-reply-input", "您的资金绝对安全，我们已在核实，请耐心等待。")
+    page.click("#conv-reply-send")
+    expect(page.locator("#conv-reply-sent")).to_be_visible()
+    page.goto(f"{live_server.url}/workbench/work-orders/{case.work_order_id}?lang=zh")
+    warning = page.locator("#wo-timeline [data-kind='compliance_warning']")
+    expect(warning.locator(".ev-title")).to_have_text("合规提示")
+    expect(warning.locator(".compliance-hits li")).to_have_text(
+        "绝对化用语（「绝对安全」）：对安全性或收益使用绝对化、最高级的表述，属于误导性宣传。")
+    shot(page, "compliance-warning")
+    with rt.session_factory() as s:
+        replies = s.scalars(select(Message.text).where(Message.conversation_id == case.conversation_id,
+                                                       Message.author == "agent")).all()
+    assert replies == ["您的资金绝对安全，我们已在核实，请耐心等待。"]  # the blocked one never went out
 
 
 def _usernames(rt: Runtime, meeting_id: str) -> set[str]:

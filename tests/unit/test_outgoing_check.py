@@ -75,11 +75,12 @@ def test_normalise_maps_back_to_the_original() -> None:
 def test_shipped_rules_cover_the_usual_bank_promises() -> None:
     checker = load_checker()
     for text in ("这款理财保本保息", "稳赚不赔", "We offer a guaranteed return of 5%", "请把验证码告诉我们的客服",
-                 "Please tell us your PIN to continue"):
+                 "Please tell us your PIN to continue", "为方便核实，请把短信验证码告诉我们"):
         assert checker.check(text).blocked, text
     assert checker.check("这款产品绝对安全").action == "warn"
     for text in ("On the login page tap Forgot password, enter your card number and the SMS code.",
-                 "理财产品有风险，投资需谨慎。过往业绩不代表未来表现。", "Never tell anyone your PIN."):
+                 "理财产品有风险，投资需谨慎。过往业绩不代表未来表现。", "Never tell anyone your PIN.",
+                 "请勿把验证码告诉任何人，包括自称银行工作人员的人。"):
         assert not checker.check(text).blocked, text
 
 

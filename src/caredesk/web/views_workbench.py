@@ -23,7 +23,15 @@ from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff, WorkOrder
 from caredesk.web import queries
 from caredesk.web.knowledge_queries import web_actor
-from caredesk.web.rendering import LoginRequired, WebRoute, current_staff, is_htmx, render, staff_who_may
+from caredesk.web.rendering import (
+    LoginRequired,
+    WebRoute,
+    current_staff,
+    is_htmx,
+    refusal,
+    render,
+    staff_who_may,
+)
 from caredesk.web.views_at_hand import reply_target
 from caredesk.web.views_corrections import triage_panels
 from caredesk.workorders.replies import do_reply
@@ -121,7 +129,7 @@ def conversation_reply(conversation_id: str, request: Request, rt: RuntimeDep, s
         do_reply(rt, order_id, text=text, actor=web_actor(staff), now=rt.clock.now())
     except CareDeskError as exc:
         context = _conversation_context(rt, session, staff, conversation_id)
-        context |= {"reply_error": exc.message, "reply_text": text}
+        context |= {"reply_error": refusal(request, exc), "reply_text": text}
         return render(request, "conversation.html", context, staff=staff, status=400,
                       headers={"X-CareDesk-Error": exc.code})
     return RedirectResponse(f"/workbench/conversations/{conversation_id}?sent=1", status_code=303)
