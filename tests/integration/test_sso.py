@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 from sqlalchemy import select, update
 
+from caredesk.clock import FrozenClock
 from caredesk.http.app import SESSION_COOKIE, create_app
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Staff
@@ -170,8 +173,11 @@ def test_sso_refuses_an_inactive_staff_member(sso_server: LiveServer, browser_li
 
 def test_an_unusual_sso_sign_in_freezes_the_account_like_a_password_one(demo_runtime: Runtime,
                                                                         provider: OidcProvider) -> None:
-    """With no trusted network and no learning period, the first sign-in's network is new: frozen."""
+    """With no trusted network and no learning period, the first sign-in's network is new: frozen. The clock
+    stands in office hours (at 22:00 in Shanghai the hour was a second reason)."""
     rt = demo_runtime
+    office_hours = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=10, minute=0)
+    rt.clock = FrozenClock(office_hours.astimezone(UTC))
     servers = serve_caredesk_with_sso(rt, provider, login_trusted_networks=[], login_learning_sign_ins=0)
     server = next(servers)
     try:
