@@ -20,7 +20,7 @@ def _has_nul(value: Any) -> bool:
         return "\x00" in value
     if isinstance(value, Mapping):
         return any(_has_nul(v) for v in value.values())
-    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray | memoryview):  # blobs: no text
         return any(_has_nul(v) for v in value)
     return False
 

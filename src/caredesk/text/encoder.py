@@ -4,8 +4,9 @@ interface and the multilingual Universal Sentence Encoder behind it, loaded once
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Protocol, cast, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -32,10 +33,15 @@ class UseEmbedder:
     name = "use-multilingual-v3"
     dims = 512
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, cache_size: int = 4096) -> None:
         self.threads = threads
         self._model: object | None = None
         self._lock = threading.Lock()
+        # Recent texts' vectors (2 KB each): greetings, "转人工" and the knowledge questions of an index
+        # rebuild come back again and again, and encoding is the slow step.
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
 
     def _load(self) -> object:
         if self._model is None:
@@ -53,10 +59,24 @@ class UseEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        out = np.asarray(self._load().encode([embedding_text(t) for t in texts]),  # type: ignore[attr-defined]
-                         dtype=np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return cast(np.ndarray, out / np.maximum(norms, 1e-12))
+        keys = [embedding_text(t) for t in texts]
+        rows: dict[str, np.ndarray] = {}
+        with self._cache_lock:
+            for key in keys:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    rows[key] = self._cache[key]
+        missing = list(dict.fromkeys(k for k in keys if k not in rows))
+        if missing:
+            out = np.asarray(self._load().encode(missing), dtype=np.float32)  # type: ignore[attr-defined]
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+            out.flags.writeable = False  # rows are shared between callers through the cache
+            with self._cache_lock:
+                for key, row in zip(missing, out, strict=True):
+                    rows[key] = self._cache[key] = row
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return np.stack([rows[k] for k in keys])
 
 
 _default: UseEmbedder | None = None
