@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.credentials import authenticate_password
+from caredesk.accounts.deps import LoginDeps
 from caredesk.accounts.login_anomaly import admit_sign_in, login_risk_policy
 from caredesk.accounts.throttle import ThrottlePolicy, locked_until
 from caredesk.compliance.audit import record_audit
 from caredesk.errors import AccountFrozen, LoginThrottled, Unauthenticated
-from caredesk.runtime import Runtime
 from caredesk.settings import Settings
 
 __all__ = ["LoginAttempt", "do_login", "throttle_policies"]
@@ -47,14 +47,14 @@ def _record(session: Session, action: str, attempt: LoginAttempt, now: datetime,
                  data={"username": attempt.username[:64], "address": attempt.address, **extra}, now=now)
 
 
-def _audit(rt: Runtime, action: str, attempt: LoginAttempt, now: datetime, *, staff_id: str | None = None,
+def _audit(rt: LoginDeps, action: str, attempt: LoginAttempt, now: datetime, *, staff_id: str | None = None,
            **extra: object) -> None:
     with rt.uow() as uow:
         _record(uow.session, action, attempt, now, staff_id=staff_id, **extra)
         uow.commit()
 
 
-def do_login(rt: Runtime, attempt: LoginAttempt) -> str:
+def do_login(rt: LoginDeps, attempt: LoginAttempt) -> str:
     """The signed-in staff id; raises LoginThrottled while the account or the address is locked,
     Unauthenticated for a wrong username or password (which counts towards both locks), and AccountFrozen
     for the right password of a frozen account, or when this sign-in is unusual enough to freeze it."""

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from caredesk.accounts.deps import SsoDeps
 from caredesk.accounts.login_anomaly import admit_sign_in, login_risk_policy
 from caredesk.compliance.audit import record_audit
 from caredesk.errors import Unavailable
-from caredesk.runtime import Runtime
 from caredesk.settings import Settings
 from caredesk.storage.orm import Staff
 
@@ -173,7 +173,7 @@ def _find_staff(session: Session, username: str) -> StaffAccount | None:
     return None if staff is None else StaffAccount(staff.id, staff.active)
 
 
-def do_sso_login(rt: Runtime, verified: Mapping[str, Any] | SsoRefused, address: str) -> SsoOutcome:
+def do_sso_login(rt: SsoDeps, verified: Mapping[str, Any] | SsoRefused, address: str) -> SsoOutcome:
     """Decides whom verified claims sign in (a refusal from the protocol passes through) and audits the
     outcome either way, in one transaction."""
     now = rt.clock.now()

@@ -27,10 +27,10 @@ from caredesk.intake.clarify import (
     resolve_choice,
 )
 from caredesk.intake.decision import Decision, DecisionKind, Reason, decide, needs_emergency
+from caredesk.intake.deps import IntakeDeps
 from caredesk.intake.events import MessageReceived
 from caredesk.intake.replies import acknowledgement, emergency_reply
 from caredesk.knowledge.match import KbMatch
-from caredesk.runtime import Runtime
 from caredesk.sla.tracking import minutes_to_first_response
 from caredesk.storage.orm import Conversation, Customer, EmergencyMeeting, Message, TriageResult, WorkOrder
 from caredesk.triage.context import PriorTurn, in_context
@@ -142,7 +142,7 @@ def _triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageR
         answer_score=best.score if best else None, created_at=message.created_at)
 
 
-def _knowledge(rt: Runtime, doc: TriageDoc) -> tuple[KnowledgeIndex, list[KbMatch]]:
+def _knowledge(rt: IntakeDeps, doc: TriageDoc) -> tuple[KnowledgeIndex, list[KbMatch]]:
     """The current index (outside the message's transaction: a rebuild may store embeddings) and the best
     matches among the entries of the message's content and problem type."""
     index = rt.knowledge_index()
@@ -173,7 +173,7 @@ def _resolve_pending(index: KnowledgeIndex, conversation: Conversation, doc: Tri
                     because=(Reason("clarified", {"option": str(chosen.index)}),))
 
 
-def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, customer: Customer, message: Message,
+def _work_order_for(rt: IntakeDeps, s: Session, conversation: Conversation, customer: Customer, message: Message,
                     doc: TriageDoc, decision: Decision, now: datetime, *, new: bool = False) -> WorkOrder:
     """A follow-up in a conversation joins its latest work order instead of opening another one, reopening it
     when the rule says so (workorders/follow_up.py); otherwise, or when `new` (an emergency response that has
@@ -207,7 +207,7 @@ def _work_order_for(rt: Runtime, s: Session, conversation: Conversation, custome
                               reason_codes=[r.to_json() for r in decision.because])
 
 
-def _advice(rt: Runtime, doc: TriageDoc) -> KbMatch | None:
+def _advice(rt: IntakeDeps, doc: TriageDoc) -> KbMatch | None:
     """The knowledge entry whose steps the customer can take at once in an emergency (freeze the card, call
     the hotline), searched across every content and problem type: a fraud complaint's advice sits in a
     lost-card consultation. Its bar is lower than an answer's (kb_advice_threshold): the reply does not rest on
@@ -233,7 +233,7 @@ def _track_emergency(s: Session, meeting_id: str, order: WorkOrder, now: datetim
 HISTORY_TURNS = 10  # earlier customer messages of the conversation that triage weighs
 
 
-def _conversation_state(rt: Runtime, conversation_id: str | None, now: datetime
+def _conversation_state(rt: IntakeDeps, conversation_id: str | None, now: datetime
                         ) -> tuple[list[PriorTurn], str | None]:
     """The conversation's earlier customer messages as triage saw them, oldest first, and its emergency
     meeting that is still running, if any (a short read of its own, before the write transaction)."""
@@ -260,7 +260,7 @@ def _reply_for(decision: Decision, doc: TriageDoc, number: str) -> str:
     return acknowledgement("work_order", doc.language, number=number)
 
 
-def do_receive_message(rt: Runtime, cmd: IncomingMessage) -> IntakeOutcome:
+def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage) -> IntakeOutcome:
     check_incoming(cmd, rt.settings.max_message_chars)
     history, running = _conversation_state(rt, cmd.conversation_id, rt.clock.now())
     doc = in_context(rt.triage(cmd.text), history)  # CPU: outside the transaction

@@ -6,12 +6,12 @@ from typing import Any
 
 from caredesk.errors import InvalidInput
 from caredesk.intake.decision import decide, needs_emergency
-from caredesk.runtime import Runtime
+from caredesk.triage.deps import PreviewDeps
 
 __all__ = ["preview"]
 
 
-def preview(rt: Runtime, text: str) -> dict[str, Any]:
+def preview(rt: PreviewDeps, text: str) -> dict[str, Any]:
     if not text.strip():
         raise InvalidInput("text is empty")
     doc = rt.triage(text)
