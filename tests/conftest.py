@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from threadpoolctl import threadpool_limits
 
 from caredesk.bootstrap import build_runtime
 from caredesk.runtime import Runtime
@@ -28,6 +29,13 @@ from caredesk.storage.migrate import upgrade
 from caredesk.storage.orm import Base
 from caredesk.triage.model import TriageModel, read_corpus, seed_corpus_path, train_model
 from caredesk.triage.pipeline import TriagePipeline
+
+# One BLAS/OpenMP thread per test process: xdist runs one worker per core, and OpenBLAS threads that outnumber
+# the cores wait on each other (a 30 ms eigendecomposition took 0.9 s with two workers). The variables reach
+# the subprocesses (`caredesk serve` in the CLI tests); the call covers the libraries already loaded here.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+threadpool_limits(limits=1)
 
 REQUIRED = {s.strip() for s in os.environ.get("CAREDESK_TEST_REQUIRE", "").split(",") if s.strip()}
 POSTGRES_URL = os.environ.get("CAREDESK_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
