@@ -106,6 +106,7 @@ class Prober:
         tables = [t.name for t in Base.metadata.sorted_tables]
         self._count_sql = text(" UNION ALL ".join(f"SELECT '{t}', COUNT(*) FROM {t}" for t in tables))
         self.failures: list[str] = []
+        self._known: dict[str, int] | None = None  # the counts after the last refusal (nothing changed since)
 
     def counts(self) -> dict[str, int]:
         with self.rt.engine.connect() as conn:
@@ -129,7 +130,8 @@ class Prober:
         if "json" in kw:  # escaped on the wire, so that lone surrogates and NULs travel as JSON allows
             kw["content"] = json.dumps(kw.pop("json")).encode()
             kw["headers"] = {"Content-Type": "application/json"} | kw.get("headers", {})
-        before = self.counts()
+        before = self._known if self._known is not None else self.counts()
+        self._known = None
         response = self.client.request(method, url, **kw)
         where = f"{label}: {method} {url[:80]} -> {response.status_code}"
         if response.status_code >= 500:
@@ -148,6 +150,7 @@ class Prober:
             if after != before:
                 changed = {k: (before[k], after[k]) for k in after if after[k] != before[k]}
                 self.failures.append(f"{where}: rows changed on a refused request {changed}")
+            self._known = after
 
 
 def _quote(value: str) -> str:
