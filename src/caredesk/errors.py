@@ -31,6 +31,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "ServiceUnavailable",
     "Unauthenticated",
     "Unavailable",
 ]
@@ -131,6 +132,17 @@ class RateLimited(CareDeskError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, retry_after=retry_after)
         self.retry_after = retry_after  # seconds
+
+
+class ServiceUnavailable(CareDeskError):
+    """The database or the broker is out for a moment; the client should retry after `retry_after` seconds."""
+
+    code = "service_unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 class Unavailable(CareDeskError):

@@ -1,14 +1,20 @@
 """Request rate limits per API key and per signed-in user, and the read-volume watch that freezes an
 account reading customer records in bulk. Fixed windows counted in memory (one process, the embedded
-default) or in Redis (every API process shares the counts)."""
+default) or in Redis (every API process shares the counts). When Redis is unreachable the counts are kept
+in the process until it answers again: limits hold per process, and intake does not fail with the broker."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Counter", "MemoryCounter", "RedisCounter", "Window", "make_counter", "over_limit"]
+__all__ = ["Counter", "FallbackCounter", "MemoryCounter", "RedisCounter", "Window", "make_counter", "over_limit"]
+
+_log = logging.getLogger("caredesk.accounts.rate_limit")
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,11 @@ class MemoryCounter:
 
 
 class RedisCounter:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout: float = 0.5) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(url)
+        # A short timeout: a request waits at most this long for a broker that has gone away.
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
 
     def hit(self, key: str, window: Window, now: float) -> int:
         name = f"caredesk:rate:{key}:{window.seconds}:{int(now // window.seconds)}"
@@ -55,5 +62,36 @@ class RedisCounter:
         return int(pipe.execute()[0])
 
 
+class FallbackCounter:
+    """Redis while it answers; after a failure, the process's own counts for `retry_seconds`, then Redis
+    again (one failed try per period, not one per request)."""
+
+    def __init__(self, primary: Counter, *, retry_seconds: float = 5.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeout
+
+        self._primary = primary
+        self._local = MemoryCounter()
+        self._retry_seconds = retry_seconds
+        self._monotonic = monotonic
+        self._down_until = 0.0
+        self._outage: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeout, OSError)
+
+    @property
+    def degraded(self) -> bool:
+        return self._monotonic() < self._down_until
+
+    def hit(self, key: str, window: Window, now: float) -> int:
+        if not self.degraded:
+            try:
+                return self._primary.hit(key, window, now)
+            except self._outage as exc:
+                if self._down_until == 0.0:
+                    _log.warning("rate counts kept in this process: Redis is unreachable (%s)", type(exc).__name__)
+                self._down_until = self._monotonic() + self._retry_seconds
+        return self._local.hit(key, window, now)
+
+
 def make_counter(redis_url: str | None) -> Counter:
-    return RedisCounter(redis_url) if redis_url else MemoryCounter()
+    return FallbackCounter(RedisCounter(redis_url)) if redis_url else MemoryCounter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -48,13 +49,20 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+_log = logging.getLogger("caredesk.http.deps")
+
+
 def get_session(rt: RuntimeDep) -> Iterator[Session]:
     """A read session; actions that write open their own unit of work."""
     session = rt.session_factory()
     try:
         yield session
     finally:
-        session.close()
+        try:
+            session.close()
+        except Exception as exc:  # a connection the server cut: the answer is already given, the pool drops it
+            _log.warning("read session not closed cleanly: %s", type(exc).__name__)
+            session.invalidate()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

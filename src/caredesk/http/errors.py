@@ -7,9 +7,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from caredesk.errors import CareDeskError
+from caredesk.errors import CareDeskError, ServiceUnavailable
+from caredesk.storage.outages import is_storage_outage
 
 __all__ = ["install_error_handlers"]
 
@@ -47,6 +50,15 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        if is_storage_outage(exc):  # the transaction rolled back whole: the client may retry
+            log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            return await _domain(request, ServiceUnavailable("the database is unavailable for a moment; retry"))
+        return await _unexpected(request, exc)
+
+    for error in (DBAPIError, DisconnectionError, PoolTimeout):
+        app.add_exception_handler(error, _storage)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
