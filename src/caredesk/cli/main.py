@@ -105,7 +105,8 @@ def apikey_create(name: Annotated[str, typer.Option(help="Who uses the key")],
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(help="API processes (more than 1: gunicorn, tasks on Redis)")] = 1,
           ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM): serve HTTPS")] = None,
           ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None) -> None:
     """Start the web server (API, web UI and, in the embedded default, background tasks)."""
@@ -121,7 +122,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     from caredesk.compliance.logfilter import install_log_masking
     from caredesk.http.app import create_app
 
+    if workers < 1:
+        fail("--workers must be at least 1")
     rt = _runtime()
+    if workers > 1 and rt.settings.tasks_mode == "embedded":
+        fail("several API processes need a shared task queue: set CAREDESK_REDIS_URL and "
+             "CAREDESK_TASKS_MODE=external, and run `caredesk worker` beside them")
     _ = rt.triage  # load (or first-run train) the model before accepting requests
     rt.knowledge_index()  # and build the knowledge index, so that no first request waits for it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -138,8 +144,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
                f"CAREDESK_SMTP_HOST to send)" if mail.mail_dir else
                f"E-mail goes to the SMTP server at {mail.smtp_host}:{mail.smtp_port}")
     sys.stdout.flush()
+    if workers > 1:
+        from caredesk.cli.processes import serve_processes
+
+        serve_processes(create_app(rt), rt.engine, host=host, port=port, workers=workers,
+                        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        return
     # Open workbench event streams must not hold a shutdown for long.
-    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", workers=workers, timeout_graceful_shutdown=5,
+    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", timeout_graceful_shutdown=5,
                 ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
                 ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
 
