@@ -18,6 +18,7 @@ from caredesk.emergency.topics import load_topics
 from caredesk.errors import InvalidConfig
 from caredesk.settings import Settings
 from caredesk.sla.policy import load_sla_config
+from caredesk.triage.lexicon_files import LEXICON_FILES, lexicon_label, read_lexicon
 from caredesk.workorders.flows import FlowSpec, load_flow_file
 from caredesk.workorders.skills import load_skill_lexicon
 
@@ -49,13 +50,18 @@ def _builtin_flows() -> list[tuple[str, Loader]]:
             for item in items]
 
 
+def _triage_lexicons() -> list[tuple[str, Loader]]:
+    """No setting replaces the lexicons: only the shipped ones are in use."""
+    return [(lexicon_label(name), partial(read_lexicon, model, name)) for name, model in LEXICON_FILES.items()]
+
+
 def files_in_use(settings: Settings) -> list[tuple[str, Loader]]:
     """The shipped files, then the files the settings put in their place."""
     checks: list[tuple[str, Loader]] = [
         ("sla.yaml", load_sla_config), *_builtin_flows(), ("strategy.yaml", load_strategy),
         ("skills.yaml", load_skill_lexicon),
         ("outgoing_rules.yaml", lambda: load_rules(default_rules_path(), "outgoing_rules.yaml")),
-        ("emergency/topics.yaml", load_topics), ("demo/bank.yaml", load_org_file)]
+        ("emergency/topics.yaml", load_topics), *_triage_lexicons(), ("demo/bank.yaml", load_org_file)]
     for path, load in ((settings.sla_file, load_sla_config), (settings.alarm_strategy_file, load_strategy),
                        (settings.outgoing_rules_path, load_rules)):
         if path is not None:

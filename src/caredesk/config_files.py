@@ -15,8 +15,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from caredesk.errors import InvalidConfig
 
-__all__ = ["BadField", "ConfigModel", "Loc", "Name", "OneOrMany", "TimeZoneName", "config_path", "load_config",
-           "one_or_many", "parse_yaml", "validate_config"]
+__all__ = ["BadField", "ConfigModel", "Loc", "Name", "OneOrMany", "TimeZoneName", "Word", "config_path",
+           "load_config", "one_or_many", "parse_yaml", "validate_config"]
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -33,6 +33,10 @@ def one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+def _number_as_word(value: object) -> object:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value  # 12378, a hotline
+
+
 def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -44,6 +48,7 @@ def _zone(name: str) -> str:
 Name = Annotated[str, Field(min_length=1)]
 TimeZoneName = Annotated[str, AfterValidator(_zone)]  # an IANA zone that this machine's tzdata knows
 OneOrMany = Annotated[list[str], BeforeValidator(one_or_many)]
+Word = Annotated[str, Field(min_length=1), BeforeValidator(_number_as_word)]  # a lexicon entry; 12378 unquoted too
 
 
 class BadField(Exception):

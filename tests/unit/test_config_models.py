@@ -1,5 +1,5 @@
 """The schemas of the files that had no validation tests of their own (skills lexicon, demo organisation),
-and the list of files `caredesk config validate` checks."""
+and the list of files `caredesk config validate` checks (the triage lexicons' schemas: test_triage_lexicons.py)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ def test_config_check_covers_shipped_files_and_overrides(tmp_path: Path) -> None
     checks = files_in_use(Settings(sla_file=sla))
     names = [name for name, _ in checks]
     assert names[0] == "sla.yaml" and "strategy.yaml" in names and "outgoing_rules.yaml" in names
+    assert {f"triage/lexicons/{name}.yaml" for name in ("complaint", "emotion", "urgency")} <= set(names)
     assert names[-1] == str(sla)
     results = check_all(checks)
     assert [r.file for r in results if r.error] == [str(sla)]

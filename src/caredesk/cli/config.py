@@ -11,7 +11,7 @@ import typer
 __all__ = ["config_app"]
 
 config_app = typer.Typer(help="Configuration files (SLA, flows, alarm strategy, skills, compliance rules, "
-                              "emergency topics, demo organisation).",
+                              "emergency topics, triage lexicons, demo organisation).",
                          no_args_is_help=True)
 
 

@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
 
-from pydantic import BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import ConfigDict, RootModel
 
-from caredesk.config_files import Name, load_config
+from caredesk.config_files import Name, Word, load_config
 
 __all__ = ["SkillLexicon", "SkillsFile", "load_skill_lexicon"]
 
@@ -25,14 +24,7 @@ class SkillLexicon:
         return frozenset(skill for skill, words in self._words.items() if any(w in lowered for w in words))
 
 
-def _number_as_word(value: object) -> object:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value  # 12378, a hotline
-
-
-SkillWord = Annotated[str, Field(min_length=1), BeforeValidator(_number_as_word)]
-
-
-class SkillsFile(RootModel[dict[Name, list[SkillWord]]]):
+class SkillsFile(RootModel[dict[Name, list[Word]]]):
     """skills.yaml: skill -> the words (Chinese and English) that show a work order needs it."""
 
     model_config = ConfigDict(frozen=True)

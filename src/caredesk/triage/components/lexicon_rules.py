@@ -8,10 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from importlib import resources
-from typing import Any
-
-import yaml
 
 from caredesk.triage.doc import LabelScore, TriageDoc
 from caredesk.triage.labels import (
@@ -23,6 +19,7 @@ from caredesk.triage.labels import (
     complaint_head,
     level_of_types,
 )
+from caredesk.triage.lexicon_files import CUED_EMOTIONS, ComplaintLexicon, EmotionLexicon, UrgencyLexicon, read_lexicon
 from caredesk.triage.registry import Step, component
 
 __all__ = ["Lexicons", "complaint_of", "hard_rules_of", "load_lexicons"]
@@ -53,25 +50,22 @@ class Lexicons:
     emotion: dict[str, tuple[str, ...]]
 
 
-def _yaml(name: str) -> Any:
-    return yaml.safe_load(resources.files("caredesk.triage").joinpath(f"lexicons/{name}").read_text("utf-8"))
-
-
-def _phrases(values: Any) -> tuple[str, ...]:
-    return tuple(str(p).lower() for p in values or ())
+def _phrases(values: list[str]) -> tuple[str, ...]:
+    return tuple(p.lower() for p in values)
 
 
 @lru_cache(maxsize=1)
 def load_lexicons() -> Lexicons:
-    urgency = _yaml("urgency.yaml")
+    """The shipped lexicons; a bad file fails whole, as an InvalidConfig naming file, line and field."""
+    urgency = read_lexicon(UrgencyLexicon, "urgency.yaml")
     return Lexicons(
-        complaint={t: _phrases(v["phrases"]) for t, v in _yaml("complaint.yaml")["types"].items()},
-        hard={k: _phrases(v) for k, v in urgency["hard"].items()},
-        prevention=_phrases(urgency["prevention"]),
-        urgent=_phrases(urgency["urgent"]),
-        attention=_phrases(urgency["attention"]),
-        handoff=_phrases(urgency["handoff"]),
-        emotion={k: _phrases(v) for k, v in _yaml("emotion.yaml").items()},
+        complaint={t: _phrases(v.phrases) for t, v in read_lexicon(ComplaintLexicon, "complaint.yaml").types.items()},
+        hard={k: _phrases(v) for k, v in urgency.hard.items()},
+        prevention=_phrases(urgency.prevention),
+        urgent=_phrases(urgency.urgent),
+        attention=_phrases(urgency.attention),
+        handoff=_phrases(urgency.handoff),
+        emotion={k: _phrases(v) for k, v in read_lexicon(EmotionLexicon, "emotion.yaml").root.items()},
     )
 
 
@@ -187,7 +181,7 @@ def _exclamation(text: str) -> list[str]:
 def _emotion(doc: TriageDoc, text: str, lex: Lexicons) -> None:
     cues = {emotion: found for emotion, cues in lex.emotion.items() if (found := _hits(text, cues))}
     current = doc.emotion.label
-    for emotion in (Emotion.ANGRY.value, Emotion.ANXIOUS.value, Emotion.SATISFIED.value):
+    for emotion in CUED_EMOTIONS:
         hits = cues.get(emotion)
         overrides = current == Emotion.NEUTRAL or (emotion == Emotion.ANGRY and current == Emotion.SATISFIED)
         if hits and overrides:
