@@ -13,7 +13,7 @@ from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Message, TrainingRun
 from caredesk.triage.correction_actions import do_correct_label
-from caredesk.triage.corrections import Example, merge_examples
+from caredesk.triage.examples import Example, merge_examples
 from caredesk.triage.labels import HEADS
 from caredesk.triage.model import (
     TriageModel,

@@ -20,7 +20,7 @@ from caredesk.compliance.audit import record_audit
 from caredesk.storage.orm import TrainingRun
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.triage.correction_actions import correction_records
-from caredesk.triage.corrections import Example, merge_examples
+from caredesk.triage.examples import Example, merge_examples
 from caredesk.triage.model import (
     TriageModel,
     activate,
