@@ -41,8 +41,8 @@ def _register_tasks(queue: TaskQueue) -> None:
     from caredesk.compliance.retention import apply_retention_daily
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.knowledge.tasks import generate_suggestions_daily
+    from caredesk.learning.tasks import retrain_nightly
     from caredesk.sla.tasks import check_sla, send_sla_notice, sla_sweep
-    from caredesk.triage.tasks import retrain_nightly
     from caredesk.workorders.tasks import hand_over_to_duty_lead, send_duty_notice, send_reply_email, send_survey
 
     queue.register("emergency.send_meeting_notice", send_meeting_notice, retries=5, retry_delay=30)
@@ -54,7 +54,8 @@ def _register_tasks(queue: TaskQueue) -> None:
     # Huey runs in UTC: 18:30 is 02:30 in Beijing, a quiet hour for a daily clustering run.
     queue.register_periodic("knowledge.generate_suggestions", generate_suggestions_daily,
                             crontab(hour="18", minute="30"))
-    # 19:30 UTC (03:30 in Beijing): retrain triage on the day's corrections, promote only a better model.
+    # 19:30 UTC (03:30 in Beijing): retrain triage on the day's corrections, promote only a better model. The
+    # name stays `triage.retrain` since the task moved to learning/: the queue stores it.
     queue.register_periodic("triage.retrain", retrain_nightly, crontab(hour="19", minute="30"))
     # SLA: every minute, check the orders whose next warning, breach or escalation instant has come. The names
     # stay `workorders.*` since the tasks moved to sla/: queued tasks are stored under them.
@@ -130,8 +131,8 @@ def _check_task_shapes(rt: Runtime) -> None:
     from caredesk.compliance.retention import RetentionDeps
     from caredesk.emergency.tasks import EmergencyTaskDeps
     from caredesk.knowledge.tasks import SuggestionDeps
+    from caredesk.learning.tasks import TriageTaskDeps
     from caredesk.sla.tasks import SlaTaskDeps
-    from caredesk.triage.tasks import TriageTaskDeps
     from caredesk.workorders.deps import WorkOrderDeps
     from caredesk.workorders.tasks import WorkOrderTaskDeps
 

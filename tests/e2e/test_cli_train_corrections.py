@@ -11,8 +11,8 @@ from pathlib import Path
 
 from caredesk.bootstrap import build_runtime
 from caredesk.intake.actions import IncomingMessage, do_receive_message
+from caredesk.learning.correction_actions import do_correct_label
 from caredesk.settings import Settings
-from caredesk.triage.correction_actions import do_correct_label
 from caredesk.triage.model import TriageModel, activate, load_active_model
 from caredesk.triage.pipeline import TriagePipeline
 

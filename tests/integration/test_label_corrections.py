@@ -11,16 +11,16 @@ from sqlalchemy import select
 from caredesk.compliance.audit import verify_chain
 from caredesk.errors import Conflict, InvalidInput, NotFound
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
-from caredesk.storage.orm import AuditEntry, LabelCorrection, Message
-from caredesk.triage.correction_actions import (
+from caredesk.learning.correction_actions import (
     correction_records,
     do_correct_label,
     latest_corrections,
     list_corrections,
 )
+from caredesk.learning.training_data import stored_corrections
+from caredesk.runtime import Runtime
+from caredesk.storage.orm import AuditEntry, LabelCorrection, Message
 from caredesk.triage.labels import Urgency
-from caredesk.triage.training_data import stored_corrections
 
 PHONE = "13912345678"
 TEXT = f"我的信用卡账单有一笔不认识的消费，请回电 {PHONE}"

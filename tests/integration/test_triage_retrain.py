@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from caredesk.intake.actions import IncomingMessage, do_receive_message
+from caredesk.learning.correction_actions import do_correct_label
+from caredesk.learning.retrain import do_retrain, split_holdout
+from caredesk.learning.tasks import retrain_nightly
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Message, TrainingRun
-from caredesk.triage.correction_actions import do_correct_label
-from caredesk.triage.corrections import Example, merge_examples
+from caredesk.triage.examples import Example, merge_examples
 from caredesk.triage.labels import HEADS
 from caredesk.triage.model import (
     TriageModel,
@@ -23,8 +25,6 @@ from caredesk.triage.model import (
     seed_corpus_path,
     train_examples,
 )
-from caredesk.triage.retrain import do_retrain, split_holdout
-from caredesk.triage.tasks import retrain_nightly
 
 # Training dominates the time; the database paths are covered on both backends by test_label_corrections.
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -8,14 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from caredesk.errors import InvalidInput
-from caredesk.triage.corrections import (
-    CORRECTABLE,
-    CorrectionRecord,
-    check_correction,
-    correctable_heads,
-    merge_examples,
-)
-from caredesk.triage.retrain import split_holdout
+from caredesk.learning.corrections import CORRECTABLE, check_correction, correctable_heads
+from caredesk.learning.retrain import split_holdout
+from caredesk.triage.examples import CorrectionRecord, merge_examples
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 SEED = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from caredesk.triage.explain import Correction, Reason, head_views, parse_reason
+from caredesk.learning.explain import Correction, Reason, head_views, parse_reason
 
 EXPLANATION = {
     "urgency": {"label": "urgent", "confidence": 0.61, "reasons": ["rule:urgent:报警,盗刷", "盗刷:+1.20"],

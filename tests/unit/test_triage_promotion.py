@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caredesk.triage.promotion import mean_score, should_promote
+from caredesk.learning.promotion import mean_score, should_promote
 
 
 def metrics(n: int = 100, **f1: float) -> dict[str, Any]:

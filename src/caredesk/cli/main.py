@@ -198,8 +198,8 @@ def triage(text: str, as_json: Annotated[bool, typer.Option("--json", help="Prin
 def train(data: Annotated[list[Path] | None, typer.Option("--data", help="Extra labelled CSV files")] = None) -> None:
     """Train the triage heads from the shipped seed corpus (plus --data files and the agents' label
     corrections stored in the database) and make them active."""
+    from caredesk.learning.training_data import stored_corrections
     from caredesk.triage.model import activate, read_corpus, seed_corpus_path, train_model
-    from caredesk.triage.training_data import stored_corrections
 
     rt = _runtime()
     try:

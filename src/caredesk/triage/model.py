@@ -32,8 +32,8 @@ from caredesk.errors import InvalidInput, Unavailable
 from caredesk.text.normalise import normalise_text
 from caredesk.text.segment import tokenize
 from caredesk.triage.corpus import read_corpus, seed_corpus_path
-from caredesk.triage.corrections import CorrectionRecord, Example, merge_examples
 from caredesk.triage.doc import LabelScore
+from caredesk.triage.examples import CorrectionRecord, Example, merge_examples
 from caredesk.triage.fast_scoring import FastTriageScorer
 from caredesk.triage.labels import HEADS, TRAINED_HEADS
 from caredesk.triage.sentence_vectors import SentenceVectors, sentence_vectors

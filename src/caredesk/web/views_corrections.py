@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from caredesk.accounts.access import message_for
 from caredesk.errors import Conflict, InvalidInput, NotFound
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep
+from caredesk.learning.correction_actions import do_correct_label, latest_corrections, model_label
+from caredesk.learning.corrections import CORRECTABLE
+from caredesk.learning.explain import Correction, HeadView, head_views
 from caredesk.storage.orm import Message, Staff
-from caredesk.triage.correction_actions import do_correct_label, latest_corrections, model_label
-from caredesk.triage.corrections import CORRECTABLE
-from caredesk.triage.explain import Correction, HeadView, head_views
 from caredesk.web.rendering import WebRoute, refusal, render, staff_who_may
 
 __all__ = ["router", "triage_panels"]

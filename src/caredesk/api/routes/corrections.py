@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from caredesk.accounts.access import message_for
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
-from caredesk.triage.correction_actions import CorrectionOut, do_correct_label, list_corrections
+from caredesk.learning.correction_actions import CorrectionOut, do_correct_label, list_corrections
 
 router = APIRouter(tags=["triage"])
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from caredesk.triage.correction_actions import correction_records
-from caredesk.triage.corrections import CorrectionRecord
+from caredesk.learning.correction_actions import correction_records
+from caredesk.triage.examples import CorrectionRecord
 
 __all__ = ["stored_corrections"]
 

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from caredesk.compliance.audit import record_audit
+from caredesk.learning.correction_actions import correction_records
+from caredesk.learning.promotion import PromotionDecision, should_promote
 from caredesk.storage.orm import TrainingRun
 from caredesk.storage.unit_of_work import UnitOfWork
-from caredesk.triage.correction_actions import correction_records
-from caredesk.triage.corrections import Example, merge_examples
+from caredesk.triage.examples import Example, merge_examples
 from caredesk.triage.model import (
     TriageModel,
     activate,
@@ -31,7 +32,6 @@ from caredesk.triage.model import (
     seed_corpus_path,
     train_examples,
 )
-from caredesk.triage.promotion import PromotionDecision, should_promote
 
 __all__ = ["RetrainOutcome", "do_retrain", "split_holdout"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from caredesk.triage.corrections import CORRECTABLE
+from caredesk.learning.corrections import CORRECTABLE
 
 __all__ = ["Correction", "HeadView", "Reason", "head_views", "parse_reason"]
 

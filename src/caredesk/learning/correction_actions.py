@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from caredesk.compliance.audit import record_audit
 from caredesk.errors import Conflict, NotFound
+from caredesk.learning.corrections import CORRECTABLE, check_correction
 from caredesk.storage.orm import LabelCorrection, Message, TriageResult
 from caredesk.storage.unit_of_work import UnitOfWork
-from caredesk.triage.corrections import CORRECTABLE, CorrectionRecord, check_correction
+from caredesk.triage.examples import CorrectionRecord
 
 __all__ = ["CorrectionOut", "correction_records", "do_correct_label", "latest_corrections",
            "list_corrections", "model_label"]

@@ -1,5 +1,6 @@
-"""Background triage tasks. `retrain_nightly` is registered as a periodic task by the composition root:
-it retrains on seed corpus + agent corrections and promotes the candidate only when it scores better."""
+"""Background learning tasks. `retrain_nightly` is registered as a periodic task by the composition root
+(stored name `triage.retrain`, from before the learning loop left triage/): it retrains on seed corpus + agent
+corrections and promotes the candidate only when it scores better."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ class TriageTaskDeps(Protocol):
 
 
 def retrain_nightly() -> dict[str, Any]:
+    from caredesk.learning.retrain import do_retrain
     from caredesk.triage.pipeline import TriagePipeline
-    from caredesk.triage.retrain import do_retrain
 
     rt: TriageTaskDeps = task_context()
     outcome = do_retrain(rt.uow(), rt.settings.models_path, now=rt.clock.now())

@@ -1,5 +1,5 @@
-"""Pure rules for agent label corrections: which heads an agent may correct, with which labels, and how
-corrections become training examples (the latest word on a text and head wins)."""
+"""Training examples: the seed corpus rows plus agents' corrections, one example per text. The model trains on
+these, so they stay beside it in triage; the learning loop (caredesk.learning) supplies the corrections."""
 
 from __future__ import annotations
 
@@ -7,40 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from caredesk.errors import InvalidInput
-from caredesk.triage.labels import HEADS, TRAINED_HEADS, Emotion
+from caredesk.triage.labels import TRAINED_HEADS
 
-__all__ = [
-    "CORRECTABLE",
-    "TRAINED_HEADS",
-    "CorrectionRecord",
-    "Example",
-    "check_correction",
-    "correctable_heads",
-    "merge_examples",
-]
-
-# Every head an agent may correct; the trained heads (caredesk.triage.labels.TRAINED_HEADS, emotion among
-# them) learn from those corrections.
-CORRECTABLE: dict[str, tuple[str, ...]] = {head: tuple(m.value for m in labels)
-                                           for head, labels in HEADS.items()}
-CORRECTABLE["emotion"] = tuple(m.value for m in Emotion)
-
-
-def correctable_heads(intent_labels: Sequence[str] = ()) -> dict[str, tuple[str, ...]]:
-    """The heads and labels an agent may pick; `intent` joins when the active model has an intent head."""
-    heads = dict(CORRECTABLE)
-    if intent_labels:
-        heads["intent"] = tuple(intent_labels)
-    return heads
-
-
-def check_correction(head: str, label: str, heads: Mapping[str, Sequence[str]] = CORRECTABLE) -> None:
-    """Raise InvalidInput (400, code invalid_input) naming what is allowed."""
-    if head not in heads:
-        raise InvalidInput(f"unknown head {head!r}", field="head", allowed=sorted(heads))
-    if label not in heads[head]:
-        raise InvalidInput(f"{label!r} is not a {head} label", field="label", allowed=list(heads[head]))
+__all__ = ["CorrectionRecord", "Example", "merge_examples"]
 
 
 @dataclass(frozen=True, slots=True)
