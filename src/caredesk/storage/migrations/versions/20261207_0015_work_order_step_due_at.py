@@ -1,5 +1,6 @@
-"""work_order.due_at renamed step_due_at: it is when the order is next due in its flow, not an SLA target's due
-time (those are computed, never stored). The column has no index; the values are kept both ways.
+"""work_order.due_at renamed step_due_at: when the order is next due in its flow, set at opening and brought
+forward by a step's timer (each SLA target's own due time is computed, never stored). The column has no index;
+the values are kept both ways.
 
 `recreate="never"`: SQLite renames the column in place (ALTER TABLE ... RENAME COLUMN, SQLite 3.25+). Copying
 the table instead would drop `work_order` under the rows that refer to it, which fails when the engine turns
