@@ -1,12 +1,25 @@
-"""The Alembic migrations and the SQLAlchemy models describe the same schema (on SQLite and PostgreSQL)."""
+"""The Alembic migrations and the SQLAlchemy models describe the same schema (on SQLite and PostgreSQL), and
+the rename of work_order.due_at to step_due_at keeps the values both ways on a database with rows in it."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine, text
 
+from caredesk.storage.db import make_engine
+from caredesk.storage.migrate import alembic_config, upgrade
 from caredesk.storage.orm import Base
+from tests.conftest import POSTGRES_URL, unavailable
 
 
 def test_migrations_match_models(db_url: str) -> None:
@@ -16,3 +29,87 @@ def test_migrations_match_models(db_url: str) -> None:
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ; write a migration: {diff}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database of its own, not yet migrated: SQLite through the application's engine (foreign keys on, as
+    `caredesk db upgrade` runs), or a fresh PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    try:
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # any failure to connect means: not available here
+        unavailable("postgres", str(exc).splitlines()[0])
+    schema = f"caredesk_mig_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = create_engine(f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def _row(table: sa.Table, **values: Any) -> dict[str, Any]:
+    """A row with every required column filled."""
+    filler: dict[type, Any] = {str: "x", int: 0, datetime: datetime(2026, 1, 1, tzinfo=UTC)}
+    row: dict[str, Any] = {}
+    for column in table.columns:
+        if not column.nullable and column.server_default is None and column.name not in values:
+            try:
+                row[column.name] = filler.get(column.type.python_type, "x")
+            except NotImplementedError:
+                row[column.name] = {}
+    return row | values
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+
+def _due(engine: Engine, column: str) -> dict[str, datetime | None]:
+    """The column's values by order id, as aware UTC times (SQLite hands back naive UTC text)."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT id, {column} FROM work_order")).all()
+    return {order_id: _aware(value) for order_id, value in rows}
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_step_due_at_rename_keeps_the_values_up_and_down(empty_engine: Engine) -> None:
+    engine = empty_engine
+    upgrade(engine, "0014")
+    meta = sa.MetaData()
+    orders, events = (sa.Table(name, meta, autoload_with=engine) for name in ("work_order", "work_order_event"))
+    due = datetime(2026, 12, 8, 3, 30, tzinfo=UTC)
+    with engine.begin() as conn:  # an event refers to the order: the rename must not drop the table under it
+        conn.execute(orders.insert().values(_row(orders, id="a" * 32, case_number="C20261206-0001", due_at=due)))
+        conn.execute(orders.insert().values(_row(orders, id="b" * 32, case_number="C20261206-0002", due_at=None)))
+        conn.execute(events.insert().values(_row(events, id="e" * 32, work_order_id="a" * 32, seq=1)))
+    expected = {"a" * 32: due, "b" * 32: None}
+
+    upgrade(engine)
+    assert _due(engine, "step_due_at") == expected
+    _downgrade(engine, "0014")
+    assert _due(engine, "due_at") == expected
+    upgrade(engine)
+    assert _due(engine, "step_due_at") == expected
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM work_order_event")).scalar() == 1
