@@ -29,10 +29,10 @@ def test_work_order_lifecycle_through_the_api(api: Any, demo_runtime: Runtime) -
     assert order["flow"] == "complaint" and order["sla"]["policy"] == "complaint"
     assert {t["target"] for t in order["sla"]["targets"]} >= {"first_response", "resolution"}
     assert [e["kind"] for e in order["events"]][:2] in (["created", "assigned"], ["created", "queued"])
-    assert order["step_due_at"] is not None and order["due_at"] == order["step_due_at"]  # the old key kept
+    assert order["next_due_at"] is not None and order["due_at"] == order["next_due_at"]  # the old key kept
     oid = order["id"]
     listed = next(o for o in api.get("/api/v1/work-orders").json()["items"] if o["id"] == oid)
-    assert listed["due_at"] == listed["step_due_at"] == order["step_due_at"]
+    assert listed["due_at"] == listed["next_due_at"] == order["next_due_at"]
 
     reply = api.post(f"/api/v1/work-orders/{oid}/replies", json={"text": "您好，已收到，正在核实。"})
     assert reply.status_code == 201 and reply.json()["message_id"]

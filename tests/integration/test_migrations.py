@@ -1,5 +1,5 @@
 """The Alembic migrations and the SQLAlchemy models describe the same schema (on SQLite and PostgreSQL), and
-the rename of work_order.due_at to step_due_at keeps the values both ways on a database with rows in it."""
+the rename of work_order.due_at to next_due_at keeps the values both ways on a database with rows in it."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def test_step_due_at_rename_keeps_the_values_up_and_down(empty_engine: Engine) -> None:
+def test_next_due_at_rename_keeps_the_values_up_and_down(empty_engine: Engine) -> None:
     engine = empty_engine
     upgrade(engine, "0014")
     meta = sa.MetaData()
@@ -106,10 +106,10 @@ def test_step_due_at_rename_keeps_the_values_up_and_down(empty_engine: Engine) -
     expected = {"a" * 32: due, "b" * 32: None}
 
     upgrade(engine)
-    assert _due(engine, "step_due_at") == expected
+    assert _due(engine, "next_due_at") == expected
     _downgrade(engine, "0014")
     assert _due(engine, "due_at") == expected
     upgrade(engine)
-    assert _due(engine, "step_due_at") == expected
+    assert _due(engine, "next_due_at") == expected
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM work_order_event")).scalar() == 1

@@ -181,7 +181,7 @@ def test_sla_warning_breach_and_escalation_at_the_right_business_minute(wo_runti
     replies.do_reply(rt, order.id, text="您好，我们已收到您的投诉，正在核实。", actor="cards.agent", now=sh(4, 16, 40))
     with rt.session_factory() as s:
         fresh = s.get(WorkOrder, order.id)
-        assert fresh is not None and fresh.step_due_at == sh(8, 11, 30)  # Sat, Sun and the Monday holiday skipped
+        assert fresh is not None and fresh.next_due_at == sh(8, 11, 30)  # Sat, Sun and the Monday holiday skipped
 
     def sweep_at(when: datetime) -> list[tuple[str, str, str | None]]:
         _at(rt, when)

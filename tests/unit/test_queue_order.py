@@ -14,7 +14,7 @@ T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 def facts(*, emergency: bool = False, alarmed: bool = False, priority: int = 3, due: int | None = None,
           active: int = 0) -> QueueFacts:
     return QueueFacts(emergency=emergency, alarmed=alarmed, priority=priority,
-                      step_due_at=T0 + timedelta(minutes=due) if due is not None else None,
+                      next_due_at=T0 + timedelta(minutes=due) if due is not None else None,
                       last_activity=T0 + timedelta(minutes=active))
 
 

@@ -139,7 +139,7 @@ def message_out(m: Message) -> dict[str, Any]:
 
 
 def work_order_out(o: WorkOrder, events: list[WorkOrderEvent] | None = None) -> dict[str, Any]:
-    """The work-order JSON. `due_at` and `step_due_at` carry the same value, `WorkOrder.step_due_at` (when the
+    """The work-order JSON. `due_at` and `next_due_at` carry the same value, `WorkOrder.next_due_at` (when the
     order is next due in its flow; each SLA target's own due time is under `sla` in the detail): `due_at` is
     the older name, kept for existing clients."""
     out: dict[str, Any] = {
@@ -149,7 +149,7 @@ def work_order_out(o: WorkOrder, events: list[WorkOrderEvent] | None = None) -> 
         "content_type": o.content_type, "problem_type": o.problem_type, "urgency": o.urgency,
         "department_id": o.department_id, "assignee_id": o.assignee_id, "conversation_id": o.conversation_id,
         "customer_id": o.customer_id, "created_at": o.created_at, "updated_at": o.updated_at,
-        "due_at": o.step_due_at, "step_due_at": o.step_due_at,
+        "due_at": o.next_due_at, "next_due_at": o.next_due_at,
     }
     if events is not None:
         out["events"] = [{"seq": e.seq, "kind": e.kind, "actor": e.actor, "data": e.data, "note": e.note,

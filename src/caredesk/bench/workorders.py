@@ -35,7 +35,7 @@ _FLOWS = (("consultation", "answer"), ("complaint", "investigate"), ("system_com
 _SELECT_LIST = re.compile(r"^SELECT .*? FROM")
 WO_COLS = ("id", "conversation_id", "customer_id", "message_id", "title", "description", "content_type",
            "problem_type", "urgency", "priority", "flow", "step", "status", "status_category",
-           "department_id", "skill_group_id", "assignee_id", "created_at", "updated_at", "step_due_at")
+           "department_id", "skill_group_id", "assignee_id", "created_at", "updated_at", "next_due_at")
 EV_COLS = ("id", "work_order_id", "seq", "kind", "actor", "data", "note", "created_at")
 
 

@@ -94,7 +94,7 @@ def start_sla(order: WorkOrder, config: SlaConfig, now: datetime) -> SlaPolicy |
         order.sla_next_check_at = next_check_at(policy, statuses)
         resolution = next((s for s in statuses if s.target.value == "resolution"), None)
         if resolution and resolution.due_at:
-            order.step_due_at = resolution.due_at
+            order.next_due_at = resolution.due_at
     return policy
 
 

@@ -55,14 +55,14 @@ class QueueRow:
     meeting_id: str | None
     emergency: bool = False  # an emergency meeting that has not ended
     priority: int = 5
-    step_due_at: datetime | None = None  # the latest work order's `step_due_at`
+    next_due_at: datetime | None = None  # the latest work order's `next_due_at`
     reasons: list[Reason] = field(default_factory=list)
     case_number: str | None = None  # of that work order
 
     @property
     def facts(self) -> QueueFacts:
         return QueueFacts(emergency=self.emergency, alarmed=self.alarm, priority=self.priority,
-                          step_due_at=self.step_due_at, last_activity=self.last_message_at)
+                          next_due_at=self.next_due_at, last_activity=self.last_message_at)
 
     @property
     def pinned(self) -> bool:
@@ -181,7 +181,7 @@ def queue(session: Session, viewer: Viewer, limit: int = QUEUE_LENGTH) -> list[Q
             last_message_at=c.last_message_at, last_text=inbound.text_masked if inbound else "",
             last_author=inbound.author if inbound else "", triage=inbound.triage if inbound else None,
             alarm=c.id in alarmed, work_order_id=order.id if order else None, meeting_id=meeting_id,
-            emergency=meeting_going, priority=priority, step_due_at=order.step_due_at if order else None,
+            emergency=meeting_going, priority=priority, next_due_at=order.next_due_at if order else None,
             case_number=order.number if order else None,
             reasons=reason_keys(why, sorted(complaints.get(c.id, ())))))
     return ordered(rows, lambda r: r.facts)

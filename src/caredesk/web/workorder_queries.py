@@ -107,7 +107,7 @@ class QueueRow:
     @property
     def facts(self) -> QueueFacts:
         return QueueFacts(emergency=self.emergency, alarmed=self.alarm, priority=self.order.priority,
-                          step_due_at=self.order.step_due_at, last_activity=self.order.created_at)
+                          next_due_at=self.order.next_due_at, last_activity=self.order.created_at)
 
 
 def _pins(session: Session, orders: list[WorkOrder]) -> tuple[set[str], set[str]]:
@@ -153,7 +153,7 @@ def _rows(session: Session, orders: list[WorkOrder], config: SlaConfig, now: dat
 
 
 # Most urgent first; orders without a due time after those with one, on SQLite as on PostgreSQL.
-_BY_PRIORITY = (WorkOrder.priority, WorkOrder.step_due_at.is_(None), WorkOrder.step_due_at, WorkOrder.created_at,
+_BY_PRIORITY = (WorkOrder.priority, WorkOrder.next_due_at.is_(None), WorkOrder.next_due_at, WorkOrder.created_at,
                 WorkOrder.id)
 
 

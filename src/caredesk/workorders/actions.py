@@ -78,7 +78,7 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
                       customer_tier=customer.tier or "standard", category=flow.name,
                       skills=sorted((skills or load_skill_lexicon()).skills_in(doc.masked)), fields={},
                       created_at=now, updated_at=now, step_started_at=now, awaiting_reply_since=None,
-                      step_due_at=now + timedelta(minutes=first.timer_minutes) if first.timer_minutes else None)
+                      next_due_at=now + timedelta(minutes=first.timer_minutes) if first.timer_minutes else None)
     session.add(order)
     session.flush()
     policy = start_sla(order, sla, now) if sla is not None else None

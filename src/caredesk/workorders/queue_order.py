@@ -34,7 +34,7 @@ class QueueFacts:
     emergency: bool
     alarmed: bool
     priority: int
-    step_due_at: datetime | None
+    next_due_at: datetime | None
     last_activity: datetime
 
 
@@ -49,7 +49,7 @@ def _naive_utc(moment: datetime) -> datetime:
 def queue_key(f: QueueFacts) -> tuple[int, int, datetime, float]:
     """Smaller sorts first: pinned (emergency 0, alarm 1, else 2), priority, due time, newest activity."""
     pin = 0 if f.emergency else 1 if f.alarmed else 2
-    due = _naive_utc(f.step_due_at) if f.step_due_at is not None else _NO_DUE
+    due = _naive_utc(f.next_due_at) if f.next_due_at is not None else _NO_DUE
     activity = _naive_utc(f.last_activity)
     return pin, f.priority, due, -(activity - datetime(1970, 1, 1)).total_seconds()
 

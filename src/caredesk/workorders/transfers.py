@@ -105,7 +105,7 @@ def do_advance_step(rt: WorkOrderDeps, order_id: str, *, step: str, fields: dict
                            "department": nxt.department} | _hop(order, now))
         order.fields, order.step, order.step_started_at, order.updated_at = values, nxt.name, now, now
         if nxt.timer_minutes:
-            order.step_due_at = min(filter(None, [order.step_due_at, now + timedelta(minutes=nxt.timer_minutes)]))
+            order.next_due_at = min(filter(None, [order.next_due_at, now + timedelta(minutes=nxt.timer_minutes)]))
         if (department is not None and department.id != order.department_id) or nxt.skill_group:
             _reroute(rt, s, order, department.id if department else order.department_id, actor=actor, now=now)
         uow.record(WorkOrderChanged(order_id))

@@ -51,7 +51,7 @@ class WorkOrder(Base):
     # When the order is next due in its flow (queue order, the order page): the first step's timer, or the SLA
     # resolution due time when a policy applies, brought forward by a later step's shorter timer. The API
     # still names it `due_at` too (kept for existing clients).
-    step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Routing and SLA state (issue 4); the event log keeps the history, these columns the present.
     channel: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))

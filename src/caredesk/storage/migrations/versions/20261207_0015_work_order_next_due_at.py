@@ -1,4 +1,4 @@
-"""work_order.due_at renamed step_due_at: when the order is next due in its flow, set at opening and brought
+"""work_order.due_at renamed next_due_at: when the order is next due in its flow, set at opening and brought
 forward by a step's timer (each SLA target's own due time is computed, never stored). The column has no index;
 the values are kept both ways.
 
@@ -23,9 +23,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table('work_order', schema=None, recreate='never') as batch_op:
-        batch_op.alter_column('due_at', new_column_name='step_due_at')
+        batch_op.alter_column('due_at', new_column_name='next_due_at')
 
 
 def downgrade() -> None:
     with op.batch_alter_table('work_order', schema=None, recreate='never') as batch_op:
-        batch_op.alter_column('step_due_at', new_column_name='due_at')
+        batch_op.alter_column('next_due_at', new_column_name='due_at')
