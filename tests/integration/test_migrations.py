@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, text
 
 from caredesk.storage.db import make_engine
-from caredesk.storage.migrate import alembic_config, upgrade
+from caredesk.storage.migrate import downgrade, upgrade
 from caredesk.storage.orm import Base
 from tests.conftest import POSTGRES_URL, unavailable
 
@@ -72,13 +71,6 @@ def _row(table: sa.Table, **values: Any) -> dict[str, Any]:
     return row | values
 
 
-def _downgrade(engine: Engine, revision: str) -> None:
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
-
-
 def _due(engine: Engine, column: str) -> dict[str, datetime | None]:
     """The column's values by order id, as aware UTC times (SQLite hands back naive UTC text)."""
     with engine.connect() as conn:
@@ -107,9 +99,27 @@ def test_next_due_at_rename_keeps_the_values_up_and_down(empty_engine: Engine) -
 
     upgrade(engine)
     assert _due(engine, "next_due_at") == expected
-    _downgrade(engine, "0014")
+    downgrade(engine, "0014")
     assert _due(engine, "due_at") == expected
     upgrade(engine)
     assert _due(engine, "next_due_at") == expected
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM work_order_event")).scalar() == 1
+
+
+def test_upgrading_a_database_with_work_orders_and_their_events_keeps_them(empty_engine: Engine) -> None:
+    """0014 copies `work_order` on SQLite (a foreign key added): with events referring to an order, and foreign
+    keys enforced as `caredesk db upgrade` runs, the copy failed at DROP TABLE."""
+    engine = empty_engine
+    upgrade(engine, "0013")
+    meta = sa.MetaData()
+    orders, events = (sa.Table(name, meta, autoload_with=engine) for name in ("work_order", "work_order_event"))
+    with engine.begin() as conn:
+        conn.execute(orders.insert().values(_row(orders, id="a" * 32, case_number="C20261206-0001")))
+        conn.execute(events.insert().values(_row(events, id="e" * 32, work_order_id="a" * 32, seq=1)))
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM work_order_event")).scalar() == 1
+        assert conn.execute(text("SELECT id FROM work_order")).scalar() == "a" * 32
+        if engine.dialect.name == "sqlite":  # and the pooled connection enforces foreign keys again
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
