@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 from sqlalchemy import select
 
+from caredesk.clock import FrozenClock
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.learning.correction_actions import do_correct_label
 from caredesk.learning.retrain import do_retrain, split_holdout
@@ -62,7 +63,9 @@ def test_retrain_nightly_promotes_a_better_model(runtime: Runtime) -> None:
                      now=runtime.clock.now())
     assert "triage.retrain" in runtime.queue.names
 
+    runtime.clock = FrozenClock(runtime.clock.now())
     result = retrain_nightly()
+    assert retrain_nightly() == {"skipped": "another worker retrains this minute"}  # a second worker's scheduler
 
     assert result["promoted"] is True and result["active_version"] == bad.version
     assert result["n_corrections"] == 1

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from caredesk.clock import Clock
 from caredesk.settings import Settings
 from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 class TriageTaskDeps(Protocol):
     settings: Settings
     clock: Clock
+    queue: TaskQueue
 
     def uow(self) -> UnitOfWork: ...
     @property
@@ -35,6 +37,9 @@ def retrain_nightly() -> dict[str, Any]:
     from caredesk.triage.pipeline import TriagePipeline
 
     rt: TriageTaskDeps = task_context()
+    # Every worker's scheduler fires the task: one training a night, not one per worker racing to promote.
+    if not rt.queue.first_this_minute("triage.retrain", rt.clock.now()):
+        return {"skipped": "another worker retrains this minute"}
     outcome = do_retrain(rt.uow(), rt.settings.models_path, now=rt.clock.now())
     # this process answers with the new model at once; the others within Runtime.model_check_seconds
     if outcome.model is not None:
