@@ -134,3 +134,29 @@ def test_only_outages_count_as_outages(tmp_path: Path) -> None:
     assert "locked" in str(locked.value) and is_storage_outage(locked.value)  # an outage: retry later
     assert not is_storage_outage(no_table.value)  # a defect: a 500, logged
     assert not is_storage_outage(ValueError("x"))
+
+
+def test_readiness_says_which_dependency_does_not_answer(runtime: Runtime, redis_url: str) -> None:
+    runtime.settings.redis_url = redis_url
+    with TestClient(create_app(runtime, start_consumer=False)) as client:  # no credentials: a probe
+        assert client.get("/health/live").json() == {"status": "ok"}
+        ok = client.get("/health/ready")
+        assert ok.status_code == 200 and ok.json() == {"status": "ready",
+                                                       "checks": {"database": "ok", "redis": "ok"}}
+        runtime.settings.redis_url = f"redis://127.0.0.1:{free_port()}/0"
+        down = client.get("/health/ready")
+        assert down.status_code == 503 and down.headers["Retry-After"] == "5"
+        assert down.json()["code"] == "service_unavailable"
+        assert down.json()["details"]["checks"] == {"database": "ok", "redis": "unavailable"}
+
+
+def test_readiness_fails_while_the_database_does_not_answer(tmp_path: Path, mailbox: Mailbox) -> None:
+    rt = build_runtime(make_settings(f"postgresql+psycopg://127.0.0.1:{free_port()}/caredesk?connect_timeout=1",
+                                     tmp_path / "var", mailbox), make_current=False)
+    try:
+        with TestClient(create_app(rt, start_consumer=False)) as client:
+            assert client.get("/health/live").status_code == 200  # the process answers
+            r = client.get("/health/ready")
+            assert r.status_code == 503 and r.json()["details"]["checks"] == {"database": "unavailable"}
+    finally:
+        rt.engine.dispose()

@@ -66,17 +66,11 @@ def test_dockerfile_pins_the_base_runs_unprivileged_and_serves_port_8000() -> No
     assert not re.search(r"^(ENV|ARG)\b.*(SECRET|PASSWORD|TOKEN|ENCRYPTION_KEYS)", text, flags=re.MULTILINE)
 
 
-def test_the_healthcheck_asks_an_existing_route() -> None:
-    """FastAPI's schema URL: create_app leaves `openapi_url` at its default."""
-    import inspect
-
-    from fastapi_offline import FastAPIOffline
-
-    from caredesk.http import app
+def test_the_healthcheck_asks_the_readiness_probe() -> None:
+    from caredesk.http.health import router
 
     paths = re.findall(r"http://127\.0\.0\.1:8000(/[^'\"]*)", (DEPLOY / "Dockerfile").read_text())
-    assert paths == [FastAPIOffline().openapi_url] == ["/openapi.json"]
-    assert "openapi_url" not in inspect.getsource(app)
+    assert paths == ["/health/ready"] and "/health/ready" in {getattr(r, "path", "") for r in router.routes}
 
 
 def test_the_build_context_keeps_secrets_and_local_state_out() -> None:

@@ -17,6 +17,7 @@ from caredesk.api.openapi_errors import document_errors
 from caredesk.api.router import api_router
 from caredesk.http.csrf import CsrfProtection
 from caredesk.http.errors import install_error_handlers
+from caredesk.http.health import router as health_router
 from caredesk.http.limits import BodySizeLimit
 from caredesk.http.security_headers import SecurityHeaders
 from caredesk.runtime import Runtime
@@ -51,6 +52,7 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
     install_error_handlers(app)
     document_errors(app)
 
+    app.include_router(health_router)
     app.include_router(api_router())
     app.include_router(web_router)
     https = rt.settings.base_url.startswith("https")
