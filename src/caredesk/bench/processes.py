@@ -141,11 +141,13 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 
 def last_traceback(log_path: Path) -> str:
-    """The end of the server log's last traceback (where the exception is named), or the log's end."""
+    """The end of the server log's last traceback (where the exception is named), else its last warnings and
+    errors (a storage outage answered 503 is a warning naming the exception type), else the log's end."""
     text = log_path.read_text(errors="replace")
     start_at = text.rfind("Traceback (most recent call last)")
     if start_at < 0:
-        return text[-1500:]
+        warnings = [line for line in text.splitlines() if " WARNING " in line or " ERROR " in line]
+        return "\n".join(warnings[-10:])[-1500:] if warnings else text[-1500:]
     lines = text[start_at:].splitlines()
     end = next((i for i, line in enumerate(lines[1:], 1) if line[:1].isdigit()), len(lines))
     return "\n".join(lines[:end])[-2500:]
