@@ -19,9 +19,10 @@ import time
 import traceback
 from pathlib import Path
 
+from caredesk.bench.processes import sigterm_unwinds
 from caredesk.bench.stats import log
 
-GROUPS = ("triage", "taxonomy", "api", "knowledge", "workorders", "alarms")
+GROUPS = ("triage", "taxonomy", "api", "api_pg", "knowledge", "workorders", "alarms")
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,21 +65,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"; groups: {', '.join(args.groups)}; OMP/OpenBLAS/MKL threads = 1",
     }
     failed = []
-    for group in args.groups:
-        log(f"== {group}")
-        t0 = time.perf_counter()
-        try:
-            module = importlib.import_module(f"caredesk.bench.{group}")
-            group_figures, group_notes = module.run(args.quick)
-        except Exception as exc:
-            failed.append(group)
-            traceback.print_exc()
-            notes[f"{group}_error"] = f"{type(exc).__name__}: {exc}"[:2000]
-            continue
-        figures.update(group_figures)
-        notes.update(group_notes)
-        failed += [f"{group} ({key})" for key in group_notes if key.endswith("_error")]
-        log(f"== {group} done in {time.perf_counter() - t0:.0f}s")
+    with sigterm_unwinds():  # a terminated bench still stops its servers and drops its schemas
+        for group in args.groups:
+            log(f"== {group}")
+            t0 = time.perf_counter()
+            try:
+                module = importlib.import_module(f"caredesk.bench.{group}")
+                group_figures, group_notes = module.run(args.quick)
+            except Exception as exc:
+                failed.append(group)
+                traceback.print_exc()
+                notes[f"{group}_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+                continue
+            figures.update(group_figures)
+            notes.update(group_notes)
+            failed += [f"{group} ({key})" for key in group_notes if key.endswith("_error")]
+            log(f"== {group} done in {time.perf_counter() - t0:.0f}s")
     figures["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     figures["bench_total_s"] = round(time.perf_counter() - started, 1)
     report: dict[str, object] = {**figures, "notes": notes}
