@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from caredesk.storage.orm import AuditEntry
@@ -27,18 +27,41 @@ def _digest(prev: str, at: datetime, actor: str, action: str, object_type: str, 
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+_PENDING = "caredesk.pending_audit"
+
+
 def record_audit(session: Session, *, actor: str, action: str, object_type: str, object_id: str,
-                 data: dict[str, Any] | None = None, now: datetime) -> AuditEntry:
+                 data: dict[str, Any] | None = None, now: datetime) -> None:
+    """Queue an entry on the session; it is chained and written when the session commits (`_chain_pending`),
+    in the same transaction as the change it records, or dropped with it on a rollback."""
+    session.info.setdefault(_PENDING, []).append(
+        AuditEntry(at=now, actor=actor, action=action, object_type=object_type, object_id=object_id,
+                   data=data or {}))
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """Chain the queued entries at the end of the transaction. On PostgreSQL the chain takes a lock (concurrent
+    writers would otherwise both chain onto the same previous row); taken last, it is held for a moment and
+    is never part of a deadlock with the rows the change locked (taken mid-transaction, it deadlocked intake
+    with the case counter and the routing's staff rows under load)."""
+    pending: list[AuditEntry] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
     if session.get_bind().dialect.name == "postgresql":
-        # Concurrent writers would otherwise both chain onto the same previous row.
         session.execute(text("SELECT pg_advisory_xact_lock(727001)"))
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
-    data = data or {}
-    entry = AuditEntry(at=now, actor=actor, action=action, object_type=object_type, object_id=object_id, data=data,
-                       prev_hash=prev, hash=_digest(prev, now, actor, action, object_type, object_id, data))
-    session.add(entry)
+    for entry in pending:
+        entry.prev_hash = prev
+        entry.hash = prev = _digest(prev, entry.at, entry.actor, entry.action, entry.object_type, entry.object_id,
+                                    entry.data)
+        session.add(entry)
     session.flush()
-    return entry
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 _BROKEN_LINK = "the link to the previous entry is broken (a row was removed, inserted or re-linked)"
