@@ -35,15 +35,15 @@ def caredesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 
 def write_entries(rt: Runtime, count: int, *, start: dt.datetime) -> list[int]:
-    ids = []
+    """The entries' ids in chain order (they are written when the unit of work commits)."""
     with rt.uow() as uow:
         for i in range(count):
-            entry = record_audit(uow.session, actor="staff:s1", action="customer.revealed", object_type="customer",
-                                 object_id=f"c{i}", data={"field": "phone", "n": i, "备注": "查看"},
-                                 now=start + dt.timedelta(days=i))
-            ids.append(entry.id)
+            record_audit(uow.session, actor="staff:s1", action="customer.revealed", object_type="customer",
+                         object_id=f"c{i}", data={"field": "phone", "n": i, "备注": "查看"},
+                         now=start + dt.timedelta(days=i))
         uow.commit()
-    return ids
+    with rt.engine.connect() as conn:
+        return [int(i) for i in conn.execute(text("SELECT id FROM audit_entry ORDER BY id")).scalars()]
 
 
 START = dt.datetime(2026, 1, 1, 8, 30, tzinfo=dt.UTC)
