@@ -1,7 +1,9 @@
-"""The audit chain's lock against the rows a change locks, on PostgreSQL, with two real transactions. Intake took
-the chain's lock mid-transaction (when it recorded an audit entry) and then today's case-counter row; another
-intake held that row and then wanted the chain's lock: a deadlock, about 2% of requests in the PostgreSQL bench.
-The chain is now written at commit, its lock taken last, so the same interleaving simply waits."""
+"""Locks that concurrent intakes take in different orders, on PostgreSQL, with two real transactions (about 2% of
+requests deadlocked in the PostgreSQL bench with 2 workers):
+- the audit chain's lock was taken mid-transaction, then today's case-counter row; another intake held that
+  row and wanted the chain's lock. The chain is now written at commit, its lock taken last.
+- a follow-up routed (staff rows locked) and then opened an order (the case counter), while another intake
+  held the counter and routed. The counter is now incremented in a transaction of its own."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ import threading
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from caredesk.compliance.audit import record_audit, verify_chain
 from caredesk.runtime import Runtime
+from caredesk.storage.orm import Staff
 from caredesk.workorders.case_numbers import allocate_case_number
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -52,3 +56,39 @@ def test_audit_and_a_row_lock_taken_in_opposite_orders_do_not_deadlock(runtime: 
     with runtime.session_factory() as s:
         check = verify_chain(s)
         assert check.intact and check.checked == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_routing_locks_and_case_numbers_in_opposite_orders_do_not_deadlock(demo_runtime: Runtime) -> None:
+    rt = demo_runtime
+    now = rt.clock.now()
+    with rt.session_factory() as setup:
+        allocate_case_number(setup, now=now, zone=SHANGHAI)  # today's counter row exists
+        setup.commit()
+        staff_id = setup.scalars(select(Staff.id).order_by(Staff.id).limit(1)).one()
+    first, second = rt.session_factory(), rt.session_factory()
+    numbers: list[str] = []
+    failures: list[BaseException] = []
+    try:
+        first.scalars(select(Staff).where(Staff.id == staff_id).with_for_update()).one()  # first routes
+        numbers.append(allocate_case_number(second, now=now, zone=SHANGHAI))  # second opens an order
+
+        def second_routes() -> None:
+            try:
+                second.scalars(select(Staff).where(Staff.id == staff_id).with_for_update()).one()  # waits for first
+                second.commit()
+            except BaseException as exc:
+                failures.append(exc)
+
+        waiting = threading.Thread(target=second_routes)
+        waiting.start()
+        waiting.join(timeout=1.5)  # second is blocked on the staff row
+        numbers.append(allocate_case_number(first, now=now, zone=SHANGHAI))  # first opens an order after routing
+        first.commit()
+        waiting.join(timeout=30)
+        assert not waiting.is_alive() and failures == []
+    finally:
+        first.close()
+        second.close()
+    assert len(set(numbers)) == 2

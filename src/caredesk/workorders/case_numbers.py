@@ -4,11 +4,14 @@ The day is the calendar day in the centre's display time zone (CAREDESK_DISPLAY_
 on a page is shown in: a case opened at 00:30 in Shanghai carries that day, the same date the order page shows.
 The sequence restarts each day and has at least four digits (past 9999 it simply grows).
 
-Allocation takes one row per day (`case_counter`) and increments it in the transaction that opens the order:
-on PostgreSQL the row lock holds a concurrent opener until this transaction commits or rolls back, so no
-two orders share a number and a rolled-back order gives its number back; on SQLite the database's single
-writer does the same. The first order of a day inserts the row; a concurrent first insert loses on the
-primary key and increments instead.
+Allocation increments one row per day (`case_counter`); no two orders ever share a number.
+- PostgreSQL: in a transaction of its own, one upsert statement, like a database sequence. Held until the
+  opening transaction ended, the row's lock deadlocked concurrent intakes that had locked staff rows for
+  routing first (a follow-up routed, then an order opened); now it is held for that one statement. An order
+  that is rolled back leaves a gap in the day's numbers.
+- SQLite: in the opening transaction (the database's single writer already serialises openers, and a second
+  connection would wait on that writer); a rolled-back order gives its number back. The first order of a day
+  inserts the row; a concurrent first insert loses on the primary key and increments instead.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, tzinfo
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,10 +52,21 @@ def _increment(session: Session, day: str) -> int | None:
     return session.execute(stmt, execution_options={"synchronize_session": False}).scalar_one_or_none()
 
 
+def _next_on_postgresql(engine: Engine, day: str) -> int:
+    stmt = (pg_insert(CaseCounter).values(day=day, last=1)
+            .on_conflict_do_update(index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1})
+            .returning(CaseCounter.last))
+    with engine.begin() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
 def allocate_case_number(session: Session, *, now: datetime, zone: tzinfo) -> str:
-    """The next case number of today, taken in the caller's transaction (see the module docstring)."""
+    """The next case number of today (see the module docstring for the transaction it is taken in)."""
     day = case_day(now, zone)
     key = f"{day:%Y%m%d}"
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        return format_case_number(day, _next_on_postgresql(bind if isinstance(bind, Engine) else bind.engine, key))
     sequence = _increment(session, key)
     if sequence is None:
         try:

@@ -81,8 +81,8 @@ class WorkOrder(Base):
 
 
 class CaseCounter(Base):
-    """The last case number given on one day (in the display time zone): the row is updated in the
-    transaction that opens the order, so its lock hands out each number once."""
+    """The last case number given on one day (in the display time zone); each number is handed out once
+    (workorders/case_numbers.py says in which transaction)."""
 
     __tablename__ = "case_counter"
     day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD
