@@ -5,7 +5,6 @@ every accepted message is stored once. Without a shared task queue several proce
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -17,28 +16,17 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from caredesk.storage.migrate import upgrade
 from caredesk.triage.model import TriageModel, activate
-from tests.conftest import POSTGRES_URL, free_port
+from tests.conftest import free_port, postgres_schema
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def own_schema(postgres_url: str) -> Iterator[str]:
+def own_schema() -> Iterator[str]:
     """A schema of its own: the server's writes must not reach the schema other tests clean per case."""
-    schema = f"caredesk_serve_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    engine = create_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with postgres_schema("caredesk_serve") as url:
+        yield url
 
 
 @pytest.fixture

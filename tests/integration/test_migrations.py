@@ -3,7 +3,6 @@ the rename of work_order.due_at to next_due_at keeps the values both ways on a d
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from caredesk.storage.db import make_engine
 from caredesk.storage.migrate import downgrade, upgrade
 from caredesk.storage.orm import Base
-from tests.conftest import POSTGRES_URL, unavailable
+from tests.conftest import postgres_schema
 
 
 def test_migrations_match_models(db_url: str) -> None:
@@ -39,23 +38,12 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    try:
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # any failure to connect means: not available here
-        unavailable("postgres", str(exc).splitlines()[0])
-    schema = f"caredesk_mig_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = create_engine(f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with postgres_schema("caredesk_mig", migrated=False) as url:
+        engine = create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _row(table: sa.Table, **values: Any) -> dict[str, Any]:
