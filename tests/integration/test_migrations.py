@@ -3,6 +3,7 @@ the rename of work_order.due_at to next_due_at keeps the values both ways on a d
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,3 +112,34 @@ def test_upgrading_a_database_with_work_orders_and_their_events_keeps_them(empty
         assert conn.execute(text("SELECT id FROM work_order")).scalar() == "a" * 32
         if engine.dialect.name == "sqlite":  # and the pooled connection enforces foreign keys again
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.mark.postgres
+def test_migrations_started_together_run_once() -> None:
+    """Two replicas run `caredesk db upgrade` at the same moment on an empty schema: one migrates, the other
+    waits for it and finds the schema at head (without the lock both created the tables and one failed)."""
+    with postgres_schema("caredesk_race", migrated=False) as url:
+        # A waiter gives up after 20 s instead of hanging the suite (migrating takes a few seconds).
+        engines = [create_engine(url + "%20-clock_timeout%3D20000") for _ in range(2)]
+        failures: list[BaseException] = []
+        start = threading.Barrier(2)
+
+        def migrate(engine: Engine) -> None:
+            start.wait()
+            try:
+                upgrade(engine)
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=migrate, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        try:
+            assert failures == []
+            with engines[0].connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        finally:
+            for e in engines:
+                e.dispose()

@@ -20,6 +20,9 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+_MIGRATION_LOCK = 727002  # beside the audit chain's 727001
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     _run(engine, lambda cfg: command.upgrade(cfg, revision))
 
@@ -40,6 +43,10 @@ def _run(engine: Engine, step: Callable[[Config], None]) -> None:
             connection.commit()
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Replicas started together each run `caredesk db upgrade`: the first migrates, the others
+                    # wait here and then find the schema at its revision.
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
                 cfg.attributes["connection"] = connection
                 step(cfg)
                 if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
