@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from typing import Any
 from caredesk.bench import processes
 from caredesk.bench.http_load import load
 from caredesk.bench.processes import cli, start, stop
-from caredesk.bench.stats import Figures, Notes, log, mixed_messages, summary_ms
+from caredesk.bench.stats import Figures, Notes, bench_postgres_url, log, mixed_messages, shown_url, summary_ms
 
 __all__ = ["run"]
 
@@ -25,24 +24,15 @@ WORKERS = 2
 TASK_THREADS = 2
 
 
-def _postgres_url() -> str:
-    return os.environ.get("CAREDESK_BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
-
-
 def _redis_url() -> str:
     return os.environ.get("CAREDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
-
-
-def _shown(url: str) -> str:
-    """A URL for the report, its password (if any) hidden."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def _postgres() -> Any:
     """An AUTOCOMMIT engine on the bench database, once it has answered."""
     from sqlalchemy import create_engine, text
 
-    admin = create_engine(_postgres_url(), isolation_level="AUTOCOMMIT")
+    admin = create_engine(bench_postgres_url(), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text("select 1"))
@@ -65,12 +55,12 @@ def _unreachable() -> tuple[Any, Any, str]:
     try:
         admin = _postgres()
     except Exception as exc:  # any failure to connect means: not available here
-        return None, None, f"PostgreSQL at {_shown(_postgres_url())} unreachable: {str(exc).splitlines()[0]}"
+        return None, None, f"PostgreSQL at {shown_url(bench_postgres_url())} unreachable: {str(exc).splitlines()[0]}"
     try:
         return admin, _redis(), ""
     except Exception as exc:
         admin.dispose()
-        return None, None, f"Redis at {_shown(_redis_url())} unreachable: {str(exc).splitlines()[0]}"
+        return None, None, f"Redis at {shown_url(_redis_url())} unreachable: {str(exc).splitlines()[0]}"
 
 
 def _wait_workers(master: int, count: int, timeout: float = 60) -> list[int]:
@@ -106,7 +96,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         log(f"api_pg: not run: {why_not}")
         return {}, {"api_pg": f"not run: {why_not}; the *_pg intake figures are absent"}
     schema = f"caredesk_bench_{secrets.token_hex(4)}"
-    pg_url, redis_url = _postgres_url(), _redis_url()
+    pg_url, redis_url = bench_postgres_url(), _redis_url()
     url = f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
     tmp = Path(tempfile.mkdtemp(prefix="caredesk-bench-api-pg-"))
     env = {**os.environ, "CAREDESK_DATABASE_URL": url, "CAREDESK_REDIS_URL": redis_url,
@@ -178,9 +168,9 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         f"The `api` intake load (same messages, {concurrency} client threads, {warmup} warm-up then {n} timed "
         f"POST /api/v1/messages after one first request alone) against `caredesk serve --workers {WORKERS}`: "
         "a gunicorn master that trains the model and builds the knowledge index once (api_startup_s_pg, until "
-        f"both workers are up), then forks {WORKERS} uvicorn workers; PostgreSQL at {_shown(_postgres_url())}, "
+        f"both workers are up), then forks {WORKERS} uvicorn workers; PostgreSQL at {shown_url(bench_postgres_url())}, "
         f"temporary schema {schema} (migrated with `caredesk db upgrade`, `caredesk demo`, dropped at the end); "
-        f"CAREDESK_TASKS_MODE=external on Redis at {_shown(_redis_url())} (flushed before and after) with one "
+        f"CAREDESK_TASKS_MODE=external on Redis at {shown_url(_redis_url())} (flushed before and after) with one "
         f"`caredesk worker --threads {TASK_THREADS}` running the queued tasks beside the servers (e-mail "
         f"written to files: CAREDESK_MAIL_DIR). Decisions in the timed run: {decisions}. Memory after the "
         "load: api_rss_mb_pg is the largest worker's VmRSS, api_master_rss_mb_pg the master's; "

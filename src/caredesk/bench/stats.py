@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -93,3 +95,13 @@ def mixed_messages(n: int, seed: int = 7) -> list[str]:
     out = out[:n]
     rng.shuffle(out)
     return out
+
+
+def bench_postgres_url() -> str:
+    """The PostgreSQL the PostgreSQL groups use (a temporary schema in it, dropped afterwards)."""
+    return os.environ.get("CAREDESK_BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+
+
+def shown_url(url: str) -> str:
+    """A URL for the report, its password (if any) hidden."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)

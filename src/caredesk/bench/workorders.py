@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
 import re
 import secrets
@@ -18,21 +17,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from caredesk.bench.stats import Figures, Notes, log, mixed_messages, percentile, summary_ms
+from caredesk.bench.stats import (
+    Figures,
+    Notes,
+    bench_postgres_url,
+    log,
+    mixed_messages,
+    percentile,
+    shown_url,
+    summary_ms,
+)
 
 __all__ = ["run"]
 
-# The same database as the api_pg group (a temporary schema in it, dropped afterwards).
-PG_URL = os.environ.get("CAREDESK_BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
-
-
-def _shown(url: str) -> str:
-    """The URL as the report's notes may print it (no password)."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
+PG_URL = bench_postgres_url()
 SLOW_MS = 50.0
 CHUNK = 10_000
 N_CUSTOMERS = 100_000
@@ -400,7 +398,7 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
     try:
         admin = _pg_admin()
     except Exception as exc:
-        notes["workorders_postgres"] = (f"PostgreSQL not reachable at {_shown(PG_URL)}: {str(exc).splitlines()[0]}; "
+        notes["workorders_postgres"] = (f"PostgreSQL not reachable at {shown_url(PG_URL)}: {str(exc).splitlines()[0]}; "
                                         "the _pg figures are omitted")
         return figures, notes
     schema = f"caredesk_bench_{secrets.token_hex(4)}"
@@ -408,7 +406,7 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
     try:
-        notes["workorders_postgres"] = (f"PostgreSQL at {_shown(PG_URL)}, temporary schema {schema} (dropped), "
+        notes["workorders_postgres"] = (f"PostgreSQL at {shown_url(PG_URL)}, temporary schema {schema} (dropped), "
                                         "loaded with COPY, then ANALYZE (as autovacuum would after a bulk "
                                         "load).")
         _bench_backend(engine, "postgres", "_pg", n, samples, _load_pg, figures, notes)
