@@ -29,7 +29,7 @@ from caredesk.clock import FrozenClock
 from caredesk.emergency.tasks import send_meeting_notice
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import MeetingParticipant, OutboxEvent, Staff
-from caredesk.storage.outbox import TASK_LEASE, relay_once
+from caredesk.storage.outbox import TASK_LEASE, outbox_status, relay_once
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.notice import CLAIM_LEASE
 from caredesk.triage.pipeline import TriagePipeline
@@ -126,6 +126,10 @@ def test_notice_task_lost_with_its_worker_is_sent_after_the_relay_runs_past_the_
     assert row.dispatched_at is None and row.locked_until == T0 + TASK_LEASE  # queued, not done
     assert all(outbox_row(rt, t.args[0]).dispatched_at is not None for t in others)  # done with their tasks
     assert notices(rt, meeting_id)[participant_id].email_status == "pending"
+    with rt.session_factory() as s:  # what `caredesk outbox status` shows meanwhile
+        status = outbox_status(s, now=T0)
+        assert (status.leased, status.pending, status.failing) == (1, 0, 0)
+        assert outbox_status(s, now=T0 + TASK_LEASE).pending == 1  # the lease has run out: the relay's
 
     assert relay_once(rt.uow, rt.subscribers, now=T0 + TASK_LEASE - timedelta(seconds=1)).claimed == 0
     rt.clock = FrozenClock(T0 + TASK_LEASE)

@@ -170,24 +170,28 @@ def relay_once(new_uow: UowFactory, subscribers: Subscribers, *, now: datetime, 
 
 @dataclass(frozen=True)
 class OutboxStatus:
-    pending: int  # not dispatched, due now
+    pending: int  # not dispatched, due now, nobody holds it
     delayed: int  # not dispatched, due later
-    failing: int  # not dispatched, tried at least once
+    failing: int  # not dispatched, the last try failed (a subscriber, or the queued task retrying)
     given_up: int  # tried MAX_ATTEMPTS times
+    leased: int  # held: being dispatched, or handed to a queued task that has not finished
     dispatched: int
     oldest_pending_at: datetime | None
 
 
 def outbox_status(session: Session, *, now: datetime) -> OutboxStatus:
     waiting = OutboxEvent.dispatched_at.is_(None)
+    held = OutboxEvent.locked_until > now
 
     def count(*where: object) -> int:
         return int(session.scalar(select(func.count()).select_from(OutboxEvent).where(*where)) or 0)  # type: ignore[arg-type]
 
     return OutboxStatus(
-        pending=count(waiting, OutboxEvent.available_at <= now, OutboxEvent.attempts < MAX_ATTEMPTS),
+        pending=count(waiting, OutboxEvent.available_at <= now, OutboxEvent.attempts < MAX_ATTEMPTS,
+                      or_(OutboxEvent.locked_until.is_(None), OutboxEvent.locked_until <= now)),
         delayed=count(waiting, OutboxEvent.available_at > now),
-        failing=count(waiting, OutboxEvent.attempts > 0, OutboxEvent.attempts < MAX_ATTEMPTS),
+        failing=count(waiting, OutboxEvent.last_error.is_not(None), OutboxEvent.attempts < MAX_ATTEMPTS),
         given_up=count(waiting, OutboxEvent.attempts >= MAX_ATTEMPTS),
+        leased=count(waiting, held),
         dispatched=count(OutboxEvent.dispatched_at.is_not(None)),
         oldest_pending_at=session.scalar(select(func.min(OutboxEvent.created_at)).where(waiting)))
