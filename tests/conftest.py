@@ -11,7 +11,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -155,6 +155,8 @@ class Mailbox:
     port: int
     messages: list[EmailMsg] = field(default_factory=list)
     fail_next: int = 0
+    # run after a message is kept, before the client hears "250" (a test's fault or delay at that instant)
+    on_receive: Callable[[], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -163,6 +165,8 @@ class Mailbox:
                 self.fail_next -= 1
                 return "451 temporary failure (test)"
             self.messages.append(message_from_bytes(envelope.content))
+        if self.on_receive is not None:
+            self.on_receive()
         return "250 OK"
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[EmailMsg]:
@@ -189,6 +193,7 @@ def smtp_server() -> Iterator[Mailbox]:
 def mailbox(smtp_server: Mailbox) -> Mailbox:
     smtp_server.messages.clear()
     smtp_server.fail_next = 0
+    smtp_server.on_receive = None
     return smtp_server
 
 

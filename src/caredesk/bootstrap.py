@@ -98,18 +98,24 @@ def _subscribe(rt: Runtime) -> None:
         rt.live.publish(payload)
 
     on = rt.subscribers.subscribe
-    # notices and background work: the queue (tasks take ids and re-check state)
-    on(NoticeDue, lambda e: rt.queue.enqueue(deliver_alarm_notice, e.delivery_id), name="queue:alarm notice")
-    on(EscalationDue, lambda e: rt.queue.enqueue(escalate_alarm, e.alarm_id, e.from_level),
-       name="queue:alarm escalation")
-    on(InvitationDue, lambda e: rt.queue.enqueue(send_meeting_notice, e.participant_id), name="queue:invitation")
-    on(IncidentOutcomeDue, lambda e: rt.queue.enqueue(email_incident_outcome, e.record_id),
-       name="queue:incident outcome")
-    on(SlaNoticeDue, lambda e: rt.queue.enqueue(send_sla_notice, e.mark_id), name="queue:SLA notice")
-    on(SurveyDue, lambda e: rt.queue.enqueue(send_survey, e.survey_id), name="queue:survey")
-    on(ReplyEmailDue, lambda e: rt.queue.enqueue(send_reply_email, e.work_order_id, e.message_id),
-       name="queue:reply e-mail")
-    on(DutyHandoffDue, lambda e: rt.queue.enqueue(send_duty_notice, e.handoff_id), name="queue:duty hand-off")
+    task = rt.subscribers.subscribe_task
+    # notices and background work: the queue (tasks take ids and re-check state). Each task gets its outbox
+    # row's id and marks the row done when it has finished; until then the row is leased to it, and the relay
+    # queues the task again if its worker died with it (storage/outbox.py).
+    task(NoticeDue, lambda e, row: rt.queue.enqueue(deliver_alarm_notice, e.delivery_id, row),
+         name="queue:alarm notice")
+    task(EscalationDue, lambda e, row: rt.queue.enqueue(escalate_alarm, e.alarm_id, e.from_level, row),
+         name="queue:alarm escalation")
+    task(InvitationDue, lambda e, row: rt.queue.enqueue(send_meeting_notice, e.participant_id, row),
+         name="queue:invitation")
+    task(IncidentOutcomeDue, lambda e, row: rt.queue.enqueue(email_incident_outcome, e.record_id, row),
+         name="queue:incident outcome")
+    task(SlaNoticeDue, lambda e, row: rt.queue.enqueue(send_sla_notice, e.mark_id, row), name="queue:SLA notice")
+    task(SurveyDue, lambda e, row: rt.queue.enqueue(send_survey, e.survey_id, row), name="queue:survey")
+    task(ReplyEmailDue, lambda e, row: rt.queue.enqueue(send_reply_email, e.work_order_id, e.message_id, row),
+         name="queue:reply e-mail")
+    task(DutyHandoffDue, lambda e, row: rt.queue.enqueue(send_duty_notice, e.handoff_id, row),
+         name="queue:duty hand-off")
     # live updates for the workbench: ids and labels only
     on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
                                      "change": e.change}), name="live:alarm")

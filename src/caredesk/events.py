@@ -101,26 +101,49 @@ def registered_events() -> dict[str, type[DomainEvent]]:
 
 
 Handler = Callable[[Any], None]
+TaskHandler = Callable[[Any, "int | None"], None]
 
 
 class Subscribers:
     """Event type -> handlers, filled by the composition root. `dispatch` runs every handler of the event;
     when any fails, it raises after running the others (each handler is idempotent: the relay runs them
-    all again)."""
+    all again).
+
+    A task hand-off (`subscribe_task`) is a handler that gives the event to a queued task together with the
+    outbox row's id: the row is done only when that task says so (a task taken off the queue by a worker that
+    dies must not leave the event marked done). One per event type, so that one task owns the row."""
 
     def __init__(self) -> None:
         self._handlers: dict[type[DomainEvent], list[tuple[str, Handler]]] = {}
+        self._tasks: dict[type[DomainEvent], tuple[str, TaskHandler]] = {}
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], None], *, name: str = "") -> None:
         label = name or getattr(handler, "__name__", repr(handler))
         self._handlers.setdefault(event_type, []).append((label, handler))
 
-    def handlers(self, event_type: type[DomainEvent]) -> list[str]:
-        return [label for label, _ in self._handlers.get(event_type, [])]
+    def subscribe_task(self, event_type: type[E], handler: Callable[[E, int | None], None], *, name: str = ""
+                       ) -> None:
+        """`handler(event, outbox_id)` queues the task that finishes the event's outbox row itself."""
+        if event_type in self._tasks:
+            raise ValueError(f"{event_type.__name__} already hands off to {self._tasks[event_type][0]!r}")
+        self._tasks[event_type] = (name or getattr(handler, "__name__", repr(handler)), handler)
 
-    def dispatch(self, event: DomainEvent) -> None:
+    def handlers(self, event_type: type[DomainEvent]) -> list[str]:
+        task = self._tasks.get(event_type)
+        return [label for label, _ in self._handlers.get(event_type, [])] + ([task[0]] if task else [])
+
+    def hands_off(self, event_type: type[DomainEvent]) -> bool:
+        """Whether a queued task, not the dispatch, marks this event's row done."""
+        return event_type in self._tasks
+
+    def dispatch(self, event: DomainEvent, outbox_id: int | None = None) -> None:
         failures: list[tuple[str, Exception]] = []
-        for label, handler in self._handlers.get(type(event), []):
+        handlers: list[tuple[str, Handler]] = list(self._handlers.get(type(event), []))
+        task = self._tasks.get(type(event))
+        if task is not None:
+            label, hand_off = task
+            handlers.append((label, lambda e: hand_off(e, outbox_id)))
+        for label, handler in handlers:
             try:
                 handler(event)
             except Exception as exc:

@@ -110,7 +110,10 @@ def assert_one_email_each(rt: Runtime, mailbox: Mailbox, meeting_id: str, tasks_
     wait_until(lambda: all(p.email_status == "sent" for p, _ in participants(rt, meeting_id)),
                "all notices sent")
     assert huey.pending_count() == 0
-    assert Counter(task_results(huey)) == Counter({"sent": len(people), "skipped": tasks_run - len(people)})
+    results = Counter(task_results(huey))
+    # a second run skips: the notice is sent, or claimed by the worker sending it (tasks/notice.py)
+    assert results["sent"] == len(people) and set(results) <= {"sent", "skipped", "claimed"}
+    assert results["skipped"] + results["claimed"] == tasks_run - len(people)
     to = Counter(addr for m in mailbox.messages for _, addr in getaddresses(m.get_all("To", [])))
     assert to == Counter({staff.email: 1 for _, staff in people})
     assert [p.email_attempts for p, _ in participants(rt, meeting_id)] == [1] * len(people)

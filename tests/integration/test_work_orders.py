@@ -6,6 +6,7 @@ rating reopening the order, and no double escalation with two Redis workers."""
 from __future__ import annotations
 
 import secrets
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from huey import RedisHuey
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from caredesk.bootstrap import _register_tasks, build_runtime
 from caredesk.clock import FrozenClock
@@ -30,6 +32,7 @@ from caredesk.storage.orm import (
     Department,
     Message,
     Notification,
+    OutboxEvent,
     SatisfactionSurvey,
     SkillGroup,
     SlaMark,
@@ -37,7 +40,9 @@ from caredesk.storage.orm import (
     WorkOrder,
     WorkOrderEvent,
 )
+from caredesk.storage.outbox import TASK_LEASE, relay_once
 from caredesk.tasks.app import EmbeddedConsumer, TaskQueue
+from caredesk.tasks.notice import CLAIM_LEASE
 from caredesk.triage.pipeline import TriagePipeline
 from caredesk.workorders import closure, relations, replies, transfers
 from caredesk.workorders.tasks import send_reply_email
@@ -486,3 +491,51 @@ def test_a_failed_send_is_retried_later(wo_runtime: Runtime, mailbox: Mailbox) -
     assert send_reply_email(order_id, reply.message_id) == "sent"  # the queue's retry
     mailbox.wait_for(1)
     assert len(_to_customer(mailbox)) == 1
+
+
+def test_reply_email_recorded_after_the_send_or_sent_again_and_counted(wo_runtime: Runtime,
+                                                                        mailbox: Mailbox) -> None:
+    """The commit that records the send fails (the database went away): the claim stays, the attempt is
+    counted; once the claim lapses the next run sends again, and the relay's run after the task's lease finds
+    it sent and finishes the outbox row."""
+    rt = wo_runtime
+    _org(rt)
+    order_id = _email_order(rt)
+    armed = threading.Event()
+
+    def database_gone(conn: Any) -> None:
+        if armed.is_set():
+            armed.clear()
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    mailbox.on_receive = armed.set
+    event.listen(rt.engine, "commit", database_gone)
+    try:
+        reply = replies.do_reply(rt, order_id, text="您好，年费已退回。", actor="cards.agent", now=sh(4, 16, 40))
+    finally:
+        event.remove(rt.engine, "commit", database_gone)
+        mailbox.on_receive = None
+    assert len(_to_customer(mailbox)) == 1
+    with rt.session_factory() as s:
+        message = s.get(Message, reply.message_id)
+        assert message is not None and message.emailed_at is None and message.email_attempts == 1
+        assert message.email_claimed_until == rt.clock.now() + CLAIM_LEASE
+    assert send_reply_email(order_id, reply.message_id) == "claimed"  # the queue's retry, claim still live
+    clock = rt.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(CLAIM_LEASE)
+    assert send_reply_email(order_id, reply.message_id) == "sent"
+    assert len(_to_customer(mailbox)) == 2  # the one possible duplicate...
+    with rt.session_factory() as s:
+        message = s.get(Message, reply.message_id)
+        assert message is not None and message.emailed_at == clock.now() and message.email_attempts == 2  # counted
+    (row,) = [r for r in _outbox(rt) if r.event_type == "workorders.reply_email_due"]
+    assert row.dispatched_at is None  # the direct calls above had no row id
+    assert relay_once(rt.uow, rt.subscribers, now=sh(4, 16, 40) + TASK_LEASE).failed == []
+    (row,) = [r for r in _outbox(rt) if r.event_type == "workorders.reply_email_due"]
+    assert row.dispatched_at is not None and len(_to_customer(mailbox)) == 2  # the task found it sent
+
+
+def _outbox(rt: Runtime) -> list[OutboxEvent]:
+    with rt.session_factory() as s:
+        return list(s.scalars(select(OutboxEvent)))

@@ -90,6 +90,20 @@ def test_dispatch_outcome_per_row_keeps_the_error_and_logs_no_message(caplog: py
     assert "13800138000" not in caplog.text and "OSError" in caplog.text
 
 
+def test_task_hand_off_gets_the_row_id_and_leaves_the_row_to_its_task() -> None:
+    queued: list[tuple[str, int | None]] = []
+    subs = Subscribers()
+    subs.subscribe_task(NoticeDue, lambda e, row: queued.append((e.delivery_id, row)), name="queue:notice")
+    subs.subscribe(NoticeDue, lambda e: queued.append(("live", None)), name="live")
+    with pytest.raises(ValueError, match="already hands off"):  # one task owns the row
+        subs.subscribe_task(NoticeDue, lambda e, row: None)
+    results = dispatch(subs, [(7, NoticeDue("d1")), (8, EscalationDue("a1", 0))])
+    assert queued == [("live", None), ("d1", 7)]
+    assert results == [Delivery(7, "alarms.notice_due", handed_off=True), Delivery(8, "alarms.escalation_due")]
+    assert subs.handlers(NoticeDue) == ["live", "queue:notice"]
+    assert subs.hands_off(NoticeDue) and not subs.hands_off(EscalationDue)
+
+
 def test_backoff_doubles_from_ten_seconds_up_to_an_hour() -> None:
     assert [backoff(n) for n in (1, 2, 3, 4)] == [timedelta(seconds=s) for s in (10, 20, 40, 80)]
     assert backoff(0) == timedelta(seconds=10)

@@ -31,12 +31,14 @@ TABLES: dict[str, Table] = {
     "alarm": (AlarmStatus, ALARM_MOVES, check_alarm_move, {
         "open": {"acknowledged", "resolved"}, "acknowledged": {"resolved"}, "resolved": set()}),
     "delivery": (DeliveryStatus, DELIVERY_MOVES, check_delivery_move, {
-        "pending": {"held", "sent", "failed", "skipped"}, "held": {"sent", "failed", "cancelled"},
-        "failed": {"sent", "failed"}, "sent": set(), "skipped": set(), "cancelled": set()}),
+        "pending": {"held", "sending", "sent", "skipped"}, "held": {"sending", "cancelled"},
+        "sending": {"sent", "failed", "sending"}, "failed": {"sending", "sent"}, "sent": set(), "skipped": set(),
+        "cancelled": set()}),
     "meeting": (MeetingStatus, MEETING_MOVES, check_meeting_move, {
         "scheduled": {"active", "ended"}, "active": {"ended"}, "ended": set()}),
     "notice": (NoticeStatus, NOTICE_MOVES, check_notice_move, {
-        "pending": {"sent", "failed"}, "failed": {"sent", "failed"}, "sent": set()}),
+        "pending": {"sending"}, "sending": {"sent", "failed", "sending"}, "failed": {"sending", "sent"},
+        "sent": set()}),
     "incident": (IncidentStatus, INCIDENT_MOVES, check_incident_move, {
         "pending": {"in_progress"}, "in_progress": {"locked"}, "locked": set()}),
     "recorder": (RecorderStatus, RECORDER_MOVES, check_recorder_move, {
@@ -92,7 +94,8 @@ def test_status_moves_terminal_states_have_no_moves(name: str, terminal: set[str
 
 
 def test_status_moves_sendable_deliveries_are_those_the_task_may_claim() -> None:
-    assert {s.value for s in SENDABLE} == {"pending", "held", "failed"}
+    # "sending" too: a claim whose worker died is taken again once it lapses (tasks/notice.py)
+    assert {s.value for s in SENDABLE} == {"pending", "held", "sending", "failed"}
 
 
 def test_status_moves_enum_members_compare_equal_to_the_stored_strings() -> None:

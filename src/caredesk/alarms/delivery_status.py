@@ -1,6 +1,7 @@
 """An alarm notice's delivery statuses and allowed moves: in-app notices are sent at once, SMS without a
 number or gateway is skipped, quiet hours hold a notice (cancelled if the alarm is handled meanwhile), and a
-failed send is retried by the queue until it is sent. Pure."""
+failed send is retried by the queue until it is sent. A send is claimed (`sending`) before it goes out and
+recorded after; a claim whose worker died is taken again when it lapses. Pure."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ __all__ = ["DELIVERY_MOVES", "SENDABLE", "DeliveryStatus", "check_delivery_move"
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     HELD = "held"
+    SENDING = "sending"  # claimed by a worker: sent, or being sent, but not yet recorded
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -23,17 +25,21 @@ class DeliveryStatus(StrEnum):
 
 
 DELIVERY_MOVES: Mapping[DeliveryStatus, frozenset[DeliveryStatus]] = MappingProxyType({
-    DeliveryStatus.PENDING: frozenset({DeliveryStatus.HELD, DeliveryStatus.SENT, DeliveryStatus.FAILED,
+    # in-app notices are sent at once, the others are claimed by the delivery task
+    DeliveryStatus.PENDING: frozenset({DeliveryStatus.HELD, DeliveryStatus.SENDING, DeliveryStatus.SENT,
                                        DeliveryStatus.SKIPPED}),
-    DeliveryStatus.HELD: frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED}),
-    DeliveryStatus.FAILED: frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED}),  # a retry may fail again
+    DeliveryStatus.HELD: frozenset({DeliveryStatus.SENDING, DeliveryStatus.CANCELLED}),
+    # a lapsed claim is taken again (its worker died before recording: the notice may have gone)
+    DeliveryStatus.SENDING: frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SENDING}),
+    # the queue's retry; or a send recorded after another worker's attempt failed
+    DeliveryStatus.FAILED: frozenset({DeliveryStatus.SENDING, DeliveryStatus.SENT}),
     DeliveryStatus.SENT: frozenset(),
     DeliveryStatus.SKIPPED: frozenset(),
     DeliveryStatus.CANCELLED: frozenset(),
 })
 
 # The statuses the delivery task may claim: those from which a notice can still be sent.
-SENDABLE = frozenset(s for s, targets in DELIVERY_MOVES.items() if DeliveryStatus.SENT in targets)
+SENDABLE = frozenset(s for s, targets in DELIVERY_MOVES.items() if DeliveryStatus.SENDING in targets)
 
 
 def check_delivery_move(current: str, new: DeliveryStatus) -> DeliveryStatus:

@@ -1,14 +1,16 @@
 """Background work of the alarm strategy: delivering one notice (e-mail, SMS, chat-ops webhook) and
 escalating an alarm nobody acknowledged. Both take ids, re-check the state they act on, and are
-idempotent; a failed delivery is recorded and raised so that the queue retries it."""
+idempotent; a failed delivery is recorded and raised so that the queue retries it. A delivery is claimed,
+sent with no transaction open, and recorded (tasks/notice.py)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from caredesk.alarms.alarm_status import AlarmStatus
 from caredesk.alarms.delivery_status import SENDABLE, DeliveryStatus, check_delivery_move
@@ -23,8 +25,10 @@ from caredesk.notify.sms import SmsGateway
 from caredesk.notify.webhook import build_webhook_request, post_webhook
 from caredesk.settings import Settings
 from caredesk.storage.orm import Alarm, AlarmDelivery, Conversation, Staff
-from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.storage.outbox import task_done
+from caredesk.storage.unit_of_work import UnitOfWork, events_of
 from caredesk.tasks.context import task_context
+from caredesk.tasks.notice import CLAIM_LEASE, Claimed, Skip, claim_is_live, deliver_notice
 
 __all__ = ["deliver_alarm_notice", "escalate_alarm"]
 
@@ -70,57 +74,72 @@ def _send(rt: AlarmTaskDeps, delivery: AlarmDelivery, alarm: Alarm, staff: Staff
         post_webhook(request)
 
 
-def deliver_alarm_notice(delivery_id: str) -> str:
-    """'sent', 'skipped' (already sent, or unknown), 'cancelled' (the alarm was handled meanwhile) or
-    'not_due' (held by quiet hours: checked again later)."""
+def deliver_alarm_notice(delivery_id: str, outbox_id: int | None = None) -> str:
+    """'sent', 'skipped' (already sent, or unknown), 'cancelled' (the alarm was handled meanwhile),
+    'not_due' (held by quiet hours: checked again later) or 'claimed' (another worker is sending it).
+    Claimed, sent, recorded (tasks/notice.py); `outbox_id`: the event's row, done with the notice."""
     rt: AlarmTaskDeps = task_context()
-    with rt.uow() as uow:
-        s = uow.session
-        now = rt.clock.now()
-        # Claim with a write first (row lock on PostgreSQL, write lock on SQLite): a redelivered task waits,
-        # then finds the notice sent and skips it.
-        claimed = s.execute(update(AlarmDelivery).where(
-            AlarmDelivery.id == delivery_id, AlarmDelivery.status.in_(sorted(SENDABLE)),
-            or_(AlarmDelivery.not_before.is_(None), AlarmDelivery.not_before <= now))
-            .values(attempts=AlarmDelivery.attempts + 1).execution_options(synchronize_session=False))
-        delivery = s.get(AlarmDelivery, delivery_id)
-        if claimed.rowcount == 0:  # type: ignore[attr-defined]
-            if delivery is not None and delivery.status == DeliveryStatus.HELD and delivery.not_before is not None:
-                wait = max(delivery.not_before, now + timedelta(seconds=RESCHEDULE_FLOOR_SECONDS))
-                uow.record(NoticeDue(delivery_id), available_at=wait)
-                uow.commit()
-                return "not_due"
-            return "skipped"
-        assert delivery is not None
+
+    def claim(s: Session, now: datetime) -> Claimed[tuple[AlarmDelivery, Alarm, Staff | None]] | Skip:
+        delivery = s.scalar(select(AlarmDelivery).where(AlarmDelivery.id == delivery_id).with_for_update()
+                            .execution_options(populate_existing=True))
+        if delivery is None or delivery.status not in SENDABLE:
+            return Skip("skipped")
+        if claim_is_live(delivery.claimed_until, now):
+            return Skip("claimed", done=False)
+        if delivery.not_before is not None and delivery.not_before > now:
+            wait = max(delivery.not_before, now + timedelta(seconds=RESCHEDULE_FLOOR_SECONDS))
+            events_of(s, now=now).record(NoticeDue(delivery_id), available_at=wait)
+            return Skip("not_due")
         alarm = s.get(Alarm, delivery.alarm_id)
         assert alarm is not None
         if alarm.status != AlarmStatus.OPEN and delivery.status == DeliveryStatus.HELD:
             delivery.status = check_delivery_move(delivery.status, DeliveryStatus.CANCELLED)
             delivery.last_error = f"alarm {alarm.status} before quiet hours ended"
-            uow.commit()
-            return "cancelled"
+            return Skip("cancelled")
+        delivery.status = check_delivery_move(delivery.status, DeliveryStatus.SENDING)
+        delivery.claimed_until, delivery.attempts = now + CLAIM_LEASE, delivery.attempts + 1
         staff = s.get(Staff, delivery.recipient) if delivery.channel in ("email", "sms") else None
-        try:
-            _send(rt, delivery, alarm, staff)
-        except OSError as exc:
+        return Claimed((delivery, alarm, staff))  # loaded rows: sessions keep them after the commit
+
+    def send(target: tuple[AlarmDelivery, Alarm, Staff | None]) -> None:
+        _send(rt, *target)
+
+    def _locked(s: Session) -> AlarmDelivery:
+        delivery = s.get(AlarmDelivery, delivery_id, with_for_update=True)
+        assert delivery is not None  # claimed: deliveries are never deleted
+        return delivery
+
+    def record_sent(s: Session, now: datetime) -> str:
+        delivery = _locked(s)
+        if delivery.status != DeliveryStatus.SENT:  # else a worker that took a lapsed claim recorded it
+            delivery.status = check_delivery_move(delivery.status, DeliveryStatus.SENT)
+            delivery.sent_at, delivery.last_error = now, None
+        delivery.claimed_until = None
+        return "sent"
+
+    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
+        delivery = _locked(s)
+        if delivery.status == DeliveryStatus.SENDING:
             delivery.status = check_delivery_move(delivery.status, DeliveryStatus.FAILED)
-            delivery.last_error = str(exc)[:500]
-            log_alarm_event(s, alarm, "delivery_failed", actor="system", now=now,
-                            data={"delivery_id": delivery.id, "channel": delivery.channel,
-                                  "attempt": delivery.attempts, "error": str(exc)[:200]})
-            uow.commit()
-            log.warning("alarm notice %s (%s) failed, attempt %d: %s", delivery.id, delivery.channel,
-                        delivery.attempts, exc)
-            raise  # the queue retries
-        delivery.status = check_delivery_move(delivery.status, DeliveryStatus.SENT)
-        delivery.sent_at, delivery.last_error = now, None
-        uow.commit()
-    return "sent"
+        if delivery.status != DeliveryStatus.SENT:
+            delivery.last_error, delivery.claimed_until = str(exc)[:500], None
+        alarm = s.get(Alarm, delivery.alarm_id)
+        assert alarm is not None
+        log_alarm_event(s, alarm, "delivery_failed", actor="system", now=now,
+                        data={"delivery_id": delivery.id, "channel": delivery.channel,
+                              "attempt": delivery.attempts, "error": str(exc)[:200]})
+        log.warning("alarm notice %s (%s) failed, attempt %d: %s", delivery.id, delivery.channel,
+                    delivery.attempts, type(exc).__name__)
+
+    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=send, record_sent=record_sent,
+                          record_failed=record_failed)
 
 
-def escalate_alarm(alarm_id: str, from_level: int) -> str:
+def escalate_alarm(alarm_id: str, from_level: int, outbox_id: int | None = None) -> str:
     """Tell the next level when the alarm is still open at `from_level` and its time is up. 'escalated',
-    'skipped' (acknowledged, resolved, or escalated already) or 'not_due' (checked again later)."""
+    'skipped' (acknowledged, resolved, or escalated already) or 'not_due' (checked again later). One
+    transaction, which also marks the event's outbox row (`outbox_id`) done."""
     rt: AlarmTaskDeps = task_context()
     strategy = rt.alarm_strategy
     with rt.uow() as uow:
@@ -136,8 +155,11 @@ def escalate_alarm(alarm_id: str, from_level: int) -> str:
                     and alarm.escalate_at is not None):
                 wait = max(alarm.escalate_at, now + timedelta(seconds=RESCHEDULE_FLOOR_SECONDS))
                 uow.record(EscalationDue(alarm_id, from_level), available_at=wait)
+                task_done(s, outbox_id, now=now)
                 uow.commit()
                 return "not_due"
+            task_done(s, outbox_id, now=now)
+            uow.commit()
             return "skipped"
         assert alarm is not None
         s.refresh(alarm)
@@ -150,5 +172,6 @@ def escalate_alarm(alarm_id: str, from_level: int) -> str:
         do_notify_level(s, alarm, conversation, strategy, alarm.escalation_level, uow, now=now,
                         link=f"/workbench/conversations/{alarm.conversation_id}")
         schedule_escalation(alarm, strategy, uow, now=now)
+        task_done(s, outbox_id, now=now)
         uow.commit()
     return "escalated"

@@ -174,8 +174,10 @@ def meeting_out(m: EmergencyMeeting, names: dict[str, tuple[str, str]], case_num
             "ends_at": m.ends_at, "context": m.context,
             "participants": [{"staff_id": p.staff_id, "name": names.get(p.staff_id, ("", ""))[0],
                               "role": names.get(p.staff_id, ("", ""))[1], "reason": p.reason,
+                              # "sending": claimed, not yet recorded (taken again after email_claimed_until)
                               "notice": {"email": p.email_status, "email_attempts": p.email_attempts,
-                                         "email_sent_at": p.email_sent_at, "in_app": p.inapp_status},
+                                         "email_sent_at": p.email_sent_at,
+                                         "email_claimed_until": p.email_claimed_until, "in_app": p.inapp_status},
                               "joined_at": p.joined_at} for p in m.participants]}
 
 

@@ -56,6 +56,7 @@ def status() -> None:
     rt.engine.dispose()
     typer.echo(f"pending (due now): {st.pending}\ndelayed (due later): {st.delayed}\n"
                f"failing (retrying): {st.failing}\ngiven up (after {MAX_ATTEMPTS} tries): {st.given_up}\n"
+               f"leased (being dispatched, or queued tasks not finished): {st.leased}\n"
                f"dispatched: {st.dispatched}")
     if st.oldest_pending_at is not None:
         typer.echo(f"oldest not dispatched: {st.oldest_pending_at.isoformat()}")

@@ -1,9 +1,11 @@
 """Background e-mail of the emergency response: join notices (a participant id) and the outcome to the customer
-(a locked incident record id); idempotent, retried by the queue on failure."""
+(a locked incident record id); idempotent, retried by the queue on failure. Each is claimed, sent with no
+transaction open, and recorded (tasks/notice.py), so a send is never lost with a failed commit."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -19,7 +21,6 @@ from caredesk.emergency.notice_status import NoticeStatus, check_notice_move
 from caredesk.notify.email import SmtpSender
 from caredesk.settings import Settings
 from caredesk.storage.orm import (
-    AuditEntry,
     Conversation,
     EmergencyMeeting,
     IncidentRecord,
@@ -28,6 +29,7 @@ from caredesk.storage.orm import (
 )
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.context import task_context
+from caredesk.tasks.notice import CLAIM_LEASE, Claimed, Skip, claim_is_live, deliver_notice
 
 __all__ = ["email_incident_outcome", "send_meeting_notice"]
 
@@ -43,62 +45,77 @@ class EmergencyTaskDeps(Protocol):
     def uow(self) -> UnitOfWork: ...
 
 
-def send_meeting_notice(participant_id: str) -> str:
+def send_meeting_notice(participant_id: str, outbox_id: int | None = None) -> str:
+    """E-mail one join notice: claimed, sent, recorded (tasks/notice.py). 'sent', 'skipped' (sent already,
+    or unknown) or 'claimed' (another worker holds it). `outbox_id`: the event's row, done with the notice."""
     rt: EmergencyTaskDeps = task_context()
-    with UnitOfWork(rt.session_factory) as uow:
-        # Claim the notice with a write before reading it: the UPDATE takes the row lock on PostgreSQL and
-        # the database write lock on SQLite (where SELECT ... FOR UPDATE is a no-op), so a second worker
-        # running the same notice waits here until the first commits, then finds it sent and skips it.
-        claimed = uow.session.execute(
-            update(MeetingParticipant)
-            .where(MeetingParticipant.id == participant_id, MeetingParticipant.email_status != NoticeStatus.SENT)
-            .values(email_attempts=MeetingParticipant.email_attempts + 1)
-            .execution_options(synchronize_session=False))
-        if claimed.rowcount == 0:  # type: ignore[attr-defined]
-            return "skipped"
-        participant = uow.session.get(MeetingParticipant, participant_id)
-        assert participant is not None
-        meeting = uow.session.get(EmergencyMeeting, participant.meeting_id)
-        staff = uow.session.get(Staff, participant.staff_id)
+
+    def claim(s: Session, now: datetime) -> Claimed[EmailMessage] | Skip:
+        participant = s.scalar(select(MeetingParticipant).where(MeetingParticipant.id == participant_id)
+                               .with_for_update().execution_options(populate_existing=True))
+        if participant is None or participant.email_status == NoticeStatus.SENT:
+            return Skip("skipped")
+        if claim_is_live(participant.email_claimed_until, now):
+            return Skip("claimed", done=False)
+        meeting = s.get(EmergencyMeeting, participant.meeting_id)
+        staff = s.get(Staff, participant.staff_id)
         assert meeting is not None and staff is not None
-        now = rt.clock.now()
+        participant.email_status = check_notice_move(participant.email_status, NoticeStatus.SENDING)
+        participant.email_claimed_until = now + CLAIM_LEASE
+        participant.email_attempts += 1
         invite = MeetingInvite(meeting_id=meeting.id, title=meeting.title,
                                summary=str(meeting.context.get("fault", {}).get("description", "")),
                                starts_at=meeting.starts_at, ends_at=meeting.ends_at, room_url=meeting.room_url,
                                join_url=f"{rt.settings.base_url}/join/{participant.join_token}",
                                organizer_email=rt.mailer.sender_address, invitee_name=staff.display_name,
                                invitee_email=staff.email, now=now)
-        try:
-            rt.mailer.send(build_invitation_email(invite, rt.settings.mail_from))
-        except OSError as exc:
+        return Claimed(build_invitation_email(invite, rt.settings.mail_from))
+
+    def _locked(s: Session) -> MeetingParticipant:
+        participant = s.get(MeetingParticipant, participant_id, with_for_update=True)
+        assert participant is not None  # claimed: participants are never deleted
+        return participant
+
+    def record_sent(s: Session, now: datetime) -> str:
+        participant = _locked(s)
+        if participant.email_status != NoticeStatus.SENT:  # else a worker that took a lapsed claim recorded it
+            participant.email_status = check_notice_move(participant.email_status, NoticeStatus.SENT)
+            participant.email_sent_at, participant.email_error = now, None
+        participant.email_claimed_until = None
+        return "sent"
+
+    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
+        participant = _locked(s)
+        if participant.email_status == NoticeStatus.SENDING:
             participant.email_status = check_notice_move(participant.email_status, NoticeStatus.FAILED)
-            participant.email_error = str(exc)[:500]
-            uow.commit()
-            log.warning("join notice for participant %s failed (attempt %d): %s", participant.id,
-                        participant.email_attempts, exc)
-            raise  # the queue retries
-        participant.email_status = check_notice_move(participant.email_status, NoticeStatus.SENT)
-        participant.email_sent_at, participant.email_error = now, None
-        uow.commit()
-    return "sent"
+        if participant.email_status != NoticeStatus.SENT:
+            participant.email_error, participant.email_claimed_until = str(exc)[:500], None
+        log.warning("join notice for participant %s failed (attempt %d): %s", participant_id,
+                    participant.email_attempts, type(exc).__name__)
+
+    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+                          record_sent=record_sent, record_failed=record_failed)
 
 
-def email_incident_outcome(record_id: str) -> str:
+def email_incident_outcome(record_id: str, outbox_id: int | None = None) -> str:
     """After the event record is locked: tell the customer by e-mail too, when their address is known.
-    Idempotent: the audit entry written with the send marks it done."""
+    Claimed, sent, recorded (tasks/notice.py); `customer_emailed_at` and an audit entry mark it done."""
     rt: EmergencyTaskDeps = task_context()
-    with rt.uow() as uow:
-        s = uow.session
-        record = s.get(IncidentRecord, record_id)
-        if record is None or record.status != IncidentStatus.LOCKED:
-            return "skipped"
-        done = s.scalar(select(AuditEntry.id).where(AuditEntry.object_id == record_id,
-                                                     AuditEntry.action == "incident.customer_emailed").limit(1))
+
+    def claim(s: Session, now: datetime) -> Claimed[EmailMessage] | Skip:
+        record = s.scalar(select(IncidentRecord).where(IncidentRecord.id == record_id).with_for_update()
+                          .execution_options(populate_existing=True))
+        if record is None or record.status != IncidentStatus.LOCKED or record.customer_emailed_at is not None:
+            return Skip("skipped")
+        if claim_is_live(record.customer_email_claimed_until, now):
+            return Skip("claimed", done=False)
         meeting = s.get(EmergencyMeeting, record.meeting_id)
         conversation = s.get(Conversation, meeting.conversation_id) if meeting else None
         customer = conversation.customer if conversation else None
-        if done is not None or customer is None or not customer.email:
-            return "skipped"
+        if customer is None or not customer.email:
+            return Skip("skipped")
+        record.customer_email_claimed_until = now + CLAIM_LEASE
+        record.customer_email_attempts += 1
         language = "en" if customer.language == "en" else "zh"
         msg = EmailMessage()
         msg["Subject"] = "[示范银行 / Demo Bank] 处理结果 / Outcome of your report"
@@ -106,8 +123,22 @@ def email_incident_outcome(record_id: str) -> str:
         msg["To"] = customer.email
         msg["X-CareDesk-Incident"] = record_id
         msg.set_content(CUSTOMER_NOTICE[language])
-        rt.mailer.send(msg)  # an OSError leaves no mark: the queue retries
-        record_audit(s, actor="system", action="incident.customer_emailed", object_type="incident_record",
-                     object_id=record_id, now=rt.clock.now())
-        uow.commit()
-    return "sent"
+        return Claimed(msg)
+
+    def record_sent(s: Session, now: datetime) -> str:
+        record = s.get(IncidentRecord, record_id, with_for_update=True)
+        assert record is not None
+        if record.customer_emailed_at is None:
+            record.customer_emailed_at = now
+            record_audit(s, actor="system", action="incident.customer_emailed", object_type="incident_record",
+                         object_id=record_id, now=now)
+        record.customer_email_claimed_until = None
+        return "sent"
+
+    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
+        s.execute(update(IncidentRecord).where(IncidentRecord.id == record_id)
+                  .values(customer_email_claimed_until=None).execution_options(synchronize_session=False))
+        log.warning("outcome e-mail of incident record %s failed: %s", record_id, type(exc).__name__)
+
+    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+                          record_sent=record_sent, record_failed=record_failed)

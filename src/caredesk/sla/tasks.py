@@ -1,14 +1,15 @@
 """Background work for service levels, on Huey: the sweep, the per-order check and the e-mail it causes.
 Tasks take ids, re-read state and are idempotent, so any number of workers on any number of machines may run
-them (SlaMark's unique key and the sent-at column make each notice go once). Their queue names stay
-`workorders.*` (bootstrap.py): tasks already queued in a running system must still find them."""
+them (SlaMark's unique key and the claimed, then recorded, sent-at column make each notice go once). Their
+queue names stay `workorders.*` (bootstrap.py): tasks already queued in a running system must still find them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.message import EmailMessage
-from typing import Any, Protocol, cast
+from typing import Protocol
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.clock import Clock
@@ -21,6 +22,7 @@ from caredesk.storage.orm import SlaMark, Staff, WorkOrder
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
+from caredesk.tasks.notice import CLAIM_LEASE, Claimed, Skip, claim_is_live, deliver_notice
 from caredesk.workorders.flows import Flow
 
 __all__ = ["check_sla", "send_sla_notice", "sla_sweep"]
@@ -67,24 +69,25 @@ def check_sla(order_id: str) -> list[str]:
     return [m.kind for m in marks]
 
 
-def send_sla_notice(mark_id: str) -> str:
-    """E-mail one SLA warning, breach or escalation to the person it names; claimed first so that two
-    workers do not both send it."""
+def send_sla_notice(mark_id: str, outbox_id: int | None = None) -> str:
+    """E-mail one SLA warning, breach or escalation to the person it names: claimed, sent, recorded
+    (tasks/notice.py), so that two workers do not both send it and a failed commit does not lose the send.
+    'sent', 'no-recipient', 'skipped' or 'claimed'; `outbox_id`: the event's row, done with the notice."""
     rt: SlaTaskDeps = task_context()
-    with rt.session_factory() as s:
-        claimed = cast(CursorResult[Any], s.execute(
-            update(SlaMark).where(SlaMark.id == mark_id, SlaMark.emailed_at.is_(None))
-            .values(email_attempts=SlaMark.email_attempts + 1).execution_options(synchronize_session=False)))
-        if claimed.rowcount == 0:
-            return "skipped"
-        mark = s.get(SlaMark, mark_id)
-        assert mark is not None
+
+    def claim(s: Session, now: datetime) -> Claimed[EmailMessage] | Skip:
+        mark = s.scalar(select(SlaMark).where(SlaMark.id == mark_id).with_for_update()
+                        .execution_options(populate_existing=True))
+        if mark is None or mark.emailed_at is not None:
+            return Skip("skipped")
+        if claim_is_live(mark.email_claimed_until, now):
+            return Skip("claimed", done=False)
         staff = s.get(Staff, mark.staff_id) if mark.staff_id else None
         order = s.get(WorkOrder, mark.work_order_id)
         if staff is None or not staff.email or order is None:
-            mark.emailed_at = rt.clock.now()  # nobody to e-mail: the in-app notice is the record
-            s.commit()
-            return "no-recipient"
+            mark.emailed_at = now  # nobody to e-mail: the in-app notice is the record
+            return Skip("no-recipient")
+        mark.email_claimed_until, mark.email_attempts = now + CLAIM_LEASE, mark.email_attempts + 1
         kind = mark.kind.split("-")[0]
         msg = EmailMessage()
         msg["To"] = staff.email
@@ -94,7 +97,17 @@ def send_sla_notice(mark_id: str) -> str:
             f"SLA policy {order.sla_policy}: {mark.target.split(':')[0]} {kind}.\n"
             f"Priority {order.priority}, status {order.status}, escalation level {order.escalation_level}.\n\n"
             f"{rt.settings.base_url}/work-orders/{order.id}\n")
-        rt.mailer.send(msg)  # an SMTP error raises: the claim is rolled back and the queue retries
-        mark.emailed_at = rt.clock.now()
-        s.commit()
-    return "sent"
+        return Claimed(msg)
+
+    def record_sent(s: Session, now: datetime) -> str:
+        s.execute(update(SlaMark).where(SlaMark.id == mark_id)
+                  .values(emailed_at=func.coalesce(SlaMark.emailed_at, now), email_claimed_until=None)
+                  .execution_options(synchronize_session=False))
+        return "sent"
+
+    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
+        s.execute(update(SlaMark).where(SlaMark.id == mark_id).values(email_claimed_until=None)
+                  .execution_options(synchronize_session=False))
+
+    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+                          record_sent=record_sent, record_failed=record_failed)

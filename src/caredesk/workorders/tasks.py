@@ -1,16 +1,16 @@
 """Background work for work orders, on Huey: the satisfaction survey, the e-mailed replies, and the lead on
 duty (the minute sweep that hands still-unassigned high-risk orders over, and the hand-off e-mail); the SLA
 sweep and notices are in sla/tasks.py. Tasks take ids, re-read state and are idempotent, so any number of workers
-on any number of machines may run them (the sent-at columns make each e-mail go once)."""
+on any number of machines may run them (each e-mail is claimed, sent, then recorded: tasks/notice.py)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Protocol, cast
+from typing import Protocol
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.clock import Clock
@@ -28,6 +28,7 @@ from caredesk.storage.orm import (
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
+from caredesk.tasks.notice import CLAIM_LEASE, Claimed, Skip, claim_is_live, deliver_notice
 from caredesk.workorders.lead_handoff import hand_over_waiting
 
 __all__ = ["hand_over_to_duty_lead", "send_duty_notice", "send_reply_email", "send_survey"]
@@ -51,14 +52,18 @@ def _survey_link(base_url: str, token: str) -> str:
     return f"{base_url}/survey/{token}"
 
 
-def send_survey(survey_id: str) -> str:
-    """By e-mail when the customer has an address, else as a message in their conversation (chat)."""
+def send_survey(survey_id: str, outbox_id: int | None = None) -> str:
+    """By e-mail when the customer has an address (claimed, sent, recorded: tasks/notice.py), else as a
+    message in their conversation (chat). The channel, 'skipped' or 'claimed'."""
     rt: WorkOrderTaskDeps = task_context()
-    with rt.uow() as uow:
-        s = uow.session
-        survey = s.scalar(select(SatisfactionSurvey).where(SatisfactionSurvey.id == survey_id).with_for_update())
+
+    def claim(s: Session, now: datetime) -> Claimed[EmailMessage] | Skip:
+        survey = s.scalar(select(SatisfactionSurvey).where(SatisfactionSurvey.id == survey_id).with_for_update()
+                          .execution_options(populate_existing=True))
         if survey is None or survey.sent_at is not None:
-            return "skipped"
+            return Skip("skipped")
+        if claim_is_live(survey.claimed_until, now):
+            return Skip("claimed", done=False)
         order = s.get(WorkOrder, survey.work_order_id)
         assert order is not None
         customer = s.get(Customer, order.customer_id) if order.customer_id else None
@@ -66,51 +71,73 @@ def send_survey(survey_id: str) -> str:
         zh = order.language != "en"
         text = (f"您的工单 {order.number} 已处理完毕。请为本次服务打分（1-5 分）：{link}" if zh else
                 f"Your request {order.number} has been closed. Please rate our service (1-5): {link}")
-        now = rt.clock.now()
         if customer is not None and customer.email:
+            survey.claimed_until, survey.attempts = now + CLAIM_LEASE, survey.attempts + 1
             msg = EmailMessage()
             msg["To"] = customer.email
             msg["Subject"] = "服务满意度调查" if zh else "How did we do?"
             msg.set_content(text + "\n")
-            rt.mailer.send(msg)
-            survey.channel = "email"
-        elif order.conversation_id and s.get(Conversation, order.conversation_id) is not None:
+            return Claimed(msg)
+        if order.conversation_id and s.get(Conversation, order.conversation_id) is not None:
             s.add(Message(conversation_id=order.conversation_id, direction="out", author="system", text=text,
                           text_masked=text, language=order.language, created_at=now))
             survey.channel = "chat"
         else:
             survey.channel = "link"
-        survey.sent_at = now
-        uow.commit()
-    return survey.channel
+        survey.sent_at = now  # in CareDesk itself: nothing leaves, so nothing to claim
+        return Skip(survey.channel)
+
+    def record_sent(s: Session, now: datetime) -> str:
+        s.execute(update(SatisfactionSurvey).where(SatisfactionSurvey.id == survey_id)
+                  .values(channel="email", sent_at=func.coalesce(SatisfactionSurvey.sent_at, now), claimed_until=None)
+                  .execution_options(synchronize_session=False))
+        return "email"
+
+    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
+        s.execute(update(SatisfactionSurvey).where(SatisfactionSurvey.id == survey_id).values(claimed_until=None)
+                  .execution_options(synchronize_session=False))
+
+    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+                          record_sent=record_sent, record_failed=record_failed)
 
 
-def send_reply_email(order_id: str, message_id: str) -> str:
-    """E-mail a staff reply to the customer once: the message row is claimed (locked) before the send and
-    marked in the same transaction, so a retried or duplicated task finds it sent. An SMTP error rolls the
-    claim back and the queue retries. A stable Message-ID lets mail systems drop a copy sent twice anyway
-    (the send succeeded but the commit did not)."""
+def send_reply_email(order_id: str, message_id: str, outbox_id: int | None = None) -> str:
+    """E-mail a staff reply to the customer: claimed, sent, recorded (tasks/notice.py), so a retried or
+    duplicated task finds it sent or claimed, and a failed commit after the send leaves the claim to lapse and
+    the attempt counted. A stable Message-ID lets mail systems drop a copy sent twice anyway."""
     rt: WorkOrderTaskDeps = task_context()
-    with rt.session_factory() as s:
-        claimed = cast(CursorResult[Any], s.execute(
-            update(Message).where(Message.id == message_id, Message.emailed_at.is_(None))
-            .values(emailed_at=rt.clock.now()).execution_options(synchronize_session=False)))
-        if claimed.rowcount == 0:
-            return "skipped"  # sent already, or no such message
+
+    def claim(s: Session, now: datetime) -> Claimed[EmailMessage] | Skip:
+        message = s.scalar(select(Message).where(Message.id == message_id).with_for_update()
+                           .execution_options(populate_existing=True))
+        if message is None or message.emailed_at is not None:
+            return Skip("skipped")  # sent already, or no such message
+        if claim_is_live(message.email_claimed_until, now):
+            return Skip("claimed", done=False)
         order = s.get(WorkOrder, order_id)
-        message = s.get(Message, message_id)
         customer = s.get(Customer, order.customer_id) if order and order.customer_id else None
-        if order is None or message is None or customer is None or not customer.email:
-            s.rollback()
-            return "no-recipient"
+        if order is None or customer is None or not customer.email:
+            return Skip("no-recipient")
+        message.email_claimed_until, message.email_attempts = now + CLAIM_LEASE, message.email_attempts + 1
         msg = EmailMessage()
         msg["To"] = customer.email
         msg["Subject"] = f"[{order.number}] " + ("关于您的来信" if order.language != "en" else "About your request")
         msg["Message-ID"] = f"<reply-{message.id}@{rt.mailer.sender_address.partition('@')[2] or 'caredesk'}>"
         msg.set_content(message.text + "\n")
-        rt.mailer.send(msg)  # an SMTP error raises: the claim is rolled back and the queue retries
-        s.commit()
-    return "sent"
+        return Claimed(msg)
+
+    def record_sent(s: Session, now: datetime) -> str:
+        s.execute(update(Message).where(Message.id == message_id)
+                  .values(emailed_at=func.coalesce(Message.emailed_at, now), email_claimed_until=None)
+                  .execution_options(synchronize_session=False))
+        return "sent"
+
+    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
+        s.execute(update(Message).where(Message.id == message_id).values(email_claimed_until=None)
+                  .execution_options(synchronize_session=False))
+
+    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+                          record_sent=record_sent, record_failed=record_failed)
 
 
 def hand_over_to_duty_lead() -> list[str]:
@@ -132,24 +159,25 @@ def hand_over_to_duty_lead() -> list[str]:
     return handed
 
 
-def send_duty_notice(handoff_id: str) -> str:
-    """E-mail the lead on duty that a high-risk order is theirs, why, and where; claimed first so that two
-    workers do not both send it (the `DutyHandoffDue` subscriber queues it; a relay may queue it again)."""
+def send_duty_notice(handoff_id: str, outbox_id: int | None = None) -> str:
+    """E-mail the lead on duty that a high-risk order is theirs, why, and where: claimed, sent, recorded
+    (tasks/notice.py), so that two workers do not both send it (the `DutyHandoffDue` subscriber queues it; a
+    relay may queue it again). 'sent', 'no-recipient', 'skipped' or 'claimed'."""
     rt: WorkOrderTaskDeps = task_context()
-    with rt.session_factory() as s:
-        claimed = cast(CursorResult[Any], s.execute(
-            update(DutyHandoff).where(DutyHandoff.id == handoff_id, DutyHandoff.emailed_at.is_(None))
-            .values(email_attempts=DutyHandoff.email_attempts + 1).execution_options(synchronize_session=False)))
-        if claimed.rowcount == 0:
-            return "skipped"
-        handoff = s.get(DutyHandoff, handoff_id)
-        assert handoff is not None  # just claimed
+
+    def claim(s: Session, now: datetime) -> Claimed[EmailMessage] | Skip:
+        handoff = s.scalar(select(DutyHandoff).where(DutyHandoff.id == handoff_id).with_for_update()
+                           .execution_options(populate_existing=True))
+        if handoff is None or handoff.emailed_at is not None:
+            return Skip("skipped")
+        if claim_is_live(handoff.email_claimed_until, now):
+            return Skip("claimed", done=False)
         lead = s.get(Staff, handoff.staff_id)
         order = s.get(WorkOrder, handoff.work_order_id)
         if lead is None or not lead.email or order is None:
-            handoff.emailed_at = rt.clock.now()  # nobody to e-mail: the in-app notice is the record
-            s.commit()
-            return "no-recipient"
+            handoff.emailed_at = now  # nobody to e-mail: the in-app notice is the record
+            return Skip("no-recipient")
+        handoff.email_claimed_until, handoff.email_attempts = now + CLAIM_LEASE, handoff.email_attempts + 1
         msg = EmailMessage()
         msg["To"] = lead.email
         msg["Subject"] = f"[CareDesk] 转值班主管 / Handed to you on duty: work order {order.number}"
@@ -157,7 +185,17 @@ def send_duty_notice(handoff_id: str) -> str:
             f"{lead.display_name},\n\n工单 / Work order {order.number}: {order.title}\n"
             f"优先级 / Priority P{order.priority} · {order.status}\n\n{handoff.reason}\n\n"
             f"{rt.settings.base_url}/workbench/work-orders/{order.id}\n")
-        rt.mailer.send(msg)  # an SMTP error raises: the claim is rolled back and the queue retries
-        handoff.emailed_at = rt.clock.now()
-        s.commit()
-    return "sent"
+        return Claimed(msg)
+
+    def record_sent(s: Session, now: datetime) -> str:
+        s.execute(update(DutyHandoff).where(DutyHandoff.id == handoff_id)
+                  .values(emailed_at=func.coalesce(DutyHandoff.emailed_at, now), email_claimed_until=None)
+                  .execution_options(synchronize_session=False))
+        return "sent"
+
+    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
+        s.execute(update(DutyHandoff).where(DutyHandoff.id == handoff_id).values(email_claimed_until=None)
+                  .execution_options(synchronize_session=False))
+
+    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+                          record_sent=record_sent, record_failed=record_failed)

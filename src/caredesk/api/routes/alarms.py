@@ -45,7 +45,7 @@ def alarm_detail(session: Any, alarm_id: str) -> dict[str, Any]:
                    for e in list_alarm_events(session, alarm_id)],
         "deliveries": [{"id": d.id, "level": d.level, "channel": d.channel, "recipient": d.recipient,
                         "status": d.status, "attempts": d.attempts, "last_error": d.last_error,
-                        "not_before": d.not_before, "sent_at": d.sent_at}
+                        "not_before": d.not_before, "sent_at": d.sent_at, "claimed_until": d.claimed_until}
                        for d in list_alarm_deliveries(session, alarm_id)],
     }
 

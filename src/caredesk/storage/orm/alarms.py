@@ -67,4 +67,5 @@ class AlarmDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())  # held by quiet hours until then
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # tasks/notice.py
     created_at: Mapped[datetime] = created_column()

@@ -80,6 +80,8 @@ class Message(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = created_column()
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a staff reply sent to the customer by mail
+    email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # tasks/notice.py
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     triage: Mapped[TriageResult | None] = relationship(back_populates="message", uselist=False, lazy="selectin")
 

@@ -50,6 +50,7 @@ class MeetingParticipant(Base):
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     email_error: Mapped[str | None] = mapped_column(String(500))
     email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # tasks/notice.py
     inapp_status: Mapped[str] = mapped_column(String(16), default="pending")  # the same NoticeStatus
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -67,6 +68,10 @@ class IncidentRecord(Base):
     created_at: Mapped[datetime] = created_column()
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     customer_informed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the outcome e-mailed to the customer (tasks/notice.py: claimed, sent, recorded)
+    customer_emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    customer_email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    customer_email_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     recorders: Mapped[list[IncidentRecorder]] = relationship(lazy="selectin", order_by="IncidentRecorder.position")
 

@@ -119,6 +119,7 @@ class SlaMark(Base):
     created_at: Mapped[datetime] = created_column()
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # tasks/notice.py
 
 
 class DutyHandoff(Base):
@@ -134,6 +135,7 @@ class DutyHandoff(Base):
     created_at: Mapped[datetime] = created_column()
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # tasks/notice.py
 
 
 class SatisfactionSurvey(Base):
@@ -145,6 +147,8 @@ class SatisfactionSurvey(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # an e-mailed survey: tasks/notice.py
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     rating: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
