@@ -16,7 +16,7 @@ from caredesk.emergency.incident_actions import CUSTOMER_NOTICE
 from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.emergency.invitation import MeetingInvite, build_invitation_email
 from caredesk.emergency.notice_status import NoticeStatus, check_notice_move
-from caredesk.notify.email import SmtpSender
+from caredesk.notify.email import SmtpSender, tag_notice
 from caredesk.settings import Settings
 from caredesk.storage.orm import (
     AuditEntry,
@@ -69,7 +69,8 @@ def send_meeting_notice(participant_id: str) -> str:
                                organizer_email=rt.mailer.sender_address, invitee_name=staff.display_name,
                                invitee_email=staff.email, now=now)
         try:
-            rt.mailer.send(build_invitation_email(invite, rt.settings.mail_from))
+            rt.mailer.send(tag_notice(build_invitation_email(invite, rt.settings.mail_from), "meeting_participant",
+                                      participant.id))
         except OSError as exc:
             participant.email_status = check_notice_move(participant.email_status, NoticeStatus.FAILED)
             participant.email_error = str(exc)[:500]
