@@ -123,9 +123,23 @@ class _Deployment:
     others: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start_worker(self) -> subprocess.Popen[bytes]:
-        proc = start(["worker", "--threads", "2"], self.env, self.tmp / f"worker-{len(self.workers)}.log")
+        pending = self.tmp / "worker-starting.log"
+        proc = start(["worker", "--threads", "2"], self.env, pending)
+        pending.rename(self.tmp / f"worker-{proc.pid}.log")  # the open file follows its new name
         self.workers.append(proc)
         return proc
+
+    def wait_consumers(self, timeout: float = 180) -> None:
+        """Until every task worker's consumer runs (a cold one takes 10-20 s to build its runtime on a busy
+        machine): a load started earlier piles its tasks up in Redis, and the check would measure that."""
+        deadline = time.monotonic() + timeout
+        for proc in self.workers:
+            log_path = self.tmp / f"worker-{proc.pid}.log"
+            while "Huey consumer started" not in log_path.read_text(errors="replace"):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"caredesk worker {proc.pid} did not start: "
+                                       f"{processes.last_traceback(log_path)}")
+                time.sleep(0.2)
 
     @property
     def all(self) -> list[subprocess.Popen[bytes]]:
@@ -253,6 +267,7 @@ def run_chaos(plan: ChaosPlan, *, postgres_url: str, extra_env: dict[str, str] |
             time.sleep(0.2)
         for _ in range(2):
             dep.start_worker()
+        dep.wait_consumers()
         ordinary = [m for m in mixed_messages(400, seed=31) if len(m) < 400]
         t0, t0_wall = time.monotonic(), datetime.now(UTC)
         load_until, give_up_at = t0 + plan.load_s, t0 + plan.load_s + plan.retry_grace_s
