@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from caredesk.compliance.audit import record_audit, verify_chain
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Staff
+from caredesk.storage.orm import Notification, Staff, WorkOrder
+from caredesk.workorders.assignment import _candidates
 from caredesk.workorders.case_numbers import allocate_case_number
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -92,3 +93,43 @@ def test_routing_locks_and_case_numbers_in_opposite_orders_do_not_deadlock(demo_
         first.close()
         second.close()
     assert len(set(numbers)) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_routing_locks_do_not_wait_for_rows_that_only_reference_the_staff(demo_runtime: Runtime) -> None:
+    """Two emergencies at once: each inserts its meeting's participants and notices (a foreign key check takes a
+    KEY SHARE lock on each staff row), then routes its order, locking the candidates. With FOR UPDATE each waited
+    for the other's KEY SHARE: a deadlock, answered 503 (seen in the chaos check). Routing changes no key of a
+    staff row: FOR NO KEY UPDATE, which KEY SHARE does not block."""
+    rt = demo_runtime
+    now = rt.clock.now()
+    with rt.session_factory() as setup:
+        agent = setup.scalars(select(Staff).where(Staff.role == "agent", Staff.active.is_(True),
+                                                  Staff.capacity > 0, Staff.department_id.is_not(None))
+                              .order_by(Staff.id).limit(1)).one()
+        department_id = agent.department_id
+    first, second = rt.session_factory(), rt.session_factory()
+    failures: list[BaseException] = []
+    try:
+        for s in (first, second):  # both reference the agent, as a meeting participant and notice do
+            s.add(Notification(staff_id=agent.id, kind="test", title="t", created_at=now))
+            s.flush()
+
+        def first_routes() -> None:
+            try:
+                assert agent.id in {c.id for c in _candidates(first, WorkOrder(department_id=department_id), None)}
+                first.commit()
+            except BaseException as exc:  # a deadlock would be raised here or in the main thread
+                failures.append(exc)
+
+        routing = threading.Thread(target=first_routes)
+        routing.start()
+        routing.join(timeout=1.5)  # with FOR UPDATE, first waits here for second's KEY SHARE
+        assert agent.id in {c.id for c in _candidates(second, WorkOrder(department_id=department_id), None)}
+        second.commit()
+        routing.join(timeout=30)
+        assert not routing.is_alive() and failures == []
+    finally:
+        first.close()
+        second.close()

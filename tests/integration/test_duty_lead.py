@@ -109,6 +109,7 @@ def test_duty_lead_level_3_complaint_with_nobody_present_goes_to_the_lead_at_onc
     with duty_rt.session_factory() as s:
         [handoff] = s.scalars(select(DutyHandoff)).all()
         assert handoff.emailed_at is not None and handoff.email_attempts == 1
+    assert mail["X-CareDesk-Notice"] == f"duty_handoff:{handoff.id}"
 
     # an ordinary complaint with nobody present still waits in its group's queue
     mild = order_of(client, post(client, MILD, "cust-mild")["work_order_id"])

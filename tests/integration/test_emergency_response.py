@@ -130,6 +130,7 @@ def test_emergency_response_invites_roster_by_email_with_calendar(frozen: Runtim
     for participant, staff in people:
         msg = mail_for[staff.email]
         assert msg["X-CareDesk-Meeting"] == meeting.id
+        assert msg["X-CareDesk-Notice"] == f"meeting_participant:{participant.id}"  # the row its send marks
         assert meeting.title in str(make_header(decode_header(msg["Subject"])))
         parts = body_parts(msg)
         join_url = f"{rt.settings.base_url}/join/{participant.join_token}"

@@ -186,8 +186,9 @@ def test_outbox_alarm_email_survives_a_crash_between_commit_and_send(
         alarm_mail = [m for m in mailbox.wait_for(len(leads)) if m["X-CareDesk-Alarm"]]
         assert Counter(str(m["To"]).split("<")[-1].rstrip(">") for m in alarm_mail) == Counter(leads)
         with other.session_factory() as s:
-            assert {d.status for d in s.scalars(select(AlarmDelivery).where(AlarmDelivery.channel == "email"))
-                    } == {"sent"}
+            sent = s.scalars(select(AlarmDelivery).where(AlarmDelivery.channel == "email")).all()
+        assert {d.status for d in sent} == {"sent"}
+        assert sorted(m["X-CareDesk-Notice"] for m in alarm_mail) == sorted(f"alarm_delivery:{d.id}" for d in sent)
         # a second relay finds nothing: every notice went once
         assert relay_once(other.uow, other.subscribers, now=other.clock.now()).claimed == 0
         assert len([m for m in mailbox.messages if m["X-CareDesk-Alarm"]]) == len(leads)

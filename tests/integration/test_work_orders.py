@@ -216,6 +216,9 @@ def test_sla_warning_breach_and_escalation_at_the_right_business_minute(wo_runti
     assert Counter(_recipients(mailbox)) == Counter({"cards.agent@bank.example": 2, "team.lead@bank.example": 1,
                                                      "dept.head@bank.example": 1})
     subjects = sorted(m["Subject"] for m in mailbox.messages)
+    with rt.session_factory() as s:
+        mark_ids = set(s.scalars(select(SlaMark.id).where(SlaMark.work_order_id == order.id)))
+    assert {m["X-CareDesk-Notice"] for m in mailbox.messages} == {f"sla_mark:{i}" for i in mark_ids}
     assert any("escalation-1" in subj and str(order.case_number) in subj for subj in subjects)
     assert [e.data["from"] for e in _events(rt, order.id, "reassigned")] == [people["agent"]]
 

@@ -20,7 +20,7 @@ from caredesk.alarms.messages import AlarmNotice, alarm_email, alarm_text
 from caredesk.alarms.strategy import AlarmStrategy
 from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
-from caredesk.notify.email import SmtpSender
+from caredesk.notify.email import SmtpSender, tag_notice
 from caredesk.notify.sms import SmsGateway
 from caredesk.notify.webhook import build_webhook_request, post_webhook
 from caredesk.settings import Settings
@@ -58,7 +58,8 @@ def _send(rt: AlarmTaskDeps, delivery: AlarmDelivery, alarm: Alarm, staff: Staff
     notice = _notice(rt, alarm)
     if delivery.channel == "email":
         name = staff.display_name if staff else delivery.recipient
-        rt.mailer.send(alarm_email(notice, to_name=name, to_address=delivery.address, sender=rt.settings.mail_from))
+        rt.mailer.send(tag_notice(alarm_email(notice, to_name=name, to_address=delivery.address,
+                                              sender=rt.settings.mail_from), "alarm_delivery", delivery.id))
     elif delivery.channel == "sms":
         SmsGateway(rt.settings.sms_gateway_url, rt.settings.sms_gateway_token).send(
             delivery.address, alarm_text(notice), delivery.id)

@@ -18,7 +18,7 @@ from caredesk.emergency.incident_actions import CUSTOMER_NOTICE
 from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.emergency.invitation import MeetingInvite, build_invitation_email
 from caredesk.emergency.notice_status import NoticeStatus, check_notice_move
-from caredesk.notify.email import SmtpSender
+from caredesk.notify.email import SmtpSender, tag_notice
 from caredesk.settings import Settings
 from caredesk.storage.orm import (
     Conversation,
@@ -69,7 +69,8 @@ def send_meeting_notice(participant_id: str, outbox_id: int | None = None) -> st
                                join_url=f"{rt.settings.base_url}/join/{participant.join_token}",
                                organizer_email=rt.mailer.sender_address, invitee_name=staff.display_name,
                                invitee_email=staff.email, now=now)
-        return Claimed(build_invitation_email(invite, rt.settings.mail_from))
+        return Claimed(tag_notice(build_invitation_email(invite, rt.settings.mail_from), "meeting_participant",
+                                  participant_id))
 
     def _locked(s: Session) -> MeetingParticipant:
         participant = s.get(MeetingParticipant, participant_id, with_for_update=True)

@@ -11,7 +11,18 @@ from pathlib import Path
 
 from caredesk.settings import Settings
 
-__all__ = ["FolderSender", "SmtpSender", "mail_sender"]
+__all__ = ["NOTICE_HEADER", "FolderSender", "SmtpSender", "mail_sender", "tag_notice"]
+
+# Names the notice row an e-mail carries out (`<kind>:<row id>`), so that a mailbox can tell a notice sent twice
+# (the process died between the send and its record) from two notices, and an operator can find the row.
+NOTICE_HEADER = "X-CareDesk-Notice"
+
+
+def tag_notice(message: EmailMessage, kind: str, row_id: str) -> EmailMessage:
+    """Set the notice header: `kind` names the table of the row that records the send."""
+    del message[NOTICE_HEADER]
+    message[NOTICE_HEADER] = f"{kind}:{row_id}"
+    return message
 
 
 class SmtpSender:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.clock import Clock
-from caredesk.notify.email import SmtpSender
+from caredesk.notify.email import SmtpSender, tag_notice
 from caredesk.settings import Settings
 from caredesk.sla.events import SlaMarked, SlaNoticeDue
 from caredesk.sla.policy import SlaConfig
@@ -91,6 +91,7 @@ def send_sla_notice(mark_id: str, outbox_id: int | None = None) -> str:
         kind = mark.kind.split("-")[0]
         msg = EmailMessage()
         msg["To"] = staff.email
+        tag_notice(msg, "sla_mark", mark.id)
         msg["Subject"] = f"[CareDesk] SLA {mark.kind}: {mark.target.split(':')[0]} of work order {order.number}"
         msg.set_content(
             f"{staff.display_name},\n\nWork order {order.number} ({order.title})\n"

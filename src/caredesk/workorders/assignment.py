@@ -67,8 +67,11 @@ def _candidates(session: Session, order: WorkOrder, group: SkillGroup | None) ->
             staff_skill_groups.c.skill_group_id == group.id)
     else:
         stmt = stmt.where(Staff.department_id == order.department_id)
-    # Lock the candidates (PostgreSQL) so that two transactions do not both fill an agent's last slot.
-    return list(session.scalars(stmt.order_by(Staff.id).with_for_update()))
+    # Lock the candidates (PostgreSQL) so that two transactions do not both fill an agent's last slot. FOR NO KEY
+    # UPDATE: routing changes no key, and a row that only references a staff member (a meeting participant, a
+    # notice: its foreign key check holds KEY SHARE) must not block it; with FOR UPDATE two emergencies at once,
+    # each having invited the same people, waited for each other (a deadlock).
+    return list(session.scalars(stmt.order_by(Staff.id).with_for_update(key_share=True)))
 
 
 def route(session: Session, order: WorkOrder, flows: dict[str, Flow], *, now: datetime, actor: str = "system",

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.clock import Clock
-from caredesk.notify.email import SmtpSender
+from caredesk.notify.email import SmtpSender, tag_notice
 from caredesk.settings import Settings
 from caredesk.storage.orm import (
     Conversation,
@@ -180,6 +180,7 @@ def send_duty_notice(handoff_id: str, outbox_id: int | None = None) -> str:
         handoff.email_claimed_until, handoff.email_attempts = now + CLAIM_LEASE, handoff.email_attempts + 1
         msg = EmailMessage()
         msg["To"] = lead.email
+        tag_notice(msg, "duty_handoff", handoff.id)
         msg["Subject"] = f"[CareDesk] 转值班主管 / Handed to you on duty: work order {order.number}"
         msg.set_content(
             f"{lead.display_name},\n\n工单 / Work order {order.number}: {order.title}\n"
