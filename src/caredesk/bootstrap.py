@@ -78,7 +78,7 @@ def _register_tasks(queue: TaskQueue) -> None:
 def relay_outbox() -> int:
     """The periodic relay task: dispatch what is due, in this process's runtime."""
     rt = current_runtime()
-    return relay_once(rt.uow, rt.subscribers, now=rt.clock.now()).dispatched
+    return relay_once(rt.uow, rt.subscribers, now=rt.clock.now(), task_lease=rt.settings.outbox_task_lease).dispatched
 
 
 def _subscribe(rt: Runtime) -> None:

@@ -76,7 +76,7 @@ class Runtime:
         """One action's transaction; on SQLite this process's writers queue for the single write lock."""
         sqlite = self.engine.dialect.name == "sqlite"
         return UnitOfWork(self.session_factory, write_lock=self._write_lock if sqlite else None, clock=self.clock,
-                          subscribers=self.subscribers)
+                          subscribers=self.subscribers, task_lease=self.settings.outbox_task_lease)
 
     @property
     def decision_policy(self) -> DecisionPolicy:

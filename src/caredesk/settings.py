@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
@@ -121,6 +121,13 @@ class Settings(BaseSettings):
                                                                   "review_and_sign_off"])
     meeting_duration_minutes: int = 60
 
+    # Notices (docs/architecture.md, "Delivery guarantee of notices"): a worker's claim on a notice it is sending
+    # (longer than one send: SMTP's timeout is 15 s), and how long an outbox row handed to a queued task waits for
+    # it before the relay queues the task again (a worker that died). The claim lapses first, so that the task
+    # queued again can take it.
+    notice_claim_seconds: int = Field(120, ge=1)
+    outbox_task_lease_seconds: int = Field(300, ge=2)
+
     # Outgoing e-mail
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -142,6 +149,14 @@ class Settings(BaseSettings):
     def models_path(self) -> Path:
         return self.model_dir or self.var_dir / "models"
 
+    @property
+    def notice_claim(self) -> timedelta:
+        return timedelta(seconds=self.notice_claim_seconds)
+
+    @property
+    def outbox_task_lease(self) -> timedelta:
+        return timedelta(seconds=self.outbox_task_lease_seconds)
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         # Elsewhere the default is only a warning, and `caredesk serve` says it once (settings are built by every
@@ -152,4 +167,6 @@ class Settings(BaseSettings):
             raise ValueError("CAREDESK_ENCRYPTION_KEYS is required in production (see `caredesk keys generate`)")
         if self.encryption_active_key and self.encryption_active_key not in self.encryption_keys:
             raise ValueError("CAREDESK_ENCRYPTION_ACTIVE_KEY names a key that is not in CAREDESK_ENCRYPTION_KEYS")
+        if self.notice_claim_seconds >= self.outbox_task_lease_seconds:
+            raise ValueError("CAREDESK_NOTICE_CLAIM_SECONDS must be shorter than CAREDESK_OUTBOX_TASK_LEASE_SECONDS")
         return self

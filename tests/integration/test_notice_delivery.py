@@ -31,7 +31,6 @@ from caredesk.runtime import Runtime
 from caredesk.storage.orm import MeetingParticipant, OutboxEvent, Staff
 from caredesk.storage.outbox import TASK_LEASE, outbox_status, relay_once
 from caredesk.tasks.app import TaskQueue
-from caredesk.tasks.notice import CLAIM_LEASE
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, _clean
 from tests.integration.test_task_queue import _runtime, receive
@@ -166,7 +165,7 @@ def test_notice_commit_failing_after_the_send_leaves_the_claim_and_the_retry_sen
     notice = notices(rt, meeting_id)[participant_id]
     assert len(mailbox.messages) == 1
     assert (notice.email_status, notice.email_attempts, notice.email_sent_at) == ("sending", 1, None)
-    assert notice.email_claimed_until == T0 + CLAIM_LEASE
+    assert notice.email_claimed_until == T0 + rt.settings.notice_claim
     assert outbox_row(rt, participant_id).dispatched_at is None
 
     assert run_queued(rt) == 1  # the queue's retry while the claim is live: skipped, not sent

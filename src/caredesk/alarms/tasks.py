@@ -28,7 +28,7 @@ from caredesk.storage.orm import Alarm, AlarmDelivery, Conversation, Staff
 from caredesk.storage.outbox import task_done
 from caredesk.storage.unit_of_work import UnitOfWork, events_of
 from caredesk.tasks.context import task_context
-from caredesk.tasks.notice import CLAIM_LEASE, Claimed, Skip, claim_is_live, deliver_notice
+from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice
 
 __all__ = ["deliver_alarm_notice", "escalate_alarm"]
 
@@ -99,7 +99,7 @@ def deliver_alarm_notice(delivery_id: str, outbox_id: int | None = None) -> str:
             delivery.last_error = f"alarm {alarm.status} before quiet hours ended"
             return Skip("cancelled")
         delivery.status = check_delivery_move(delivery.status, DeliveryStatus.SENDING)
-        delivery.claimed_until, delivery.attempts = now + CLAIM_LEASE, delivery.attempts + 1
+        delivery.claimed_until, delivery.attempts = now + rt.settings.notice_claim, delivery.attempts + 1
         staff = s.get(Staff, delivery.recipient) if delivery.channel in ("email", "sms") else None
         return Claimed((delivery, alarm, staff))  # loaded rows: sessions keep them after the commit
 
@@ -133,7 +133,8 @@ def deliver_alarm_notice(delivery_id: str, outbox_id: int | None = None) -> str:
         log.warning("alarm notice %s (%s) failed, attempt %d: %s", delivery.id, delivery.channel,
                     delivery.attempts, type(exc).__name__)
 
-    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=send, record_sent=record_sent,
+    return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
+                          claim=claim, send=send, record_sent=record_sent,
                           record_failed=record_failed)
 
 

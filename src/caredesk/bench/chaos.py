@@ -246,6 +246,9 @@ def run_chaos(plan: ChaosPlan, *, postgres_url: str, extra_env: dict[str, str] |
                 "CAREDESK_TASKS_MODE": "external", "CAREDESK_ENVIRONMENT": "development",
                 "CAREDESK_SMTP_HOST": "127.0.0.1", "CAREDESK_SMTP_PORT": str(smtp_port),
                 "CAREDESK_RATE_LIMIT_PER_MINUTE": "0", "CAREDESK_RECORD_READS_FREEZE_PER_HOUR": "0",
+                # Short leases, so that a task lost with a killed worker or the emptied Redis comes back within
+                # the drain (the defaults, 120 s and 300 s, suit a backlog of thousands of notices).
+                "CAREDESK_NOTICE_CLAIM_SECONDS": "8", "CAREDESK_OUTBOX_TASK_LEASE_SECONDS": "20",
                 **(extra_env or {})})
     dep = _Deployment(env, tmp)
     traffic = Traffic()

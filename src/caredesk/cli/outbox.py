@@ -33,7 +33,8 @@ def relay(once: Annotated[bool, typer.Option("--once", help="One pass, then exit
     rt = _runtime()
     try:
         while True:
-            report = relay_once(rt.uow, rt.subscribers, now=rt.clock.now(), limit=limit)
+            report = relay_once(rt.uow, rt.subscribers, now=rt.clock.now(), limit=limit,
+                                    task_lease=rt.settings.outbox_task_lease)
             if report.claimed or once:
                 typer.echo(f"relayed {report.dispatched} of {report.claimed}"
                            + (f"; failed again: {', '.join(map(str, report.failed))}" if report.failed else ""))

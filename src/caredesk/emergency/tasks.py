@@ -29,7 +29,7 @@ from caredesk.storage.orm import (
 )
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.context import task_context
-from caredesk.tasks.notice import CLAIM_LEASE, Claimed, Skip, claim_is_live, deliver_notice
+from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice
 
 __all__ = ["email_incident_outcome", "send_meeting_notice"]
 
@@ -61,7 +61,7 @@ def send_meeting_notice(participant_id: str, outbox_id: int | None = None) -> st
         staff = s.get(Staff, participant.staff_id)
         assert meeting is not None and staff is not None
         participant.email_status = check_notice_move(participant.email_status, NoticeStatus.SENDING)
-        participant.email_claimed_until = now + CLAIM_LEASE
+        participant.email_claimed_until = now + rt.settings.notice_claim
         participant.email_attempts += 1
         invite = MeetingInvite(meeting_id=meeting.id, title=meeting.title,
                                summary=str(meeting.context.get("fault", {}).get("description", "")),
@@ -94,7 +94,8 @@ def send_meeting_notice(participant_id: str, outbox_id: int | None = None) -> st
         log.warning("join notice for participant %s failed (attempt %d): %s", participant_id,
                     participant.email_attempts, type(exc).__name__)
 
-    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+    return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
+                          claim=claim, send=rt.mailer.send,
                           record_sent=record_sent, record_failed=record_failed)
 
 
@@ -115,7 +116,7 @@ def email_incident_outcome(record_id: str, outbox_id: int | None = None) -> str:
         customer = conversation.customer if conversation else None
         if customer is None or not customer.email:
             return Skip("skipped")
-        record.customer_email_claimed_until = now + CLAIM_LEASE
+        record.customer_email_claimed_until = now + rt.settings.notice_claim
         record.customer_email_attempts += 1
         language = "en" if customer.language == "en" else "zh"
         msg = EmailMessage()
@@ -141,5 +142,6 @@ def email_incident_outcome(record_id: str, outbox_id: int | None = None) -> str:
                   .values(customer_email_claimed_until=None).execution_options(synchronize_session=False))
         log.warning("outcome e-mail of incident record %s failed: %s", record_id, type(exc).__name__)
 
-    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+    return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
+                          claim=claim, send=rt.mailer.send,
                           record_sent=record_sent, record_failed=record_failed)

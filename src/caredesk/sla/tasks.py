@@ -22,7 +22,7 @@ from caredesk.storage.orm import SlaMark, Staff, WorkOrder
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
-from caredesk.tasks.notice import CLAIM_LEASE, Claimed, Skip, claim_is_live, deliver_notice
+from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice
 from caredesk.workorders.flows import Flow
 
 __all__ = ["check_sla", "send_sla_notice", "sla_sweep"]
@@ -87,7 +87,7 @@ def send_sla_notice(mark_id: str, outbox_id: int | None = None) -> str:
         if staff is None or not staff.email or order is None:
             mark.emailed_at = now  # nobody to e-mail: the in-app notice is the record
             return Skip("no-recipient")
-        mark.email_claimed_until, mark.email_attempts = now + CLAIM_LEASE, mark.email_attempts + 1
+        mark.email_claimed_until, mark.email_attempts = now + rt.settings.notice_claim, mark.email_attempts + 1
         kind = mark.kind.split("-")[0]
         msg = EmailMessage()
         msg["To"] = staff.email
@@ -110,5 +110,6 @@ def send_sla_notice(mark_id: str, outbox_id: int | None = None) -> str:
         s.execute(update(SlaMark).where(SlaMark.id == mark_id).values(email_claimed_until=None)
                   .execution_options(synchronize_session=False))
 
-    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+    return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
+                          claim=claim, send=rt.mailer.send,
                           record_sent=record_sent, record_failed=record_failed)

@@ -83,7 +83,8 @@ def dispatch(subscribers: Subscribers, items: Sequence[tuple[int, DomainEvent]])
     return results
 
 
-def mark(session: Session, results: Sequence[Delivery], *, now: datetime) -> None:
+def mark(session: Session, results: Sequence[Delivery], *, now: datetime, task_lease: timedelta = TASK_LEASE
+         ) -> None:
     """Write the outcomes (the caller commits): done rows get `dispatched_at`; rows handed to a queued task an
     attempt more and the task's lease (unless the task has finished already); failed ones an attempt more,
     the error and a later availability."""
@@ -95,7 +96,7 @@ def mark(session: Session, results: Sequence[Delivery], *, now: datetime) -> Non
     queued = [r.row_id for r in results if r.error is None and r.handed_off]
     if queued:
         session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(queued), OutboxEvent.dispatched_at.is_(None))
-                        .values(locked_until=now + TASK_LEASE, attempts=OutboxEvent.attempts + 1)
+                        .values(locked_until=now + task_lease, attempts=OutboxEvent.attempts + 1)
                         .execution_options(synchronize_session=False))
     for failed in (r for r in results if r.error is not None):
         row = session.get(OutboxEvent, failed.row_id)
@@ -115,11 +116,12 @@ def task_done(session: Session, row_id: int | None, *, now: datetime) -> None:
                         .execution_options(synchronize_session=False))
 
 
-def task_retrying(session: Session, row_id: int | None, error: str, *, now: datetime) -> None:
+def task_retrying(session: Session, row_id: int | None, error: str, *, now: datetime,
+                  task_lease: timedelta = TASK_LEASE) -> None:
     """The task failed and the queue retries it: keep the relay away for another lease, keep the error."""
     if row_id is not None:
         session.execute(update(OutboxEvent).where(OutboxEvent.id == row_id, OutboxEvent.dispatched_at.is_(None))
-                        .values(locked_until=now + TASK_LEASE, last_error=error[:500])
+                        .values(locked_until=now + task_lease, last_error=error[:500])
                         .execution_options(synchronize_session=False))
 
 
@@ -139,7 +141,8 @@ class _Transaction(Protocol):
 UowFactory = Callable[[], AbstractContextManager[_Transaction]]
 
 
-def relay_once(new_uow: UowFactory, subscribers: Subscribers, *, now: datetime, limit: int = 100) -> RelayReport:
+def relay_once(new_uow: UowFactory, subscribers: Subscribers, *, now: datetime, limit: int = 100,
+               task_lease: timedelta = TASK_LEASE) -> RelayReport:
     """Dispatch the due rows not marked done (oldest first), at most `limit`. Several relays may run at once:
     each claims different rows."""
     with new_uow() as uow:
@@ -161,7 +164,7 @@ def relay_once(new_uow: UowFactory, subscribers: Subscribers, *, now: datetime, 
     report = RelayReport(claimed=len(rows))
     results = dispatch(subscribers, items) + broken
     with new_uow() as uow:
-        mark(uow.session, results, now=now)
+        mark(uow.session, results, now=now, task_lease=task_lease)
         uow.commit()
     report.dispatched = sum(1 for r in results if r.error is None)
     report.failed = [r.row_id for r in results if r.error is not None]

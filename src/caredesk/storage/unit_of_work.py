@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +14,7 @@ from caredesk.clock import Clock, SystemClock
 from caredesk.events import DomainEvent, EventRecorder, Subscribers
 from caredesk.storage.db import WRITE_OPTION
 from caredesk.storage.orm import OutboxEvent
-from caredesk.storage.outbox import dispatch, mark, record_event
+from caredesk.storage.outbox import TASK_LEASE, dispatch, mark, record_event
 
 __all__ = ["UnitOfWork", "events_of"]
 
@@ -52,8 +52,10 @@ class UnitOfWork:
     instead of SQLite's busy-wait, which sleeps up to 100 ms between tries and starves writers under load."""
 
     def __init__(self, session_factory: sessionmaker[Session], *, write_lock: threading.RLock | None = None,
-                 clock: Clock | None = None, subscribers: Subscribers | None = None) -> None:
+                 clock: Clock | None = None, subscribers: Subscribers | None = None,
+                 task_lease: timedelta = TASK_LEASE) -> None:
         self._factory = session_factory
+        self._task_lease = task_lease
         self._write_lock = write_lock
         self._clock = clock or SystemClock()
         self._subscribers = subscribers
@@ -108,7 +110,7 @@ class UnitOfWork:
         try:  # a second, short transaction; the action's data is committed whatever happens here
             if self._write_lock is not None:
                 self._take_write_lock()
-            mark(self.session, results, now=self._clock.now())
+            mark(self.session, results, now=self._clock.now(), task_lease=self._task_lease)
             self.session.commit()
         except Exception:  # the rows keep their lease, and the relay takes them once it runs out
             self.session.rollback()

@@ -2,7 +2,7 @@
 and duty e-mails, the incident outcome) talks to the outside world without holding a transaction open.
 
 1. Claim, in a short transaction: lock the notice's row, check it still needs sending and that nobody holds a
-   live claim, then take the claim (a lease, `CLAIM_LEASE`) and count the attempt; commit.
+   live claim, then take the claim (a lease: settings.notice_claim) and count the attempt; commit.
 2. Send (SMTP, SMS gateway, webhook) with no transaction open.
 3. Record, in a new transaction: sent (or failed, and the queue retries), and the event's outbox row done.
 
@@ -24,13 +24,9 @@ from caredesk.clock import Clock
 from caredesk.storage.outbox import task_done, task_retrying
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["CLAIM_LEASE", "Claimed", "Skip", "claim_is_live", "deliver_notice"]
+__all__ = ["Claimed", "Skip", "claim_is_live", "deliver_notice"]
 
 log = logging.getLogger(__name__)
-
-# How long a claim keeps other workers off a notice: longer than one send (SMTP's timeout is 15 s), shorter
-# than the outbox's TASK_LEASE, so that a task the relay queues again finds a lapsed claim.
-CLAIM_LEASE = timedelta(minutes=2)
 
 P = TypeVar("P")
 
@@ -57,6 +53,7 @@ def claim_is_live(claimed_until: datetime | None, now: datetime) -> bool:
 
 
 def deliver_notice(new_uow: Callable[[], UnitOfWork], clock: Clock, outbox_id: int | None, *,
+                   task_lease: timedelta,
                    claim: Callable[[Session, datetime], Claimed[P] | Skip],
                    send: Callable[[P], None],
                    record_sent: Callable[[Session, datetime], str],
@@ -78,7 +75,7 @@ def deliver_notice(new_uow: Callable[[], UnitOfWork], clock: Clock, outbox_id: i
         with new_uow() as uow:
             now = clock.now()
             record_failed(uow.session, exc, now)
-            task_retrying(uow.session, outbox_id, f"{type(exc).__name__}: {exc}", now=now)
+            task_retrying(uow.session, outbox_id, f"{type(exc).__name__}: {exc}", now=now, task_lease=task_lease)
             uow.commit()
         raise
     with new_uow() as uow:

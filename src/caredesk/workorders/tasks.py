@@ -28,7 +28,7 @@ from caredesk.storage.orm import (
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
-from caredesk.tasks.notice import CLAIM_LEASE, Claimed, Skip, claim_is_live, deliver_notice
+from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice
 from caredesk.workorders.lead_handoff import hand_over_waiting
 
 __all__ = ["hand_over_to_duty_lead", "send_duty_notice", "send_reply_email", "send_survey"]
@@ -72,7 +72,7 @@ def send_survey(survey_id: str, outbox_id: int | None = None) -> str:
         text = (f"您的工单 {order.number} 已处理完毕。请为本次服务打分（1-5 分）：{link}" if zh else
                 f"Your request {order.number} has been closed. Please rate our service (1-5): {link}")
         if customer is not None and customer.email:
-            survey.claimed_until, survey.attempts = now + CLAIM_LEASE, survey.attempts + 1
+            survey.claimed_until, survey.attempts = now + rt.settings.notice_claim, survey.attempts + 1
             msg = EmailMessage()
             msg["To"] = customer.email
             msg["Subject"] = "服务满意度调查" if zh else "How did we do?"
@@ -97,7 +97,8 @@ def send_survey(survey_id: str, outbox_id: int | None = None) -> str:
         s.execute(update(SatisfactionSurvey).where(SatisfactionSurvey.id == survey_id).values(claimed_until=None)
                   .execution_options(synchronize_session=False))
 
-    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+    return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
+                          claim=claim, send=rt.mailer.send,
                           record_sent=record_sent, record_failed=record_failed)
 
 
@@ -118,7 +119,7 @@ def send_reply_email(order_id: str, message_id: str, outbox_id: int | None = Non
         customer = s.get(Customer, order.customer_id) if order and order.customer_id else None
         if order is None or customer is None or not customer.email:
             return Skip("no-recipient")
-        message.email_claimed_until, message.email_attempts = now + CLAIM_LEASE, message.email_attempts + 1
+        message.email_claimed_until, message.email_attempts = now + rt.settings.notice_claim, message.email_attempts + 1
         msg = EmailMessage()
         msg["To"] = customer.email
         msg["Subject"] = f"[{order.number}] " + ("关于您的来信" if order.language != "en" else "About your request")
@@ -136,7 +137,8 @@ def send_reply_email(order_id: str, message_id: str, outbox_id: int | None = Non
         s.execute(update(Message).where(Message.id == message_id).values(email_claimed_until=None)
                   .execution_options(synchronize_session=False))
 
-    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+    return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
+                          claim=claim, send=rt.mailer.send,
                           record_sent=record_sent, record_failed=record_failed)
 
 
@@ -177,7 +179,7 @@ def send_duty_notice(handoff_id: str, outbox_id: int | None = None) -> str:
         if lead is None or not lead.email or order is None:
             handoff.emailed_at = now  # nobody to e-mail: the in-app notice is the record
             return Skip("no-recipient")
-        handoff.email_claimed_until, handoff.email_attempts = now + CLAIM_LEASE, handoff.email_attempts + 1
+        handoff.email_claimed_until, handoff.email_attempts = now + rt.settings.notice_claim, handoff.email_attempts + 1
         msg = EmailMessage()
         msg["To"] = lead.email
         tag_notice(msg, "duty_handoff", handoff.id)
@@ -198,5 +200,6 @@ def send_duty_notice(handoff_id: str, outbox_id: int | None = None) -> str:
         s.execute(update(DutyHandoff).where(DutyHandoff.id == handoff_id).values(email_claimed_until=None)
                   .execution_options(synchronize_session=False))
 
-    return deliver_notice(rt.uow, rt.clock, outbox_id, claim=claim, send=rt.mailer.send,
+    return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
+                          claim=claim, send=rt.mailer.send,
                           record_sent=record_sent, record_failed=record_failed)
