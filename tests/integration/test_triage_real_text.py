@@ -71,3 +71,15 @@ def test_asking_for_a_person_is_a_handoff(pipeline: TriagePipeline, text: str) -
 
 def test_preventing_fraud_is_no_hard_rule(pipeline: TriagePipeline) -> None:
     assert pipeline("如何防止信用卡被盗刷？").hard_rules == []
+
+
+@pytest.mark.parametrize("text", ["The way you handled my dispute is unfair and frankly shady.",
+                                  "I'm appalled that the fee was charged again."])
+def test_english_judging_words_are_angry(pipeline: TriagePipeline, text: str) -> None:
+    assert pipeline(text).emotion.label == "angry"
+
+
+@pytest.mark.parametrize("text", ["I am not satisfied with how my complaint was handled.",
+                                  "Please refund the duplicate charge, I would appreciate it. Thanks."])
+def test_polite_or_negated_english_is_not_satisfied(pipeline: TriagePipeline, text: str) -> None:
+    assert pipeline(text).emotion.label != "satisfied"

@@ -32,12 +32,14 @@ TEXTS = [
 
 
 def sklearn_probabilities(model: TriageModel, text: str) -> dict[str, dict[str, float]]:
-    """The reference: scikit-learn's own transform and decision function over the TF-IDF row and the sentence
-    embedding, divided by each head's calibration temperature, then softmax (binary heads: the logistic)."""
+    """The reference: scikit-learn's own transform and decision function over the TF-IDF row and the dense
+    columns (sentence embedding, then the emotion head's own features: each head takes the first columns it was
+    trained with), divided by each head's calibration temperature, then softmax (binary heads: the logistic)."""
     x = hstack([model.featuriser.transform([text]), csr_matrix(model.dense([text]))]).tocsr()
     out = {}
     for head, clf in model.heads.items():
-        s = np.asarray(clf.decision_function(x), dtype=np.float64)[0] / model.temperatures.get(head, 1.0)
+        s = (np.asarray(clf.decision_function(x[:, :clf.n_features_in_]), dtype=np.float64)[0]
+             / model.temperatures.get(head, 1.0))
         if np.ndim(s) == 0:
             p1 = 1.0 / (1.0 + np.exp(-float(s)))
             probs = np.array([1.0 - p1, p1])

@@ -121,8 +121,10 @@ class FastFeaturiser:
 
 
 class FastTriageScorer:
-    """The triage heads (logistic regressions over the shared TF-IDF featuriser and the sentence embedding
-    after it): labels, calibrated probabilities, ranking and reasons for one message."""
+    """The triage heads (logistic regressions over the shared TF-IDF featuriser and the dense columns after it:
+    the sentence embedding, then features only some heads were trained with): labels, calibrated
+    probabilities, ranking and reasons for one message. A head trained on fewer dense columns has zero
+    weight on the rest; dense columns that no head was trained with (an older model) are ignored."""
 
     def __init__(self, featuriser: FeatureUnion, heads: dict[str, LogisticRegression],
                  temperatures: dict[str, float] | None = None, explained: frozenset[str] | None = None) -> None:
@@ -134,15 +136,17 @@ class FastTriageScorer:
         for head, clf in heads.items():
             self.heads[head] = _Head(clf, start, (temperatures or {}).get(head, 1.0))
             start += self.heads[head].width
-        stacked = np.hstack([np.asarray(clf.coef_, dtype=np.float64).T for clf in heads.values()])
+        coefs = [np.asarray(clf.coef_, dtype=np.float64).T for clf in heads.values()]
+        rows = max(c.shape[0] for c in coefs)
+        stacked = np.hstack([np.vstack([c, np.zeros((rows - c.shape[0], c.shape[1]))]) for c in coefs])
         width = self.features.width
         self.weights = np.ascontiguousarray(stacked[:width])  # TF-IDF features x (classes of every head)
-        self.dense_weights = np.ascontiguousarray(stacked[width:])  # embedding dims x (classes of every head)
+        self.dense_weights = np.ascontiguousarray(stacked[width:])  # dense columns x (classes of every head)
 
     def predict(self, text: str, dense: np.ndarray) -> dict[str, LabelScore]:
         idx, vals = self.features.row(text)
         rows = self.weights[idx]  # the weights of this message's features only
-        dense_scores = dense @ self.dense_weights
+        dense_scores = dense[:len(self.dense_weights)] @ self.dense_weights
         scores = (vals @ rows if len(idx) else np.zeros(self.weights.shape[1])) + dense_scores
         out = {}
         for head, h in self.heads.items():

@@ -33,6 +33,7 @@ from caredesk.text.normalise import normalise_text
 from caredesk.text.segment import tokenize
 from caredesk.triage.corpus import read_corpus, seed_corpus_path
 from caredesk.triage.doc import LabelScore
+from caredesk.triage.emotion_features import EMOTION_FEATURES, emotion_features
 from caredesk.triage.examples import CorrectionRecord, Example, merge_examples
 from caredesk.triage.fast_scoring import FastTriageScorer
 from caredesk.triage.labels import HEADS, TRAINED_HEADS
@@ -45,6 +46,8 @@ ARTEFACT = "model.joblib"
 DENSE_WEIGHT = 1.0  # the sentence embedding's scale beside the two unit-length TF-IDF halves
 C = 4.0  # inverse regularisation, chosen on the dev set (corpus/README.md)
 MIN_EXAMPLES = 8  # a head with fewer labelled rows (or fewer of its rarer label) is not trained
+# Heads that also see their own features after the shared ones (the others learn nothing from those columns).
+OWN_FEATURE_HEADS = frozenset({"emotion"})
 
 
 def _featuriser() -> FeatureUnion:
@@ -73,7 +76,8 @@ class TriageModel:
     _fast: FastTriageScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     def dense(self, texts: Sequence[str]) -> np.ndarray:
-        return self.vectors.encode(texts) * self.dense_weight
+        """The columns after the TF-IDF ones: the sentence embedding, then the emotion head's own features."""
+        return _dense(self.vectors.encode(texts) * self.dense_weight, texts)
 
     def scorer(self) -> FastTriageScorer:
         if self._fast is None:
@@ -85,7 +89,8 @@ class TriageModel:
     def predict(self, masked_text: str, embedding: np.ndarray | None = None) -> dict[str, LabelScore]:
         """One message (the product's case): the fast path, the same labels, scores and reasons as
         `predict_many([masked_text])[0]`. `embedding`: the text's sentence vector when the caller has it."""
-        dense = self.dense([masked_text])[0] if embedding is None else embedding * self.dense_weight
+        dense = (self.dense([masked_text])[0] if embedding is None
+                 else _dense(embedding[None, :] * self.dense_weight, [masked_text])[0])
         return self.scorer().predict(masked_text, dense)
 
     def known_words(self, text: str) -> int:
@@ -125,9 +130,19 @@ def _stratify(examples: Sequence[Example]) -> list[str] | None:
     return labels if min(counts.values()) >= 2 else None
 
 
-def _matrix(feat: FeatureUnion, texts: Sequence[str], dense: np.ndarray, *, fit: bool = False) -> Any:
+def _dense(embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    return np.hstack([embeddings, emotion_features(texts)])
+
+
+def _matrix(feat: FeatureUnion, texts: Sequence[str], embeddings: np.ndarray, *, fit: bool = False) -> Any:
+    """TF-IDF, the (weighted) sentence embeddings, then the own-feature heads' columns."""
     sparse = feat.fit_transform(texts) if fit else feat.transform(texts)
-    return hstack([sparse, csr_matrix(dense)]).tocsr()
+    return hstack([sparse, csr_matrix(_dense(embeddings, texts))]).tocsr()
+
+
+def _head_input(head: str, x: Any) -> Any:
+    """A head's columns: all of them for a head with its own features, the shared ones for the others."""
+    return x if head in OWN_FEATURE_HEADS else x[:, :x.shape[1] - len(EMOTION_FEATURES)]
 
 
 def _trainable(examples: Sequence[Example], head: str) -> tuple[list[int], list[str]]:
@@ -142,6 +157,7 @@ def _trainable(examples: Sequence[Example], head: str) -> tuple[list[int], list[
 def _fit_heads(examples: Sequence[Example], dense: np.ndarray) -> tuple[FeatureUnion, dict[str, LogisticRegression]]:
     feat = _featuriser()
     x = _matrix(feat, [e.text for e in examples], dense, fit=True)
+    shared = _head_input("", x)
     heads = {}
     for head in TRAINED_HEADS:
         idx, y = _trainable(examples, head)
@@ -149,7 +165,8 @@ def _fit_heads(examples: Sequence[Example], dense: np.ndarray) -> tuple[FeatureU
             if head in HEADS:
                 raise InvalidInput(f"head {head} needs examples of at least two labels", head=head)
             continue
-        heads[head] = _head().fit(x[idx], y, sample_weight=np.array([examples[i].weight for i in idx]))
+        inputs = x if head in OWN_FEATURE_HEADS else shared
+        heads[head] = _head().fit(inputs[idx], y, sample_weight=np.array([examples[i].weight for i in idx]))
     return feat, heads
 
 
@@ -180,7 +197,7 @@ def _temperatures(feat: FeatureUnion, heads: dict[str, LogisticRegression], held
             continue
         classes = [str(c) for c in clf.classes_]
         truth = np.array([classes.index(held[i].labels[head]) for i in idx])
-        out[head] = round(_fit_temperature(_logits(clf, x[idx]), truth), 4)
+        out[head] = round(_fit_temperature(_logits(clf, _head_input(head, x)[idx]), truth), 4)
     return out
 
 
