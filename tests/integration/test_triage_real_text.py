@@ -83,3 +83,26 @@ def test_english_judging_words_are_angry(pipeline: TriagePipeline, text: str) ->
                                   "Please refund the duplicate charge, I would appreciate it. Thanks."])
 def test_polite_or_negated_english_is_not_satisfied(pipeline: TriagePipeline, text: str) -> None:
     assert pipeline(text).emotion.label != "satisfied"
+
+
+def test_asking_how_to_stop_fraud_is_no_hard_rule(pipeline: TriagePipeline) -> None:
+    d = pipeline("How do I stop fraud on my card?")
+    assert d.hard_rules == [] and not needs_emergency(d, POLICY)
+
+
+@pytest.mark.parametrize("text", ["A withdrawal showed up on my account last night but it wasn't me",
+                                  "dont recognize these charges collector keeps billing"])
+def test_money_taken_in_loose_wording_is_urgent(pipeline: TriagePipeline, text: str) -> None:
+    assert pipeline(text).label("urgency").label == "urgent"
+
+
+@pytest.mark.parametrize("text", ["汤洒了半碗，包装袋里全是油", "送错了，我要的是炒饭不是炒面",
+                                  "建议大家不要入住这家，隔音奇差"])
+def test_a_spilled_or_wrong_order_or_urging_others_away_needs_attention(pipeline: TriagePipeline, text: str) -> None:
+    assert pipeline(text).label("urgency").label in {"attention", "urgent"}
+
+
+def test_threat_to_go_to_the_ftc_is_a_regulator_threat(pipeline: TriagePipeline) -> None:
+    d = pipeline("servicer ignored my letters so I will contact ftc about this fee")
+    assert "regulator" in d.complaint_types and d.complaint_level == 3
+    assert d.label("urgency").label == "urgent"

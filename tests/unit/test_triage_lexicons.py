@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from caredesk.config_files import load_config
 from caredesk.errors import InvalidConfig
 from caredesk.triage import lexicon_files
-from caredesk.triage.components.lexicon_rules import Lexicons, load_lexicons
+from caredesk.triage.components.lexicon_rules import Lexicons, hard_rules_of, load_lexicons
 from caredesk.triage.lexicon_files import ComplaintLexicon, EmotionLexicon, UrgencyLexicon, read_lexicon
 
 URGENCY = "hard:\n  fraud: [Fraud]\nprevention: [prevent]\nurgent: []\nattention:\nhandoff: [agent please]\n"
@@ -113,3 +113,13 @@ def test_a_bad_shipped_lexicon_fails_the_whole_load(tmp_path: Path, monkeypatch:
     with pytest.raises(InvalidConfig) as caught:
         load_lexicons()
     assert caught.value.message == "triage/lexicons/urgency.yaml:2: hard.fraud: Input should be a valid list"
+
+
+@pytest.mark.parametrize(("text", "fires"), [
+    ("how do i stop fraud on my card?", False),  # the prevention phrase is longer than the window itself
+    ("如何防止信用卡被盗刷", False),
+    ("someone used my card, fraud!", True),
+    ("i want to know how do i stop it. yesterday somebody made a fraudulent payment", True),  # too far back
+])
+def test_a_prevention_phrase_ending_just_before_a_hard_phrase_stops_it(text: str, fires: bool) -> None:
+    assert bool(hard_rules_of(text, load_lexicons())) is fires
