@@ -11,12 +11,8 @@ an intake does, so that a flame graph reads as a table."""
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import argparse
+import os
 import secrets
 import signal
 import statistics
@@ -193,6 +189,8 @@ def _run(env: dict[str, str], key: str, n: int, stacks: Path | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ.setdefault(name, "1")  # as the bench and the servers: one BLAS thread (numpy not loaded yet)
     parser = argparse.ArgumentParser(prog="python -m caredesk.bench.intake_profile", description=__doc__)
     parser.add_argument("--postgres", action="store_true", help="on a temporary schema of the bench database")
     parser.add_argument("-n", type=int, default=200)
