@@ -59,7 +59,13 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         reads = _read(url, key, (ids * (1 + n // max(len(ids), 1)))[:n], concurrency)
         read_p50, read_p99 = summary_ms(reads.latencies)
         log(f"api: {n} conversation reads, {n / reads.wall_s:.1f} req/s, p50 {read_p50} ms, p99 {read_p99} ms")
-        failures = first.failures + warm.failures + load.failures + reads.failures
+        orders = sorted(load.work_order_ids | warm.work_order_ids)
+        details = _read(url, key, (orders * (1 + n // max(len(orders), 1)))[:n], concurrency,
+                        path="/api/v1/work-orders/{}")
+        detail_p50, detail_p99 = summary_ms(details.latencies)
+        log(f"api: {n} work-order detail reads, {n / details.wall_s:.1f} req/s, p50 {detail_p50} ms, "
+            f"p99 {detail_p99} ms")
+        failures = first.failures + warm.failures + load.failures + reads.failures + details.failures
         server_error = last_traceback(log_path) if failures else ""
     finally:
         stop(procs)
@@ -70,6 +76,9 @@ def run(quick: bool) -> tuple[Figures, Notes]:
                "api_first_request_s": round(first.wall_s, 2),
                "conversation_read_rps": round(n / reads.wall_s, 1), "conversation_read_p50_ms": read_p50,
                "conversation_read_p99_ms": read_p99,
+               "workorder_detail_api_rps": round(n / details.wall_s, 1),
+               "workorder_detail_api_p50_ms": detail_p50, "workorder_detail_api_p99_ms": detail_p99,
+               "workorder_detail_api_load_average_1m": details.load_avg_1m,
                "intake_api_failed_requests": float(len(failures)),
                "bench_load_average_1m": load.load_avg_1m, "bench_client_cpu_share": load.client_cpu_share}
     decisions = ", ".join(f"{k} {v}" for k, v in sorted(load.decisions.items()))
@@ -90,9 +99,12 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         "the server could not have. Then conversation_read_*: "
         f"{n} GET /api/v1/conversations/{{id}} over the timed run's conversations from {concurrency} threads; "
         "each read is scope-checked and writes its own hash-chained audit entry (the bulk-read freeze is "
-        "off for the one bench key).")}
+        "off for the one bench key). Then workorder_detail_api_*: "
+        f"{n} GET /api/v1/work-orders/{{id}} over the work orders the warm-up and timed runs opened, from "
+        f"{concurrency} threads: scope check, the order with its timeline and SLA standing, and the read's own "
+        "audit entry (read audit on).")}
     if failures:  # the figures stay in the report; the *_error note fails the run
         log(f"api: {len(failures)} requests failed, e.g. {failures[0]}")
-        notes["api_error"] = (f"{len(failures)} of {2 * n + warmup + 1} requests failed: "
+        notes["api_error"] = (f"{len(failures)} of {3 * n + warmup + 1} requests failed: "
                               f"{'; '.join(sorted(set(failures))[:5])}. Server log: {server_error}")
     return figures, notes

@@ -1,5 +1,5 @@
-"""The load client of the API benchmarks: POST /api/v1/messages and GET /api/v1/conversations/{id} from a few
-threads over loopback, with what the run cost the client itself and how loaded the machine was."""
+"""The load client of the API benchmarks: POST /api/v1/messages and audited GETs (a conversation, a work
+order) from a few threads over loopback, with what the run cost the client itself and how loaded the machine was."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class LoadResult:
     failures: list[str] = field(default_factory=list)
     decisions: Counter[str] = field(default_factory=Counter)
     conversation_ids: set[str] = field(default_factory=set)
+    work_order_ids: set[str] = field(default_factory=set)
     client_cpu_s: float = 0.0  # CPU time of this (client) process while the threads ran
     load_avg_1m: float = 0.0  # the machine's 1-minute load average when the last thread finished
 
@@ -87,6 +88,8 @@ def load(url: str, key: str, messages: list[str], concurrency: int, seed: int) -
                 with lock:
                     result.decisions[data["decision"]["kind"]] += 1
                     result.conversation_ids.add(data["conversation_id"])
+                    if data["decision"].get("work_order_id"):
+                        result.work_order_ids.add(data["decision"]["work_order_id"])
         with lock:
             result.latencies.extend(local)
 
@@ -95,21 +98,22 @@ def load(url: str, key: str, messages: list[str], concurrency: int, seed: int) -
     return result
 
 
-def read(url: str, key: str, conversation_ids: list[str], concurrency: int) -> LoadResult:
-    """GET /api/v1/conversations/{id} from `concurrency` threads: each is a scoped, audited read (one
-    audit entry written per read)."""
+def read(url: str, key: str, ids: list[str], concurrency: int, path: str = "/api/v1/conversations/{}"
+         ) -> LoadResult:
+    """GET `path` with each id (a conversation by default, or a work order) from `concurrency` threads: each
+    is a scoped, audited read (one audit entry written per read)."""
     import httpx
 
     result = LoadResult()
     lock = threading.Lock()
-    shards = [conversation_ids[i::concurrency] for i in range(concurrency)]
+    shards = [ids[i::concurrency] for i in range(concurrency)]
 
     def worker(w: int) -> None:
         local: list[float] = []
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-            for conversation_id in shards[w]:
+            for one in shards[w]:
                 t0 = time.perf_counter()
-                resp = client.get(f"/api/v1/conversations/{conversation_id}")
+                resp = client.get(path.format(one))
                 local.append(time.perf_counter() - t0)
                 if resp.status_code != 200:
                     with lock:

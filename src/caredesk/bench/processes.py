@@ -85,7 +85,7 @@ def sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 180) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 600) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout

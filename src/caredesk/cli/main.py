@@ -128,8 +128,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     if workers > 1 and rt.settings.tasks_mode == "embedded":
         fail("several API processes need a shared task queue: set CAREDESK_REDIS_URL and "
              "CAREDESK_TASKS_MODE=external, and run `caredesk worker` beside them")
-    _ = rt.triage  # load (or first-run train) the model before accepting requests
-    rt.knowledge_index()  # and build the knowledge index, so that no first request waits for it
+    # Load (or first-run train) the model and run it once, which loads jieba's dictionary and the sentence
+    # encoder; build the knowledge index: no first request waits, and with --workers the forked processes
+    # share all of it instead of each loading its own copy. Then hand the freed heap back.
+    rt.triage("您好，我的银行卡无法登录 hello")
+    rt.knowledge_index()
+    from caredesk.cli.memory import release_free_memory
+
+    release_free_memory()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The embedded consumer's "executing sla_sweep" every minute would drown the request log; failures
     # still show (warnings and errors). `caredesk worker` keeps the task log.

@@ -49,9 +49,11 @@ class OrderDetail:
     sla: list[SlaStatus]
 
 
-def order_detail(session: Session, order_id: str, config: SlaConfig, now: datetime) -> OrderDetail:
-    """The order (NotFound when there is none; the caller has checked the viewer may see it)."""
-    order = get_work_order(session, order_id)
+def order_detail(session: Session, order_id: str, config: SlaConfig, now: datetime,
+                 order: WorkOrder | None = None) -> OrderDetail:
+    """The order (NotFound when there is none; the caller has checked the viewer may see it). `order`: the
+    row the scope check has just loaded in this session, not read a second time."""
+    order = order if order is not None and order.id == order_id else get_work_order(session, order_id)
     return OrderDetail(order, list_events(session, order_id), sla_status(session, order, config, now))
 
 

@@ -25,6 +25,7 @@ from caredesk.api.workorder_schemas import (
 )
 from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, require
+from caredesk.storage.orm import WorkOrder
 from caredesk.workorders.actions import do_transition, list_work_orders
 from caredesk.workorders.closure import do_close, do_reopen, do_resolve
 from caredesk.workorders.queries import order_detail, order_id_of
@@ -56,13 +57,13 @@ def _scope(session: Any, caller: Caller) -> Any:
     return work_order_filter(session, caller)
 
 
-def _visible(session: Any, caller: Caller, order_id: str) -> None:
+def _visible(session: Any, caller: Caller, order_id: str) -> WorkOrder:
     """Every route on one order checks the caller may see it (else 404) before acting."""
-    work_order_for(session, caller, order_id)
+    return work_order_for(session, caller, order_id)
 
 
-def _detail(rt: Any, session: Any, order_id: str) -> dict[str, Any]:
-    detail = order_detail(session, order_id, rt.sla, rt.clock.now())
+def _detail(rt: Any, session: Any, order_id: str, order: WorkOrder | None = None) -> dict[str, Any]:
+    detail = order_detail(session, order_id, rt.sla, rt.clock.now(), order)
     order = detail.order
     out = work_order_out(order, detail.events)
     out["sla"] = sla_out(order.sla_policy, detail.sla)
@@ -78,9 +79,9 @@ def _detail(rt: Any, session: Any, order_id: str) -> dict[str, Any]:
 def get_order(order_id: str, rt: RuntimeDep, session: SessionDep, caller: Reader) -> dict[str, Any]:
     """`order_id`: the id, or the case number the customer quotes (C20261206-0042)."""
     order_id = order_id_of(session, order_id)
-    _visible(session, caller, order_id)
+    order = _visible(session, caller, order_id)
     audit_read(rt, caller, "work_order", order_id)
-    return _detail(rt, session, order_id)
+    return _detail(rt, session, order_id, order)
 
 
 @router.post("/work-orders/{order_id}/transitions")
