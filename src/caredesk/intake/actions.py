@@ -42,10 +42,12 @@ if TYPE_CHECKING:
     from caredesk.intake.idempotency_store import KeyClaim
     from caredesk.knowledge.retrieval import KnowledgeIndex
 
-__all__ = ["CHANNELS", "IncomingMessage", "IntakeOutcome", "check_incoming", "do_receive_message"]
+__all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "IncomingMessage", "IntakeOutcome", "check_incoming",
+           "do_receive_message"]
 
 CHANNELS = frozenset({"web", "chat", "api", "email", "wechat", "phone", "sms", "app"})
-_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+CUSTOMER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+_REF = re.compile(CUSTOMER_REF_PATTERN)
 
 
 @dataclass(frozen=True)

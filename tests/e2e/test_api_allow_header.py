@@ -1,0 +1,34 @@
+"""A method a resource does not serve is 405 with `Allow` listing every method the resource does serve (RFC
+9110), for every path of the API: FastAPI has one route per operation, and Starlette named only the first."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_every_405_lists_the_documented_methods_in_allow(api: Any) -> None:
+    paths = {p: ops for p, ops in api.get("/openapi.json").json()["paths"].items() if p.startswith("/api/")}
+    assert len(paths) >= 30
+    wrong = {}
+    for path, operations in paths.items():
+        documented = {m.upper() for m in operations if m in METHODS}
+        url = re.sub(r"\{[^}]+\}", "0", path)
+        for method in sorted({m.upper() for m in METHODS} - documented):
+            r = api.request(method, url)
+            allowed = {m.strip() for m in r.headers.get("allow", "").split(",") if m.strip()} - {"HEAD", "OPTIONS"}
+            if r.status_code != 405 or allowed != documented:
+                wrong[f"{method} {path}"] = (r.status_code, r.headers.get("allow"), sorted(documented))
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_allow_on_a_path_served_by_two_routes(api: Any) -> None:
+    r = api.request("OPTIONS", "/api/v1/knowledge")
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    assert r.headers["allow"] == "GET, POST"
