@@ -2,13 +2,16 @@
 
 CareDeskError
 ├── InvalidInput        400  invalid_input        (bad values the schema cannot catch)
-│   └── InvalidFile     400  invalid_file         (CSV/flow/config files with line-level reasons)
-│       └── InvalidConfig 400 invalid_config    (a YAML configuration file: file, line, field path)
+│   ├── InvalidFile     400  invalid_file         (CSV/flow/config files with line-level reasons)
+│   │   └── InvalidConfig 400 invalid_config    (a YAML configuration file: file, line, field path)
+│   └── InvalidIdempotencyKey 400 invalid_idempotency_key (empty, longer than 255, not printable ASCII)
 ├── Unauthenticated     401  unauthenticated
 ├── Forbidden           403  forbidden
 │   └── AccountFrozen   403  account_frozen       (sign-in refused: frozen or deactivated; an admin unfreezes)
 ├── NotFound            404  not_found            (also for things the caller may not see)
 ├── Conflict            409  conflict
+│   ├── IdempotencyKeyReused     409  idempotency_key_reused     (the key came before with another body)
+│   └── IdempotencyKeyInProgress 409  idempotency_key_in_progress (Retry-After; the first request is unsettled)
 ├── PayloadTooLarge     413  payload_too_large
 ├── LoginThrottled      429  login_throttled      (too many failed sign-ins: locked for a while)
 └── Unavailable         503  unavailable          (a dependency such as the model is not ready)
@@ -24,8 +27,11 @@ __all__ = [
     "ComplianceBlocked",
     "Conflict",
     "Forbidden",
+    "IdempotencyKeyInProgress",
+    "IdempotencyKeyReused",
     "InvalidConfig",
     "InvalidFile",
+    "InvalidIdempotencyKey",
     "InvalidInput",
     "LoginThrottled",
     "NotFound",
@@ -84,6 +90,10 @@ class InvalidConfig(InvalidFile):
         self.reason = reason
 
 
+class InvalidIdempotencyKey(InvalidInput):
+    code = "invalid_idempotency_key"
+
+
 class Unauthenticated(CareDeskError):
     code = "unauthenticated"
     status = 401
@@ -109,6 +119,22 @@ class NotFound(CareDeskError):
 class Conflict(CareDeskError):
     code = "conflict"
     status = 409
+
+
+class IdempotencyKeyReused(Conflict):
+    """The caller sent this Idempotency-Key before with a different request body: a client bug, not a retry."""
+
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInProgress(Conflict):
+    """The key is held but its answer cannot be read yet; retrying after `retry_after` seconds replays it."""
+
+    code = "idempotency_key_in_progress"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 class PayloadTooLarge(CareDeskError):

@@ -3,11 +3,12 @@ rows."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, model_validator
 
-from caredesk.api.schemas import StrictModel
+from caredesk.api.schemas import NOT_BLANK, StrictModel
 from caredesk.knowledge.model import EntryDraft, normalise_category
 from caredesk.storage.orm import KnowledgeEntry, KnowledgeSuggestion, KnowledgeVersion
 
@@ -27,8 +28,20 @@ Channel = Literal["web", "chat", "app", "email", "wechat", "sms", "phone", "api"
 Status = Literal["draft", "review", "published", "archived"]
 ContentTypeIn = Literal["system", "business", "branch", "external_partner"]
 ProblemTypeIn = Literal["consultation", "complaint", "suggestion"]
-QuestionText = Annotated[str, Field(min_length=1, max_length=2000)]
-AnswerText = Annotated[str, Field(min_length=1, max_length=20_000)]
+# `pattern` \S: not only whitespace, as knowledge.model.check_entry enforces (a 400 `invalid_input`)
+_NOT_BLANK: dict[str, Any] = {"pattern": NOT_BLANK}
+QuestionText = Annotated[str, Field(min_length=1, max_length=2000, json_schema_extra=_NOT_BLANK)]
+AnswerText = Annotated[str, Field(min_length=1, max_length=20_000, json_schema_extra=_NOT_BLANK)]
+
+
+def _date_time_text(value: Any) -> Any:
+    """A date-time string, as the schema says (pydantic alone also takes a number of seconds)."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected a date-time string such as 2026-12-01T09:00:00+08:00")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
 
 
 class _Validity(StrictModel):
@@ -41,7 +54,7 @@ class _Validity(StrictModel):
 
 
 class KnowledgeIn(_Validity):
-    key: str = Field(min_length=1, max_length=128)
+    key: str = Field(min_length=1, max_length=128, json_schema_extra=_NOT_BLANK)
     language: Literal["zh", "en"]
     question: QuestionText
     answer: AnswerText
@@ -50,8 +63,8 @@ class KnowledgeIn(_Validity):
     category: str = Field(default="", max_length=128, description="a path such as cards/credit")
     similar_questions: list[QuestionText] = Field(default_factory=list, max_length=50)
     answer_variants: dict[Channel, AnswerText] = Field(default_factory=dict)
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
     owner: str | None = Field(default=None, max_length=64, description="staff username or id")
     status: Status | None = Field(
         default=None, description="default: published for admins, draft for editors"
@@ -86,8 +99,8 @@ class KnowledgeUpdate(_Validity):
     category: str | None = Field(default=None, max_length=128)
     similar_questions: list[QuestionText] | None = Field(default=None, max_length=50)
     answer_variants: dict[Channel, AnswerText] | None = None
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
     owner: str | None = Field(default=None, max_length=64)
     status: Status | None = None
     reason: str = Field(default="", max_length=2000, description="why (needed when a status change rejects)")

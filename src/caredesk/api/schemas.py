@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from caredesk.intake.actions import IntakeOutcome
+from caredesk.intake.actions import CHANNELS, CUSTOMER_REF_PATTERN, IntakeOutcome
 from caredesk.storage.orm import (
     Alarm,
     EmergencyMeeting,
@@ -17,15 +17,24 @@ from caredesk.storage.orm import (
 )
 from caredesk.triage.doc import LabelScore
 
+# Published constraints on text: no NUL anywhere (storage/text_guard.py refuses it with a 400 on every
+# database), and for texts that must say something, one character that is not whitespace.
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
 class MessageIn(StrictModel):
-    text: str = Field(min_length=1, max_length=20_000)
-    channel: str = Field(min_length=1, max_length=32)
-    customer_ref: str = Field(min_length=1, max_length=128)
+    """The `enum` and `pattern`s are what intake's check_incoming enforces (a 400 `invalid_input`, as before
+    they were published); the text's maxLength is set from the configured limit (api/openapi_limits.py)."""
+
+    text: str = Field(min_length=1, max_length=20_000, description="not only whitespace",
+                      json_schema_extra={"pattern": NOT_BLANK})
+    channel: str = Field(min_length=1, max_length=32, json_schema_extra={"enum": list(sorted(CHANNELS))})
+    customer_ref: str = Field(min_length=1, max_length=128, json_schema_extra={"pattern": CUSTOMER_REF_PATTERN})
     conversation_id: str | None = Field(default=None, max_length=64)
     customer_branch: str | None = Field(default=None, min_length=1, max_length=64,
                                         description="the customer's home branch code (scopes who may see them)")

@@ -2,8 +2,9 @@
 
 Messages and customer contact data past their retention are anonymised (the text replaced, PII cleared)
 rather than deleted, so that work orders, triage results and statistics keep their shape; in-app notices
-are deleted. The audit log is kept at least three years whatever is configured (a bank's record-keeping
-duty) and CareDesk never deletes it: export it (`caredesk audit export`) before archiving by hand."""
+are deleted, and so are Idempotency-Key answers past their 24 hours (intake ignores them already). The audit
+log is kept at least three years whatever is configured (a bank's record-keeping duty) and CareDesk never
+deletes it: export it (`caredesk audit export`) before archiving by hand."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import CursorResult, delete, func, or_, select, update
 
 from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
+from caredesk.intake.idempotency_store import purge_expired_keys
 from caredesk.settings import Settings
 from caredesk.storage.orm import CUSTOMER_PII_FIELDS, Conversation, Customer, Message, Notification
 from caredesk.storage.unit_of_work import UnitOfWork
@@ -58,6 +60,7 @@ class RetentionReport:
     messages: int
     customers: int
     notifications: int
+    idempotency_keys: int = 0  # Idempotency-Key answers past their lifetime (intake/idempotency.py)
 
 
 def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetime, batch: int = 1000
@@ -83,11 +86,12 @@ def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetim
         deleted = cast(CursorResult[Any], s.execute(delete(Notification).where(
             Notification.created_at < cut["notification"]).execution_options(synchronize_session=False)))
         notices = deleted.rowcount or 0
-        report = RetentionReport(len(ids), len(stale), int(notices))
-        if ids or stale or notices:
+        keys = purge_expired_keys(s, now=now, batch=batch)
+        report = RetentionReport(len(ids), len(stale), int(notices), keys)
+        if ids or stale or notices or keys:
             record_audit(s, actor="system", action="retention.applied", object_type="retention", object_id="run",
                          data={"messages": report.messages, "customers": report.customers,
-                               "notifications": report.notifications,
+                               "notifications": report.notifications, "idempotency_keys": report.idempotency_keys,
                                "cutoffs": {k: v.isoformat() for k, v in cut.items()}}, now=now)
         uow.commit()
     return report
@@ -101,6 +105,6 @@ def apply_retention_daily() -> int:
     total = 0
     while True:
         report = do_apply_retention(rt.uow(), policy, now=rt.clock.now())
-        total += report.messages + report.customers + report.notifications
-        if report.messages + report.customers == 0:
+        total += report.messages + report.customers + report.notifications + report.idempotency_keys
+        if report.messages + report.customers + report.idempotency_keys == 0:
             return total

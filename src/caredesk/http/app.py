@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from caredesk import __version__
 from caredesk.accounts.sso import build_sso_client
 from caredesk.api.openapi_errors import document_errors
+from caredesk.api.openapi_limits import document_limits
 from caredesk.api.router import api_router
 from caredesk.http.csrf import CsrfProtection
 from caredesk.http.errors import install_error_handlers
@@ -51,6 +52,7 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
     app.state.sso = build_sso_client(rt.settings)  # None: single sign-on is off
     install_error_handlers(app)
     document_errors(app)
+    document_limits(app, max_message_chars=rt.settings.max_message_chars)
 
     app.include_router(health_router)
     app.include_router(api_router())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +31,33 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, object]]:
             for e in exc.errors()]
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _resources(app: Any) -> list[tuple[re.Pattern[str], int, str]]:
+    """(path regex, number of parameters, Allow) of every documented path, computed once per app."""
+    cached: list[tuple[re.Pattern[str], int, str]] | None = getattr(app.state, "allow_by_path", None)
+    if cached is None:
+        cached = []
+        for path, operations in app.openapi().get("paths", {}).items():
+            regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
+            methods = {m.upper() for m in operations}
+            cached.append((re.compile(f"^{regex}$"), path.count("{"),
+                           ", ".join(m for m in _METHODS if m in methods)))
+        app.state.allow_by_path = cached
+    return cached
+
+
+def allowed_methods(request: Request) -> str | None:
+    """The methods of the resource at the request's path (None: not a documented path). FastAPI has one route
+    per operation and Starlette's 405 names only the first matching route's methods; RFC 9110 wants all of
+    them. A literal path wins over a template (/knowledge/categories, not /knowledge/{entry_id}), as in the
+    router, where the literal routes come first."""
+    found = [(params, allow) for regex, params, allow in _resources(request.app)
+             if regex.match(request.url.path)]
+    return min(found)[1] if found else None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CareDeskError)
     async def _domain(_: Request, exc: CareDeskError) -> JSONResponse:
@@ -46,10 +75,13 @@ def install_error_handlers(app: FastAPI) -> None:
                              "errors": errors}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")  # pages: Starlette's
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers or None)
 
     async def _storage(request: Request, exc: Exception) -> JSONResponse:
         if is_storage_outage(exc):  # the transaction rolled back whole: the client may retry

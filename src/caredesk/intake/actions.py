@@ -39,12 +39,15 @@ from caredesk.workorders.events import WorkOrderChanged
 from caredesk.workorders.lead_handoff import hand_over_conversation
 
 if TYPE_CHECKING:
+    from caredesk.intake.idempotency_store import KeyClaim
     from caredesk.knowledge.retrieval import KnowledgeIndex
 
-__all__ = ["CHANNELS", "IncomingMessage", "IntakeOutcome", "check_incoming", "do_receive_message"]
+__all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "IncomingMessage", "IntakeOutcome", "check_incoming",
+           "do_receive_message"]
 
 CHANNELS = frozenset({"web", "chat", "api", "email", "wechat", "phone", "sms", "app"})
-_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+CUSTOMER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+_REF = re.compile(CUSTOMER_REF_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -260,7 +263,10 @@ def _reply_for(decision: Decision, doc: TriageDoc, number: str) -> str:
     return acknowledgement("work_order", doc.language, number=number)
 
 
-def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage) -> IntakeOutcome:
+def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[IntakeOutcome] | None = None
+                       ) -> IntakeOutcome:
+    """`claim` (a request with an Idempotency-Key: intake/idempotent.py) takes the key first thing in the
+    transaction and keeps the answer in it, so that a committed message always has its key."""
     check_incoming(cmd, rt.settings.max_message_chars)
     history, running = _conversation_state(rt, cmd.conversation_id, rt.clock.now())
     doc = in_context(rt.triage(cmd.text), history)  # CPU: outside the transaction
@@ -274,6 +280,8 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage) -> IntakeOutcome:
     with rt.uow() as uow:
         s = uow.session
         now = rt.clock.now()
+        if claim is not None:
+            claim.take(s, now=now)
         customer = _customer(s, cmd, doc.language, now)
         conversation = _conversation(s, cmd, customer, now)
         message = Message(conversation_id=conversation.id, direction="in", author="customer", text=cmd.text,
@@ -368,6 +376,9 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage) -> IntakeOutcome:
             uow.record(InvitationDue(pid))
         uow.record(MessageReceived(conversation.id, message.id, decision.kind.value, bool(options),
                                    doc.label("urgency").label, alarm.id if alarm else None))
+        outcome = IntakeOutcome(message.id, conversation.id, doc, decision, work_order_id, meeting_id, reply_id,
+                                alarm.id if alarm else None, reply_text, options, outgoing, case_number)
+        if claim is not None:
+            claim.keep(outcome)
         uow.commit()
-    return IntakeOutcome(message.id, conversation.id, doc, decision, work_order_id, meeting_id, reply_id,
-                         alarm.id if alarm else None, reply_text, options, outgoing, case_number)
+    return outcome

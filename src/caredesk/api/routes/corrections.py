@@ -12,12 +12,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from caredesk.accounts.access import message_for
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.learning.correction_actions import CorrectionOut, do_correct_label, list_corrections
+from caredesk.learning.corrections import CORRECTABLE
 
 router = APIRouter(tags=["triage"])
 
 
+def _heads_and_labels(schema: dict[str, Any]) -> None:
+    """Publish what check_correction enforces (400 `invalid_input`): the heads, and each head's labels."""
+    schema["anyOf"] = [{"properties": {"head": {"const": head}, "label": {"enum": list(labels)}}}
+                       for head, labels in sorted(CORRECTABLE.items())]
+
+
 class CorrectionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_heads_and_labels)
     head: str = Field(min_length=1, max_length=32,
                       description="content_type, problem_type, urgency or emotion")
     label: str = Field(min_length=1, max_length=64)

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from caredesk.accounts.access import customer_for, message_for
 from caredesk.api.schemas import StrictModel
@@ -41,12 +41,30 @@ class CustomerUpdateIn(StrictModel):
     branch: str | None = Field(default=None, min_length=1, max_length=64, description="home branch code")
 
 
+_SEARCH_SHAPES = {  # as customers.identity checks them (400 `invalid_input`); the checksums are not expressible
+    "phone": r"^\s*\+?[0-9](?:[ -]*[0-9]){4,19}[ -]*\s*$",
+    "id_number": r"^\s*(?:[0-9]\s*){14}(?:[0-9]|(?:[0-9]\s*){3}[0-9Xx])\s*$",
+    "bank_card": r"^\s*[ -]*(?:[0-9][ -]*){12,19}\s*$",
+}
+
+
+def _exactly_one(schema: dict[str, Any]) -> None:
+    """Publish what search_field enforces: exactly one of the fields is a string, the others absent or null."""
+    schema["anyOf"] = [{"required": [name], "properties": {
+        other: {"type": "string", "pattern": _SEARCH_SHAPES[other]} if other == name else {"type": "null"}
+        for other in _SEARCH_SHAPES}} for name in _SEARCH_SHAPES]
+
+
 class CustomerSearchIn(StrictModel):
     """Exactly one field. A POST body, not a query string: URLs end up in proxy and access logs."""
 
+    model_config = ConfigDict(json_schema_extra=_exactly_one)
+
     phone: str | None = Field(default=None, min_length=1, max_length=64)
-    id_number: str | None = Field(default=None, min_length=1, max_length=64)
-    bank_card: str | None = Field(default=None, min_length=1, max_length=64)
+    id_number: str | None = Field(default=None, min_length=1, max_length=64,
+                                  description="18 characters with a valid check digit, or 15 digits")
+    bank_card: str | None = Field(default=None, min_length=1, max_length=64,
+                                  description="12-19 digits passing the Luhn check")
 
 
 @router.post("/customers/search")

@@ -18,6 +18,7 @@ from caredesk.api.knowledge_schemas import (
     knowledge_out,
     version_out,
 )
+from caredesk.api.query_params import Cursor
 from caredesk.api.routes import knowledge_files, knowledge_suggestions
 from caredesk.api.schemas import PageOut
 from caredesk.errors import Conflict, Forbidden
@@ -43,7 +44,7 @@ _REVIEW_MOVES = {Move.APPROVE, Move.REJECT}
 def list_entries(
     session: SessionDep,
     _: Reader,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     status: Annotated[str | None, Query(max_length=16)] = None,
     category: Annotated[str | None, Query(max_length=128, description="this path and below")] = None,

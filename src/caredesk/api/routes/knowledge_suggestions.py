@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy import select
 
 from caredesk.api.knowledge_schemas import AcceptSuggestionIn, DismissIn, knowledge_out, suggestion_out
+from caredesk.api.query_params import Cursor
 from caredesk.api.schemas import PageOut
 from caredesk.errors import NotFound
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
@@ -27,7 +28,7 @@ def list_suggestions(
     session: SessionDep,
     _: Reader,
     status: Annotated[Literal["open", "accepted", "dismissed"] | None, Query()] = "open",
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut:
     stmt = select(KnowledgeSuggestion)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from caredesk.accounts.unfreeze import do_unfreeze_staff
-from caredesk.api.schemas import StrictModel
+from caredesk.api.schemas import NOT_BLANK, StrictModel
 from caredesk.http.deps import Caller, RuntimeDep, require
 
 router = APIRouter(tags=["staff"])
@@ -17,7 +17,8 @@ Manager = Annotated[Caller, Depends(require("staff.manage"))]
 
 
 class UnfreezeIn(StrictModel):
-    reason: str = Field(min_length=1, max_length=500, description="why it is safe: e.g. confirmed by phone")
+    reason: str = Field(min_length=1, max_length=500, description="why it is safe: e.g. confirmed by phone",
+                        json_schema_extra={"pattern": NOT_BLANK})  # do_unfreeze_staff refuses a blank one
 
 
 @router.post("/staff/{staff_id}/unfreeze")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from caredesk.accounts.access import work_order_filter, work_order_for
+from caredesk.api.query_params import Cursor
 from caredesk.api.schemas import PageOut, TransitionIn, work_order_out
 from caredesk.api.workorder_schemas import (
     AssignIn,
@@ -42,7 +43,7 @@ Supervisor = Annotated[Caller, Depends(require("workorder.supervise"))]
 
 @router.get("/work-orders", response_model=PageOut)
 def list_orders(session: SessionDep, caller: Reader,
-                cursor: Annotated[str | None, Query(max_length=100)] = None,
+                cursor: Cursor = None,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
                 status_category: Literal["open", "paused", "resolved", "closed"] | None = None,
                 assignee: Annotated[str | None, Query(max_length=64, description="a staff id, or 'me'")] = None,

@@ -18,6 +18,7 @@ from caredesk.storage.orm.emergency import (
     IncidentRecordVersion,
     MeetingParticipant,
 )
+from caredesk.storage.orm.idempotency import IdempotencyRecord
 from caredesk.storage.orm.knowledge import KnowledgeEntry, KnowledgeSuggestion, KnowledgeVersion
 from caredesk.storage.orm.org import (
     ApiKey,
@@ -61,6 +62,7 @@ __all__ = [
     "DutyHandoff",
     "DutyShift",
     "EmergencyMeeting",
+    "IdempotencyRecord",
     "IncidentEntry",
     "IncidentRecord",
     "IncidentRecordVersion",
