@@ -42,7 +42,6 @@ from caredesk.storage.orm import (
 )
 from caredesk.storage.outbox import TASK_LEASE, relay_once
 from caredesk.tasks.app import EmbeddedConsumer, TaskQueue
-from caredesk.tasks.notice import CLAIM_LEASE
 from caredesk.triage.pipeline import TriagePipeline
 from caredesk.workorders import closure, relations, replies, transfers
 from caredesk.workorders.tasks import send_reply_email
@@ -522,11 +521,11 @@ def test_reply_email_recorded_after_the_send_or_sent_again_and_counted(wo_runtim
     with rt.session_factory() as s:
         message = s.get(Message, reply.message_id)
         assert message is not None and message.emailed_at is None and message.email_attempts == 1
-        assert message.email_claimed_until == rt.clock.now() + CLAIM_LEASE
+        assert message.email_claimed_until == rt.clock.now() + rt.settings.notice_claim
     assert send_reply_email(order_id, reply.message_id) == "claimed"  # the queue's retry, claim still live
     clock = rt.clock
     assert isinstance(clock, FrozenClock)
-    clock.advance(CLAIM_LEASE)
+    clock.advance(rt.settings.notice_claim)
     assert send_reply_email(order_id, reply.message_id) == "sent"
     assert len(_to_customer(mailbox)) == 2  # the one possible duplicate...
     with rt.session_factory() as s:
