@@ -9,7 +9,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.clock import Clock
@@ -22,7 +22,7 @@ from caredesk.storage.orm import SlaMark, Staff, WorkOrder
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
-from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice
+from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice, emailed_row_records
 from caredesk.workorders.flows import Flow
 
 __all__ = ["check_sla", "send_sla_notice", "sla_sweep"]
@@ -100,16 +100,7 @@ def send_sla_notice(mark_id: str, outbox_id: int | None = None) -> str:
             f"{rt.settings.base_url}/work-orders/{order.id}\n")
         return Claimed(msg)
 
-    def record_sent(s: Session, now: datetime) -> str:
-        s.execute(update(SlaMark).where(SlaMark.id == mark_id)
-                  .values(emailed_at=func.coalesce(SlaMark.emailed_at, now), email_claimed_until=None)
-                  .execution_options(synchronize_session=False))
-        return "sent"
-
-    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
-        s.execute(update(SlaMark).where(SlaMark.id == mark_id).values(email_claimed_until=None)
-                  .execution_options(synchronize_session=False))
-
+    record_sent, record_failed = emailed_row_records(SlaMark, mark_id)
     return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
                           claim=claim, send=rt.mailer.send,
                           record_sent=record_sent, record_failed=record_failed)

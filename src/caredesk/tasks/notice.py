@@ -16,15 +16,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
 from caredesk.clock import Clock
 from caredesk.storage.outbox import task_done, task_retrying
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["Claimed", "Skip", "claim_is_live", "deliver_notice"]
+__all__ = ["Claimed", "Skip", "claim_is_live", "deliver_notice", "emailed_row_records"]
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +85,21 @@ def deliver_notice(new_uow: Callable[[], UnitOfWork], clock: Clock, outbox_id: i
         task_done(uow.session, outbox_id, now=now)
         uow.commit()
     return outcome
+
+
+def emailed_row_records(model: Any, row_id: str) -> tuple[Callable[[Session, datetime], str],
+                                                         Callable[[Session, OSError, datetime], None]]:
+    """`record_sent` and `record_failed` for a notice kept on its row as `emailed_at` and `email_claimed_until`
+    (SLA marks, reply messages, duty hand-offs). The first record wins: a lapsed claim's second send keeps it."""
+
+    def record_sent(s: Session, now: datetime) -> str:
+        s.execute(update(model).where(model.id == row_id)
+                  .values(emailed_at=func.coalesce(model.emailed_at, now), email_claimed_until=None)
+                  .execution_options(synchronize_session=False))
+        return "sent"
+
+    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
+        s.execute(update(model).where(model.id == row_id).values(email_claimed_until=None)
+                  .execution_options(synchronize_session=False))
+
+    return record_sent, record_failed

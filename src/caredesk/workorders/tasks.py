@@ -28,7 +28,7 @@ from caredesk.storage.orm import (
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
-from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice
+from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice, emailed_row_records
 from caredesk.workorders.lead_handoff import hand_over_waiting
 
 __all__ = ["hand_over_to_duty_lead", "send_duty_notice", "send_reply_email", "send_survey"]
@@ -127,16 +127,7 @@ def send_reply_email(order_id: str, message_id: str, outbox_id: int | None = Non
         msg.set_content(message.text + "\n")
         return Claimed(msg)
 
-    def record_sent(s: Session, now: datetime) -> str:
-        s.execute(update(Message).where(Message.id == message_id)
-                  .values(emailed_at=func.coalesce(Message.emailed_at, now), email_claimed_until=None)
-                  .execution_options(synchronize_session=False))
-        return "sent"
-
-    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
-        s.execute(update(Message).where(Message.id == message_id).values(email_claimed_until=None)
-                  .execution_options(synchronize_session=False))
-
+    record_sent, record_failed = emailed_row_records(Message, message_id)
     return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
                           claim=claim, send=rt.mailer.send,
                           record_sent=record_sent, record_failed=record_failed)
@@ -190,16 +181,7 @@ def send_duty_notice(handoff_id: str, outbox_id: int | None = None) -> str:
             f"{rt.settings.base_url}/workbench/work-orders/{order.id}\n")
         return Claimed(msg)
 
-    def record_sent(s: Session, now: datetime) -> str:
-        s.execute(update(DutyHandoff).where(DutyHandoff.id == handoff_id)
-                  .values(emailed_at=func.coalesce(DutyHandoff.emailed_at, now), email_claimed_until=None)
-                  .execution_options(synchronize_session=False))
-        return "sent"
-
-    def record_failed(s: Session, exc: OSError, now: datetime) -> None:
-        s.execute(update(DutyHandoff).where(DutyHandoff.id == handoff_id).values(email_claimed_until=None)
-                  .execution_options(synchronize_session=False))
-
+    record_sent, record_failed = emailed_row_records(DutyHandoff, handoff_id)
     return deliver_notice(rt.uow, rt.clock, outbox_id, task_lease=rt.settings.outbox_task_lease,
                           claim=claim, send=rt.mailer.send,
                           record_sent=record_sent, record_failed=record_failed)
