@@ -15,7 +15,8 @@ from typing import Any
 
 from caredesk.bench import processes
 from caredesk.bench.http_load import load
-from caredesk.bench.processes import cli, start, stop
+from caredesk.bench.pg_schema import drop_schema, prepare_schema
+from caredesk.bench.processes import start, stop
 from caredesk.bench.stats import Figures, Notes, bench_postgres_url, log, mixed_messages, shown_url, summary_ms
 
 __all__ = ["run"]
@@ -88,7 +89,6 @@ def _memory(master: int) -> tuple[Figures, str]:
 
 
 def run(quick: bool) -> tuple[Figures, Notes]:
-    from sqlalchemy import text
 
     n, concurrency, warmup = (200, 8, 40) if quick else (2000, 8, 100)  # as the SQLite run (`api`)
     admin, redis_client, why_not = _unreachable()
@@ -110,12 +110,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     notes: Notes = {}
     try:
         redis_client.flushdb()
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        for args in (["db", "upgrade"], ["demo"]):
-            subprocess.run([*cli(), *args], env=env, check=True, capture_output=True, timeout=300)
-        key = subprocess.run([*cli(), "apikey", "create", "--name", "bench", "--role", "admin"], env=env,
-                             check=True, capture_output=True, text=True, timeout=120).stdout.strip()
+        key = prepare_schema(admin, schema, env, "bench")
         base = f"http://127.0.0.1:{processes.free_port()}"
         serve_log, worker_log = tmp / "serve.log", tmp / "worker.log"
         master = start(["serve", "--host", "127.0.0.1", "--port", base.rsplit(":", 1)[1],
@@ -150,11 +145,8 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     finally:
         stop(procs)
         try:
-            with admin.connect() as conn:
-                conn.execute(text("SET lock_timeout = '30s'"))
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            drop_schema(admin, schema)
         finally:
-            admin.dispose()
             redis_client.flushdb()
             redis_client.close()
             shutil.rmtree(tmp, ignore_errors=True)

@@ -31,7 +31,8 @@ from typing import Any
 from caredesk.bench import processes
 from caredesk.bench.chaos_load import Logical, Traffic, run_clients
 from caredesk.bench.chaos_verify import Findings, SmtpLog, unsent_notices, verify
-from caredesk.bench.processes import cli, start, stop
+from caredesk.bench.pg_schema import drop_schema, prepare_schema
+from caredesk.bench.processes import start, stop
 from caredesk.bench.stats import Figures, Notes, bench_postgres_url, log, mixed_messages, shown_url
 from caredesk.storage.outbox import OutboxStatus, outbox_status
 
@@ -195,17 +196,6 @@ def _faults(plan: ChaosPlan, dep: _Deployment, redis_server: _Redis, admin: Any,
             ("terminate_postgres", 0.45 * at, terminate_postgres), ("stop_redis", 0.55 * at, stop_redis)]
 
 
-def _setup(env: dict[str, str], admin: Any, schema: str) -> str:
-    from sqlalchemy import text
-
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    for args in (["db", "upgrade"], ["demo"]):
-        subprocess.run([*cli(), *args], env=env, check=True, capture_output=True, timeout=300)
-    return subprocess.run([*cli(), "apikey", "create", "--name", "chaos", "--role", "admin"], env=env, check=True,
-                          capture_output=True, text=True, timeout=120).stdout.strip()
-
-
 def _drain(dep: _Deployment, session_factory: Any, deadline: float) -> tuple[float, int]:
     """Wait until no due notice is unsent (checked every 2 s) or the deadline: (seconds waited, unsent)."""
     t0 = time.monotonic()
@@ -223,7 +213,7 @@ def run_chaos(plan: ChaosPlan, *, postgres_url: str, extra_env: dict[str, str] |
     schema dropped whatever happens. `keep_logs`: where the processes' logs are copied before their temporary
     folder goes (the evidence of a failed run)."""
     from aiosmtpd.controller import Controller
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
     from caredesk.compliance.crypto import install_keyring, keyring_from_settings
     from caredesk.storage.db import make_session_factory
@@ -257,7 +247,7 @@ def run_chaos(plan: ChaosPlan, *, postgres_url: str, extra_env: dict[str, str] |
     try:
         controller.start()
         redis_server.start()
-        key = _setup(env, admin, schema)
+        key = prepare_schema(admin, schema, env, "chaos")
         dep.base = f"http://127.0.0.1:{processes.free_port()}"
         serve_log = tmp / "serve.log"
         dep.master = start(["serve", "--host", "127.0.0.1", "--port", dep.base.rsplit(":", 1)[1], "--workers", "2"],
@@ -306,11 +296,8 @@ def run_chaos(plan: ChaosPlan, *, postgres_url: str, extra_env: dict[str, str] |
         if verify_engine is not None:
             verify_engine.dispose()
         try:
-            with admin.connect() as conn:
-                conn.execute(text("SET lock_timeout = '30s'"))
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            drop_schema(admin, schema)
         finally:
-            admin.dispose()
             if keep_logs is not None:
                 keep_logs.mkdir(parents=True, exist_ok=True)
                 for path in tmp.glob("*.log"):

@@ -1,0 +1,35 @@
+"""A temporary PostgreSQL schema for a bench group that runs CareDesk as processes: created, migrated and loaded
+with the demo data through the CLI (as an operator would), and dropped afterwards."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import text
+
+from caredesk.bench.processes import cli
+
+__all__ = ["drop_schema", "prepare_schema"]
+
+
+def prepare_schema(admin: Any, schema: str, env: Mapping[str, str], key_name: str) -> str:
+    """Create `schema` (the CAREDESK_DATABASE_URL in `env` must point its search_path there), run `db upgrade`
+    and `demo`, and return a new admin API key."""
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    for args in (["db", "upgrade"], ["demo"]):
+        subprocess.run([*cli(), *args], env=env, check=True, capture_output=True, timeout=300)
+    return subprocess.run([*cli(), "apikey", "create", "--name", key_name, "--role", "admin"], env=env, check=True,
+                          capture_output=True, text=True, timeout=120).stdout.strip()
+
+
+def drop_schema(admin: Any, schema: str) -> None:
+    """Drop the schema and dispose of the admin engine; a lock held by a dying process is waited for 30 s."""
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SET lock_timeout = '30s'"))
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    finally:
+        admin.dispose()
