@@ -103,6 +103,8 @@ class TriageResult(Base):
     emotion: Mapped[str] = mapped_column(String(32))
     complaint_level: Mapped[int] = mapped_column(Integer, default=0)
     complaint_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topic: Mapped[str | None] = mapped_column(String(48))  # business topic (triage/topics.yaml); None: none applies
+    product: Mapped[str | None] = mapped_column(String(48))  # the product the message is about, when it names one
     entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     decision_kind: Mapped[str] = mapped_column(String(16))

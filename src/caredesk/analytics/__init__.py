@@ -1,0 +1,1 @@
+"""Service analytics: metric definitions, hourly roll-ups, surge detection, forecasts and threshold alerts."""
