@@ -53,6 +53,8 @@ class TriageOut(BaseModel):
     emotion: str
     complaint_level: int
     complaint_types: list[str]
+    topic: str | None = Field(default=None, description="business intent (triage/lexicons/topics.yaml); null: none")
+    product: str | None = Field(default=None, description="the product the message names; null: none")
     entities: list[dict[str, Any]]
     explanation: dict[str, Any]
     model_version: str
@@ -112,7 +114,7 @@ def message_created(o: IntakeOutcome) -> MessageCreated:
         triage=TriageOut(language=d.language, content_type=_label(d.label("content_type")),
                          problem_type=_label(d.label("problem_type")), urgency=_label(d.label("urgency")),
                          emotion=d.emotion.label, complaint_level=d.complaint_level,
-                         complaint_types=d.complaint_types,
+                         complaint_types=d.complaint_types, topic=d.topic, product=d.product,
                          entities=[{"kind": e.kind, "text": e.text} for e in d.entities],
                          explanation=d.explanation(), model_version=d.model_version),
         decision=DecisionOut(kind=o.decision.kind.value, reason=o.decision.reason,
@@ -134,7 +136,7 @@ def triage_row_out(t: TriageResult) -> dict[str, Any]:
         "problem_type": {"label": t.problem_type, "confidence": t.problem_type_confidence},
         "urgency": {"label": t.urgency, "confidence": t.urgency_confidence},
         "emotion": t.emotion, "complaint_level": t.complaint_level, "complaint_types": t.complaint_types,
-        "entities": t.entities, "explanation": t.explanation,
+        "topic": t.topic, "product": t.product, "entities": t.entities, "explanation": t.explanation,
         "decision": {"kind": t.decision_kind, "reason": t.decision_reason, "knowledge_entry_id": t.answer_entry_id,
                      "knowledge_version": t.answer_version, "score": t.answer_score,
                      "work_order_id": t.work_order_id, "meeting_id": t.meeting_id},

@@ -137,6 +137,7 @@ def _triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageR
         content_type=ct.label, content_type_confidence=ct.confidence, problem_type=pt.label,
         problem_type_confidence=pt.confidence, urgency=ur.label, urgency_confidence=ur.confidence,
         emotion=doc.emotion.label, complaint_level=doc.complaint_level, complaint_types=doc.complaint_types,
+        topic=doc.topic, product=doc.product,
         entities=[{"kind": e.kind, "text": e.text, "start": e.start, "end": e.end} for e in doc.entities],
         explanation=doc.explanation() | {"decision_reasons": [r.to_json() for r in decision.because]},
         decision_kind=decision.kind.value, decision_reason=decision.reason[:500],

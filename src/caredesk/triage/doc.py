@@ -48,6 +48,9 @@ class TriageDoc:
     handoff: bool = False  # the customer asked for a person
     known_words: int = 0  # word tokens the model knows (none in a Latin-only text: gibberish or off-topic)
     embedding: np.ndarray | None = None  # the masked text's sentence vector: knowledge search reuses it
+    topic: str | None = None  # business intent (triage/lexicons/topics.yaml); None: no topic's phrase found
+    product: str | None = None  # the product the message names (or its topic implies)
+    topic_reasons: tuple[str, ...] = ()  # the phrases that decided them, e.g. topic:card_lost_frozen:挂失
 
     def label(self, head: str) -> LabelScore:
         return self.labels[head]
@@ -64,4 +67,5 @@ class TriageDoc:
             "complaint": {"level": self.complaint_level, "types": self.complaint_types},
             "rules": list(self.rules), "hard_rules": list(self.hard_rules),
             "out_of_scope": self.out_of_scope, "handoff": self.handoff,
+            "topic": {"topic": self.topic, "product": self.product, "reasons": list(self.topic_reasons)},
         }

@@ -7,13 +7,13 @@ from __future__ import annotations
 from importlib import resources
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
 
-from caredesk.config_files import ConfigModel, Word, load_config
+from caredesk.config_files import BadField, ConfigModel, Name, Word, load_config
 from caredesk.triage.labels import COMPLAINT_TYPES, Emotion
 
 __all__ = ["CUED_EMOTIONS", "LEXICON_FILES", "ComplaintLexicon", "ComplaintTypeLexicon", "EmotionLexicon",
-           "UrgencyLexicon", "lexicon_label", "read_lexicon"]
+           "TopicEntry", "TopicLexicon", "UrgencyLexicon", "lexicon_label", "read_lexicon"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -72,8 +72,53 @@ class UrgencyLexicon(ConfigModel):
     handoff: Phrases
 
 
+# A topic's or product's name is stored in triage_result.topic / .product (48 characters) and in the roll-ups.
+TopicName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)]
+
+
+class TopicEntry(ConfigModel):
+    """A topic or a product: its titles and phrases (a trailing `*` matches any word starting with it)."""
+
+    title_zh: Name
+    title_en: Name
+    phrases: Annotated[Phrases, Field(min_length=1)]
+    product: TopicName | None = None  # topics only: the product when the message names none
+
+
+def _phrase_key(phrase: str) -> str:
+    return phrase.strip().lower()
+
+
+class TopicLexicon(ConfigModel):
+    """topics.yaml: topics (business intent) and products, each name -> titles and phrases."""
+
+    topics: dict[TopicName, TopicEntry]
+    products: dict[TopicName, TopicEntry] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TopicLexicon:
+        for group, entries in (("topics", self.topics), ("products", self.products)):
+            owner: dict[str, str] = {}
+            for name, entry in entries.items():
+                if group == "products" and entry.product is not None:
+                    raise BadField((group, name, "product"), "only a topic names a product")
+                if entry.product is not None and entry.product not in self.products:
+                    raise BadField((group, name, "product"), f"unknown product {entry.product!r} "
+                                                             f"(known: {', '.join(self.products) or 'none'})")
+                for i, phrase in enumerate(entry.phrases):
+                    key = _phrase_key(phrase)
+                    if not key.rstrip("*"):
+                        raise BadField((group, name, "phrases", i), "a phrase must not be blank")
+                    if owner.get(key, name) != name:
+                        raise BadField((group, name, "phrases", i), f"{phrase!r} is already a phrase of "
+                                                                    f"{owner[key]!r}: a phrase has one owner")
+                    owner[key] = name
+        return self
+
+
 LEXICON_FILES: dict[str, type[BaseModel]] = {
-    "complaint.yaml": ComplaintLexicon, "emotion.yaml": EmotionLexicon, "urgency.yaml": UrgencyLexicon}
+    "complaint.yaml": ComplaintLexicon, "emotion.yaml": EmotionLexicon, "topics.yaml": TopicLexicon,
+    "urgency.yaml": UrgencyLexicon}
 
 
 def lexicon_label(name: str) -> str:

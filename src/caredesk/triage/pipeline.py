@@ -11,7 +11,7 @@ from caredesk.triage.doc import TriageDoc
 from caredesk.triage.model import TriageModel
 from caredesk.triage.registry import Step, get_component
 
-__all__ = ["DEFAULT_PIPELINE", "TriagePipeline"]
+__all__ = ["CLASSIFY", "DEFAULT_PIPELINE", "TriagePipeline"]
 
 DEFAULT_PIPELINE = (
     "caredesk.normalise.v1",
@@ -21,7 +21,11 @@ DEFAULT_PIPELINE = (
     "caredesk.entities.v1",
     "caredesk.classify.v2",
     "caredesk.lexicon_rules.v2",
+    "caredesk.topics.v1",
 )
+
+
+CLASSIFY = "caredesk.classify.v2"  # the step whose encoder call `many` makes once per batch
 
 
 class TriagePipeline:
@@ -50,3 +54,28 @@ class TriagePipeline:
         for step in self._steps:
             doc = step(doc)
         return doc
+
+    def many(self, texts: Sequence[str]) -> list[TriageDoc]:
+        """A batch (history import): the same docs as calling the pipeline on each text, with the sentence
+        encoder called once for the batch instead of once per text (its cost dominates)."""
+        if CLASSIFY not in self.names:
+            return [self(text) for text in texts]
+        from caredesk.triage.components.classify import assign
+
+        split = self.names.index(CLASSIFY)
+        docs = []
+        for text in texts:
+            doc = TriageDoc(text=text)
+            for step in self._steps[:split]:
+                doc = step(doc)
+            docs.append(doc)
+        if not docs:
+            return []
+        embeddings = self.model.vectors.encode([d.masked for d in docs])
+        out = []
+        for doc, embedding in zip(docs, embeddings, strict=True):
+            doc = assign(doc, self.model, self.model.predict(doc.masked, embedding=embedding), embedding)
+            for step in self._steps[split + 1:]:
+                doc = step(doc)
+            out.append(doc)
+        return out
