@@ -15,6 +15,7 @@ from caredesk.cli.alarms import alarms_app
 from caredesk.cli.audit import audit_app
 from caredesk.cli.config import config_app
 from caredesk.cli.evaluate import eval_command
+from caredesk.cli.imports import import_app
 from caredesk.cli.outbox import outbox_app
 from caredesk.cli.staff import staff_app
 from caredesk.errors import CareDeskError
@@ -41,6 +42,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
 app.add_typer(config_app, name="config")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(import_app, name="import")
 
 
 def fail(message: str) -> NoReturn:

@@ -51,7 +51,8 @@ class Conversation(Base):
     """A session of messages with one customer on one channel."""
 
     __tablename__ = "conversation"
-    __table_args__ = (Index("ix_conversation_status_last", "status", "last_message_at"),)
+    __table_args__ = (Index("ix_conversation_status_last", "status", "last_message_at"),
+                      Index("ix_conversation_customer_import_ref", "customer_id", "import_ref"))
     id: Mapped[str] = id_column()
     customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
@@ -62,6 +63,8 @@ class Conversation(Base):
     pending_clarification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = created_column()
     last_message_at: Mapped[datetime] = created_column()
+    # Imported history (`caredesk import messages`): the file's conversation_ref, or `day:<channel>:<date>`.
+    import_ref: Mapped[str | None] = mapped_column(String(140))
 
     customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
 
@@ -82,6 +85,8 @@ class Message(Base):
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a staff reply sent to the customer by mail
     email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # tasks/notice.py
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Imported history: a hash of (customer_ref, received_at, text), so the same row is never imported twice.
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     triage: Mapped[TriageResult | None] = relationship(back_populates="message", uselist=False, lazy="selectin")
 
