@@ -1,10 +1,12 @@
 """Topic (business intent) and product of a message, from the configurable phrase lists in
 `triage/lexicons/topics.yaml`: one Aho-Corasick pass over the masked, lower-cased text finds every phrase of every
-topic and product; the longest phrase found wins, a tie goes to the entry written first (the file's header says
+topic and product; the longest phrase found wins (a Latin word counting as two characters), a tie goes to the
+entry written first (the file's header says
 why). A topic may name the product it implies when the text names none."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -16,7 +18,7 @@ from caredesk.triage.registry import Step, component
 if TYPE_CHECKING:
     import ahocorasick
 
-__all__ = ["TopicMatch", "TopicMatcher", "load_topic_matcher"]
+__all__ = ["TopicMatch", "TopicMatcher", "load_topic_matcher", "weight"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +36,21 @@ class _Owner:
     rank: int  # the entry's place in its group (ties: the first wins)
     phrase: str  # as written
     prefix: bool  # `transfer*`: the match may run on into the word
+    weight: int  # see `weight`
 
 
 def _word(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
+
+
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+
+
+def weight(phrase: str) -> int:
+    """How specific a phrase is: its length, with a word in Latin letters or digits counted as two characters
+    (about a Chinese word), so that "fee for" (4) outweighs "transfer*" (2) and 手续费 (3) outweighs 转账 (2)."""
+    latin = _LATIN_WORD.findall(phrase)
+    return len(_LATIN_WORD.sub("", phrase).replace(" ", "").replace("*", "")) + 2 * len(latin)
 
 
 class TopicMatcher:
@@ -53,7 +66,7 @@ class TopicMatcher:
                 for phrase in entry.phrases:
                     raw = phrase.strip().lower()
                     key = raw.rstrip("*")
-                    keys.setdefault(key, []).append(_Owner(group, name, rank, phrase, raw.endswith("*")))
+                    keys.setdefault(key, []).append(_Owner(group, name, rank, phrase, raw.endswith("*"), weight(key)))
         for key, owners in keys.items():
             self._automaton.add_word(key, (key, tuple(owners)))
         self._automaton.make_automaton()
@@ -61,7 +74,7 @@ class TopicMatcher:
     def match(self, text: str) -> TopicMatch:
         """`text`: the normalised, masked text (lower-cased here)."""
         folded = text.lower()
-        best: list[tuple[int, int, _Owner] | None] = [None, None]  # per group: (-length, rank, owner), least wins
+        best: list[tuple[int, int, _Owner] | None] = [None, None]  # per group: (-weight, rank, owner), least wins
         for end, (key, owners) in self._automaton.iter(folded):
             start = end - len(key) + 1
             latin = _word(key[0])
@@ -71,7 +84,7 @@ class TopicMatcher:
             for owner in owners:
                 if latin and runs_on and not owner.prefix:
                     continue  # "fee" in "feel"
-                candidate = (-len(key), owner.rank, owner)
+                candidate = (-owner.weight, owner.rank, owner)
                 current = best[owner.group]
                 if current is None or candidate[:2] < current[:2]:
                     best[owner.group] = candidate
