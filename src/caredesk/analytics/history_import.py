@@ -47,6 +47,9 @@ __all__ = ["BATCH", "HistoryImportDeps", "HistoryImportResult", "Progress", "do_
 
 BATCH = 64  # texts per encoder call
 CHUNK = 500  # rows per IN (...) lookup and per flush
+# messages per roll-up upsert: up to ~8 cells each (total, channel, topic, ...) x 11 columns stays under SQLite's
+# 32,766 bound parameters even when every message falls in an hour of its own
+ROLLUP_CHUNK = 200
 HISTORY_TURNS = 10  # earlier messages of the conversation that triage weighs (as intake does)
 Progress = Callable[[str, int, int], None]  # (phase: check | triage | save, done, total)
 
@@ -218,7 +221,8 @@ def _save(s: Session, deps: HistoryImportDeps, triaged: Sequence[_Triaged], prog
             facts.append(message_facts(triage, received_at=t.row.received_at, channel=t.row.channel,
                                        branch=branch))
         s.flush()
-        add_messages(s, facts)
+        for part in range(0, len(facts), ROLLUP_CHUNK):
+            add_messages(s, facts[part:part + ROLLUP_CHUNK])
         progress("save", min(start + CHUNK, len(triaged)), len(triaged))
     return customers_created, conversations_created
 

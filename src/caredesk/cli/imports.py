@@ -38,16 +38,23 @@ def import_messages(file: Annotated[Path, typer.Argument(help="CSV: received_at,
     from caredesk.analytics.history_file import read_history_csv
     from caredesk.analytics.history_import import do_import_history
     from caredesk.bootstrap import build_runtime
+    from caredesk.clock import utcnow
     from caredesk.settings import Settings
 
     if not file.is_file():
         typer.echo(f"error: {file}: no such file", err=True)
         raise typer.Exit(2)
     try:
-        rt = build_runtime(Settings())
+        settings = Settings()
     except ValidationError as exc:
         typer.echo(f"error: configuration: {exc.errors()[0]['msg']}", err=True)
         raise typer.Exit(2) from None
+    try:  # the file is checked before the runtime (database, model) is even built
+        rows = read_history_csv(file, name=str(file), zone=settings.display_timezone, now=utcnow(),
+                                max_chars=settings.max_message_chars)
+    except CareDeskError as exc:
+        _fail(exc)
+    rt = build_runtime(settings)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:
@@ -59,8 +66,6 @@ def import_messages(file: Annotated[Path, typer.Argument(help="CSV: received_at,
             bar.update(tasks[phase], completed=done, total=total)
 
         try:
-            rows = read_history_csv(file, name=str(file), zone=rt.settings.display_timezone, now=rt.clock.now(),
-                                    max_chars=rt.settings.max_message_chars)
             result = do_import_history(rt, rows, name=str(file), actor="cli", progress=progress)
         except CareDeskError as exc:
             bar.stop()
