@@ -48,6 +48,7 @@ class SurgeJudgement:
     window_start: datetime
     window_hours: int
     dispersion: float  # variance / mean of the window's sum under the model
+    hour_expected: float = 0.0  # the judged hour's own expected count
     reason: str = ""  # why there was no judgement ("history_too_short"), else empty
 
 
@@ -158,8 +159,10 @@ def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, para
     widest = max(p.windows)
     fit_end = n - widest
     judged_start = start + (n - 1) * HOUR
-    if fit_end < p.min_history_days * 24:
-        return SurgeJudgement(False, int(y[-1]) if n else 0, 0.0, 0, judged_start, 1, 1.0, "history_too_short")
+    seen = np.flatnonzero(y[:max(fit_end, 0)])  # a series is as old as its first message
+    if fit_end - (int(seen[0]) if len(seen) else fit_end) < p.min_history_days * 24:
+        return SurgeJudgement(False, int(y[-1]) if n else 0, 0.0, 0, judged_start, 1, 1.0,
+                              reason="history_too_short")
     expected, dispersion = expected_hours(y, start, fit_end, range(fit_end, n), params=p,
                                           utc_offset_hours=utc_offset_hours)
     inv_size = min(dispersion, p.max_inv_size)
@@ -170,7 +173,7 @@ def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, para
         dispersion = 1.0 + float(np.sum(expected[len(expected) - w:] ** 2)) * inv_size / exp_w
         threshold = max(nb_threshold(exp_w, dispersion, p.alpha), p.min_count)
         judgement = SurgeJudgement(observed >= threshold, observed, round(exp_w, 3), threshold,
-                                   start + (n - w) * HOUR, w, round(dispersion, 3))
+                                   start + (n - w) * HOUR, w, round(dispersion, 3), round(float(expected[-1]), 3))
         if judgement.surge:
             return judgement
         best = judgement

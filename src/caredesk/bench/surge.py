@@ -140,7 +140,8 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     notes: Notes = {"surge": (
         f"{len(seeds)} seeds of 60-day replays, 9 topics (8 at ~40/day, 1 at ~20/day), NB hourly counts x gamma "
         f"day effect; a rise of 4x the hour's usual count (at least 4x the topic's mean hourly count) added for "
-        f"4-8 h at a random hour after day 14; detector {params}; judging starts after {params.min_history_days} days of history; false alarms "
+        f"4-8 h at a random hour after day 14; detector {params}; judging starts after "
+        f"{params.min_history_days} days of history; false alarms "
         f"are surges opened on the 8 other topics (mean over seeds); delay = end of the first hour judged a "
         f"surge - start of the rise, over detected seeds")}
     return figures, notes
