@@ -20,7 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-__all__ = ["HOUR", "WEEK_HOURS", "SurgeJudgement", "SurgeParams", "expected_hours", "judge_hour"]
+__all__ = ["HOUR", "WEEK_HOURS", "SurgeJudgement", "SurgeParams", "expected_hours", "judge_hour", "nb_tail",
+           "nb_threshold"]
 
 HOUR = timedelta(hours=1)
 WEEK_HOURS = 168
@@ -148,6 +149,15 @@ def nb_threshold(expected: float, dispersion: float, alpha: float) -> int:
     return int(ks[hits[0]]) if len(hits) else int(ks[-1]) + 1
 
 
+def nb_tail(observed: int, expected: float, dispersion: float) -> float:
+    """P(X >= observed) under the same negative binomial."""
+    if observed <= 0:
+        return 1.0
+    if dispersion <= 1.0001:
+        return float(special.pdtrc(observed - 1, expected))
+    return float(special.betainc(observed, expected / (dispersion - 1.0), 1.0 - 1.0 / dispersion))
+
+
 def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, params: SurgeParams | None = None,
                utc_offset_hours: int = 0) -> SurgeJudgement:
     """Judge the last hour of `counts` (hourly counts from `start`, UTC, oldest first, the last one the hour
@@ -166,7 +176,8 @@ def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, para
     expected, dispersion = expected_hours(y, start, fit_end, range(fit_end, n), params=p,
                                           utc_offset_hours=utc_offset_hours)
     inv_size = min(dispersion, p.max_inv_size)
-    best: SurgeJudgement | None = None
+    best: tuple[float, SurgeJudgement] | None = None
+    quietest: SurgeJudgement | None = None
     for w in sorted(p.windows):
         observed = int(y[n - w:].sum())
         exp_w = float(expected[len(expected) - w:].sum())
@@ -174,8 +185,10 @@ def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, para
         threshold = max(nb_threshold(exp_w, dispersion, p.alpha), p.min_count)
         judgement = SurgeJudgement(observed >= threshold, observed, round(exp_w, 3), threshold,
                                    start + (n - w) * HOUR, w, round(dispersion, 3), round(float(expected[-1]), 3))
-        if judgement.surge:
-            return judgement
-        best = judgement
-    assert best is not None
-    return best
+        if judgement.surge:  # of the windows that surge, the least likely one says since when
+            tail = nb_tail(observed, exp_w, dispersion)
+            if best is None or tail < best[0]:
+                best = (tail, judgement)
+        quietest = judgement
+    assert quietest is not None
+    return best[1] if best else quietest

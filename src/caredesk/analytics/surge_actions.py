@@ -18,7 +18,7 @@ from caredesk.analytics.surge_report import build_report
 from caredesk.analytics.surge_status import ACTIVE, SurgeStatus, SurgeStep, check_surge_move, next_step
 from caredesk.compliance.audit import record_audit
 from caredesk.errors import NotFound
-from caredesk.storage.orm import Surge
+from caredesk.storage.orm import Notification, Staff, Surge
 from caredesk.storage.unit_of_work import UnitOfWork
 
 __all__ = ["SERIES_DIMENSIONS", "DetectionRun", "do_acknowledge_surge", "do_detect_surges", "do_resolve_surge",
@@ -26,6 +26,7 @@ __all__ = ["SERIES_DIMENSIONS", "DetectionRun", "do_acknowledge_surge", "do_dete
 
 SERIES_DIMENSIONS = ("topic", "product", "content_type", "problem_type", "channel", "branch")
 CHART_HOURS = 48  # hours before the window shown on the report's chart
+HANDLERS = ("team_lead", "complaint_manager", "admin")  # told when a surge opens (accounts/roles.py surge.handle)
 
 
 @dataclass
@@ -74,7 +75,7 @@ def _chart(series: np.ndarray[Any, np.dtype[np.float64]], start: datetime, surge
 
 def _judge_hour(session: Session, counts: dict[str, dict[str, dict[datetime, int]]], counts_start: datetime,
                 hour: datetime, active: dict[tuple[str, str], Surge], params: SurgeParams, offset: int,
-                now: datetime, run: DetectionRun) -> None:
+                now: datetime, run: DetectionRun, *, notify: bool) -> None:
     """Judge `hour` (a complete UTC hour) for every series in `counts` (read from `counts_start`)."""
     lo = max(0, int((hour - counts_start).total_seconds() // 3600) - _history_hours(params))
     series_start = counts_start + lo * HOUR
@@ -91,6 +92,8 @@ def _judge_hour(session: Session, counts: dict[str, dict[str, dict[datetime, int
                 surge = _open(session, dimension, value, judgement, hour, series, series_start)
                 active[(dimension, value)] = surge
                 run.opened.append(surge.id)
+                if notify:
+                    _notify_opened(session, surge, now)
             elif step is SurgeStep.EXTEND and surge is not None and surge.window_end <= hour:
                 _extend(session, surge, judgement, hour, series, series_start)
                 run.extended.append(surge.id)
@@ -113,6 +116,19 @@ def _open(session: Session, dimension: str, value: str, judgement: SurgeJudgemen
     surge.report = build_report(session, surge, _chart(series, series_start, surge, expected)) | {
         "threshold": judgement.threshold, "expected_by_hour": expected}
     return surge
+
+
+def _notify_opened(session: Session, surge: Surge, now: datetime) -> None:
+    """Once, when a surge opens: an in-app notice to every active supervisor (the roles that handle surges).
+    A replay of history notifies nobody."""
+    ratio = surge.report.get("summary", {}).get("ratio")
+    title = (f"Surge: {surge.dimension} {surge.value}: {surge.observed} messages, "
+             f"{surge.expected:.1f} expected" + (f" (x{ratio})" if ratio else ""))
+    body = ", ".join(p["phrase"] for p in surge.report.get("phrases", [])[:5])
+    for staff_id in session.scalars(select(Staff.id).where(Staff.active.is_(True), Staff.role.in_(HANDLERS))):
+        session.add(Notification(staff_id=staff_id, kind="surge_opened", title=title[:300], body=body[:2000],
+                                 link=f"/api/v1/analytics/surges?since={surge.detected_at.isoformat()}",
+                                 created_at=now))
 
 
 def _spread(judgement: SurgeJudgement) -> dict[str, float]:
@@ -149,7 +165,7 @@ def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: SurgeParams | No
     with uow:
         s = uow.session
         counts = {d: hourly_counts(s, d, start, hour + HOUR) for d in SERIES_DIMENSIONS}
-        _judge_hour(s, counts, start, hour, _active(s), p, _offset_hours(tz, hour), now, run)
+        _judge_hour(s, counts, start, hour, _active(s), p, _offset_hours(tz, hour), now, run, notify=True)
         uow.commit()
     return run
 
@@ -169,7 +185,8 @@ def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: Su
         active = _active(s)
         hour = first
         while hour < stop:
-            _judge_hour(s, counts, counts_start, hour, active, p, _offset_hours(tz, hour), hour + HOUR, run)
+            _judge_hour(s, counts, counts_start, hour, active, p, _offset_hours(tz, hour), hour + HOUR, run,
+                        notify=False)
             run.hours += 1
             hour += HOUR
         uow.commit()
