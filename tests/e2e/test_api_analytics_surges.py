@@ -19,7 +19,7 @@ from caredesk.analytics.surge_actions import do_detect_surges, replay_surges
 from caredesk.compliance.masking import mask_text
 from caredesk.http.app import create_app
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Conversation, Customer, Message, Surge, TriageResult
+from caredesk.storage.orm import Conversation, Customer, Message, Notification, Staff, Surge, TriageResult
 from tests.conftest import create_key
 
 HOUR = timedelta(hours=1)
@@ -45,6 +45,8 @@ def _seed(rt: Runtime) -> None:
     with rt.uow() as uow:
         s = uow.session
         add_messages(s, facts)
+        for role in ("team_lead", "agent"):
+            s.add(Staff(username=f"surge-{role}", display_name=role, email=f"{role}@example.com", role=role))
         customer = Customer(ref="surge-e2e", tier="standard")
         s.add(customer)
         s.flush()
@@ -81,6 +83,11 @@ def test_surge_detected_listed_and_handled_through_the_api(runtime: Runtime) -> 
     run = do_detect_surges(rt.uow(), now=RISE_START + RISE_HOURS * HOUR + timedelta(minutes=5), tz=SHANGHAI)
     again = do_detect_surges(rt.uow(), now=RISE_START + RISE_HOURS * HOUR + timedelta(minutes=6), tz=SHANGHAI)
     assert len(run.opened) >= 1 and again.opened == []  # the same hour judged twice opens nothing more
+    with rt.session_factory() as s:  # told once, supervisors only
+        told = s.execute(select(Staff.role, Notification.title).join(Notification, Notification.staff_id == Staff.id)
+                         .where(Notification.kind == "surge_opened")).all()
+    assert {r for r, _ in told} == {"team_lead"} and len(told) == len(run.opened)
+    assert any("topic card_fee" in title for _, title in told)
 
     lead = _client(rt, "team_lead")
     since = (RISE_START - HOUR).astimezone(SHANGHAI).replace(tzinfo=None).isoformat()  # local, no offset
@@ -124,7 +131,10 @@ def test_replay_finds_the_surge_at_the_hour_it_would_have_fired(runtime: Runtime
         surges = list(s.scalars(select(Surge).where(Surge.dimension == "topic")))
     assert [(x.value, x.status) for x in surges] == [("card_fee", "resolved")]  # quiet for hours after
     assert surges[0].detected_at in (RISE_START + HOUR, RISE_START + 2 * HOUR)
-    assert surges[0].window_end == RISE_START + RISE_HOURS * HOUR
+    assert surges[0].window_end == RISE_START + RISE_HOURS * HOUR  # the hours after, quiet, do not extend it
+    assert surges[0].resolved_at == RISE_START + (RISE_HOURS + 3) * HOUR
+    with rt.session_factory() as s:  # a replay of history tells nobody
+        assert s.scalars(select(Notification).where(Notification.kind == "surge_opened")).all() == []
 
 
 @pytest.fixture(autouse=True)

@@ -35,6 +35,7 @@ class SurgeParams:
     windows: tuple[int, ...] = (1, 2, 3)  # hours summed, ending with the judged hour
     alpha: float = 3e-7  # per window and hour: at most one false surge in 60 days over 8 series (bench)
     min_count: int = 6  # never a surge on fewer messages than this in the window
+    continue_alpha: float = 0.01  # an active surge goes on while its latest hour alone is above this quantile
     outlier_z: float = 4.0  # Farrington-style: history hours this far above their fit are down-weighted
     max_inv_size: float = 2.0  # the NB's 1/k is capped (a few weeks of sparse counts estimate it loosely)
     baseline: Baseline = "seasonal_glm"  # "same_hour": mean of the same hour in the previous weeks (compared)
@@ -159,7 +160,7 @@ def nb_tail(observed: int, expected: float, dispersion: float) -> float:
 
 
 def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, params: SurgeParams | None = None,
-               utc_offset_hours: int = 0) -> SurgeJudgement:
+               utc_offset_hours: int = 0, continuing: bool = False) -> SurgeJudgement:
     """Judge the last hour of `counts` (hourly counts from `start`, UTC, oldest first, the last one the hour
     judged; hours without messages are zeros). The windows end with the judged hour; the fit reads the hours
     before the widest window."""
@@ -178,11 +179,12 @@ def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, para
     inv_size = min(dispersion, p.max_inv_size)
     best: tuple[float, SurgeJudgement] | None = None
     quietest: SurgeJudgement | None = None
-    for w in sorted(p.windows):
+    alpha, min_count = (p.continue_alpha, 1) if continuing else (p.alpha, p.min_count)
+    for w in (1,) if continuing else sorted(p.windows):
         observed = int(y[n - w:].sum())
         exp_w = float(expected[len(expected) - w:].sum())
         dispersion = 1.0 + float(np.sum(expected[len(expected) - w:] ** 2)) * inv_size / exp_w
-        threshold = max(nb_threshold(exp_w, dispersion, p.alpha), p.min_count)
+        threshold = max(nb_threshold(exp_w, dispersion, alpha), min_count)
         judgement = SurgeJudgement(observed >= threshold, observed, round(exp_w, 3), threshold,
                                    start + (n - w) * HOUR, w, round(dispersion, 3), round(float(expected[-1]), 3))
         if judgement.surge:  # of the windows that surge, the least likely one says since when

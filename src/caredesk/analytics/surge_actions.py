@@ -84,8 +84,9 @@ def _judge_hour(session: Session, counts: dict[str, dict[str, dict[datetime, int
         values = set(counts.get(dimension, {})) | {v for d, v in active if d == dimension}
         for value in sorted(values):
             series = _dense(counts.get(dimension, {}).get(value, {}), series_start, length)
-            judgement = judge_hour(series, series_start, params=params, utc_offset_hours=offset)
             surge = active.get((dimension, value))
+            judgement = judge_hour(series, series_start, params=params, utc_offset_hours=offset,
+                                   continuing=surge is not None)
             quiet = int((hour + HOUR - surge.window_end).total_seconds() // 3600) if surge else 0
             step = next_step(active=surge is not None, surging=judgement.surge, quiet_hours=quiet)
             if step is SurgeStep.OPEN:

@@ -85,8 +85,8 @@ def replay_detections(series: NDArray[np.float64], params: SurgeParams) -> list[
     keep = params.history_weeks * WEEK_HOURS + max(params.windows) + 1
     for t in range(params.min_history_days * 24 + max(params.windows), len(series)):
         lo = max(0, t + 1 - keep)
-        judgement = judge_hour(series[lo:t + 1], _at(lo), params=params,
-                               utc_offset_hours=OFFSET)
+        judgement = judge_hour(series[lo:t + 1], _at(lo), params=params, utc_offset_hours=OFFSET,
+                               continuing=active)
         step = next_step(active=active, surging=judgement.surge, quiet_hours=t + 1 - window_end)
         if step is SurgeStep.OPEN:
             opened.append(t)
