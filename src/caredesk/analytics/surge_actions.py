@@ -73,7 +73,17 @@ def _chart(series: np.ndarray[Any, np.dtype[np.float64]], start: datetime, surge
     return hours
 
 
-def _judge_hour(session: Session, counts: dict[str, dict[str, dict[datetime, int]]], counts_start: datetime,
+Dense = dict[str, dict[str, np.ndarray[Any, np.dtype[np.float64]]]]  # dimension -> value -> hourly counts
+
+
+def _read_dense(session: Session, start: datetime, end: datetime) -> Dense:
+    """Every series' hourly counts over [start, end), as arrays from `start` (read once, sliced per hour)."""
+    hours = int((end - start).total_seconds() // 3600)
+    return {d: {v: _dense(cells, start, hours) for v, cells in hourly_counts(session, d, start, end).items()}
+            for d in SERIES_DIMENSIONS}
+
+
+def _judge_hour(session: Session, counts: Dense, counts_start: datetime,
                 hour: datetime, active: dict[tuple[str, str], Surge], params: SurgeParams, offset: int,
                 now: datetime, run: DetectionRun, *, notify: bool) -> None:
     """Judge `hour` (a complete UTC hour) for every series in `counts` (read from `counts_start`)."""
@@ -83,7 +93,8 @@ def _judge_hour(session: Session, counts: dict[str, dict[str, dict[datetime, int
     for dimension in SERIES_DIMENSIONS:
         values = set(counts.get(dimension, {})) | {v for d, v in active if d == dimension}
         for value in sorted(values):
-            series = _dense(counts.get(dimension, {}).get(value, {}), series_start, length)
+            full = counts.get(dimension, {}).get(value)
+            series = full[lo:lo + length] if full is not None else np.zeros(length)
             surge = active.get((dimension, value))
             judgement = judge_hour(series, series_start, params=params, utc_offset_hours=offset,
                                    continuing=surge is not None)
@@ -165,7 +176,7 @@ def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: SurgeParams | No
     run = DetectionRun(hours=1)
     with uow:
         s = uow.session
-        counts = {d: hourly_counts(s, d, start, hour + HOUR) for d in SERIES_DIMENSIONS}
+        counts = _read_dense(s, start, hour + HOUR)
         _judge_hour(s, counts, start, hour, _active(s), p, _offset_hours(tz, hour), now, run, notify=True)
         uow.commit()
     return run
@@ -182,7 +193,7 @@ def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: Su
     run = DetectionRun()
     with uow:
         s = uow.session
-        counts = {d: hourly_counts(s, d, counts_start, stop) for d in SERIES_DIMENSIONS}
+        counts = _read_dense(s, counts_start, stop)
         active = _active(s)
         hour = first
         while hour < stop:
