@@ -38,6 +38,7 @@ def _register_tasks(queue: TaskQueue) -> None:
     from huey import crontab
 
     from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
+    from caredesk.analytics.surge_tasks import detect_surges_hourly
     from caredesk.compliance.retention import apply_retention_daily
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.knowledge.tasks import generate_suggestions_daily
@@ -73,6 +74,8 @@ def _register_tasks(queue: TaskQueue) -> None:
     # Every minute: the outbox rows not marked done whose time has come (delayed events, failed subscribers,
     # a process that died between its commit and the dispatch). Rows are claimed, so every worker may run it.
     queue.register_periodic("outbox.relay", relay_outbox, crontab(minute="*"))
+    # Five past each hour: surge detection judges the hour that just ended (analytics/surge_actions.py).
+    queue.register_periodic("analytics.detect_surges", detect_surges_hourly, crontab(minute="5"))
 
 
 def relay_outbox() -> int:

@@ -2,6 +2,7 @@
 
 from caredesk.storage.orm.alarms import Alarm, AlarmDelivery, AlarmEvent
 from caredesk.storage.orm.analytics import HourlyCount
+from caredesk.storage.orm.analytics_surge import Surge
 from caredesk.storage.orm.audit import AuditEntry, Notification
 from caredesk.storage.orm.base import Base
 from caredesk.storage.orm.conversations import (
@@ -84,6 +85,7 @@ __all__ = [
     "SlaMark",
     "Staff",
     "StaffLoginPlace",
+    "Surge",
     "TrainingRun",
     "TriageResult",
     "WorkOrder",

@@ -1,0 +1,32 @@
+"""The hourly surge detection task (registered in bootstrap.py)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from caredesk.analytics.surge_actions import do_detect_surges
+from caredesk.clock import Clock
+from caredesk.settings import Settings
+from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.tasks.app import TaskQueue
+from caredesk.tasks.context import task_context
+
+__all__ = ["detect_surges_hourly"]
+
+
+class SurgeTaskDeps(Protocol):
+    settings: Settings
+    clock: Clock
+    queue: TaskQueue
+
+    def uow(self) -> UnitOfWork: ...
+
+
+def detect_surges_hourly() -> int:
+    """A few minutes past each hour (late messages of the hour are in): judge the hour that just ended, once
+    across every worker running the schedule. Returns the number of surges opened."""
+    rt: SurgeTaskDeps = task_context()
+    now = rt.clock.now()
+    if not rt.queue.first_this_minute("detect_surges", now):
+        return 0
+    return len(do_detect_surges(rt.uow(), now=now, tz=rt.settings.display_timezone).opened)

@@ -1,0 +1,60 @@
+"""Surges (issue 15): the list since a moment (on `detected_at`), and the lifecycle: acknowledge, resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from caredesk.analytics.surge_actions import do_acknowledge_surge, do_resolve_surge, get_surge, list_surges
+from caredesk.errors import InvalidInput
+from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
+from caredesk.storage.orm import Surge
+
+router = APIRouter(tags=["analytics"])
+
+
+def parse_moment(value: str, zone: tzinfo, *, field: str) -> datetime:
+    """ISO 8601; a time without an offset is read in the configured time zone."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{field} must be an ISO 8601 date or time", field=field) from None
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+def surge_out(s: Surge) -> dict[str, Any]:
+    report = s.report or {}
+    return {"id": s.id, "dimension": s.dimension, "value": s.value, "window_start": s.window_start,
+            "window_end": s.window_end, "detected_at": s.detected_at, "observed": s.observed,
+            "expected": s.expected, "status": s.status, "acknowledged_at": s.acknowledged_at,
+            "acknowledged_by": s.acknowledged_by, "resolved_at": s.resolved_at,
+            "summary": report.get("summary"), "phrases": report.get("phrases", []),
+            "samples": report.get("samples", []), "channels": report.get("channels", {}),
+            "branches": report.get("branches", {}), "series": report.get("series", [])}
+
+
+@router.get("/analytics/surges")
+def get_surges(rt: RuntimeDep, session: SessionDep, caller: Annotated[Caller, Depends(require("surge.read"))],
+               since: Annotated[str | None, Query(max_length=64, description="ISO 8601, on detected_at")] = None
+               ) -> dict[str, Any]:
+    start = parse_moment(since, rt.settings.display_timezone, field="since") if since else None
+    return {"items": [surge_out(s) for s in list_surges(session, since=start)]}
+
+
+@router.post("/analytics/surges/{surge_id}/acknowledge")
+def acknowledge_surge(surge_id: str, rt: RuntimeDep, session: SessionDep,
+                      caller: Annotated[Caller, Depends(require("surge.handle"))]) -> dict[str, Any]:
+    get_surge(session, surge_id)
+    return surge_out(do_acknowledge_surge(rt.uow(), surge_id, actor=caller.actor,
+                                          staff_id=caller.id if caller.kind == "staff" else None,
+                                          now=rt.clock.now()))
+
+
+@router.post("/analytics/surges/{surge_id}/resolve")
+def resolve_surge(surge_id: str, rt: RuntimeDep, session: SessionDep,
+                  caller: Annotated[Caller, Depends(require("surge.handle"))]) -> dict[str, Any]:
+    get_surge(session, surge_id)
+    return surge_out(do_resolve_surge(rt.uow(), surge_id, actor=caller.actor,
+                                      staff_id=caller.id if caller.kind == "staff" else None, now=rt.clock.now()))

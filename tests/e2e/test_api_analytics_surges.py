@@ -1,0 +1,142 @@
+"""Surges end to end on SQLite and PostgreSQL: three weeks of roll-up history (add_messages), then real customer
+messages of one topic rising in two hours; detection opens one surge with its report, the API lists it since a
+moment and drives its lifecycle; a replay over the period finds it at the hour it would have fired live."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from caredesk.analytics.facts import message_facts
+from caredesk.analytics.rollups import MessageFacts, add_messages
+from caredesk.analytics.surge_actions import do_detect_surges, replay_surges
+from caredesk.compliance.masking import mask_text
+from caredesk.http.app import create_app
+from caredesk.runtime import Runtime
+from caredesk.storage.orm import Conversation, Customer, Message, Notification, Staff, Surge, TriageResult
+from tests.conftest import create_key
+
+HOUR = timedelta(hours=1)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RISE_START = datetime(2026, 3, 2, 2, tzinfo=UTC)  # Monday 10:00 in Shanghai
+RISE_HOURS = 2
+
+
+def _seed(rt: Runtime) -> None:
+    """21 days of two topics at about 1.5 an hour by day and 0.2 by night (Shanghai), on the web channel; then
+    12 real messages an hour about a double-charged annual fee for two hours."""
+    rng = random.Random(15)
+    facts = []
+    for back in range(21 * 24, 0, -1):
+        hour = RISE_START - back * HOUR
+        day = 8 <= hour.astimezone(SHANGHAI).hour < 20
+        for topic in ("card_fee", "loans"):
+            for _ in range(sum(rng.random() < (0.5 if day else 0.07) for _ in range(3))):
+                facts.append(MessageFacts(hour + timedelta(minutes=rng.randrange(60)),
+                                          {"topic": (topic,), "channel": ("web",)}, frozenset({"messages"})))
+    texts = ["年费被扣了两次，电话13812345678", "信用卡年费重复扣款", "为什么年费扣了两次",
+             "my annual fee was charged twice", "annual fee charged twice again", "年费重复扣款请退回"]
+    with rt.uow() as uow:
+        s = uow.session
+        add_messages(s, facts)
+        for role in ("team_lead", "agent"):
+            s.add(Staff(username=f"surge-{role}", display_name=role, email=f"{role}@example.com", role=role))
+        customer = Customer(ref="surge-e2e", tier="standard")
+        s.add(customer)
+        s.flush()
+        conv = Conversation(customer_id=customer.id, channel="web")
+        s.add(conv)
+        s.flush()
+        real = []
+        for i in range(12 * RISE_HOURS):
+            at = RISE_START + timedelta(minutes=5 * i)
+            text = texts[i % len(texts)]
+            msg = Message(conversation_id=conv.id, direction="in", author="customer", text=text,
+                          text_masked=mask_text(text)[0], created_at=at)
+            s.add(msg)
+            s.flush()
+            triage = TriageResult(message_id=msg.id, model_version="test", language="zh", content_type="business",
+                                  content_type_confidence=0.9, problem_type="complaint", problem_type_confidence=0.9,
+                                  urgency="general", urgency_confidence=0.9, emotion="angry", topic="card_fee",
+                                  decision_kind="work_order", decision_reason="test", created_at=at)
+            s.add(triage)
+            real.append(message_facts(triage, received_at=at, channel="web", branch=None))
+        add_messages(s, real)
+        uow.commit()
+
+
+def _client(rt: Runtime, role: str) -> TestClient:
+    client = TestClient(create_app(rt, start_consumer=False), raise_server_exceptions=False)
+    client.headers["Authorization"] = f"Bearer {create_key(rt, role)}"
+    return client
+
+
+def test_surge_detected_listed_and_handled_through_the_api(runtime: Runtime) -> None:
+    rt = runtime
+    _seed(rt)
+    run = do_detect_surges(rt.uow(), now=RISE_START + RISE_HOURS * HOUR + timedelta(minutes=5), tz=SHANGHAI)
+    again = do_detect_surges(rt.uow(), now=RISE_START + RISE_HOURS * HOUR + timedelta(minutes=6), tz=SHANGHAI)
+    assert len(run.opened) >= 1 and again.opened == []  # the same hour judged twice opens nothing more
+    with rt.session_factory() as s:  # told once, supervisors only
+        told = s.execute(select(Staff.role, Notification.title).join(Notification, Notification.staff_id == Staff.id)
+                         .where(Notification.kind == "surge_opened")).all()
+    assert {r for r, _ in told} == {"team_lead"} and len(told) == len(run.opened)
+    assert any("topic card_fee" in title for _, title in told)
+
+    lead = _client(rt, "team_lead")
+    since = (RISE_START - HOUR).astimezone(SHANGHAI).replace(tzinfo=None).isoformat()  # local, no offset
+    body = lead.get("/api/v1/analytics/surges", params={"since": since}).json()
+    items: dict[tuple[str, str], dict[str, Any]] = {(i["dimension"], i["value"]): i for i in body["items"]}
+    assert ("topic", "loans") not in items
+    surge = items[("topic", "card_fee")]
+    assert surge["status"] == "open"
+    assert datetime.fromisoformat(surge["detected_at"]) == RISE_START + RISE_HOURS * HOUR
+    assert surge["detected_at"].endswith(("Z", "+00:00"))
+    assert datetime.fromisoformat(surge["window_start"]) >= RISE_START
+    assert datetime.fromisoformat(surge["window_end"]) == RISE_START + RISE_HOURS * HOUR
+    assert surge["observed"] >= 24 and 0 < surge["expected"] < 6
+    assert surge["summary"]["ratio"] > 4
+    assert 1 <= len(surge["samples"]) <= 5 and all("13812345678" not in t for t in surge["samples"])
+    phrases = {p["phrase"] for p in surge["phrases"]}
+    assert phrases & {"年费", "扣款", "charged twice", "annual fee"}
+    assert surge["channels"] == {"web": 24}
+    assert surge["series"][-1]["observed"] >= 12
+    later = lead.get("/api/v1/analytics/surges", params={"since": "2026-03-02T12:05:00+08:00"}).json()
+    assert later["items"] == []
+    assert lead.get("/api/v1/analytics/surges", params={"since": "yesterday"}).json()["code"] == "invalid_input"
+
+    assert _client(rt, "agent").post(f"/api/v1/analytics/surges/{surge['id']}/acknowledge").status_code == 403
+    acked = lead.post(f"/api/v1/analytics/surges/{surge['id']}/acknowledge")
+    assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
+    twice = lead.post(f"/api/v1/analytics/surges/{surge['id']}/acknowledge")
+    assert twice.status_code == 409 and twice.json()["code"] == "conflict"
+    assert lead.post(f"/api/v1/analytics/surges/{surge['id']}/resolve").json()["status"] == "resolved"
+    assert lead.post(f"/api/v1/analytics/surges/{surge['id']}/resolve").status_code == 409
+    missing = lead.post("/api/v1/analytics/surges/nope/resolve")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_replay_finds_the_surge_at_the_hour_it_would_have_fired(runtime: Runtime) -> None:
+    rt = runtime
+    _seed(rt)
+    run = replay_surges(rt.uow(), RISE_START - 2 * 24 * HOUR, RISE_START + 12 * HOUR, tz=SHANGHAI)
+    assert run.hours == 2 * 24 + 12
+    with rt.session_factory() as s:
+        surges = list(s.scalars(select(Surge).where(Surge.dimension == "topic")))
+    assert [(x.value, x.status) for x in surges] == [("card_fee", "resolved")]  # quiet for hours after
+    assert surges[0].detected_at in (RISE_START + HOUR, RISE_START + 2 * HOUR)
+    assert surges[0].window_end == RISE_START + RISE_HOURS * HOUR  # the hours after, quiet, do not extend it
+    assert surges[0].resolved_at == RISE_START + (RISE_HOURS + 3) * HOUR
+    with rt.session_factory() as s:  # a replay of history tells nobody
+        assert s.scalars(select(Notification).where(Notification.kind == "surge_opened")).all() == []
+
+
+@pytest.fixture(autouse=True)
+def _utc() -> None:
+    assert RISE_START.tzinfo is UTC

@@ -1,0 +1,101 @@
+"""The surge detector, its lifecycle rule and the report's phrases, on generated series (pure, no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from caredesk.analytics.surge import HOUR, SurgeParams, judge_hour, nb_threshold
+from caredesk.analytics.surge_report import distinguishing_phrases
+from caredesk.analytics.surge_status import QUIET_HOURS_TO_RESOLVE, SurgeStatus, SurgeStep, check_surge_move, next_step
+from caredesk.bench.surge import OFFSET, TOPICS, make_replay, replay_detections
+from caredesk.errors import Conflict
+
+START = datetime(2026, 1, 5, tzinfo=UTC)
+SHAPE = np.array([0.1] * 7 + [1.0] * 12 + [0.4] * 5)  # quiet nights, busy days (UTC hours)
+
+
+def _seasonal(days: int, per_day: float, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    hours = np.arange(days * 24)
+    weekend = np.where((hours // 24) % 7 >= 5, 0.6, 1.0)
+    rate = SHAPE[hours % 24] * weekend
+    rate *= per_day * days / rate.sum()
+    return rng.poisson(rate).astype(float)
+
+
+@pytest.mark.parametrize(("expected", "dispersion", "alpha"), [(1.0, 1.0, 1e-5), (3.3, 1.5, 1e-5), (0.2, 2.0, 1e-4),
+                                                              (10.0, 1.0, 1e-3), (5.5, 1.3, 1e-6)])
+def test_nb_threshold_is_the_negative_binomial_upper_quantile(expected: float, dispersion: float,
+                                                              alpha: float) -> None:
+    if dispersion == 1.0:
+        reference = int(stats.poisson.isf(alpha, expected)) + 1
+    else:
+        reference = int(stats.nbinom.isf(alpha, expected / (dispersion - 1), 1 / dispersion)) + 1
+    assert nb_threshold(expected, dispersion, alpha) == reference
+
+
+def test_judge_hour_sees_a_rise_at_low_counts_within_two_hours() -> None:
+    series = _seasonal(28, 20)
+    quiet = judge_hour(series, START)
+    assert not quiet.surge and quiet.reason == ""
+    noon = 28 * 24 - 12  # a busy hour of the last day
+    risen = series[:noon + 1].copy()
+    risen[noon - 1:noon + 1] += 5  # +5 an hour on about 1.2: a fourfold hour, twice
+    judgement = judge_hour(risen, START)
+    assert judgement.surge
+    assert judgement.window_hours <= 2 and judgement.window_start >= START + (noon - 1) * HOUR
+    assert judgement.observed >= judgement.threshold > judgement.expected
+
+
+def test_judge_hour_needs_a_week_of_the_series_own_history() -> None:
+    series = np.zeros(28 * 24)
+    series[-5 * 24:] = _seasonal(5, 40)[-5 * 24:]  # a topic seen for five days only
+    series[-1] += 30
+    judgement = judge_hour(series, START)
+    assert not judgement.surge and judgement.reason == "history_too_short"
+
+
+def test_judge_hour_expects_the_weekday_and_hour_pattern() -> None:
+    """A busy Monday noon after a quiet Sunday is no surge: the expected level follows hour and weekday."""
+    series = _seasonal(29, 40, seed=3)
+    monday_noon = 28 * 24 + 12  # day 28 is a Monday (START is one)
+    judgement = judge_hour(series[:monday_noon + 1], START)
+    assert judgement.expected > 1.5 * 3 * 0.5 and not judgement.surge
+
+
+def test_same_hour_baseline_is_the_compared_method() -> None:
+    series = _seasonal(28, 40)
+    assert not judge_hour(series, START, params=SurgeParams(baseline="same_hour")).surge
+
+
+def test_lifecycle_opens_extends_and_resolves_after_quiet_hours() -> None:
+    assert next_step(active=False, surging=True, quiet_hours=0) is SurgeStep.OPEN
+    assert next_step(active=True, surging=True, quiet_hours=2) is SurgeStep.EXTEND
+    assert next_step(active=True, surging=False, quiet_hours=QUIET_HOURS_TO_RESOLVE - 1) is SurgeStep.WAIT
+    assert next_step(active=True, surging=False, quiet_hours=QUIET_HOURS_TO_RESOLVE) is SurgeStep.RESOLVE
+    assert next_step(active=False, surging=False, quiet_hours=0) is SurgeStep.NONE
+    assert check_surge_move("open", SurgeStatus.ACKNOWLEDGED) is SurgeStatus.ACKNOWLEDGED
+    with pytest.raises(Conflict):
+        check_surge_move("resolved", SurgeStatus.ACKNOWLEDGED)
+
+
+def test_replay_finds_the_injected_surge_and_no_other() -> None:
+    replay = make_replay(1)
+    params = SurgeParams()
+    hits = replay_detections(replay.counts[0], params)
+    start = replay.surge_start
+    assert any(start <= t < start + replay.surge_hours for t in hits)
+    assert sum(len(replay_detections(replay.counts[k], params)) for k in range(1, TOPICS)) <= 1
+    assert OFFSET == 8
+
+
+def test_distinguishing_phrases_are_those_over_represented_in_the_window() -> None:
+    window = ["my card was charged twice", "charged twice for one coffee", "charged twice again", "app is slow"]
+    baseline = ["app is slow", "app is slow today", "card arrived", "how to pay my bill"] * 3
+    phrases = [p["phrase"] for p in distinguishing_phrases(window, baseline)]
+    assert phrases[:2] == ["charged twice", "charged"] or phrases[:2] == ["charged", "charged twice"]
+    assert "app" not in phrases and "slow" not in phrases
