@@ -133,3 +133,35 @@ def test_history_import_interrupted_mid_save_leaves_nothing(demo_runtime: Runtim
     assert _counts(rt) == before
     result = do_import_history(rt, _rows(rt, GOOD), name="h.csv", actor="cli")  # the next run imports it all
     assert result.imported == 6
+
+
+def test_surges_in_the_imported_period_are_found_when_they_would_have_fired(demo_runtime: Runtime) -> None:
+    """Three weeks of usual traffic in the roll-up, then a file whose fee questions rise for two hours: the
+    import's replay opens the topic's surge with detected_at inside the rise, and tells nobody (it is history)."""
+    import random
+
+    from caredesk.analytics.rollups import MessageFacts, add_messages
+    from caredesk.storage.orm import Notification, Surge
+
+    rt = demo_runtime
+    rise = datetime(2026, 3, 2, 2, tzinfo=UTC)  # Monday 10:00 in Shanghai
+    rng = random.Random(7)
+    usual = [MessageFacts(rise - back * timedelta(hours=1) + timedelta(minutes=rng.randrange(60)),
+                          {"topic": (topic,)}, frozenset({"messages"}))
+             for back in range(21 * 24, 0, -1) for topic in ("fees_charges", "card_loss")
+             for _ in range(sum(rng.random() < 0.4 for _ in range(3)))]
+    with rt.uow() as uow:
+        add_messages(uow.session, usual)
+        uow.commit()
+    texts = ["转账手续费怎么又涨了", "为什么收我手续费", "这个年费我不认可", "手续费太高了吧"]
+    lines = ["received_at,text,channel,customer_ref"] + [
+        f"{(rise + timedelta(minutes=5 * i)).isoformat()},{texts[i % 4]},app,S-{i % 7}" for i in range(24)]
+
+    result = do_import_history(rt, _rows(rt, "\n".join(lines) + "\n"), name="s.csv", actor="cli")
+
+    assert result.imported == 24 and result.surges_opened >= 1
+    with rt.session_factory() as s:
+        surge = s.scalars(select(Surge).where(Surge.dimension == "topic", Surge.value == "fees_charges")).one()
+        notices = s.scalar(select(func.count()).select_from(Notification)) or 0
+    assert rise < surge.detected_at <= rise + timedelta(hours=3)
+    assert notices == 0

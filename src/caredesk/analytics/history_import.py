@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlalchemy import select
@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from caredesk.analytics.facts import message_facts
 from caredesk.analytics.history_file import HistoryRow
-from caredesk.analytics.rollups import add_messages
+from caredesk.analytics.rollups import add_messages, hour_of
+from caredesk.analytics.surge_actions import replay_surges
 from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
 from caredesk.compliance.outgoing import OutgoingChecker
@@ -85,6 +86,7 @@ class HistoryImportResult:
     end: datetime | None
     decisions: dict[str, int] = field(default_factory=dict)  # decision kind -> messages
     with_topic: int = 0
+    surges_opened: int = 0  # by the replay of surge detection over the imported period
 
 
 @dataclass
@@ -258,7 +260,10 @@ def do_import_history(deps: HistoryImportDeps, rows: Sequence[HistoryRow], *, na
                          "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
                          "decisions": result.decisions})
         uow.commit()
-    # surge replay: wired at merge
-    # (caredesk.analytics.surge.replay_surges(deps.uow(), start, end) when start is not None: the surge helper's
-    # replay over the imported period, in time order, after the commit above)
+    if start is not None and end is not None:
+        # Surge detection over the imported hours in time order, as it would have run live: each surge's
+        # detected_at is when it would have fired. After the import's commit: it reads the roll-up just written.
+        run = replay_surges(deps.uow(), start, hour_of(end) + timedelta(hours=1),
+                            tz=deps.settings.display_timezone)
+        result = replace(result, surges_opened=len(run.opened))
     return result

@@ -74,4 +74,4 @@ def import_messages(file: Annotated[Path, typer.Argument(help="CSV: received_at,
     decisions = ", ".join(f"{kind} {n}" for kind, n in sorted(result.decisions.items())) or "none"
     typer.echo(f"{file}: {result.imported} imported, {result.skipped} skipped (imported before){period}; "
                f"{result.customers_created} new customers, {result.conversations_created} new conversations; "
-               f"decisions: {decisions}; with a topic: {result.with_topic}")
+               f"decisions: {decisions}; with a topic: {result.with_topic}; surges found: {result.surges_opened}")
