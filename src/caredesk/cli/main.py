@@ -119,8 +119,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
             fail(f"{tls_file} is not a file")
     scheme = "https" if ssl_certfile else "http"
 
-    from caredesk.compliance.logfilter import install_log_masking
     from caredesk.http.app import create_app
+    from caredesk.observability.logs import configure_logging
+    from caredesk.observability.metrics import enable_multiprocess
 
     if workers < 1:
         fail("--workers must be at least 1")
@@ -136,11 +137,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     from caredesk.cli.memory import release_free_memory
 
     release_free_memory()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    json_logs = rt.settings.log_format == "json"
+    configure_logging(rt.settings.log_format)
     # The embedded consumer's "executing sla_sweep" every minute would drown the request log; failures
     # still show (warnings and errors). `caredesk worker` keeps the task log.
     logging.getLogger("huey").setLevel(logging.WARNING)
-    install_log_masking()
+    if workers > 1:  # /metrics sums the worker processes' values from files here (emptied now: a new run)
+        enable_multiprocess(rt.settings.var_dir / "prometheus")
     if rt.settings.uses_default_secret:  # said here once: this is the process whose sessions the key signs
         typer.echo(f"Warning: {DEFAULT_SECRET_WARNING}", err=True)
     typer.echo(f"CareDesk is running at {scheme}://{host}:{port}/  (customer chat at /chat; demo staff login: "
@@ -154,10 +157,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         from caredesk.cli.processes import serve_processes
 
         serve_processes(create_app(rt), rt.engine, host=host, port=port, workers=workers,
-                        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+                        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, json_logs=json_logs)
         return
-    # Open workbench event streams must not hold a shutdown for long.
+    # Open workbench event streams must not hold a shutdown for long. In JSON mode uvicorn keeps the root
+    # logger's format, and the request middleware writes the access lines (with request id and route).
     uvicorn.run(create_app(rt), host=host, port=port, log_level="info", timeout_graceful_shutdown=5,
+                log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG, access_log=not json_logs,
                 ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
                 ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
 
@@ -167,11 +172,10 @@ def worker(threads: int = 2) -> None:
     """Run a background worker (needed when CAREDESK_TASKS_MODE=external, e.g. with Redis)."""
     from huey.consumer import Consumer
 
-    from caredesk.compliance.logfilter import install_log_masking
+    from caredesk.observability.logs import configure_logging
 
     rt = _runtime()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_masking()
+    configure_logging(rt.settings.log_format)
     Consumer(rt.queue.huey, workers=threads, worker_type="thread").run()
 
 
