@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     metrics_access: Literal["loopback", "token"] = "loopback"
     metrics_token: str = ""
+    # Staffing in the forecast (Erlang C): average handling time of a contact, and the service level to plan for
+    # (this share answered within that many seconds).
+    forecast_aht_seconds: float = Field(240.0, gt=0)
+    forecast_answer_within_seconds: float = Field(60.0, ge=0)
+    forecast_service_level: float = Field(0.8, gt=0, lt=1)
 
     @property
     def uses_default_secret(self) -> bool:

@@ -15,6 +15,7 @@ from caredesk.cli.alarms import alarms_app
 from caredesk.cli.audit import audit_app
 from caredesk.cli.config import config_app
 from caredesk.cli.evaluate import eval_command
+from caredesk.cli.forecast import forecast_command
 from caredesk.cli.outbox import outbox_app
 from caredesk.cli.staff import staff_app
 from caredesk.errors import CareDeskError
@@ -35,6 +36,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(flow_app, name="flow")
 app.add_typer(alarms_app, name="alarms")
 app.command("eval")(eval_command)
+app.command("forecast")(forecast_command)
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="Encryption keys for customer data at rest.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
