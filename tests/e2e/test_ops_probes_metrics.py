@@ -10,6 +10,7 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,37 @@ def test_json_logs_carry_the_request_id_and_no_customer_data(runtime: Runtime) -
     assert "13812345678" not in text and "110101199003074514" not in text
     masked = next(e for e in lines if e["logger"] == "caredesk.test")
     assert "138" in masked["message"] and "called" in masked["message"]
+
+
+def _boom(order_id: str) -> None:
+    raise RuntimeError(f"no such order {order_id}")
+
+
+def test_task_failures_sla_breaches_and_open_alarms_show_in_the_scrape(demo_runtime: Runtime) -> None:
+    from caredesk.clock import FrozenClock
+    from caredesk.sla.tasks import sla_sweep
+
+    rt = demo_runtime
+    rt.queue.register("ops.always_fails", _boom, retries=0)
+    with TestClient(create_app(rt, start_consumer=False), raise_server_exceptions=False) as c:
+        before = samples(c.get("/metrics").text)
+        rt.queue.enqueue(_boom, "x")  # the queue runs it at once here (immediate mode) and it raises
+        key = create_key(rt)
+        conversation: str | None = None
+        # three regulator threats in one conversation: the third raises an alarm (tests/integration: escalation)
+        for text in ("再不解决我就打12378投诉你们", "我要向金融监管总局举报", "我已经联系了银保监会和媒体"):
+            r = c.post("/api/v1/messages", headers={"Authorization": f"Bearer {key}"},
+                       json={"text": text, "channel": "web", "customer_ref": "ops-angry",
+                             "conversation_id": conversation})
+            assert r.status_code == 201
+            conversation = r.json()["conversation_id"]
+        assert r.json()["alarm_id"] is not None
+        rt.clock = FrozenClock(rt.clock.now() + timedelta(days=30))  # every open order's SLA is long past
+        sla_sweep()
+        after = samples(c.get("/metrics").text)
+    assert value(after, "caredesk_task_failures_total", task="ops.always_fails") - value(
+        before, "caredesk_task_failures_total", task="ops.always_fails") == 1
+    assert value(after, "caredesk_alarms_open", status="open") >= 1 > value(before, "caredesk_alarms_open",
+                                                                             status="open")
+    breaches = sum(v for (name, _), v in after.items() if name == "caredesk_sla_breaches_total")
+    assert breaches >= 1 and not any(name == "caredesk_sla_breaches_total" for name, _ in before)
