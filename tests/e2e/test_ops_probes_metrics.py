@@ -242,3 +242,37 @@ def test_task_failures_sla_breaches_and_open_alarms_show_in_the_scrape(demo_runt
                                                                              status="open")
     breaches = sum(v for (name, _), v in after.items() if name == "caredesk_sla_breaches_total")
     assert breaches >= 1 and not any(name == "caredesk_sla_breaches_total" for name, _ in before)
+
+
+def test_worker_serves_its_task_failures_on_a_loopback_port(tmp_path: Path, mailbox: Mailbox, sqlite_url: str,
+                                                             redis_url: str) -> None:
+    import contextlib
+    import os
+    import time
+
+    import httpx
+
+    from caredesk.sla.tasks import check_sla
+
+    settings = make_settings(sqlite_url, tmp_path / "var", mailbox, redis_url=redis_url, tasks_mode="external")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
+    env.update(CAREDESK_DATABASE_URL=sqlite_url, CAREDESK_REDIS_URL=redis_url, CAREDESK_TASKS_MODE="external",
+               CAREDESK_VAR_DIR=str(tmp_path / "var"), CAREDESK_ENVIRONMENT="test")
+    port = free_port()
+    worker = subprocess.Popen([sys.executable, "-m", "caredesk.cli.main", "worker", "--metrics-port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rt = build_runtime(settings, make_current=False)
+    try:
+        rt.queue.enqueue(check_sla)  # no order id: the worker's run raises TypeError
+        deadline, failed = time.monotonic() + 60, 0.0
+        while failed < 1:
+            assert worker.poll() is None and time.monotonic() < deadline, "no failure counted"
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
+                failed = value(samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text),
+                               "caredesk_task_failures_total", task="workorders.check_sla")
+            time.sleep(0.3)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        rt.queue.huey.flush()  # the retries still queued
+        rt.engine.dispose()

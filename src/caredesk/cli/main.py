@@ -170,14 +170,23 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 
 @app.command()
-def worker(threads: int = 2) -> None:
+def worker(threads: int = 2,
+           metrics_port: Annotated[int | None, typer.Option(
+               help="Serve this worker's metrics (task failures) on 127.0.0.1:PORT/metrics")] = None) -> None:
     """Run a background worker (needed when CAREDESK_TASKS_MODE=external, e.g. with Redis)."""
     from huey.consumer import Consumer
 
     from caredesk.observability.logs import configure_logging
+    from caredesk.observability.metrics import metrics
 
     rt = _runtime()
     configure_logging(rt.settings.log_format)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        if not 0 < metrics_port < 65536:
+            fail("--metrics-port must be between 1 and 65535")
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics().registry)  # this machine only
     Consumer(rt.queue.huey, workers=threads, worker_type="thread").run()
 
 
