@@ -36,7 +36,7 @@ def check_forecast_request(dimension: str, value: str | None, counter: str, days
         raise InvalidInput("value is required (1-64 characters) for this dimension", field="value")
     if counter not in ("messages", "complaints"):
         raise InvalidInput("counter must be messages or complaints", field="counter")
-    days = int(days) if isinstance(days, int) or days.isdecimal() else 0
+    days = int(days) if isinstance(days, int) or (days.isascii() and days.isdecimal()) else 0
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"days must be between 1 and {MAX_DAYS}", field="days")
     if granularity not in ("hour", "day"):
