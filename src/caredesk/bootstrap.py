@@ -78,6 +78,12 @@ def _register_tasks(queue: TaskQueue) -> None:
     queue.register_periodic("analytics.detect_surges", detect_surges_hourly, crontab(minute="5"))
 
 
+def _count_task_failure(name: str) -> None:
+    from caredesk.observability.metrics import metrics
+
+    metrics().task_failures.labels(name).inc()
+
+
 def relay_outbox() -> int:
     """The periodic relay task: dispatch what is due, in this process's runtime."""
     rt = current_runtime()
@@ -96,6 +102,11 @@ def _subscribe(rt: Runtime) -> None:
     from caredesk.sla.tasks import send_sla_notice
     from caredesk.workorders.events import DutyHandoffDue, ReplyEmailDue, SurveyDue, WorkOrderChanged
     from caredesk.workorders.tasks import send_duty_notice, send_reply_email, send_survey
+
+    def count_decision(e: MessageReceived) -> None:
+        from caredesk.observability.metrics import metrics
+
+        metrics().decisions.labels(e.decision).inc()
 
     def live(payload: dict[str, Any]) -> None:
         rt.live.publish(payload)
@@ -119,6 +130,8 @@ def _subscribe(rt: Runtime) -> None:
          name="queue:reply e-mail")
     task(DutyHandoffDue, lambda e, row: rt.queue.enqueue(send_duty_notice, e.handoff_id, row),
          name="queue:duty hand-off")
+    # `/metrics`: committed messages by decision (counted after the commit, like every other side effect)
+    on(MessageReceived, count_decision, name="metrics:decision")
     # live updates for the workbench: ids and labels only
     on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
                                      "change": e.change}), name="live:alarm")
@@ -159,6 +172,7 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
                          max_overflow=settings.database_max_overflow)
     queue = TaskQueue(build_huey(settings))
     _register_tasks(queue)
+    queue.on_failure(_count_task_failure)
     rt = Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine),
                  clock=clock or SystemClock(), queue=queue, mailer=mail_sender(settings),
                  live=LiveBus(settings.redis_url), flows=load_builtin_flows(),

@@ -125,6 +125,11 @@ class Runtime:
             assert self._pipeline is not None
             return self._pipeline
 
+    @property
+    def triage_loaded(self) -> bool:
+        """Whether this process has a triage model in memory (readiness asks; it never loads one)."""
+        return self._pipeline is not None
+
     def set_pipeline(self, pipeline: TriagePipeline) -> None:
         self._pipeline = pipeline
 

@@ -141,6 +141,17 @@ class Settings(BaseSettings):
 
     model_dir: Path | None = None  # defaults to var_dir / "models"
 
+    # Operators (docs/analytics-ops.md): log lines as text (default) or one JSON object per line; who may read
+    # /metrics: "loopback" (this machine only) or "token" (Authorization: Bearer <metrics_token>).
+    log_format: Literal["text", "json"] = "text"
+    metrics_access: Literal["loopback", "token"] = "loopback"
+    metrics_token: str = ""
+    # Staffing in the forecast (Erlang C): average handling time of a contact, and the service level to plan for
+    # (this share answered within that many seconds).
+    forecast_aht_seconds: float = Field(240.0, gt=0)
+    forecast_answer_within_seconds: float = Field(60.0, ge=0)
+    forecast_service_level: float = Field(0.8, gt=0, lt=1)
+
     @property
     def uses_default_secret(self) -> bool:
         return self.secret_key == DEFAULT_SECRET and self.environment != "test"
@@ -167,6 +178,8 @@ class Settings(BaseSettings):
             raise ValueError("CAREDESK_ENCRYPTION_KEYS is required in production (see `caredesk keys generate`)")
         if self.encryption_active_key and self.encryption_active_key not in self.encryption_keys:
             raise ValueError("CAREDESK_ENCRYPTION_ACTIVE_KEY names a key that is not in CAREDESK_ENCRYPTION_KEYS")
+        if self.metrics_access == "token" and len(self.metrics_token) < 16:
+            raise ValueError("CAREDESK_METRICS_ACCESS=token needs CAREDESK_METRICS_TOKEN of 16 characters or more")
         if self.notice_claim_seconds >= self.outbox_task_lease_seconds:
             raise ValueError("CAREDESK_NOTICE_CLAIM_SECONDS must be shorter than CAREDESK_OUTBOX_TASK_LEASE_SECONDS")
         return self

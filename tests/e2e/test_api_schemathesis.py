@@ -30,6 +30,7 @@ INEXPRESSIBLE = {
     "POST /api/v1/knowledge": "valid_from before valid_until; owner names an existing staff member",
     "PUT /api/v1/knowledge/{entry_id}": "valid_from before valid_until; owner names an existing staff member",
     "POST /api/v1/knowledge/import": "the file is a CSV or XLSX with the knowledge columns",
+    "GET /api/v1/analytics/forecast": "value is required unless dimension is all",
 }
 
 

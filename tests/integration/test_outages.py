@@ -136,18 +136,27 @@ def test_only_outages_count_as_outages(tmp_path: Path) -> None:
     assert not is_storage_outage(ValueError("x"))
 
 
-def test_readiness_says_which_dependency_does_not_answer(runtime: Runtime, redis_url: str) -> None:
-    runtime.settings.redis_url = redis_url
-    with TestClient(create_app(runtime, start_consumer=False)) as client:  # no credentials: a probe
-        assert client.get("/health/live").json() == {"status": "ok"}
-        ok = client.get("/health/ready")
-        assert ok.status_code == 200 and ok.json() == {"status": "ready",
-                                                       "checks": {"database": "ok", "redis": "ok"}}
-        runtime.settings.redis_url = f"redis://127.0.0.1:{free_port()}/0"
-        down = client.get("/health/ready")
-        assert down.status_code == 503 and down.headers["Retry-After"] == "5"
-        assert down.json()["code"] == "service_unavailable"
-        assert down.json()["details"]["checks"] == {"database": "ok", "redis": "unavailable"}
+def test_readiness_says_which_dependency_does_not_answer(runtime: Runtime, redis_url: str, tmp_path: Path,
+                                                         mailbox: Mailbox) -> None:
+    def probe(url: str) -> tuple[int, dict[str, str]]:
+        rt = build_runtime(make_settings(runtime.settings.database_url, tmp_path / "var", mailbox, redis_url=url,
+                                         tasks_mode="external"), make_current=False)
+        rt.set_pipeline(runtime.triage)
+        try:
+            with TestClient(create_app(rt, start_consumer=False)) as client:  # no credentials: a probe
+                assert client.get("/health/live").json() == {"status": "ok"}
+                r = client.get("/health/ready")
+                if r.status_code == 503:
+                    assert r.headers["Retry-After"] == "5" and r.json()["code"] == "service_unavailable"
+                    return r.status_code, r.json()["details"]["checks"]
+                assert r.json()["status"] == "ready"
+                return r.status_code, r.json()["checks"]
+        finally:
+            rt.engine.dispose()
+
+    assert probe(redis_url) == (200, {"database": "ok", "redis": "ok", "models": "ok"})
+    assert probe(f"redis://127.0.0.1:{free_port()}/0") == (503, {"database": "ok", "redis": "unavailable",
+                                                                  "models": "ok"})
 
 
 def test_readiness_fails_while_the_database_does_not_answer(tmp_path: Path, mailbox: Mailbox) -> None:
@@ -157,6 +166,7 @@ def test_readiness_fails_while_the_database_does_not_answer(tmp_path: Path, mail
         with TestClient(create_app(rt, start_consumer=False)) as client:
             assert client.get("/health/live").status_code == 200  # the process answers
             r = client.get("/health/ready")
-            assert r.status_code == 503 and r.json()["details"]["checks"] == {"database": "unavailable"}
+            assert r.status_code == 503
+            assert r.json()["details"]["checks"] == {"database": "unavailable", "queue": "ok", "models": "loading"}
     finally:
         rt.engine.dispose()

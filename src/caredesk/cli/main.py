@@ -15,6 +15,7 @@ from caredesk.cli.alarms import alarms_app
 from caredesk.cli.audit import audit_app
 from caredesk.cli.config import config_app
 from caredesk.cli.evaluate import eval_command
+from caredesk.cli.forecast import forecast_command
 from caredesk.cli.imports import import_app
 from caredesk.cli.outbox import outbox_app
 from caredesk.cli.staff import staff_app
@@ -36,6 +37,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(flow_app, name="flow")
 app.add_typer(alarms_app, name="alarms")
 app.command("eval")(eval_command)
+app.command("forecast")(forecast_command)
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="Encryption keys for customer data at rest.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -121,8 +123,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
             fail(f"{tls_file} is not a file")
     scheme = "https" if ssl_certfile else "http"
 
-    from caredesk.compliance.logfilter import install_log_masking
     from caredesk.http.app import create_app
+    from caredesk.observability.logs import configure_logging
+    from caredesk.observability.metrics import enable_multiprocess
 
     if workers < 1:
         fail("--workers must be at least 1")
@@ -138,11 +141,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     from caredesk.cli.memory import release_free_memory
 
     release_free_memory()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    json_logs = rt.settings.log_format == "json"
+    configure_logging(rt.settings.log_format)
     # The embedded consumer's "executing sla_sweep" every minute would drown the request log; failures
     # still show (warnings and errors). `caredesk worker` keeps the task log.
     logging.getLogger("huey").setLevel(logging.WARNING)
-    install_log_masking()
+    if workers > 1:  # /metrics sums the worker processes' values from files here (emptied now: a new run)
+        enable_multiprocess(rt.settings.var_dir / "prometheus")
     if rt.settings.uses_default_secret:  # said here once: this is the process whose sessions the key signs
         typer.echo(f"Warning: {DEFAULT_SECRET_WARNING}", err=True)
     typer.echo(f"CareDesk is running at {scheme}://{host}:{port}/  (customer chat at /chat; demo staff login: "
@@ -156,24 +161,34 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         from caredesk.cli.processes import serve_processes
 
         serve_processes(create_app(rt), rt.engine, host=host, port=port, workers=workers,
-                        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+                        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, json_logs=json_logs)
         return
-    # Open workbench event streams must not hold a shutdown for long.
+    # Open workbench event streams must not hold a shutdown for long. In JSON mode uvicorn keeps the root
+    # logger's format, and the request middleware writes the access lines (with request id and route).
     uvicorn.run(create_app(rt), host=host, port=port, log_level="info", timeout_graceful_shutdown=5,
+                log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG, access_log=not json_logs,
                 ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
                 ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
 
 
 @app.command()
-def worker(threads: int = 2) -> None:
+def worker(threads: int = 2,
+           metrics_port: Annotated[int | None, typer.Option(
+               help="Serve this worker's metrics (task failures) on 127.0.0.1:PORT/metrics")] = None) -> None:
     """Run a background worker (needed when CAREDESK_TASKS_MODE=external, e.g. with Redis)."""
     from huey.consumer import Consumer
 
-    from caredesk.compliance.logfilter import install_log_masking
+    from caredesk.observability.logs import configure_logging
+    from caredesk.observability.metrics import metrics
 
     rt = _runtime()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_masking()
+    configure_logging(rt.settings.log_format)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        if not 0 < metrics_port < 65536:
+            fail("--metrics-port must be between 1 and 65535")
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics().registry)  # this machine only
     Consumer(rt.queue.huey, workers=threads, worker_type="thread").run()
 
 

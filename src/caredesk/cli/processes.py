@@ -31,7 +31,8 @@ class _Master(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type 
 
 
 def serve_processes(app: FastAPI, engine: Engine, *, host: str, port: int, workers: int,
-                    ssl_certfile: Path | None = None, ssl_keyfile: Path | None = None) -> None:
+                    ssl_certfile: Path | None = None, ssl_keyfile: Path | None = None,
+                    json_logs: bool = False) -> None:
     def post_fork(_server: object, _worker: object) -> None:
         engine.dispose(close=False)  # the master's pooled connections stay the master's
 
@@ -42,6 +43,10 @@ def serve_processes(app: FastAPI, engine: Engine, *, host: str, port: int, worke
         "timeout": 60, "accesslog": "-", "errorlog": "-", "loglevel": "info",
         "control_socket_disable": True,  # no gunicornc socket in the home directory: the CLI and signals suffice
     }
+    if json_logs:  # the master's and workers' lines as JSON; the request middleware writes the access lines
+        from caredesk.observability.logs import gunicorn_log_config
+
+        options |= {"accesslog": None, "logconfig_dict": gunicorn_log_config()}
     if ssl_certfile and ssl_keyfile:
         options |= {"certfile": str(ssl_certfile), "keyfile": str(ssl_keyfile)}
     gc.freeze()  # what is loaded now stays out of the collector's sight: its pages are not copied in the workers

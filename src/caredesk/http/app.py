@@ -20,6 +20,8 @@ from caredesk.http.csrf import CsrfProtection
 from caredesk.http.errors import install_error_handlers
 from caredesk.http.health import router as health_router
 from caredesk.http.limits import BodySizeLimit
+from caredesk.http.metrics_route import router as metrics_router
+from caredesk.http.observe import RequestObservation
 from caredesk.http.security_headers import SecurityHeaders
 from caredesk.runtime import Runtime
 from caredesk.tasks.app import start_embedded_consumer
@@ -55,6 +57,7 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
     document_limits(app, max_message_chars=rt.settings.max_message_chars)
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(api_router())
     app.include_router(web_router)
     https = rt.settings.base_url.startswith("https")
@@ -65,4 +68,6 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=rt.settings.max_body_bytes,
                        uploads={"/api/v1/knowledge/import": rt.settings.max_upload_bytes})
     app.add_middleware(SecurityHeaders, https=https)
+    # outermost: the request id and the metrics see every answer, refusals by the layers inside included
+    app.add_middleware(RequestObservation, access_log=rt.settings.log_format == "json")
     return app

@@ -4,6 +4,7 @@ events leave only after the commit."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from caredesk.intake.deps import IntakeDeps
 from caredesk.intake.events import MessageReceived
 from caredesk.intake.replies import acknowledgement, emergency_reply
 from caredesk.knowledge.match import KbMatch
+from caredesk.observability.metrics import metrics
 from caredesk.sla.tracking import minutes_to_first_response
 from caredesk.storage.orm import Conversation, Customer, EmergencyMeeting, Message, TriageResult, WorkOrder
 from caredesk.triage.context import PriorTurn, in_context
@@ -270,7 +272,9 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
     transaction and keeps the answer in it, so that a committed message always has its key."""
     check_incoming(cmd, rt.settings.max_message_chars)
     history, running = _conversation_state(rt, cmd.conversation_id, rt.clock.now())
+    started = time.perf_counter()
     doc = in_context(rt.triage(cmd.text), history)  # CPU: outside the transaction
+    metrics().triage_seconds.observe(time.perf_counter() - started)
     policy = rt.decision_policy
     emergency = needs_emergency(doc, policy)
     index, matches = (None, []) if emergency else _knowledge(rt, doc)

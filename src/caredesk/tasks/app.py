@@ -75,6 +75,20 @@ class TaskQueue:
         claim = self.huey.serializer.serialize(True)  # well-formed beside the task results in the same store
         return bool(self.huey.storage.put_if_empty(f"once:{name}:{minute.isoformat()}", claim))
 
+    def depth(self) -> tuple[int, int]:
+        """(pending, scheduled) tasks in the queue's store: one round trip each on the queue's own connection
+        (readiness and `/metrics` ask this; it raises when the store does not answer)."""
+        return int(self.huey.pending_count()), int(self.huey.scheduled_count())
+
+    def on_failure(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(stored task name)` whenever a task run raises (in the process that runs it)."""
+        from huey.signals import SIGNAL_ERROR
+
+        def failed(_signal: str, task: Any, *_exc: Any) -> None:
+            listener(str(task.name))
+
+        self.huey.signal(SIGNAL_ERROR)(failed)
+
     @property
     def names(self) -> list[str]:
         return sorted(self._tasks)

@@ -1,0 +1,1 @@
+"""What operators watch: Prometheus metrics (metrics.py, gauges.py) and structured logs (logs.py)."""
