@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -69,6 +69,7 @@ class Runtime:
     _pipeline: TriagePipeline | None = None
     _model_checked_at: float = 0.0
     _embedder: Embedder | None = None
+    _kb_signature: tuple[tuple[int, str], datetime] | None = None  # (last signature read, when: the clock's)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _write_lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -144,9 +145,20 @@ class Runtime:
         """The published entries' index, rebuilt when an entry was published or changed (no restart). Reads
         the signature in a short session of its own, so that no caller holds a connection while an index is
         built; call it outside a write transaction (a rebuild stores missing question embeddings)."""
+        return self.knowledge.current(self._published_signature(), self._index_entries, embedder=self.embedder)
+
+    def _published_signature(self) -> tuple[int, str]:
+        """The signature read at most every `kb_freshness_seconds` (by the runtime's clock): under load every
+        message read it, a session and a query each, although entries change a few times a day."""
+        now = self.clock.now()
+        cached = self._kb_signature
+        ttl = timedelta(seconds=self.settings.kb_freshness_seconds)
+        if cached is not None and timedelta(0) <= now - cached[1] < ttl:  # a clock set back reads again
+            return cached[0]
         with self.session_factory() as session:
-            signature = published_signature(session, self.clock.now())
-        return self.knowledge.current(signature, self._index_entries, embedder=self.embedder)
+            signature = published_signature(session, now)
+        self._kb_signature = (signature, now)
+        return signature
 
     def _index_entries(self) -> list[IndexedEntry]:
         from sqlalchemy.exc import OperationalError
