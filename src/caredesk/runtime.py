@@ -31,7 +31,7 @@ from caredesk.notify.email import SmtpSender
 from caredesk.notify.live import LiveBus
 from caredesk.settings import Settings
 from caredesk.sla.policy import SlaConfig, load_sla_config
-from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.storage.unit_of_work import DeferredMarks, UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.workorders.flows import Flow
 from caredesk.workorders.presence import Presence
@@ -72,12 +72,14 @@ class Runtime:
     _kb_signature: tuple[tuple[int, str], datetime] | None = None  # (last signature read, when: the clock's)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _write_lock: threading.RLock = field(default_factory=threading.RLock)
+    _marks: DeferredMarks = field(default_factory=DeferredMarks)  # SQLite: outbox marks for the next writer
 
     def uow(self) -> UnitOfWork:
         """One action's transaction; on SQLite this process's writers queue for the single write lock."""
         sqlite = self.engine.dialect.name == "sqlite"
         return UnitOfWork(self.session_factory, write_lock=self._write_lock if sqlite else None, clock=self.clock,
-                          subscribers=self.subscribers, task_lease=self.settings.outbox_task_lease)
+                          subscribers=self.subscribers, task_lease=self.settings.outbox_task_lease,
+                          marks=self._marks if sqlite else None)
 
     @property
     def decision_policy(self) -> DecisionPolicy:
