@@ -201,7 +201,8 @@ def mailbox(smtp_server: Mailbox) -> Mailbox:
 def make_settings(db_url: str, var_dir: Path, smtp: Mailbox, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(environment="test", secret_key="test-secret-" + "x" * 32, database_url=db_url,
                                   var_dir=var_dir, tasks_mode="immediate", smtp_host=smtp.host, smtp_port=smtp.port,
-                                  mail_from="CareDesk <caredesk@demo-bank.example>")
+                                  mail_from="CareDesk <caredesk@demo-bank.example>",
+                                  kb_freshness_seconds=0)  # a publish answers at once (test_kb_freshness.py: >0)
     values.update(overrides)
     return Settings(**values)
 

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -31,7 +31,7 @@ from caredesk.notify.email import SmtpSender
 from caredesk.notify.live import LiveBus
 from caredesk.settings import Settings
 from caredesk.sla.policy import SlaConfig, load_sla_config
-from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.storage.unit_of_work import DeferredMarks, UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.workorders.flows import Flow
 from caredesk.workorders.presence import Presence
@@ -69,14 +69,17 @@ class Runtime:
     _pipeline: TriagePipeline | None = None
     _model_checked_at: float = 0.0
     _embedder: Embedder | None = None
+    _kb_signature: tuple[tuple[int, str], datetime] | None = None  # (last signature read, when: the clock's)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _write_lock: threading.RLock = field(default_factory=threading.RLock)
+    _marks: DeferredMarks = field(default_factory=DeferredMarks)  # SQLite: outbox marks for the next writer
 
     def uow(self) -> UnitOfWork:
         """One action's transaction; on SQLite this process's writers queue for the single write lock."""
         sqlite = self.engine.dialect.name == "sqlite"
         return UnitOfWork(self.session_factory, write_lock=self._write_lock if sqlite else None, clock=self.clock,
-                          subscribers=self.subscribers, task_lease=self.settings.outbox_task_lease)
+                          subscribers=self.subscribers, task_lease=self.settings.outbox_task_lease,
+                          marks=self._marks if sqlite else None)
 
     @property
     def decision_policy(self) -> DecisionPolicy:
@@ -149,9 +152,20 @@ class Runtime:
         """The published entries' index, rebuilt when an entry was published or changed (no restart). Reads
         the signature in a short session of its own, so that no caller holds a connection while an index is
         built; call it outside a write transaction (a rebuild stores missing question embeddings)."""
+        return self.knowledge.current(self._published_signature(), self._index_entries, embedder=self.embedder)
+
+    def _published_signature(self) -> tuple[int, str]:
+        """The signature read at most every `kb_freshness_seconds` (by the runtime's clock): under load every
+        message read it, a session and a query each, although entries change a few times a day."""
+        now = self.clock.now()
+        cached = self._kb_signature
+        ttl = timedelta(seconds=self.settings.kb_freshness_seconds)
+        if cached is not None and timedelta(0) <= now - cached[1] < ttl:  # a clock set back reads again
+            return cached[0]
         with self.session_factory() as session:
-            signature = published_signature(session, self.clock.now())
-        return self.knowledge.current(signature, self._index_entries, embedder=self.embedder)
+            signature = published_signature(session, now)
+        self._kb_signature = (signature, now)
+        return signature
 
     def _index_entries(self) -> list[IndexedEntry]:
         from sqlalchemy.exc import OperationalError

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     kb_widen_below_confidence: float = 0.6  # calibrated: below it the content type is close to a coin toss
     kb_clarify_margin: float = 0.08
     kb_clarify_max_options: int = 3
+    # How long a process trusts its last read of the published entries' signature before reading it again: a
+    # publish, edit or archive (in any process) answers customers within this many seconds. 0: read it on every
+    # message (one query and one session each: ~6% of an intake on SQLite, measured in docs/performance.md).
+    kb_freshness_seconds: float = Field(2.0, ge=0.0, le=60.0)
     # The conversation watch's rule is the alarm strategy's `watch:` (strategy.yaml: level 2, threshold 3,
     # earlier contacts of 7 days); these override its level, threshold and message window when set.
     alarm_complaint_level: int | None = Field(None, ge=1, le=4)

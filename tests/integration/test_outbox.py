@@ -7,14 +7,15 @@ a crash between the commit and the send (real SMTP)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from caredesk.alarms.events import NoticeDue
 from caredesk.bootstrap import build_runtime
@@ -257,3 +258,60 @@ def test_outbox_relay_skips_rows_another_relay_has_locked(postgres_rt: Runtime) 
         holder.rollback()
     assert (report.claimed, sorted(seen)) == (2, [2, 3])
     assert relay_once(rt.uow, subs, now=T0).dispatched == 2 and sorted(seen) == [0, 1, 2, 3]
+
+
+# SQLite: one writer at a time; an action waiting for the process's write lock marks the previous one's events
+ON_SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def _behind_a_waiting_action(rt: Runtime, second: Callable[[], None]) -> threading.Thread:
+    """Commit Ping(1) while another thread waits for the write lock to run `second` (started, not joined)."""
+    waiter = threading.Thread(target=second)
+    with rt.uow() as uow:
+        uow.record(Ping(1))
+        waiter.start()
+        deadline = time.monotonic() + 10
+        while not rt._marks.others_waiting():  # the second action now queues for the lock
+            assert time.monotonic() < deadline, "the second action never queued"
+            time.sleep(0.005)
+        uow.commit()
+    return waiter
+
+
+@ON_SQLITE
+def test_outbox_marks_ride_in_the_waiting_actions_transaction(rt: Runtime) -> None:
+    seen: list[int] = []
+    rt.subscribers.subscribe(Ping, lambda e: seen.append(e.n))
+    statements: list[str] = []
+
+    def second() -> None:
+        with rt.uow() as uow:
+            uow.record(Ping(2))
+            uow.commit()
+
+    event.listen(rt.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    _behind_a_waiting_action(rt, second).join(10)
+    assert seen == [1, 2]
+    first, last = rows(rt)
+    assert first.dispatched_at == T0 and last.dispatched_at == T0 and first.attempts == 1
+    # two actions, three write transactions: the second carried the first's marks, then marked its own
+    assert sum(1 for s in statements if s.startswith("BEGIN IMMEDIATE")) == 3
+    assert relay_once(rt.uow, rt.subscribers, now=T0 + timedelta(hours=1)).claimed == 0
+
+
+@ON_SQLITE
+def test_outbox_marks_left_to_a_failing_action_are_still_written(rt: Runtime) -> None:
+    rt.subscribers.subscribe(Ping, lambda e: None)
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with rt.uow() as uow:
+                uow.record(Ping(2))
+                raise RuntimeError("the waiting action fails")
+        except RuntimeError as exc:
+            failed.append(exc)
+
+    _behind_a_waiting_action(rt, second).join(10)
+    assert failed and [(r.dispatched_at, r.attempts) for r in rows(rt)] == [(T0, 1)]  # only Ping(1) exists, marked
+    assert relay_once(rt.uow, rt.subscribers, now=T0 + timedelta(hours=1)).claimed == 0

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from caredesk.errors import InvalidInput
-from caredesk.ids import new_id
+from caredesk.ids import is_id, new_id
 from caredesk.storage.pagination import CURSOR_PATTERN, _decode
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -62,3 +62,8 @@ _AN_ID = "0123456789abcdef0123456789abcdef"
 @pytest.mark.parametrize("cursor", ["!!!", "bogus", _cursor(_AN_ID) + "!", _cursor(_AN_ID)[:-1], "A" * 43])
 def test_other_strings_are_refused(cursor: str) -> None:
     assert not re.match(CURSOR_PATTERN, cursor) and not _accepted(cursor)
+
+
+def test_new_id_increases_strictly_within_a_millisecond() -> None:
+    ids = [new_id() for _ in range(2000)]  # thousands fall in the same millisecond
+    assert ids == sorted(ids) and len(set(ids)) == len(ids) and all(is_id(i) for i in ids)

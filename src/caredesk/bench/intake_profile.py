@@ -3,6 +3,7 @@
     python -m caredesk.bench.intake_profile [--postgres] [-n 200] [--var DIR]
     python -m caredesk.bench.intake_profile --py-spy stacks.txt ...   (py-spy: a dev tool, pip install py-spy)
     python -m caredesk.bench.intake_profile --summarise stacks.txt
+    python -m caredesk.bench.intake_profile --statements 30 ...   (the most frequent statements, per intake)
 
 POSTs the bench's mixed messages to the real app in this process (starlette's TestClient: the middleware,
 the API key check, the intake route and its serialisation), counting SQL statements and session flushes per
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import signal
 import statistics
@@ -133,7 +135,12 @@ def _sampler(out: Path | None) -> subprocess.Popen[bytes] | None:
     return proc
 
 
-def _run(env: dict[str, str], key: str, n: int, stacks: Path | None) -> str:
+def _statement(sql: str) -> str:
+    """A statement's shape: its first line, parameters and whitespace folded, cut at 110 characters."""
+    return re.sub(r"\s+", " ", sql).strip()[:110]
+
+
+def _run(env: dict[str, str], key: str, n: int, stacks: Path | None, top: int = 0) -> str:
     from sqlalchemy import event
     from sqlalchemy.orm import Session
     from starlette.testclient import TestClient
@@ -144,9 +151,13 @@ def _run(env: dict[str, str], key: str, n: int, stacks: Path | None) -> str:
 
     rt = build_runtime()
     counts = {"sql": 0, "flush": 0}
+    shapes: Counter[str] = Counter()
+    timed = [False]
 
-    def on_sql(*_: Any) -> None:
+    def on_sql(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         counts["sql"] += 1
+        if timed[0]:
+            shapes[_statement(statement)] += 1
 
     def on_flush(*_: Any) -> None:
         counts["flush"] += 1
@@ -157,20 +168,22 @@ def _run(env: dict[str, str], key: str, n: int, stacks: Path | None) -> str:
     per_sql: list[int] = []
     per_flush: list[int] = []
     seconds: list[float] = []
+    cpu: list[float] = []  # the process's CPU time per intake: steadier than latency on a shared machine
     sampler = None
     with TestClient(create_app(rt, start_consumer=False)) as client:
         conversations: list[str] = []
         for i, text in enumerate(mixed_messages(n + 20, seed=22)):
             if i == 20:
                 sampler = _sampler(stacks)
+                timed[0] = True
             body: dict[str, Any] = {"text": text, "channel": "api", "customer_ref": f"profile-{i % 40}"}
             if conversations and i % 2:
                 body["conversation_id"] = conversations[-1]
                 body["customer_ref"] = f"profile-{(i - 1) % 40}"
             counts["sql"] = counts["flush"] = 0
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             answer = client.post("/api/v1/messages", json=body, headers=headers)
-            elapsed = time.perf_counter() - t0
+            elapsed, cpu_s = time.perf_counter() - t0, time.process_time() - c0
             if answer.status_code != 201:
                 raise RuntimeError(f"{answer.status_code}: {answer.text[:300]}")
             conversations.append(answer.json()["conversation_id"])
@@ -178,14 +191,18 @@ def _run(env: dict[str, str], key: str, n: int, stacks: Path | None) -> str:
                 per_sql.append(counts["sql"])
                 per_flush.append(counts["flush"])
                 seconds.append(elapsed)
+                cpu.append(cpu_s)
     if sampler is not None:
         sampler.send_signal(signal.SIGINT)
         sampler.wait(timeout=60)
+    listing = "".join(f"\n  {c / n:6.2f}  {shape}" for shape, c in shapes.most_common(top)) if top else ""
     return (f"{rt.engine.dialect.name}: {n} intakes after 20 warm-up, one client: "
             f"SQL statements per intake mean {statistics.mean(per_sql):.1f} (min {min(per_sql)}, max "
             f"{max(per_sql)}); flushes per intake mean {statistics.mean(per_flush):.1f} (min {min(per_flush)}, "
             f"max {max(per_flush)}); latency p50 {percentile(seconds, 50) * 1000:.1f} ms, "
-            f"p99 {percentile(seconds, 99) * 1000:.1f} ms")
+            f"p99 {percentile(seconds, 99) * 1000:.1f} ms; CPU time per intake mean "
+            f"{statistics.mean(cpu) * 1000:.1f} ms, p50 {percentile(cpu, 50) * 1000:.1f} ms"
+            + (f"\nthe {top} most frequent statements, per intake:{listing}" if top else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the var dir (its trained model is reused between runs)")
     parser.add_argument("--py-spy", type=Path, dest="stacks",
                         help="sample the timed intakes with py-spy into this file (raw collapsed stacks)")
+    parser.add_argument("--statements", type=int, default=0, metavar="N",
+                        help="also list the N most frequent statement shapes, per intake")
     parser.add_argument("--summarise", type=Path, help="py-spy raw output to summarise instead of running")
     args = parser.parse_args(argv)
     if args.summarise:
@@ -205,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     env, key, cleanup = _setup(args.postgres, args.var.resolve())
     try:
-        print(_run(env, key, args.n, args.stacks))
+        print(_run(env, key, args.n, args.stacks, args.statements))
     finally:
         cleanup()
     return 0

@@ -19,6 +19,7 @@ from caredesk.customers.profile import branch_id_of
 from caredesk.emergency.actions import do_start_emergency_response, prepare_emergency
 from caredesk.emergency.events import InvitationDue
 from caredesk.errors import InvalidInput, NotFound
+from caredesk.ids import new_id
 from caredesk.intake.clarify import (
     ClarifyOption,
     clarifying_question,
@@ -110,9 +111,10 @@ def _customer(session: Session, cmd: IncomingMessage, language: str, now: dateti
 
 def _conversation(session: Session, cmd: IncomingMessage, customer: Customer, now: datetime) -> Conversation:
     if cmd.conversation_id is None:
-        new = Conversation(customer_id=customer.id, channel=cmd.channel, created_at=now, last_message_at=now)
+        # ids given here (not at the insert): the rows of a message go in at one flush, not one flush each
+        new = Conversation(id=new_id(), customer_id=customer.id, channel=cmd.channel, created_at=now,
+                           last_message_at=now)
         session.add(new)
-        session.flush()
         return new
     conversation = session.scalar(select(Conversation).where(Conversation.id == cmd.conversation_id)
                                   .with_for_update())
@@ -289,10 +291,9 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
             claim.take(s, now=now)
         customer = _customer(s, cmd, doc.language, now)
         conversation = _conversation(s, cmd, customer, now)
-        message = Message(conversation_id=conversation.id, direction="in", author="customer", text=cmd.text,
-                          text_masked=doc.display or doc.masked, language=doc.language, created_at=now)
+        message = Message(id=new_id(), conversation_id=conversation.id, direction="in", author="customer",
+                          text=cmd.text, text_masked=doc.display or doc.masked, language=doc.language, created_at=now)
         s.add(message)
-        s.flush()
 
         work_order_id = meeting_id = reply_id = reply_text = case_number = None
         options: tuple[ClarifyOption, ...] = ()
@@ -354,10 +355,9 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
                 work_order_id, case_number = order.id, order.number
                 reply_text = _reply_for(decision, doc, case_number)
         if reply_text is not None:
-            reply = Message(conversation_id=conversation.id, direction="out", author="bot", text=reply_text,
-                            text_masked=reply_text, language=doc.language, created_at=now)
+            reply = Message(id=new_id(), conversation_id=conversation.id, direction="out", author="bot",
+                            text=reply_text, text_masked=reply_text, language=doc.language, created_at=now)
             s.add(reply)
-            s.flush()
             reply_id = reply.id
             if options:
                 conversation.pending_clarification = pending_state(options, message_id=reply.id, asked_at=now)
@@ -370,7 +370,7 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
                 "entry_id": decision.match.entry_id, "version": decision.match.version,
                 "score": round(decision.match.score, 4)}}
         s.add(triage)
-        s.flush()
+        s.flush()  # the one deliberate flush: the watch below counts this message with the earlier ones
         alarm = do_watch_conversation(s, conversation, rt.alarm_policy, now=now, strategy=rt.alarm_strategy,
                                       events=uow)
         # A waiting order of a conversation that is high-risk now (this message at level 3+, the alarm it just

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from caredesk.errors import NotFound
+from caredesk.ids import new_id
 from caredesk.sla.policy import SlaConfig
 from caredesk.sla.tracking import start_sla
 from caredesk.storage.orm import Conversation, Customer, Department, Message, WorkOrder, WorkOrderEvent
@@ -37,10 +38,29 @@ __all__ = [
 ]
 
 
+_SEQS = "caredesk.event_seqs"  # session.info: (the transaction, {order id: the last seq it gave})
+
+
+def _last_seqs(session: Session) -> dict[str, int]:
+    """The orders' last event numbers known in the session's current transaction (a new transaction starts
+    afresh): an order's events are read once per transaction, then counted here (the caller holds the order's
+    row, or has just created it, so nobody else appends meanwhile)."""
+    transaction = session.get_transaction()
+    held = session.info.get(_SEQS)
+    if held is None or held[0] is not transaction:
+        held = session.info[_SEQS] = (transaction, {})
+    seqs: dict[str, int] = held[1]
+    return seqs
+
+
 def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, now: datetime,
                  data: dict[str, Any] | None = None, note: str = "") -> WorkOrderEvent:
-    seq = (session.scalar(select(func.max(WorkOrderEvent.seq)).where(WorkOrderEvent.work_order_id == order.id))
-           or 0) + 1
+    seqs = _last_seqs(session)
+    last = seqs.get(order.id)
+    if last is None:
+        last = session.scalar(select(func.max(WorkOrderEvent.seq)).where(WorkOrderEvent.work_order_id == order.id)
+                              ) or 0
+    seq = seqs[order.id] = last + 1
     event = WorkOrderEvent(work_order_id=order.id, seq=seq, kind=kind, actor=actor, data=data or {}, note=note,
                            created_at=now)
     session.add(event)
@@ -68,7 +88,7 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
     if emergency:
         priority, priority_reasons = 1, [*priority_reasons, EMERGENCY_REASON]
     title = doc.masked if len(doc.masked) <= 80 else doc.masked[:79] + "…"
-    order = WorkOrder(case_number=allocate_case_number(session, now=now, zone=case_zone),
+    order = WorkOrder(id=new_id(), case_number=allocate_case_number(session, now=now, zone=case_zone),
                       conversation_id=conversation.id, customer_id=customer.id, message_id=message.id, title=title,
                       description=doc.masked, content_type=labels["content_type"],
                       problem_type=labels["problem_type"], urgency=labels["urgency"], priority=priority,
@@ -79,9 +99,11 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
                       skills=sorted((skills or load_skill_lexicon()).skills_in(doc.masked)), fields={},
                       created_at=now, updated_at=now, step_started_at=now, awaiting_reply_since=None,
                       next_due_at=now + timedelta(minutes=first.timer_minutes) if first.timer_minutes else None)
-    session.add(order)
-    session.flush()
+    # the id is given and the SLA clock set before the insert: one INSERT, which the routing's first read
+    # flushes, instead of an INSERT and an UPDATE; a new order has no events yet (no max(seq) read)
     policy = start_sla(order, sla, now) if sla is not None else None
+    session.add(order)
+    _last_seqs(session)[order.id] = 0
     append_event(session, order, "created", actor="system", now=now,
                  data={"flow": flow.name, "flow_version": flow.version, "step": first.name,
                        "department": first.department, "priority": priority,

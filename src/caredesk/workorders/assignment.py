@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from caredesk.storage.orm import SkillGroup, Staff, WorkOrder, staff_skill_groups
 from caredesk.workorders.duty import high_risk
@@ -71,7 +71,10 @@ def _candidates(session: Session, order: WorkOrder, group: SkillGroup | None) ->
     # UPDATE: routing changes no key, and a row that only references a staff member (a meeting participant, a
     # notice: its foreign key check holds KEY SHARE) must not block it; with FOR UPDATE two emergencies at once,
     # each having invited the same people, waited for each other (a deadlock).
-    return list(session.scalars(stmt.order_by(Staff.id).with_for_update(key_share=True)))
+    # The skill groups come in the same statement (joined; the relationship's default is a second SELECT),
+    # and only the staff rows are locked.
+    stmt = stmt.options(joinedload(Staff.skill_groups)).order_by(Staff.id).with_for_update(key_share=True, of=Staff)
+    return list(session.scalars(stmt).unique())
 
 
 def route(session: Session, order: WorkOrder, flows: dict[str, Flow], *, now: datetime, actor: str = "system",

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from caredesk.alarms.alarm_status import AlarmStatus
@@ -46,14 +46,14 @@ _LEAD_ROLES = ("team_lead", "complaint_manager")
 def risk_of(session: Session, order: WorkOrder, *, level_now: int = 0) -> RiskSignals:
     """`level_now`: the complaint level of the message being handled, whose triage is not stored yet."""
     level, alarmed, meeting = 0, False, False
-    if order.conversation_id:
-        level = session.scalar(select(func.max(TriageResult.complaint_level))
-                               .join(Message, Message.id == TriageResult.message_id)
-                               .where(Message.conversation_id == order.conversation_id)) or 0
-        alarmed = session.scalar(select(Alarm.id).where(Alarm.conversation_id == order.conversation_id,
-                                                        Alarm.status != AlarmStatus.RESOLVED).limit(1)) is not None
-        meeting = session.scalar(select(EmergencyMeeting.id).where(
-            EmergencyMeeting.conversation_id == order.conversation_id).limit(1)) is not None
+    if order.conversation_id:  # one round trip for the three signals
+        conversation_id = order.conversation_id
+        row = session.execute(select(
+            select(func.max(TriageResult.complaint_level)).join(Message, Message.id == TriageResult.message_id)
+            .where(Message.conversation_id == conversation_id).scalar_subquery(),
+            exists().where(Alarm.conversation_id == conversation_id, Alarm.status != AlarmStatus.RESOLVED),
+            exists().where(EmergencyMeeting.conversation_id == conversation_id))).one()
+        level, alarmed, meeting = row[0] or 0, bool(row[1]), bool(row[2])
     return RiskSignals(max(level, level_now), alarmed, meeting or order.urgency == "urgent")
 
 
