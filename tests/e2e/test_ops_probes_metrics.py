@@ -24,6 +24,7 @@ from caredesk.http.app import create_app
 from caredesk.observability.logs import JsonFormatter
 from caredesk.observability.metrics import MULTIPROC_ENV
 from caredesk.runtime import Runtime
+from caredesk.storage.orm import Surge
 from tests.conftest import Mailbox, create_key, free_port, make_settings
 
 MESSAGE = {"text": "我的信用卡被盗刷了，请马上冻结", "channel": "web", "customer_ref": "ops-cust-1"}
@@ -130,6 +131,7 @@ def test_metrics_move_with_real_requests(runtime: Runtime, client: TestClient) -
     assert moved("caredesk_triage_duration_seconds_count") == 1
     assert value(after, "caredesk_task_queue_depth", state="pending") >= 0
     assert ("caredesk_alarms_open", (("status", "open"),)) in after
+    assert value(after, "caredesk_surges_active", status="open") == 0
     assert value(after, "caredesk_scrape_error", source="database") == 0
 
 
@@ -233,6 +235,11 @@ def test_task_failures_sla_breaches_and_open_alarms_show_in_the_scrape(demo_runt
             assert r.status_code == 201
             conversation = r.json()["conversation_id"]
         assert r.json()["alarm_id"] is not None
+        now = rt.clock.now()
+        with rt.uow() as uow:  # a surge as detection leaves it (tests/e2e/test_api_analytics_surges.py drives one)
+            uow.session.add(Surge(dimension="topic", value="fees_charges", window_start=now - timedelta(hours=2),
+                                  window_end=now, detected_at=now, observed=24, expected=3.1))
+            uow.commit()
         rt.clock = FrozenClock(rt.clock.now() + timedelta(days=30))  # every open order's SLA is long past
         sla_sweep()
         after = samples(c.get("/metrics").text)
@@ -240,6 +247,8 @@ def test_task_failures_sla_breaches_and_open_alarms_show_in_the_scrape(demo_runt
         before, "caredesk_task_failures_total", task="ops.always_fails") == 1
     assert value(after, "caredesk_alarms_open", status="open") >= 1 > value(before, "caredesk_alarms_open",
                                                                              status="open")
+    assert value(after, "caredesk_surges_active", status="open") == 1 + value(before, "caredesk_surges_active",
+                                                                               status="open")
     breaches = sum(v for (name, _), v in after.items() if name == "caredesk_sla_breaches_total")
     assert breaches >= 1 and not any(name == "caredesk_sla_breaches_total" for name, _ in before)
 

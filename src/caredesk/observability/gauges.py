@@ -1,5 +1,5 @@
 """What `/metrics` reads at scrape time rather than counting in the process: the task queue's depth, open
-alarms, SLA breaches. Cheap queries (a count grouped by a short column) and one call to the queue's store,
+alarms and surges, SLA breaches. Cheap queries (a count grouped by a short column) and one call to the queue's store,
 so that every process, and every scrape, tells the same figures."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from caredesk.storage.orm import Alarm, SlaMark
+from caredesk.storage.orm import Alarm, SlaMark, Surge
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -57,6 +57,8 @@ class SystemCollector:
             with self._deps.session_factory() as session:
                 alarms = {status: count for status, count in session.execute(
                     select(Alarm.status, func.count()).where(Alarm.status != "resolved").group_by(Alarm.status))}
+                surges = {status: count for status, count in session.execute(
+                    select(Surge.status, func.count()).where(Surge.status != "resolved").group_by(Surge.status))}
                 breaches = session.execute(select(SlaMark.target, func.count()).where(SlaMark.kind == "breach")
                                            .group_by(SlaMark.target)).all()
         except Exception as exc:
@@ -68,6 +70,10 @@ class SystemCollector:
             for status in ("open", "acknowledged"):  # both, at zero too: an alert rule needs the series
                 open_alarms.add_metric([status], alarms.get(status, 0))
             yield open_alarms
+            active = GaugeMetricFamily("caredesk_surges_active", "Surges not resolved, by status", labels=["status"])
+            for status in ("open", "acknowledged"):
+                active.add_metric([status], surges.get(status, 0))
+            yield active
             # each breach is recorded once per order and target, so the count only grows: a counter
             sla = CounterMetricFamily("caredesk_sla_breaches", "SLA targets breached (recorded marks), by target",
                                       labels=["target"])
