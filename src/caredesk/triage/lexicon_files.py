@@ -13,7 +13,7 @@ from caredesk.config_files import ConfigModel, Word, load_config
 from caredesk.triage.labels import COMPLAINT_TYPES, Emotion
 
 __all__ = ["CUED_EMOTIONS", "LEXICON_FILES", "ComplaintLexicon", "ComplaintTypeLexicon", "EmotionLexicon",
-           "UrgencyLexicon", "lexicon_label", "read_lexicon"]
+           "HowToLexicon", "UrgencyLexicon", "lexicon_label", "read_lexicon"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -72,8 +72,16 @@ class UrgencyLexicon(ConfigModel):
     handoff: Phrases
 
 
+class HowToLexicon(ConfigModel):
+    """how_to.yaml: the forms and framings that make a worry cue (怎么办) part of a how-to question."""
+
+    forms: Phrases
+    framing: Phrases
+
+
 LEXICON_FILES: dict[str, type[BaseModel]] = {
-    "complaint.yaml": ComplaintLexicon, "emotion.yaml": EmotionLexicon, "urgency.yaml": UrgencyLexicon}
+    "complaint.yaml": ComplaintLexicon, "emotion.yaml": EmotionLexicon, "how_to.yaml": HowToLexicon,
+    "urgency.yaml": UrgencyLexicon}
 
 
 def lexicon_label(name: str) -> str:
