@@ -140,7 +140,8 @@ def test_cli_config_validate_checks_every_file_in_use(cli_env: dict[str, str], t
     lines = good.stdout.splitlines()
     assert {"ok  sla.yaml", "ok  strategy.yaml", "ok  skills.yaml", "ok  outgoing_rules.yaml",
             "ok  flows/complaint.yaml", "ok  demo/bank.yaml", "ok  triage/lexicons/complaint.yaml",
-            "ok  triage/lexicons/emotion.yaml", "ok  triage/lexicons/urgency.yaml"} <= set(lines)
+            "ok  triage/lexicons/emotion.yaml", "ok  triage/lexicons/how_to.yaml",
+            "ok  triage/lexicons/topics.yaml", "ok  triage/lexicons/urgency.yaml"} <= set(lines)
     sla = tmp_path / "sla.yaml"
     sla.write_text("policies:\n  - name: p\n    targets:\n      resolution: soon\n", encoding="utf-8")
     bad = caredesk({**cli_env, "CAREDESK_SLA_FILE": str(sla)}, "config", "validate")

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 from caredesk.config_files import load_config
 from caredesk.errors import InvalidConfig
 from caredesk.triage import lexicon_files
-from caredesk.triage.components.lexicon_rules import Lexicons, hard_rules_of, load_lexicons
-from caredesk.triage.lexicon_files import ComplaintLexicon, EmotionLexicon, UrgencyLexicon, read_lexicon
+from caredesk.triage.components.lexicon_rules import Lexicons, emotion_cues_of, hard_rules_of, load_lexicons
+from caredesk.triage.lexicon_files import ComplaintLexicon, EmotionLexicon, HowToLexicon, UrgencyLexicon, read_lexicon
 
 URGENCY = "hard:\n  fraud: [Fraud]\nprevention: [prevent]\nurgent: []\nattention:\nhandoff: [agent please]\n"
 
@@ -38,11 +38,13 @@ def _without_schema() -> Lexicons:
         return tuple(str(p).lower() for p in values or ())
 
     urgency = read("urgency.yaml")
+    how_to = read("how_to.yaml")
     return Lexicons(
         complaint={t: phrases(v["phrases"]) for t, v in read("complaint.yaml")["types"].items()},
         hard={k: phrases(v) for k, v in urgency["hard"].items()}, prevention=phrases(urgency["prevention"]),
         urgent=phrases(urgency["urgent"]), attention=phrases(urgency["attention"]),
-        handoff=phrases(urgency["handoff"]), emotion={k: phrases(v) for k, v in read("emotion.yaml").items()})
+        handoff=phrases(urgency["handoff"]), emotion={k: phrases(v) for k, v in read("emotion.yaml").items()},
+        how_to_forms=phrases(how_to["forms"]), how_to_framing=phrases(how_to["framing"]))
 
 
 def test_shipped_lexicons_load_unchanged(fresh_lexicons: None) -> None:
@@ -53,6 +55,7 @@ def test_shipped_lexicons_load_unchanged(fresh_lexicons: None) -> None:
     assert read_lexicon(ComplaintLexicon, "complaint.yaml").types["regulator"].phrases[0] == "12378"
     assert set(read_lexicon(UrgencyLexicon, "urgency.yaml").hard) == {"outage", "fraud", "theft", "safety"}
     assert set(read_lexicon(EmotionLexicon, "emotion.yaml").root) == {"angry", "anxious", "satisfied"}
+    assert "怎么办理" in read_lexicon(HowToLexicon, "how_to.yaml").forms
 
 
 def test_a_lexicon_is_read_as_written_and_lower_cased_by_the_rules(tmp_path: Path) -> None:
@@ -123,3 +126,15 @@ def test_a_bad_shipped_lexicon_fails_the_whole_load(tmp_path: Path, monkeypatch:
 ])
 def test_a_prevention_phrase_ending_just_before_a_hard_phrase_stops_it(text: str, fires: bool) -> None:
     assert bool(hard_rules_of(text, load_lexicons())) is fires
+
+
+@pytest.mark.parametrize(("text", "anxious"), [
+    ("卡丢了怎么办啊", True),  # worry about what happened
+    ("密码锁了，今天要付款，怎么办", True),  # the cue's own clause has no how-to framing
+    ("怎么办理大额存单", False),  # 怎么办理: how is it done
+    ("我想开个定期账户怎么办", False),  # an intention
+    ("如果存单到期了我在外地怎么办", False),  # a hypothesis
+    ("我想开户，卡丢了怎么办", True),  # the framing is in another clause
+])
+def test_an_anxious_cue_in_a_how_to_question_does_not_count(text: str, anxious: bool) -> None:
+    assert ("anxious" in emotion_cues_of(text, load_lexicons())) is anxious

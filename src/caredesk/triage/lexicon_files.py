@@ -13,7 +13,7 @@ from caredesk.config_files import BadField, ConfigModel, Name, Word, load_config
 from caredesk.triage.labels import COMPLAINT_TYPES, Emotion
 
 __all__ = ["CUED_EMOTIONS", "LEXICON_FILES", "ComplaintLexicon", "ComplaintTypeLexicon", "EmotionLexicon",
-           "TopicEntry", "TopicLexicon", "UrgencyLexicon", "lexicon_label", "read_lexicon"]
+           "HowToLexicon", "TopicEntry", "TopicLexicon", "UrgencyLexicon", "lexicon_label", "read_lexicon"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -72,6 +72,13 @@ class UrgencyLexicon(ConfigModel):
     handoff: Phrases
 
 
+class HowToLexicon(ConfigModel):
+    """how_to.yaml: the forms and framings that make a worry cue (怎么办) part of a how-to question."""
+
+    forms: Phrases
+    framing: Phrases
+
+
 # A topic's or product's name is stored in triage_result.topic / .product (48 characters) and in the roll-ups.
 TopicName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)]
 
@@ -117,8 +124,8 @@ class TopicLexicon(ConfigModel):
 
 
 LEXICON_FILES: dict[str, type[BaseModel]] = {
-    "complaint.yaml": ComplaintLexicon, "emotion.yaml": EmotionLexicon, "topics.yaml": TopicLexicon,
-    "urgency.yaml": UrgencyLexicon}
+    "complaint.yaml": ComplaintLexicon, "emotion.yaml": EmotionLexicon, "how_to.yaml": HowToLexicon,
+    "topics.yaml": TopicLexicon, "urgency.yaml": UrgencyLexicon}
 
 
 def lexicon_label(name: str) -> str:

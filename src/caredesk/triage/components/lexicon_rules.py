@@ -19,10 +19,17 @@ from caredesk.triage.labels import (
     complaint_head,
     level_of_types,
 )
-from caredesk.triage.lexicon_files import CUED_EMOTIONS, ComplaintLexicon, EmotionLexicon, UrgencyLexicon, read_lexicon
+from caredesk.triage.lexicon_files import (
+    CUED_EMOTIONS,
+    ComplaintLexicon,
+    EmotionLexicon,
+    HowToLexicon,
+    UrgencyLexicon,
+    read_lexicon,
+)
 from caredesk.triage.registry import Step, component
 
-__all__ = ["Lexicons", "complaint_of", "hard_rules_of", "load_lexicons"]
+__all__ = ["Lexicons", "complaint_of", "emotion_cues_of", "hard_rules_of", "load_lexicons"]
 
 HEAD_TYPE_THRESHOLD = 0.5  # a complaint-type head at or above this adds its type
 HEAD_URGENT_THRESHOLD = 0.8  # ... and an external threat found by the head alone makes the message urgent
@@ -37,6 +44,7 @@ EXTERNAL = ("regulator", "media", "lawsuit")
 _PREVENTION_WINDOW = 10  # a prevention word must end at most this many characters before a hard-rule phrase
 _MARKUP = re.compile(r"<\s*/?\s*[a-z][^>]*>", re.IGNORECASE)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CLAUSE_END = re.compile(r"[,.!?;:，。！？；：]")
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,8 @@ class Lexicons:
     attention: tuple[str, ...]
     handoff: tuple[str, ...]
     emotion: dict[str, tuple[str, ...]]
+    how_to_forms: tuple[str, ...] = ()
+    how_to_framing: tuple[str, ...] = ()
 
 
 def _phrases(values: list[str]) -> tuple[str, ...]:
@@ -58,6 +68,7 @@ def _phrases(values: list[str]) -> tuple[str, ...]:
 def load_lexicons() -> Lexicons:
     """The shipped lexicons; a bad file fails whole, as an InvalidConfig naming file, line and field."""
     urgency = read_lexicon(UrgencyLexicon, "urgency.yaml")
+    how_to = read_lexicon(HowToLexicon, "how_to.yaml")
     return Lexicons(
         complaint={t: _phrases(v.phrases) for t, v in read_lexicon(ComplaintLexicon, "complaint.yaml").types.items()},
         hard={k: _phrases(v) for k, v in urgency.hard.items()},
@@ -66,6 +77,8 @@ def load_lexicons() -> Lexicons:
         attention=_phrases(urgency.attention),
         handoff=_phrases(urgency.handoff),
         emotion={k: _phrases(v) for k, v in read_lexicon(EmotionLexicon, "emotion.yaml").root.items()},
+        how_to_forms=_phrases(how_to.forms),
+        how_to_framing=_phrases(how_to.framing),
     )
 
 
@@ -178,8 +191,29 @@ def _exclamation(text: str) -> list[str]:
     return ["!!!"] if text.count("!") >= 3 else []
 
 
+def _in_how_to(text: str, start: int, lex: Lexicons) -> bool:
+    """The cue at `start` begins a how-to word (怎么办理) or follows an intention, hypothesis or request for
+    information in its clause (我想开户怎么办, 如果到期了怎么办)."""
+    if any(text.startswith(form, start) for form in lex.how_to_forms):
+        return True
+    clause = _CLAUSE_END.split(text[:start])[-1]
+    return any(word in clause for word in lex.how_to_framing)
+
+
+def emotion_cues_of(text: str, lex: Lexicons) -> dict[str, list[str]]:
+    """Emotion -> the cues found in one lower-cased, masked text; an anxious cue counts only where it is no
+    part of a how-to question."""
+    out: dict[str, list[str]] = {}
+    for emotion, cues in lex.emotion.items():
+        found = [c for c in cues if any(emotion != Emotion.ANXIOUS or not _in_how_to(text, start, lex)
+                                        for start in _positions(text, c))]
+        if found:
+            out[emotion] = found
+    return out
+
+
 def _emotion(doc: TriageDoc, text: str, lex: Lexicons) -> None:
-    cues = {emotion: found for emotion, cues in lex.emotion.items() if (found := _hits(text, cues))}
+    cues = emotion_cues_of(text, lex)
     current = doc.emotion.label
     for emotion in CUED_EMOTIONS:
         hits = cues.get(emotion)
