@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from caredesk.api.routes import (
     alarms,
+    analytics,
     conversations,
     corrections,
     customers,
@@ -24,6 +25,6 @@ __all__ = ["api_router"]
 def api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     for module in (messages, corrections, conversations, customers, workorders, service, knowledge, alarms,
-                   meetings, incidents, staff):
+                   meetings, incidents, staff, analytics):
         api.include_router(module.router)
     return api
