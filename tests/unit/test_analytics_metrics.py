@@ -85,7 +85,8 @@ def test_a_period_reads_times_without_offset_in_the_centres_zone() -> None:
     assert start == datetime(2026, 11, 30, 16, 0, tzinfo=UTC) and end == datetime(2026, 12, 1, 12, 30, tzinfo=UTC)
     for bad_from, bad_to, field in (("soon", "2026-12-01", "from"), ("2026-12-01", "", "to"),
                                     ("2026-12-02", "2026-12-01", "to"), ("2026-12-01", "2026-12-01", "to"),
-                                    ("1026-12-01", "2026-12-01", "to")):
+                                    ("1026-12-01", "2026-12-01", "from"), ("2016-12-01", "2026-12-31", "to"),
+                                    ("2026-12-01", "9999-12-31T23:59:59-14:00", "to")):
         with pytest.raises(InvalidInput) as err:
             parse_period(bad_from, bad_to, zone)
         assert err.value.details["field"] == field
