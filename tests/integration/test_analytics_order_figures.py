@@ -1,6 +1,6 @@
 """The work-order figures on hand-made orders, on the real databases: resolved in the period, reopened,
 first-contact resolution (no reopen, the customer not back within 7 days), SLA breaches, CSAT, the backlog by
-group and age, and the daily snapshot read only where it is final."""
+group and age, and the hourly snapshot read where stored."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from caredesk.analytics.order_days import do_refresh_order_days, order_sums
 from caredesk.analytics.order_figures import OrderSums, backlog, backlog_by_group, live_order_sums
+from caredesk.analytics.order_hours import do_refresh_order_hours, order_sums
 from caredesk.storage.orm import (
     Customer,
-    OrderDay,
+    OrderHour,
     SatisfactionSurvey,
     SlaMark,
     WorkOrder,
@@ -24,7 +24,7 @@ from caredesk.storage.orm import (
 
 D = datetime(2026, 11, 10, tzinfo=UTC)
 DAY = timedelta(days=1)
-TABLES = (SatisfactionSurvey, SlaMark, WorkOrderEvent, WorkOrder, Customer, OrderDay)
+TABLES = (SatisfactionSurvey, SlaMark, WorkOrderEvent, WorkOrder, Customer, OrderHour)
 
 
 def _clear(engine: Engine) -> None:
@@ -99,22 +99,27 @@ def test_order_figures_of_a_day(engine: Engine) -> None:
         assert bands == {None: {"<4h": 0, "4-24h": 1, "1-3d": 0, "3-7d": 0, ">=7d": 1}}  # o6 12 h, o8 10 days
 
 
-def test_the_daily_snapshot_is_read_only_where_final(engine: Engine) -> None:
+def test_the_hourly_snapshot_is_read_where_stored(engine: Engine) -> None:
     _load(engine)
     factory = sessionmaker(engine)
-    assert do_refresh_order_days(factory, D - DAY, D + 2 * DAY, now=D + DAY + timedelta(minutes=5)) == 2
+    stored = do_refresh_order_hours(factory, D - DAY, D + 2 * DAY, now=D + DAY + timedelta(minutes=5))
+    assert stored == 48  # the hours that had ended by then
     with Session(engine) as s:
         assert order_sums(s, D, D + DAY) == EXPECTED
-        # a period with partial days at both ends: the stored day plus the pieces from the orders
-        assert order_sums(s, D - timedelta(hours=1, minutes=30), D + DAY + timedelta(hours=1)) == \
-            EXPECTED + OrderSums(resolved=1)  # o7, resolved an hour before D
-    with engine.begin() as conn:  # the snapshot is what is read for a final day ...
-        conn.execute(update(OrderDay).where(OrderDay.day == D).values(resolved=99))
+        # a period with partial hours at both ends: the stored hours plus the pieces from the orders
+        # (o7 too, resolved an hour before D, not FCR: o1 came 3 days after it; no survey answered yet)
+        assert order_sums(s, D - timedelta(hours=1, minutes=30), D + timedelta(hours=4, minutes=30)) == \
+            OrderSums(resolved=5, reopened=1, first_contact=2, with_sla=2, breached=1)
+        assert order_sums(s, D + timedelta(minutes=30), D + timedelta(hours=2, minutes=30)) == OrderSums(
+            resolved=2, first_contact=1, reopened=1, with_sla=2, breached=1)  # o1 and o2 alone
+    one = D + timedelta(hours=1)  # o1's hour
+    with engine.begin() as conn:  # the snapshot is what is read for a final hour ...
+        conn.execute(update(OrderHour).where(OrderHour.hour_start == one).values(resolved=99))
     with Session(engine) as s:
-        assert order_sums(s, D, D + DAY).resolved == 99
-    with engine.begin() as conn:  # ... and not when it was computed before the day ended
-        conn.execute(update(OrderDay).where(OrderDay.day == D).values(computed_at=D + timedelta(hours=23)))
+        assert order_sums(s, D, D + DAY).resolved == 99 + 3
+    with engine.begin() as conn:  # ... and an hour not stored is computed from the orders
+        conn.execute(delete(OrderHour).where(OrderHour.hour_start == one))
     with Session(engine) as s:
         assert order_sums(s, D, D + DAY) == EXPECTED
-    # a day not ended yet is never stored
-    assert do_refresh_order_days(factory, D + DAY, D + 3 * DAY, now=D + DAY + timedelta(hours=3)) == 0
+    # an hour not ended yet is never stored
+    assert do_refresh_order_hours(factory, D + DAY, D + 3 * DAY, now=D + DAY + timedelta(minutes=50)) == 0

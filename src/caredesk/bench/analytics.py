@@ -234,8 +234,8 @@ def _load(engine: Any, n: int, label: str, tz_suffix: str, end: datetime, setup:
 def _measure(engine: Any, end: datetime, samples: int) -> tuple[dict[str, list[float]], list[float], int]:
     """Overview latencies per range kind (samples each, mid-hour ends spread over the loaded days), the
     work-order part alone over 90 days, and the message count of the whole span (a check of the roll-up)."""
-    from caredesk.analytics.order_days import order_sums
     from caredesk.analytics.order_figures import backlog
+    from caredesk.analytics.order_hours import order_sums
     from caredesk.analytics.overview import overview
     from caredesk.storage.db import make_session_factory
 
