@@ -23,6 +23,7 @@ __all__ = ["run"]
 
 PG_URL = bench_postgres_url()
 DAYS = 90
+QUICK_MESSAGES = 20_000
 CHUNK = 20_000
 CHANNELS = (("app", 30), ("web", 20), ("wechat", 25), ("phone", 10), ("chat", 8), ("email", 5), ("sms", 2))
 TOPICS = (("card_fraud", 6), ("lost_card", 5), ("annual_fee", 10), ("transfer_delay", 12), ("loan_repayment", 9),
@@ -309,7 +310,7 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
 
     from caredesk.storage.db import make_engine
 
-    n, samples = (20_000, 10) if quick else (1_000_000, 50)
+    n, samples = (QUICK_MESSAGES, 10) if quick else (1_000_000, 50)
     figures: Figures = {}
     notes: Notes = {"analytics": (
         f"{n} customer messages with triage rows over {DAYS} days (daily curve, quieter weekends; 7 channels, 10 "
