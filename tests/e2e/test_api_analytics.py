@@ -169,3 +169,24 @@ def test_rebuild_gives_the_same_figures_back(api: Any, demo_runtime: Runtime, tm
         assert conn.scalar(select(func.count()).select_from(HourlyCount)) == rows
     refused = _cli(url, tmp_path, "--from", period[1], "--to", period[0])
     assert refused.returncode == 2 and refused.stderr.startswith("error:"), refused.stderr
+
+
+def test_a_partial_hour_longer_than_half_an_hour_is_exact_too(api: Any, demo_runtime: Runtime) -> None:
+    """Such a piece is read as its hour in the roll-up less the messages outside it: still exact."""
+    from caredesk.analytics.rollups import hour_of
+    from caredesk.storage.orm import Message
+
+    _post_all(api)
+    with demo_runtime.session_factory() as s:
+        times = sorted(s.scalars(select(Message.created_at).where(Message.direction == "in")))
+    assert len(times) == 4
+    hour = hour_of(times[1])
+    if times[1] - hour > timedelta(minutes=30):  # late in the hour: from just after its start to the third
+        lo, hi = hour + timedelta(microseconds=1), times[2]
+    else:  # early in the hour: from the second to just before its end
+        lo, hi = times[1], hour + timedelta(hours=1, microseconds=-1)
+    assert hi - lo > timedelta(minutes=30)
+    expected = sum(lo <= t < hi for t in times)
+    assert 1 <= expected <= 3
+    assert _overview(api, _iso(lo), _iso(hi))["messages"] == expected
+    assert _overview(api, _iso(lo), _iso(hi + timedelta(hours=1)))["messages"] == sum(lo <= t for t in times)

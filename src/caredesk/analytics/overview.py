@@ -2,12 +2,12 @@
 snapshot (analytics/order_hours.py), each through its definition in analytics/metrics.py.
 
 Partial hours are exact: the whole UTC hours inside [start, end) are read from the roll-up, and the pieces of
-hour before the first and after the last whole hour are counted from the messages themselves (at most two
-hours' worth of rows, by the index on message.created_at), with the same message_facts."""
+hour before the first and after the last whole hour are counted from the messages themselves (by the index on
+message.created_at), with the same message_facts: a piece of more than half an hour as its hour in the roll-up
+less the messages outside it, so at most half an hour of rows is read at each end."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,14 +35,28 @@ class Sums:
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     by: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def add_facts(self, facts: Iterable[MessageFacts], dimensions: tuple[str, ...]) -> None:
+    def add_facts(self, facts: Iterable[MessageFacts], dimensions: tuple[str, ...], sign: int = 1) -> None:
         for fact in facts:
             for name in fact.counts:
-                self.totals[name] += 1
+                self.totals[name] += sign
             for dim in dimensions:
                 for value in dict.fromkeys(fact.values.get(dim, ())):
                     if value:
-                        self.by[dim][value] = self.by[dim].get(value, 0) + 1
+                        self.by[dim][value] = self.by[dim].get(value, 0) + sign
+
+    def add_hours(self, session: Session, first: datetime, last: datetime, dimensions: tuple[str, ...]) -> None:
+        """Add the roll-up's whole hours [first, last)."""
+        columns = [func.sum(HourlyCount.__table__.c[name]) for name in COUNTERS]
+        row = session.execute(select(*columns).where(
+            HourlyCount.dimension == TOTAL, HourlyCount.hour_start >= first, HourlyCount.hour_start < last)).one()
+        for name, v in zip(COUNTERS, row, strict=True):
+            self.totals[name] += int(v or 0)
+        for dim, value, n in session.execute(
+                select(HourlyCount.dimension, HourlyCount.value, func.sum(HourlyCount.messages))
+                .where(HourlyCount.dimension.in_(dimensions), HourlyCount.hour_start >= first,
+                       HourlyCount.hour_start < last)
+                .group_by(HourlyCount.dimension, HourlyCount.value)):
+            self.by[dim][value] = self.by[dim].get(value, 0) + int(n or 0)
 
 
 def _whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -59,23 +73,21 @@ def message_sums(session: Session, start: datetime, end: datetime,
     sums = Sums(by={dim: {} for dim in dimensions})
     first, last = _whole_hours(start, end)
     if first < last:
-        columns = [func.sum(HourlyCount.__table__.c[name]) for name in COUNTERS]
-        row = session.execute(select(*columns).where(
-            HourlyCount.dimension == TOTAL, HourlyCount.hour_start >= first, HourlyCount.hour_start < last)).one()
-        sums.totals = {name: int(v or 0) for name, v in zip(COUNTERS, row, strict=True)}
-        by: dict[str, dict[str, int]] = defaultdict(dict)
-        for dim, value, n in session.execute(
-                select(HourlyCount.dimension, HourlyCount.value, func.sum(HourlyCount.messages))
-                .where(HourlyCount.dimension.in_(dimensions), HourlyCount.hour_start >= first,
-                       HourlyCount.hour_start < last)
-                .group_by(HourlyCount.dimension, HourlyCount.value)):
-            by[dim][value] = int(n or 0)
-        sums.by.update(by)
+        sums.add_hours(session, first, last, dimensions)
         edges = [(start, first), (last, end)]
     else:  # the whole range is inside one or two hours: all from the messages
         edges = [(start, end)]
     for lo, hi in edges:
-        if lo < hi:
+        if lo >= hi:
+            continue
+        hour = hour_of(lo)
+        if hi <= hour + HOUR and hi - lo > HOUR / 2:
+            # more than half an hour: the roll-up's hour less the messages outside the piece (fewer rows)
+            sums.add_hours(session, hour, hour + HOUR, dimensions)
+            for out_lo, out_hi in ((hour, lo), (hi, hour + HOUR)):
+                if out_lo < out_hi:
+                    sums.add_facts(facts_between(session, out_lo, out_hi), dimensions, sign=-1)
+        else:
             sums.add_facts(facts_between(session, lo, hi), dimensions)
     return sums
 
