@@ -39,6 +39,7 @@ def _register_tasks(queue: TaskQueue) -> None:
 
     from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
     from caredesk.analytics.surge_tasks import detect_surges_hourly
+    from caredesk.analytics.tasks import refresh_order_hours
     from caredesk.compliance.retention import apply_retention_daily
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.knowledge.tasks import generate_suggestions_daily
@@ -76,6 +77,8 @@ def _register_tasks(queue: TaskQueue) -> None:
     queue.register_periodic("outbox.relay", relay_outbox, crontab(minute="*"))
     # Five past each hour: surge detection judges the hour that just ended (analytics/surge_actions.py).
     queue.register_periodic("analytics.detect_surges", detect_surges_hourly, crontab(minute="5"))
+    # Hourly: the work-order figures of the hours a reopen or a returning customer can still change.
+    queue.register_periodic("analytics.refresh_order_hours", refresh_order_hours, crontab(minute="7"))
 
 
 def _count_task_failure(name: str) -> None:
@@ -150,6 +153,7 @@ def _subscribe(rt: Runtime) -> None:
 def _check_task_shapes(rt: Runtime) -> None:
     """mypy checks here that the runtime gives every tasks module the dependencies it asks for."""
     from caredesk.alarms.tasks import AlarmTaskDeps
+    from caredesk.analytics.tasks import AnalyticsTaskDeps
     from caredesk.compliance.retention import RetentionDeps
     from caredesk.emergency.tasks import EmergencyTaskDeps
     from caredesk.knowledge.tasks import SuggestionDeps
@@ -159,7 +163,7 @@ def _check_task_shapes(rt: Runtime) -> None:
     from caredesk.workorders.tasks import WorkOrderTaskDeps
 
     shapes: tuple[AlarmTaskDeps, RetentionDeps, EmergencyTaskDeps, SuggestionDeps, SlaTaskDeps, TriageTaskDeps,
-                  WorkOrderDeps, WorkOrderTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt)
+                  WorkOrderDeps, WorkOrderTaskDeps, AnalyticsTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt, rt)
     del shapes
 
 

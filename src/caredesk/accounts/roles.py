@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, set[Role]] = {
     "meeting.read": _STAFF | {Role.AUDITOR},
     # Correct a message's triage labels (the corrections train the next model).
     "triage.correct": {Role.AGENT, Role.TEAM_LEAD, Role.QUALITY_REVIEWER, Role.COMPLAINT_MANAGER, Role.ADMIN},
+    # Service analytics (overview, breakdowns): supervisors, as the SLA board (issue 15).
+    "analytics.read": {Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},
     # Surges of a topic, product, channel, ... (analytics): read them; acknowledge and resolve them.
     "surge.read": {Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN, Role.AUDITOR},
     "surge.handle": {Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from caredesk.api.routes import (
     alarms,
+    analytics,
     analytics_forecast,
     analytics_surges,
     conversations,
@@ -26,6 +27,6 @@ __all__ = ["api_router"]
 def api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     for module in (messages, corrections, conversations, customers, workorders, service, knowledge, alarms,
-                   meetings, incidents, staff, analytics_surges, analytics_forecast):
+                   meetings, incidents, staff, analytics, analytics_surges, analytics_forecast):
         api.include_router(module.router)
     return api

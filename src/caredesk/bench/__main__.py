@@ -22,7 +22,8 @@ from pathlib import Path
 from caredesk.bench.processes import sigterm_unwinds
 from caredesk.bench.stats import log
 
-GROUPS = ("triage", "taxonomy", "api", "api_pg", "knowledge", "workorders", "alarms", "chaos", "surge")
+GROUPS = ("triage", "taxonomy", "api", "api_pg", "knowledge", "workorders", "alarms", "chaos", "analytics",
+          "surge")
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from caredesk.cli.alarms import alarms_app
+from caredesk.cli.analytics import analytics_app
 from caredesk.cli.audit import audit_app
 from caredesk.cli.config import config_app
 from caredesk.cli.evaluate import eval_command
@@ -44,6 +45,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
 app.add_typer(config_app, name="config")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(analytics_app, name="analytics")
 app.add_typer(import_app, name="import")
 
 

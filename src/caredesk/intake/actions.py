@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caredesk.alarms.actions import do_watch_conversation
+from caredesk.analytics.sources import record_message
 from caredesk.compliance.outgoing import OutgoingCheck
 from caredesk.customers.profile import branch_id_of
 from caredesk.emergency.actions import do_start_emergency_response, prepare_emergency
@@ -371,6 +372,7 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
                 "score": round(decision.match.score, 4)}}
         s.add(triage)
         s.flush()  # the one deliberate flush: the watch below counts this message with the earlier ones
+        record_message(s, triage, received_at=now, channel=conversation.channel, branch_id=customer.branch_id)
         alarm = do_watch_conversation(s, conversation, rt.alarm_policy, now=now, strategy=rt.alarm_strategy,
                                       events=uow)
         # A waiting order of a conversation that is high-risk now (this message at level 3+, the alarm it just

@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per area. Import this package to register every table on Base.metadata."""
 
 from caredesk.storage.orm.alarms import Alarm, AlarmDelivery, AlarmEvent
-from caredesk.storage.orm.analytics import HourlyCount
+from caredesk.storage.orm.analytics import HourlyCount, OrderHour
 from caredesk.storage.orm.analytics_surge import Surge
 from caredesk.storage.orm.audit import AuditEntry, Notification
 from caredesk.storage.orm.base import Base
@@ -79,6 +79,7 @@ __all__ = [
     "Message",
     "Notification",
     "OnCallEntry",
+    "OrderHour",
     "OutboxEvent",
     "SatisfactionSurvey",
     "SkillGroup",

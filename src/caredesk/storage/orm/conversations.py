@@ -73,7 +73,8 @@ class Message(Base):
     """One message. `text` is what the customer wrote; `text_masked` is safe to show, log and index."""
 
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_conversation_created", "conversation_id", "created_at"),)
+    __table_args__ = (Index("ix_message_conversation_created", "conversation_id", "created_at"),
+                      Index("ix_message_created_at", "created_at"))  # analytics: messages of a period
     id: Mapped[str] = id_column()
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id"))
     direction: Mapped[str] = mapped_column(String(8))  # in | out

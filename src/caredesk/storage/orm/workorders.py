@@ -25,6 +25,7 @@ class WorkOrder(Base):
         Index("ix_work_order_customer_id", "customer_id", "id"),
         Index("ix_work_order_sla_next_check_at", "sla_next_check_at"),
         Index("ix_work_order_waiting", "skill_group_id", "queued_at"),
+        Index("ix_work_order_resolved_at", "resolved_at"),  # analytics: orders resolved in a period
     )
     id: Mapped[str] = id_column()
     # What customers and staff see and quote: C + the day in the display time zone + "-" + the day's sequence
@@ -142,6 +143,7 @@ class SatisfactionSurvey(Base):
     """Sent when an order closes; answered by link (token), e-mail or chat; a low rating reopens the order."""
 
     __tablename__ = "satisfaction_survey"
+    __table_args__ = (Index("ix_satisfaction_survey_answered_at", "answered_at"),)  # analytics: CSAT of a period
     id: Mapped[str] = id_column()
     work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id"), unique=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,7 +1,7 @@
 """analytics_surge: surges of a series above its expected hourly level, their lifecycle and report
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-08 12:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0020'
-down_revision: str | None = '0018'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
