@@ -38,6 +38,7 @@ def _register_tasks(queue: TaskQueue) -> None:
     from huey import crontab
 
     from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
+    from caredesk.analytics.tasks import refresh_order_days
     from caredesk.compliance.retention import apply_retention_daily
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.knowledge.tasks import generate_suggestions_daily
@@ -73,6 +74,8 @@ def _register_tasks(queue: TaskQueue) -> None:
     # Every minute: the outbox rows not marked done whose time has come (delayed events, failed subscribers,
     # a process that died between its commit and the dispatch). Rows are claimed, so every worker may run it.
     queue.register_periodic("outbox.relay", relay_outbox, crontab(minute="*"))
+    # Hourly: the daily work-order figures of the days a reopen or a returning customer can still change.
+    queue.register_periodic("analytics.refresh_order_days", refresh_order_days, crontab(minute="7"))
 
 
 def relay_outbox() -> int:
@@ -134,6 +137,7 @@ def _subscribe(rt: Runtime) -> None:
 def _check_task_shapes(rt: Runtime) -> None:
     """mypy checks here that the runtime gives every tasks module the dependencies it asks for."""
     from caredesk.alarms.tasks import AlarmTaskDeps
+    from caredesk.analytics.tasks import AnalyticsTaskDeps
     from caredesk.compliance.retention import RetentionDeps
     from caredesk.emergency.tasks import EmergencyTaskDeps
     from caredesk.knowledge.tasks import SuggestionDeps
@@ -143,7 +147,7 @@ def _check_task_shapes(rt: Runtime) -> None:
     from caredesk.workorders.tasks import WorkOrderTaskDeps
 
     shapes: tuple[AlarmTaskDeps, RetentionDeps, EmergencyTaskDeps, SuggestionDeps, SlaTaskDeps, TriageTaskDeps,
-                  WorkOrderDeps, WorkOrderTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt)
+                  WorkOrderDeps, WorkOrderTaskDeps, AnalyticsTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt, rt)
     del shapes
 
 

@@ -1,5 +1,5 @@
-"""The overview of a period: message figures from the hourly roll-up, work-order figures from analytics/
-order_figures.py, each through its definition in analytics/metrics.py.
+"""The overview of a period: message figures from the hourly roll-up, work-order figures through the daily
+snapshot (analytics/order_days.py), each through its definition in analytics/metrics.py.
 
 Partial hours are exact: the whole UTC hours inside [start, end) are read from the roll-up, and the pieces of
 hour before the first and after the last whole hour are counted from the messages themselves (at most two
@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caredesk.analytics import metrics
-from caredesk.analytics.order_figures import backlog, resolved_figures, survey_figures
+from caredesk.analytics.order_days import order_sums
+from caredesk.analytics.order_figures import backlog
 from caredesk.analytics.rollups import COUNTERS, TOTAL, MessageFacts, hour_of
 from caredesk.analytics.sources import facts_between
 from caredesk.storage.orm import HourlyCount
@@ -92,7 +93,7 @@ class Overview:
     sla_met_rate: float | None
     csat_average: float | None
     csat_satisfied_share: float | None
-    backlog: int | None
+    backlog: int
     complaints: int
     regulator_complaints: int
     emergencies: int
@@ -100,11 +101,11 @@ class Overview:
 
 
 def overview(session: Session, start: datetime, end: datetime) -> Overview:
-    """The figures of [start, end); backlog is now (None when there has never been a work order)."""
+    """The figures of [start, end); the backlog is the open work orders now."""
     sums = message_sums(session, start, end)
     t = sums.totals
-    orders = resolved_figures(session, start, end)
-    survey = survey_figures(session, start, end)
+    orders = order_sums(session, start, end)
+    survey = metrics.csat_from_sums(orders.rating_sum, orders.surveys, orders.satisfied)
     open_now = backlog(session)
     return Overview(
         start=start, end=end, messages=t["messages"],

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from caredesk.analytics.order_days import do_refresh_order_days
 from caredesk.analytics.rollups import MessageFacts, add_messages, hour_of
 from caredesk.analytics.sources import facts_between
 from caredesk.storage.orm import HourlyCount, Message
@@ -27,6 +28,7 @@ class Rebuilt:
     end: datetime  # ... and the end of the last
     messages: int
     rows: int
+    order_days: int = 0  # days of work-order figures stored (analytics/order_days.py)
 
 
 def message_span(session: Session) -> tuple[datetime, datetime] | None:
@@ -36,9 +38,10 @@ def message_span(session: Session) -> tuple[datetime, datetime] | None:
     return (first, last) if first is not None and last is not None else None
 
 
-def do_rebuild(session_factory: Callable[[], Session], start: datetime, end: datetime, *,
+def do_rebuild(session_factory: Callable[[], Session], start: datetime, end: datetime, *, now: datetime,
                chunk: timedelta = CHUNK, progress: Callable[[datetime], None] | None = None) -> Rebuilt:
-    """Delete and recount every hour that [start, end) touches, chunk by chunk, each in its own transaction."""
+    """Delete and recount every hour that [start, end) touches, chunk by chunk, each in its own transaction;
+    then recompute the daily work-order figures of the days it touches that have ended by `now`."""
     lo, stop = hour_of(start), hour_of(end)
     if stop < end:
         stop += timedelta(hours=1)
@@ -56,4 +59,5 @@ def do_rebuild(session_factory: Callable[[], Session], start: datetime, end: dat
         if progress is not None:
             progress(hi)
         lo = hi
-    return Rebuilt(first, stop, messages, rows)
+    days = do_refresh_order_days(session_factory, first, stop, now=now)
+    return Rebuilt(first, stop, messages, rows, days)

@@ -22,7 +22,7 @@ from pathlib import Path
 from caredesk.bench.processes import sigterm_unwinds
 from caredesk.bench.stats import log
 
-GROUPS = ("triage", "taxonomy", "api", "api_pg", "knowledge", "workorders", "alarms", "chaos")
+GROUPS = ("triage", "taxonomy", "api", "api_pg", "knowledge", "workorders", "alarms", "chaos", "analytics")
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:

@@ -66,8 +66,8 @@ def rebuild(start: Annotated[str | None, typer.Option("--from", help="ISO 8601; 
         def progress(done: datetime) -> None:
             typer.echo(f"rebuilt up to {done.isoformat()}", err=True)
 
-        result = do_rebuild(rt.session_factory, lo, hi, progress=progress)
+        result = do_rebuild(rt.session_factory, lo, hi, now=rt.clock.now(), progress=progress)
         typer.echo(f"rebuilt {result.start.isoformat()} to {result.end.isoformat()}: {result.messages} messages, "
-                   f"{result.rows} roll-up rows")
+                   f"{result.rows} roll-up rows, {result.order_days} days of work-order figures")
     finally:
         rt.engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, PrimaryKeyConstraint, String
+from sqlalchemy import Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caredesk.storage.orm.base import Base, UTCDateTime
@@ -19,7 +19,9 @@ class HourlyCount(Base):
     messages and their triage. Hours are UTC: a day in a zone with a whole-hour offset is a set of whole hours."""
 
     __tablename__ = "analytics_hourly"
-    __table_args__ = (PrimaryKeyConstraint("dimension", "value", "hour_start", name="pk_analytics_hourly"),)
+    __table_args__ = (PrimaryKeyConstraint("dimension", "value", "hour_start", name="pk_analytics_hourly"),
+                      # a period's breakdown: a range of hours per dimension, read from the index alone
+                      Index("ix_analytics_hourly_dimension_hour", "dimension", "hour_start", "value", "messages"))
     dimension: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(64))
     hour_start: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -31,3 +33,23 @@ class HourlyCount(Base):
     handed_off: Mapped[int] = mapped_column(Integer, default=0)  # went to a person (work order or hand-off)
     emergencies: Mapped[int] = mapped_column(Integer, default=0)  # started or joined an emergency response
     regulator: Mapped[int] = mapped_column(Integer, default=0)  # complaints threatening the regulator
+
+
+class OrderDay(Base):
+    """The work-order figures of one UTC day (analytics/order_days.py): orders resolved that day and how many of
+    them were reopened, resolved at the first contact, under an SLA, breached; the surveys answered that day.
+
+    A snapshot, not a counter: a later reopen or a customer coming back within the first-contact window changes
+    a past day, so the recent days are recomputed by a periodic task and any period by the rebuild."""
+
+    __tablename__ = "analytics_order_day"
+    day: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)  # 00:00 UTC
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    first_contact: Mapped[int] = mapped_column(Integer, default=0)
+    with_sla: Mapped[int] = mapped_column(Integer, default=0)
+    breached: Mapped[int] = mapped_column(Integer, default=0)
+    surveys: Mapped[int] = mapped_column(Integer, default=0)  # answered, with a rating
+    rating_sum: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)  # rated at or above metrics.SATISFIED
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
