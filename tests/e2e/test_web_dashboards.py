@@ -76,7 +76,7 @@ def test_cockpit_shows_today_and_exports_its_tables(web: TestClient, demo_runtim
 
     channels = _csv(web.get("/analytics?format=csv&table=channels", headers=EN).content)
     assert channels[0] == ["Channel", "Messages", "Share"]
-    assert [(row[0], int(row[1])) for row in channels[1:]] == [("Chat", 2), ("WeChat", 1), ("web", 1)]
+    assert [(row[0], int(row[1])) for row in channels[1:]] == [("Chat", 2), ("web", 1), ("WeChat", 1)]
     assert sum(float(row[2]) for row in channels[1:]) == pytest.approx(1.0)
     figures = _csv(web.get("/analytics?format=csv&table=figures", headers=EN).content)
     assert ["Messages today", "4"] in figures

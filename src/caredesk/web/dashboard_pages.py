@@ -68,8 +68,9 @@ def read_period(params: dict[str, str], zone: ZoneInfo, now: datetime) -> Period
     today = now.astimezone(zone).date()
     from_text = params.get("from", "").strip() or (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
     to_text = params.get("to", "").strip() or today.isoformat()
-    if len(from_text) > 64 or len(to_text) > 64:
-        raise InvalidInput("from and to are at most 64 characters", field="from")
+    for name, text in (("from", from_text), ("to", to_text)):
+        if len(text) > 64:
+            raise InvalidInput(f"{name} is at most 64 characters", field=name)
     end_text = to_text
     if len(to_text) == 10:  # a date alone: the whole day is included
         with suppress(ValueError):  # not a date: parse_period names the field

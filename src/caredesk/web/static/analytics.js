@@ -40,6 +40,10 @@
     root.querySelectorAll("[data-chart]").forEach(function (element) {
       var chart = echarts.getInstanceByDom(element);
       if (chart) { chart.dispose(); }
+      // htmx's settle copies an old element's attributes onto its namesake in the new content with
+      // setAttribute; a style attribute (ECharts sets one on its container) would be an inline style,
+      // which the Content-Security-Policy refuses.
+      element.removeAttribute("style");
     });
   }
 
