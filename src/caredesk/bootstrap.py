@@ -38,7 +38,7 @@ def _register_tasks(queue: TaskQueue) -> None:
     from huey import crontab
 
     from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
-    from caredesk.analytics.tasks import refresh_order_days
+    from caredesk.analytics.tasks import refresh_order_hours
     from caredesk.compliance.retention import apply_retention_daily
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.knowledge.tasks import generate_suggestions_daily
@@ -74,8 +74,8 @@ def _register_tasks(queue: TaskQueue) -> None:
     # Every minute: the outbox rows not marked done whose time has come (delayed events, failed subscribers,
     # a process that died between its commit and the dispatch). Rows are claimed, so every worker may run it.
     queue.register_periodic("outbox.relay", relay_outbox, crontab(minute="*"))
-    # Hourly: the daily work-order figures of the days a reopen or a returning customer can still change.
-    queue.register_periodic("analytics.refresh_order_days", refresh_order_days, crontab(minute="7"))
+    # Hourly: the work-order figures of the hours a reopen or a returning customer can still change.
+    queue.register_periodic("analytics.refresh_order_hours", refresh_order_hours, crontab(minute="7"))
 
 
 def relay_outbox() -> int:

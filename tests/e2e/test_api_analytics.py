@@ -152,20 +152,20 @@ def test_rebuild_gives_the_same_figures_back(api: Any, demo_runtime: Runtime, tm
     now = datetime.now(UTC)
     period = (_iso(now - timedelta(hours=3)), _iso(now + timedelta(hours=3)))
     live = _overview(api, *period)
+    url = demo_runtime.settings.database_url
+    again = _cli(url, tmp_path, "--from", period[0], "--to", period[1])  # over the live roll-up: recounted,
+    assert again.returncode == 0, again.stderr  # not doubled
+    assert _overview(api, *period) == live
     with demo_runtime.engine.begin() as conn:
         rows = conn.scalar(select(func.count()).select_from(HourlyCount))
         conn.execute(delete(HourlyCount))
     assert rows
     assert _overview(api, *period)["messages"] == 0  # whole hours: the roll-up, now empty
-    url = demo_runtime.settings.database_url
     done = _cli(url, tmp_path)  # no period: the whole history
     assert done.returncode == 0, done.stderr
     assert "4 messages" in done.stdout
     assert _overview(api, *period) == live
-    again = _cli(url, tmp_path, "--from", period[0], "--to", period[1])  # run twice: the same, not doubled
-    assert again.returncode == 0 and _overview(api, *period) == live
     with demo_runtime.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(HourlyCount)) == rows
-    for bad in (["--from", "soon"], ["--from", period[1], "--to", period[0]]):
-        refused = _cli(url, tmp_path, *bad)
-        assert refused.returncode == 2 and refused.stderr.startswith("error:"), refused.stderr
+    refused = _cli(url, tmp_path, "--from", period[1], "--to", period[0])
+    assert refused.returncode == 2 and refused.stderr.startswith("error:"), refused.stderr

@@ -1,6 +1,6 @@
 """The work-order side of the metrics: counts read with aggregate queries over indexed columns
 (work_order.resolved_at, status_category, satisfaction_survey.answered_at: migration 0019), and for whole past
-days from the daily snapshot (analytics/order_days.py). The counts go to the pure definitions in
+hours from the hourly snapshot (analytics/order_hours.py). The counts go to the pure definitions in
 analytics/metrics.py; no order rows are carried into Python."""
 
 from __future__ import annotations

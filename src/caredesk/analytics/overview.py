@@ -1,5 +1,5 @@
 """The overview of a period: message figures from the hourly roll-up, work-order figures through the daily
-snapshot (analytics/order_days.py), each through its definition in analytics/metrics.py.
+snapshot (analytics/order_hours.py), each through its definition in analytics/metrics.py.
 
 Partial hours are exact: the whole UTC hours inside [start, end) are read from the roll-up, and the pieces of
 hour before the first and after the last whole hour are counted from the messages themselves (at most two
@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caredesk.analytics import metrics
-from caredesk.analytics.order_days import order_sums
 from caredesk.analytics.order_figures import backlog
+from caredesk.analytics.order_hours import order_sums
 from caredesk.analytics.rollups import COUNTERS, TOTAL, MessageFacts, hour_of
 from caredesk.analytics.sources import facts_between
 from caredesk.storage.orm import HourlyCount

@@ -10,6 +10,7 @@ from caredesk.errors import InvalidInput
 
 __all__ = ["MAX_PERIOD", "parse_moment", "parse_period"]
 
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2999, 12, 31, tzinfo=UTC)
 MAX_PERIOD = timedelta(days=3660)  # ten years: a typo in the year is refused rather than scanned
 
 
@@ -20,6 +21,8 @@ def parse_moment(text: str, zone: ZoneInfo, *, field: str) -> datetime:
         raise InvalidInput(f"{field}: not an ISO 8601 date or time: {text[:40]!r}", field=field) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
+    if not EARLIEST.year <= moment.year <= LATEST.year:  # also keeps the hour and day arithmetic in range
+        raise InvalidInput(f"{field}: a year from {EARLIEST.year} to {LATEST.year}", field=field)
     return moment.astimezone(UTC)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from caredesk.analytics.order_days import do_refresh_order_days
+from caredesk.analytics.order_hours import do_refresh_order_hours
 from caredesk.analytics.rollups import MessageFacts, add_messages, hour_of
 from caredesk.analytics.sources import facts_between
 from caredesk.storage.orm import HourlyCount, Message
@@ -28,7 +28,7 @@ class Rebuilt:
     end: datetime  # ... and the end of the last
     messages: int
     rows: int
-    order_days: int = 0  # days of work-order figures stored (analytics/order_days.py)
+    order_hours: int = 0  # hours of work-order figures stored (analytics/order_hours.py)
 
 
 def message_span(session: Session) -> tuple[datetime, datetime] | None:
@@ -41,7 +41,7 @@ def message_span(session: Session) -> tuple[datetime, datetime] | None:
 def do_rebuild(session_factory: Callable[[], Session], start: datetime, end: datetime, *, now: datetime,
                chunk: timedelta = CHUNK, progress: Callable[[datetime], None] | None = None) -> Rebuilt:
     """Delete and recount every hour that [start, end) touches, chunk by chunk, each in its own transaction;
-    then recompute the daily work-order figures of the days it touches that have ended by `now`."""
+    then recompute the work-order figures of the hours it touches that have ended by `now`."""
     lo, stop = hour_of(start), hour_of(end)
     if stop < end:
         stop += timedelta(hours=1)
@@ -59,5 +59,5 @@ def do_rebuild(session_factory: Callable[[], Session], start: datetime, end: dat
         if progress is not None:
             progress(hi)
         lo = hi
-    days = do_refresh_order_days(session_factory, first, stop, now=now)
-    return Rebuilt(first, stop, messages, rows, days)
+    hours = do_refresh_order_hours(session_factory, first, stop, now=now)
+    return Rebuilt(first, stop, messages, rows, hours)

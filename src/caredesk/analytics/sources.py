@@ -4,7 +4,9 @@ analytics/facts.py message_facts, so they all count the same way."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,15 +26,34 @@ def record_message(session: Session, triage: TriageResult, *, received_at: datet
                                          branch=branch.code if branch else None)])
 
 
+@dataclass(frozen=True, slots=True)
+class _Triage:
+    """The triage columns message_facts reads (analytics/facts.py TriageFields), without a mapped object."""
+
+    decision_kind: str
+    problem_type: str
+    content_type: str
+    urgency: str
+    answer_entry_id: str | None
+    explanation: dict[str, Any]
+    complaint_types: list[str]
+    topic: str | None
+    product: str | None
+
+
+_COLUMNS = tuple(getattr(TriageResult, f.name) for f in fields(_Triage))
+
+
 def facts_between(session: Session, start: datetime, end: datetime) -> list[MessageFacts]:
     """The facts of the customer messages received in [start, end) (message.created_at, indexed: 0019)."""
     rows = session.execute(
-        select(TriageResult, Message.created_at, Conversation.channel, Branch.code)
+        select(*_COLUMNS, Message.created_at, Conversation.channel, Branch.code)
         .join(Message, Message.id == TriageResult.message_id)
         .join(Conversation, Conversation.id == Message.conversation_id)
         .join(Customer, Customer.id == Conversation.customer_id)
         .outerjoin(Branch, Branch.id == Customer.branch_id)
         .where(Message.created_at >= start, Message.created_at < end, Message.direction == "in",
                Message.author == "customer"))
-    return [message_facts(triage, received_at=at, channel=channel, branch=code)
-            for triage, at, channel, code in rows]
+    n = len(_COLUMNS)
+    return [message_facts(_Triage(*row[:n]), received_at=row[n], channel=row[n + 1], branch=row[n + 2])
+            for row in rows]

@@ -1,4 +1,4 @@
-"""Background analytics task: every hour, recompute the daily work-order figures of the recent days (the ones a
+"""Background analytics task: every hour, recompute the hourly work-order figures of the recent days (the ones a
 reopen or a returning customer can still change); registered as a periodic task by the composition root.
 Idempotent: a repeated run stores the same figures."""
 
@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from caredesk.analytics.order_days import REFRESH_DAYS, day_of, do_refresh_order_days
+from caredesk.analytics.order_hours import REFRESH, do_refresh_order_hours
 from caredesk.clock import Clock
 from caredesk.tasks.context import task_context
 
-__all__ = ["AnalyticsTaskDeps", "refresh_order_days"]
+__all__ = ["AnalyticsTaskDeps", "refresh_order_hours"]
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +26,9 @@ class AnalyticsTaskDeps(Protocol):
     def session_factory(self) -> Callable[[], Session]: ...
 
 
-def refresh_order_days() -> int:
+def refresh_order_hours() -> int:
     rt: AnalyticsTaskDeps = task_context()
     now = rt.clock.now()
-    days = do_refresh_order_days(rt.session_factory, day_of(now) - timedelta(days=REFRESH_DAYS), now,
-                                  now=now)
-    log.info("analytics: %d days of work-order figures recomputed", days)
-    return days
+    hours = do_refresh_order_hours(rt.session_factory, now - REFRESH, now, now=now)
+    log.info("analytics: %d hours of work-order figures recomputed", hours)
+    return hours

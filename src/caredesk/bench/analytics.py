@@ -23,6 +23,7 @@ __all__ = ["run"]
 
 PG_URL = bench_postgres_url()
 DAYS = 90
+QUICK_MESSAGES = 20_000
 CHUNK = 20_000
 CHANNELS = (("app", 30), ("web", 20), ("wechat", 25), ("phone", 10), ("chat", 8), ("email", 5), ("sms", 2))
 TOPICS = (("card_fraud", 6), ("lost_card", 5), ("annual_fee", 10), ("transfer_delay", 12), ("loan_repayment", 9),
@@ -234,8 +235,8 @@ def _load(engine: Any, n: int, label: str, tz_suffix: str, end: datetime, setup:
 def _measure(engine: Any, end: datetime, samples: int) -> tuple[dict[str, list[float]], list[float], int]:
     """Overview latencies per range kind (samples each, mid-hour ends spread over the loaded days), the
     work-order part alone over 90 days, and the message count of the whole span (a check of the roll-up)."""
-    from caredesk.analytics.order_days import order_sums
     from caredesk.analytics.order_figures import backlog
+    from caredesk.analytics.order_hours import order_sums
     from caredesk.analytics.overview import overview
     from caredesk.storage.db import make_session_factory
 
@@ -309,7 +310,7 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
 
     from caredesk.storage.db import make_engine
 
-    n, samples = (20_000, 10) if quick else (1_000_000, 50)
+    n, samples = (QUICK_MESSAGES, 10) if quick else (1_000_000, 50)
     figures: Figures = {}
     notes: Notes = {"analytics": (
         f"{n} customer messages with triage rows over {DAYS} days (daily curve, quieter weekends; 7 channels, 10 "

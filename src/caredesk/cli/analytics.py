@@ -68,6 +68,6 @@ def rebuild(start: Annotated[str | None, typer.Option("--from", help="ISO 8601; 
 
         result = do_rebuild(rt.session_factory, lo, hi, now=rt.clock.now(), progress=progress)
         typer.echo(f"rebuilt {result.start.isoformat()} to {result.end.isoformat()}: {result.messages} messages, "
-                   f"{result.rows} roll-up rows, {result.order_days} days of work-order figures")
+                   f"{result.rows} roll-up rows, {result.order_hours} hours of work-order figures")
     finally:
         rt.engine.dispose()

@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per area. Import this package to register every table on Base.metadata."""
 
 from caredesk.storage.orm.alarms import Alarm, AlarmDelivery, AlarmEvent
-from caredesk.storage.orm.analytics import HourlyCount, OrderDay
+from caredesk.storage.orm.analytics import HourlyCount, OrderHour
 from caredesk.storage.orm.audit import AuditEntry, Notification
 from caredesk.storage.orm.base import Base
 from caredesk.storage.orm.conversations import (
@@ -78,7 +78,7 @@ __all__ = [
     "Message",
     "Notification",
     "OnCallEntry",
-    "OrderDay",
+    "OrderHour",
     "OutboxEvent",
     "SatisfactionSurvey",
     "SkillGroup",

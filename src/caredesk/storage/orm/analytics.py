@@ -35,15 +35,15 @@ class HourlyCount(Base):
     regulator: Mapped[int] = mapped_column(Integer, default=0)  # complaints threatening the regulator
 
 
-class OrderDay(Base):
-    """The work-order figures of one UTC day (analytics/order_days.py): orders resolved that day and how many of
-    them were reopened, resolved at the first contact, under an SLA, breached; the surveys answered that day.
+class OrderHour(Base):
+    """The work-order figures of one UTC hour (analytics/order_hours.py): orders resolved in it and how many of
+    them were reopened, resolved at the first contact, under an SLA, breached; the surveys answered in it.
 
     A snapshot, not a counter: a later reopen or a customer coming back within the first-contact window changes
-    a past day, so the recent days are recomputed by a periodic task and any period by the rebuild."""
+    a past hour, so the recent hours are recomputed by a periodic task and any period by the rebuild."""
 
-    __tablename__ = "analytics_order_day"
-    day: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)  # 00:00 UTC
+    __tablename__ = "analytics_order_hour"
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
     first_contact: Mapped[int] = mapped_column(Integer, default=0)

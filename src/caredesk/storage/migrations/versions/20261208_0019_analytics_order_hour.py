@@ -1,4 +1,4 @@
-"""analytics: daily work-order figures (analytics_order_day); indexes for a period's reads: message.created_at,
+"""analytics: hourly work-order figures (analytics_order_hour); indexes for a period's reads: message.created_at,
 work_order.resolved_at, satisfaction_survey.answered_at, analytics_hourly by dimension and hour
 
 Revision ID: 0019
@@ -21,11 +21,11 @@ COUNTS = ('resolved', 'reopened', 'first_contact', 'with_sla', 'breached', 'surv
 
 def upgrade() -> None:
     op.create_table(
-        'analytics_order_day',
-        sa.Column('day', sa.DateTime(timezone=True), nullable=False),
+        'analytics_order_hour',
+        sa.Column('hour_start', sa.DateTime(timezone=True), nullable=False),
         *[sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS],
         sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint('day', name='pk_analytics_order_day'),
+        sa.PrimaryKeyConstraint('hour_start', name='pk_analytics_order_hour'),
     )
     op.create_index('ix_analytics_hourly_dimension_hour', 'analytics_hourly',
                     ['dimension', 'hour_start', 'value', 'messages'])
@@ -39,4 +39,4 @@ def downgrade() -> None:
     op.drop_index('ix_work_order_resolved_at', table_name='work_order')
     op.drop_index('ix_message_created_at', table_name='message')
     op.drop_index('ix_analytics_hourly_dimension_hour', table_name='analytics_hourly')
-    op.drop_table('analytics_order_day')
+    op.drop_table('analytics_order_hour')
