@@ -1,7 +1,8 @@
 """The cockpit in a real browser (Chromium through Playwright, real uvicorn, demo runtime, SQLite): with
 messages received through the intake, ECharts (vendored) draws the hour, channel and content-type charts under
 the app's Content-Security-Policy with the series the server computed; the live refresh swaps the partial and
-redraws with a message that arrived since; the Chinese page has Chinese labels in the page and the charts."""
+redraws with a message that arrived since; the Chinese page has Chinese labels in the page and the charts; the
+trends, complaint and team pages draw theirs."""
 
 from __future__ import annotations
 
@@ -81,5 +82,14 @@ def test_browser_cockpit_draws_charts_refreshes_and_speaks_chinese(live_server: 
     assert "微信" in str(_option(page, "chart-channels")["xAxis"][0]["data"])
     expect(page.locator("#table-figures")).to_contain_text("自动应答率")
     shot(page, "cockpit-zh")
+
+    # the period pages draw theirs too: today's four messages in the last point of the daily series
+    for path, chart in (("trends", "series"), ("complaints", "volume"), ("team", "agents")):
+        page.goto(f"{live_server.url}/analytics/{path}?lang=en")
+        expect(page.locator(f"#chart-{chart}")).to_have_attribute("data-drawn", "1")
+        shot(page, f"dashboard-{path}")
+    page.goto(f"{live_server.url}/analytics/trends")
+    expect(page.locator("#chart-series")).to_have_attribute("data-drawn", "1")
+    assert _option(page, "chart-series")["series"][0]["data"][-1] == 4
     refused = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
     assert not refused, refused
