@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from caredesk.web import (
     views_alarms,
+    views_analytics,
     views_at_hand,
     views_auth,
     views_corrections,
@@ -27,6 +28,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 for module in (views_auth, views_workbench, views_workorders, views_wo_queues, views_alarms, views_incidents,
-               views_corrections, views_knowledge, views_public, views_survey, views_staff, views_at_hand):
+               views_corrections, views_knowledge, views_public, views_survey, views_staff, views_at_hand,
+               views_analytics):
     router.include_router(module.router, include_in_schema=False)
 router.mount("/static", StaticFiles(directory=package_dir("static")), name="static")

@@ -1,0 +1,109 @@
+"""The dashboards (supervisors and administrators: `analytics.read`): the cockpit (today against the usual,
+refreshed every 30 s by htmx: the same handler answers the fragment to an htmx request), trends and
+breakdowns over a period, complaint analysis, the team. Every table downloads as CSV or Excel from the page's
+own URL plus `format=csv|xlsx&table=<name>` (web/table_export.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from caredesk.errors import InvalidInput
+from caredesk.http.deps import RuntimeDep, SessionDep
+from caredesk.storage.orm import Staff
+from caredesk.web.dashboard_pages import (
+    DIMENSION_KEYS,
+    GRANULARITIES,
+    PAGE_KEYS,
+    Page,
+    Period,
+    cockpit_page,
+    complaints_page,
+    read_period,
+    team_page,
+    trends_page,
+)
+from caredesk.web.i18n import Translator
+from caredesk.web.rendering import WebRoute, is_htmx, refusal, render, staff_who_may, ui_language
+from caredesk.web.table_export import EXPORT_FORMATS, export_response
+
+__all__ = ["router"]
+
+router = APIRouter(route_class=WebRoute)
+Analyst = Annotated[Staff, staff_who_may("analytics.read")]
+
+
+def _export(request: Request, page: Page, stem: str) -> Response | None:
+    """The table named by `table=` in the format `format=`, when the request asks for an export."""
+    fmt = request.query_params.get("format")
+    if fmt is None:
+        return None
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput("format is csv or xlsx", field="format")
+    table = page.tables.get(request.query_params.get("table", ""))
+    if table is None:
+        raise InvalidInput(f"table is one of {', '.join(page.tables)}", field="table")
+    return export_response(table, fmt, stem)
+
+
+def _refused(request: Request, staff: Staff, template: str, error: InvalidInput, extra: dict[str, Any]
+             ) -> HTMLResponse:
+    return render(request, template, {"page": Page(), "error": refusal(request, error), "field": error.details.get(
+        "field"), **extra}, staff=staff, status=400)
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+def cockpit(request: Request, rt: RuntimeDep, session: SessionDep, staff: Analyst) -> Response:
+    t = Translator(ui_language(request))
+    page = cockpit_page(session, t, rt.clock.now(), rt.settings.display_timezone)
+    try:
+        exported = _export(request, page, "cockpit")
+    except InvalidInput as exc:
+        return _refused(request, staff, "analytics_cockpit.html", exc,
+                        {"generated": rt.clock.now(), "which": "cockpit"})
+    if exported is not None:
+        return exported
+    template = "_cockpit.html" if is_htmx(request) else "analytics_cockpit.html"
+    return render(request, template, {"page": page, "error": None, "generated": rt.clock.now(), "which": "cockpit"},
+                  staff=staff,
+                  headers={"Vary": "HX-Request"})
+
+
+def _period_view(request: Request, rt: Any, session: Session, staff: Staff, which: str,
+                 build: Callable[[Session, Translator, Period], Page]) -> Response:
+    t = Translator(ui_language(request))
+    params = dict(request.query_params)
+    base = {"which": which, "title_key": PAGE_KEYS[which], "params": params, "dimensions": DIMENSION_KEYS,
+            "granularities": GRANULARITIES}
+    try:
+        period = read_period(params, rt.settings.display_timezone, rt.clock.now())
+        page = build(session, t, period)
+        exported = _export(request, page, which)
+    except InvalidInput as exc:
+        return _refused(request, staff, "analytics_period.html", exc, base | {"period": None})
+    if exported is not None:
+        return exported
+    return render(request, "analytics_period.html", base | {"page": page, "period": period, "error": None,
+                                                            "field": None}, staff=staff)
+
+
+@router.get("/analytics/trends", response_class=HTMLResponse)
+def trends(request: Request, rt: RuntimeDep, session: SessionDep, staff: Analyst) -> Response:
+    zone = rt.settings.display_timezone
+    return _period_view(request, rt, session, staff, "trends", lambda s, t, p: trends_page(s, t, p, zone))
+
+
+@router.get("/analytics/complaints", response_class=HTMLResponse)
+def complaints(request: Request, rt: RuntimeDep, session: SessionDep, staff: Analyst) -> Response:
+    zone = rt.settings.display_timezone
+    return _period_view(request, rt, session, staff, "complaints", lambda s, t, p: complaints_page(s, t, p, zone))
+
+
+@router.get("/analytics/team", response_class=HTMLResponse)
+def team(request: Request, rt: RuntimeDep, session: SessionDep, staff: Analyst) -> Response:
+    now = rt.clock.now()
+    return _period_view(request, rt, session, staff, "team", lambda s, t, p: team_page(s, t, p, now))
