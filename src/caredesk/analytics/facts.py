@@ -1,5 +1,5 @@
 """What one customer message counts for in the roll-ups: the single definition that intake, history import and
-the rebuild share (docs/analytics.md explains each counter)."""
+the rebuild share (docs/analytics-metrics.md explains each counter)."""
 
 from __future__ import annotations
 

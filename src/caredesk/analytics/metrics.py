@@ -1,5 +1,5 @@
 """Every service metric, defined once: pure functions over roll-up sums or over plain typed rows, so that the
-overview API, the threshold alerts and the dashboards cannot disagree (docs/analytics-analytics.md gives each
+overview API, the threshold alerts and the dashboards cannot disagree (docs/analytics-metrics.md gives each
 definition in words). A rate whose denominator is zero is None: "no data", never 0 or 1.
 
 The storage reads that feed them live in analytics/order_figures.py and analytics/overview.py."""
