@@ -33,7 +33,7 @@ from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
 from caredesk.compliance.outgoing import OutgoingChecker
 from caredesk.ids import new_id
-from caredesk.intake.actions import _triage_row
+from caredesk.intake.actions import triage_row
 from caredesk.intake.decision import Decision, DecisionKind, DecisionPolicy, Reason, decide, needs_emergency
 from caredesk.settings import Settings
 from caredesk.storage.orm import Branch, Conversation, Customer, Message
@@ -217,7 +217,7 @@ def _save(s: Session, deps: HistoryImportDeps, triaged: Sequence[_Triaged], prog
             message = Message(id=new_id(), conversation_id=conversation.id, direction="in", author="customer",
                               text=t.row.text, text_masked=t.doc.display or t.doc.masked, language=t.doc.language,
                               created_at=t.row.received_at, import_key=t.row.key)
-            triage = _triage_row(message, t.doc, t.decision)
+            triage = triage_row(message, t.doc, t.decision)
             triage.explanation = {**triage.explanation, "history_import": True}  # decided, nothing started
             s.add_all([message, triage])
             facts.append(message_facts(triage, received_at=t.row.received_at, channel=t.row.channel,

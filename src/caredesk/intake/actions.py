@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from caredesk.knowledge.retrieval import KnowledgeIndex
 
 __all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "IncomingMessage", "IntakeOutcome", "check_incoming",
-           "do_receive_message"]
+           "do_receive_message", "triage_row"]
 
 CHANNELS = frozenset({"web", "chat", "api", "email", "wechat", "phone", "sms", "app"})
 CUSTOMER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
@@ -133,7 +133,8 @@ def _blocking_rules(check: OutgoingCheck) -> dict[str, str | dict[str, str]]:
                       "en": ", ".join(n.get("en", r) for r, n in rules.items())}}
 
 
-def _triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageResult:
+def triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageResult:
+    """The stored triage of a message and its decision: live intake and the history import store the same."""
     ct, pt, ur = doc.label("content_type"), doc.label("problem_type"), doc.label("urgency")
     answered = decision.match if decision.match and decision.kind == DecisionKind.ANSWER else None
     best = decision.match or (decision.clarify[0] if decision.clarify else None)
@@ -362,7 +363,7 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
             reply_id = reply.id
             if options:
                 conversation.pending_clarification = pending_state(options, message_id=reply.id, asked_at=now)
-        triage = _triage_row(message, doc, decision)
+        triage = triage_row(message, doc, decision)
         triage.work_order_id, triage.meeting_id = work_order_id, meeting_id
         if outgoing is not None and outgoing.hits:  # blocked or warned: recorded with the decision
             triage.explanation = {**triage.explanation, "outgoing_check": outgoing.to_json()}
