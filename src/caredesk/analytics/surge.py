@@ -47,6 +47,11 @@ class SurgeParams:
     cusum_threshold: float = 10.0  # h: a surge when the CUSUM reaches it (bench: the false-alarm target)
     cusum_hours: int = 6  # the CUSUM's memory: it restarts at zero this many hours back (pure, stateless)
 
+    @property
+    def widest_hours(self) -> int:
+        """The judged hours read before the fit: the widest window, or the CUSUM's memory."""
+        return max(max(self.windows), self.cusum_hours if self.method != "quantile" else 0)
+
 
 @dataclass(frozen=True, slots=True)
 class SurgeJudgement:
@@ -207,8 +212,7 @@ def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, para
     p = params or SurgeParams()
     y = np.asarray(counts, dtype=np.float64)
     n = len(y)
-    widest = max(max(p.windows), p.cusum_hours if p.method != "quantile" else 0)
-    fit_end = n - widest
+    fit_end = n - p.widest_hours
     judged_start = start + (n - 1) * HOUR
     seen = np.flatnonzero(y[:max(fit_end, 0)])  # a series is as old as its first message
     if fit_end - (int(seen[0]) if len(seen) else fit_end) < p.min_history_days * 24:

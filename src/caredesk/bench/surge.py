@@ -84,7 +84,7 @@ def replay_detections(series: NDArray[np.float64], params: SurgeParams) -> list[
     """The hour indices at which a surge opens, judging every hour in time order with the lifecycle."""
     opened: list[int] = []
     active, window_end = False, 0
-    keep = params.history_weeks * WEEK_HOURS + max(params.windows) + 1
+    keep = params.history_weeks * WEEK_HOURS + params.widest_hours + 1
     for t in range(params.min_history_days * 24 + max(params.windows), len(series)):
         lo = max(0, t + 1 - keep)
         judgement = judge_hour(series[lo:t + 1], _at(lo), params=params, utc_offset_hours=OFFSET,
