@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from caredesk.analytics.surge import HOUR, SurgeParams, judge_hour, nb_threshold
+from caredesk.analytics.surge import HOUR, SurgeParams, cusum, cusum_threshold_count, judge_hour, nb_threshold
 from caredesk.analytics.surge_report import distinguishing_phrases
 from caredesk.analytics.surge_status import QUIET_HOURS_TO_RESOLVE, SurgeStatus, SurgeStep, check_surge_move, next_step
 from caredesk.bench.surge import OFFSET, TOPICS, make_replay, replay_detections
@@ -44,11 +44,37 @@ def test_judge_hour_sees_a_rise_at_low_counts_within_two_hours() -> None:
     assert not quiet.surge and quiet.reason == ""
     noon = 28 * 24 - 12  # a busy hour of the last day
     risen = series[:noon + 1].copy()
-    risen[noon - 1:noon + 1] += 5  # +5 an hour on about 1.2: a fourfold hour, twice
+    risen[noon - 1:noon + 1] += 8  # +8 an hour on about 1.2, twice
     judgement = judge_hour(risen, START)
     assert judgement.surge
     assert judgement.window_hours <= 2 and judgement.window_start >= START + (noon - 1) * HOUR
     assert judgement.observed >= judgement.threshold > judgement.expected
+    assert not judge_hour(risen[:noon], START).surge  # the first hour alone is not yet enough
+
+
+def test_judge_hour_accumulates_a_sustained_rise_hour_by_hour() -> None:
+    """+5 an hour on about 1.2 is no surge in one or two hours, but the CUSUM adds the evidence up."""
+    series = _seasonal(28, 20)
+    noon = 28 * 24 - 12
+    risen = series[:noon + 1].copy()
+    risen[noon - 3:noon + 1] += 5
+    assert not judge_hour(risen[:noon - 1], START).surge
+    judgement = judge_hour(risen, START)
+    assert judgement.surge and judgement.window_hours >= 3
+    assert judgement.window_start <= START + (noon - 2) * HOUR
+    quantile = judge_hour(risen, START, params=SurgeParams(method="quantile", min_inv_size=0.0))
+    assert quantile.window_hours <= 3  # the compared test reads at most three hours
+
+
+def test_cusum_stays_at_zero_on_usual_hours_and_its_threshold_count_reaches_h() -> None:
+    expected = np.array([1.0, 2.0, 2.0, 1.5])
+    assert cusum(expected.round(), expected, 0.3, 6.0) == (0.0, 1)
+    stat, hours = cusum(np.array([0.0, 1.0, 6.0, 7.0]), expected, 0.0, 6.0)
+    assert hours == 2 and stat == pytest.approx(13 * np.log(6.0) - 5 * 3.5)  # Poisson: y log R - (R - 1) mu
+    flat = np.full(3, 1.5)
+    count = cusum_threshold_count(flat, 0.0, 6.0, 10.0)
+    spread = lambda total: np.full(3, total / 3)  # noqa: E731
+    assert cusum(spread(count), flat, 0.0, 6.0)[0] >= 10.0 > cusum(spread(count - 1), flat, 0.0, 6.0)[0]
 
 
 def test_judge_hour_needs_a_week_of_the_series_own_history() -> None:

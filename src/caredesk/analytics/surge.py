@@ -2,17 +2,17 @@
 count well above what is usual for that hour of that weekday? Chosen by measurement (docs/analytics-surge.md,
 bench group `surge`).
 
-The expected count of an hour is a quasi-Poisson model with hour-of-day and weekday main effects fitted on the
+The expected count of an hour is a Poisson model with hour-of-day and weekday main effects fitted on the
 last few weeks (closed form: a two-way table's margins), scaled by the last week's level against the model, with
 past surges down-weighted as in Farrington's method (hours far above their fit are replaced by the fit, and the
-model refitted). Over-dispersion is the Pearson statistic of that fit. The judged windows are the sums over the
-last 1, 2 and 3 hours, so a rise at low counts (a topic with 20 messages a day) shows within two hours: a window
-surges when its sum reaches the upper (1 - alpha) quantile of a negative binomial with the window's expected sum
-and the series' dispersion, and at least `min_count` messages."""
+model refitted). Over-dispersion is a negative binomial's 1/k by moments, floored. The test (`method`) is a count
+CUSUM (Lucas): the NB log-likelihood ratio of a rate multiplied by `cusum_ratio` against the expected one, summed
+over the last hours and restarted at zero `cusum_hours` back, a surge at `cusum_threshold`; the compared one
+("quantile") puts the sums over the last 1, 2 and 3 hours against the NB's upper (1 - alpha) quantile."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -20,12 +20,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-__all__ = ["HOUR", "WEEK_HOURS", "SurgeJudgement", "SurgeParams", "expected_hours", "judge_hour", "nb_tail",
-           "nb_threshold"]
+__all__ = ["HOUR", "WEEK_HOURS", "SurgeJudgement", "SurgeParams", "cusum", "cusum_threshold_count",
+           "expected_hours", "judge_hour", "nb_tail", "nb_threshold"]
 
 HOUR = timedelta(hours=1)
 WEEK_HOURS = 168
 Baseline = Literal["seasonal_glm", "same_hour"]
+Method = Literal["cusum", "quantile", "both"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,18 @@ class SurgeParams:
     continue_alpha: float = 0.01  # an active surge goes on while its latest hour alone is above this quantile
     outlier_z: float = 4.0  # Farrington-style: history hours this far above their fit are down-weighted
     max_inv_size: float = 2.0  # the NB's 1/k is capped (a few weeks of sparse counts estimate it loosely)
+    min_inv_size: float = 0.3  # and floored: its estimate (median 0.09 on the bench, true ~0.14) and the fitted
+    # mean's own error left the tails too light (false surges at 100x the nominal rate)
     baseline: Baseline = "seasonal_glm"  # "same_hour": mean of the same hour in the previous weeks (compared)
+    method: Method = "cusum"  # "quantile": the window sums' NB quantile alone; "both": either of the two
+    cusum_ratio: float = 6.0  # the CUSUM's alternative: the expected count multiplied by this
+    cusum_threshold: float = 10.0  # h: a surge when the CUSUM reaches it (bench: the false-alarm target)
+    cusum_hours: int = 6  # the CUSUM's memory: it restarts at zero this many hours back (pure, stateless)
+
+    @property
+    def widest_hours(self) -> int:
+        """The judged hours read before the fit: the widest window, or the CUSUM's memory."""
+        return max(max(self.windows), self.cusum_hours if self.method != "quantile" else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +148,38 @@ def _dispersion(y: NDArray[np.float64], mu: NDArray[np.float64], params_count: i
     return max(0.0, excess / max(float(np.sum(mu ** 2)), 1e-9))
 
 
+def cusum(observed: NDArray[np.float64], expected: NDArray[np.float64], inv_size: float, ratio: float
+          ) -> tuple[float, int]:
+    """Lucas' count CUSUM of the hours given (oldest first), restarted at zero at the first: the largest sum,
+    over the windows ending with the last hour, of the negative-binomial log-likelihood ratio of a rate
+    multiplied by `ratio` against the expected one (size 1/inv_size shared by both; Poisson when it is 0).
+    Returns it and the window's hours. Under the usual rate the ratio drifts down, so quiet hours keep it at 0;
+    a sustained rise adds evidence hour by hour, even at one or two messages an hour."""
+    mu1 = ratio * expected
+    if inv_size > 1e-6:
+        size = 1.0 / inv_size
+        llr = observed * np.log(ratio) + (observed + size) * np.log((size + expected) / (size + mu1))
+    else:
+        llr = observed * np.log(ratio) - (mu1 - expected)
+    suffix = np.cumsum(llr[::-1])
+    best = int(np.argmax(suffix))
+    return max(0.0, float(suffix[best])), best + 1
+
+
+def cusum_threshold_count(expected: NDArray[np.float64], inv_size: float, ratio: float, h: float) -> int:
+    """The least window count reaching h, the count spread over the hours like the expected one (the report's
+    threshold: the CUSUM's weights differ a little from hour to hour under the negative binomial)."""
+    total = float(expected.sum())
+    if inv_size > 1e-6:
+        size = 1.0 / inv_size
+        log_odds = np.log((size + expected) / (size + ratio * expected))
+        slope = float(np.log(ratio) + np.sum(log_odds * expected) / total)
+        intercept = float(size * np.sum(log_odds))
+    else:
+        slope, intercept = float(np.log(ratio)), -(ratio - 1.0) * total
+    return int(np.ceil((h - intercept) / slope)) if slope > 0 else 2**31 - 1
+
+
 def nb_threshold(expected: float, dispersion: float, alpha: float) -> int:
     """The least count k with P(X >= k) <= alpha, X negative binomial of mean `expected` and variance
     dispersion x mean (Poisson when the dispersion is 1 or less). One vectorised tail over the candidates."""
@@ -163,12 +207,12 @@ def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, para
                utc_offset_hours: int = 0, continuing: bool = False) -> SurgeJudgement:
     """Judge the last hour of `counts` (hourly counts from `start`, UTC, oldest first, the last one the hour
     judged; hours without messages are zeros). The windows end with the judged hour; the fit reads the hours
-    before the widest window."""
+    before the widest window (the CUSUM's memory included). An active surge (`continuing`) goes on while the
+    judged hour alone is above the `continue_alpha` quantile."""
     p = params or SurgeParams()
     y = np.asarray(counts, dtype=np.float64)
     n = len(y)
-    widest = max(p.windows)
-    fit_end = n - widest
+    fit_end = n - p.widest_hours
     judged_start = start + (n - 1) * HOUR
     seen = np.flatnonzero(y[:max(fit_end, 0)])  # a series is as old as its first message
     if fit_end - (int(seen[0]) if len(seen) else fit_end) < p.min_history_days * 24:
@@ -176,20 +220,37 @@ def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, para
                               reason="history_too_short")
     expected, dispersion = expected_hours(y, start, fit_end, range(fit_end, n), params=p,
                                           utc_offset_hours=utc_offset_hours)
-    inv_size = min(dispersion, p.max_inv_size)
+    inv_size = min(max(dispersion, p.min_inv_size), p.max_inv_size)
+    hour_expected = round(float(expected[-1]), 3)
+
+    def window(w: int, threshold: int, surge: bool) -> SurgeJudgement:
+        exp_w = expected[len(expected) - w:]
+        spread = 1.0 + float(np.sum(exp_w ** 2)) * inv_size / float(exp_w.sum())
+        return SurgeJudgement(surge, int(y[n - w:].sum()), round(float(exp_w.sum()), 3), threshold,
+                              start + (n - w) * HOUR, w, round(spread, 3), hour_expected)
+
+    if continuing:
+        threshold = max(nb_threshold(float(expected[-1]), 1.0 + float(expected[-1]) * inv_size,
+                                     p.continue_alpha), 1)
+        return window(1, threshold, int(y[-1]) >= threshold)
+    if p.method != "quantile":
+        stat, w = cusum(y[n - p.cusum_hours:], expected[len(expected) - p.cusum_hours:], inv_size,
+                        p.cusum_ratio)
+        threshold = max(cusum_threshold_count(expected[len(expected) - w:], inv_size, p.cusum_ratio,
+                                              p.cusum_threshold), p.min_count)
+        cusum_judgement = window(w, threshold, stat >= p.cusum_threshold and int(y[n - w:].sum()) >= p.min_count)
+        if cusum_judgement.surge or p.method == "cusum":
+            return cusum_judgement
     best: tuple[float, SurgeJudgement] | None = None
     quietest: SurgeJudgement | None = None
-    alpha, min_count = (p.continue_alpha, 1) if continuing else (p.alpha, p.min_count)
-    for w in (1,) if continuing else sorted(p.windows):
-        observed = int(y[n - w:].sum())
+    for w in sorted(p.windows):
         exp_w = float(expected[len(expected) - w:].sum())
-        dispersion = 1.0 + float(np.sum(expected[len(expected) - w:] ** 2)) * inv_size / exp_w
-        threshold = max(nb_threshold(exp_w, dispersion, alpha), min_count)
-        judgement = SurgeJudgement(observed >= threshold, observed, round(exp_w, 3), threshold,
-                                   start + (n - w) * HOUR, w, round(dispersion, 3), round(float(expected[-1]), 3))
-        if judgement.surge:  # of the windows that surge, the least likely one says since when
-            tail = nb_tail(observed, exp_w, dispersion)
-            if best is None or tail < best[0]:
+        spread = 1.0 + float(np.sum(expected[len(expected) - w:] ** 2)) * inv_size / exp_w
+        judgement = window(w, max(nb_threshold(exp_w, spread, p.alpha), p.min_count), False)
+        if judgement.observed >= judgement.threshold:
+            judgement = replace(judgement, surge=True)
+            tail = nb_tail(judgement.observed, exp_w, spread)
+            if best is None or tail < best[0]:  # of the windows that surge, the least likely says since when
                 best = (tail, judgement)
         quietest = judgement
     assert quietest is not None

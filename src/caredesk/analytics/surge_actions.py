@@ -40,7 +40,7 @@ class DetectionRun:
 
 
 def _history_hours(params: SurgeParams) -> int:
-    return params.history_weeks * WEEK_HOURS + max(params.windows)
+    return params.history_weeks * WEEK_HOURS + params.widest_hours
 
 
 def _offset_hours(tz: tzinfo, at: datetime) -> int:
