@@ -1,20 +1,26 @@
 """Threshold alerts on SQLite and PostgreSQL, with the real outbox, queue (immediate) and SMTP server: a
 response failure rate over 10% in the last hour tells the rule's roles once (in-app and e-mail, in Chinese and
 English, with the figure, the threshold and the cockpit link); a second check tells nothing; the rate falling
-tells the recovery once."""
+tells the recovery once. SMS and a signed chat-ops webhook reach a local HTTP receiver."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
 from caredesk.analytics.rollups import MessageFacts, add_messages
 from caredesk.analytics.threshold_actions import do_check_thresholds
-from caredesk.analytics.thresholds import load_thresholds
+from caredesk.analytics.thresholds import Rule, load_thresholds
+from caredesk.bootstrap import build_runtime
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import Notification, Staff, ThresholdNotice, ThresholdState
-from tests.conftest import Mailbox
+from caredesk.triage.pipeline import TriagePipeline
+from tests.conftest import Mailbox, _clean, make_settings
+from tests.integration.alarm_helpers import http_receiver
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 
@@ -81,7 +87,8 @@ def test_a_breach_is_told_once_and_its_recovery_once(runtime: Runtime, mailbox: 
         state = s.get(ThresholdState, "response_failure_high")
         assert state is not None and state.state == "ok" and state.since == later
         assert state.last_value == 0.02 and state.notified_at == later
-        assert all(n.emailed_at is not None and n.email_attempts == 1 for n in s.scalars(select(ThresholdNotice)))
+        assert all(n.channel == "email" and n.sent_at is not None and n.attempts == 1
+                   for n in s.scalars(select(ThresholdNotice)))
 
 
 def test_too_few_messages_are_not_judged(runtime: Runtime, mailbox: Mailbox) -> None:
@@ -89,3 +96,53 @@ def test_too_few_messages_are_not_judged(runtime: Runtime, mailbox: Mailbox) -> 
     run = do_check_thresholds(runtime.uow(), now=NOW, rules=load_thresholds().rules)
     assert run.breached == [] and run.figures["response_failure_high"].value == 1.0
     assert _told(runtime) == [] and mailbox.messages == []
+
+
+def test_sms_and_signed_webhook_notices(db_url: str, tmp_path: Path, mailbox: Mailbox,
+                                        pipeline: TriagePipeline) -> None:
+    with http_receiver() as receiver:
+        strategy = tmp_path / "strategy.yaml"
+        strategy.write_text(f"""
+name: thresholds-test
+audiences:
+  lead: {{roles: [team_lead]}}
+webhooks:
+  - {{name: ops-room, kind: generic, url: "{receiver.url}/hooks/ops"}}
+levels:
+  - name: first
+    notify:
+      - {{audience: lead, channels: [in_app]}}
+""", encoding="utf-8")
+        secret = "threshold-hook-secret"
+        rt = build_runtime(make_settings(db_url, tmp_path / "var", mailbox, alarm_strategy_file=strategy,
+                                         alarm_webhook_secrets={"ops-room": secret},
+                                         sms_gateway_url=f"{receiver.url}/sms", sms_gateway_token="gw-token"))
+        rt.set_pipeline(pipeline)
+        try:
+            with rt.uow() as uow:
+                uow.session.add(Staff(username="thr-sms", display_name="lead", email="sms-lead@example.com",
+                                      phone="+8613800000001", role="team_lead"))
+                uow.commit()
+            rule = Rule.model_validate(dict(
+                name="failures", metric="response_failure_rate", comparison="above", value=0.1, window="last_hour",
+                minimum_volume=20, channels=["sms", "webhook"], recipients=["team_lead"], webhooks=["ops-room"]))
+            _messages(rt, NOW - timedelta(hours=1), total=20, failed=10)
+            assert do_check_thresholds(rt.uow(), now=NOW, rules=[rule]).breached == ["failures"]
+            by_path = {r.path: r for r in receiver.requests}
+            assert set(by_path) == {"/sms", "/hooks/ops"}
+            sms = by_path["/sms"]
+            assert sms.headers["authorization"] == "Bearer gw-token"
+            assert sms.json()["to"] == "+8613800000001" and "50.0%" in sms.json()["text"]
+            hook = by_path["/hooks/ops"]
+            stamp = hook.headers["x-caredesk-timestamp"]
+            mac = hmac.new(secret.encode(), stamp.encode() + b"." + hook.body, hashlib.sha256).hexdigest()
+            assert hook.headers["x-caredesk-signature"] == "v1=" + mac
+            payload = hook.json()
+            assert "50.0%" in str(payload) and "/analytics" in str(payload) and "threshold_breach" in str(payload)
+            assert mailbox.messages == [] and _told(rt) == []  # neither e-mail nor in-app on this rule
+            with rt.session_factory() as s:
+                assert sorted((n.channel, n.sent_at is not None) for n in s.scalars(select(ThresholdNotice))) == [
+                    ("sms", True), ("webhook", True)]
+        finally:
+            _clean(rt)
+            rt.engine.dispose()

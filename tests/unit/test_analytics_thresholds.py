@@ -56,6 +56,9 @@ def _error(tmp_path: Path, text: str) -> InvalidConfig:
     ("minimum_volume: 20", "minimum_volume: -1", 7, "rules[0].minimum_volume", "greater than or equal to 0"),
     ("    recipients: [team_lead]\n", "    recipients: [team_lead]\n    colour: red\n", 10, "rules[0].colour",
      "Extra inputs"),
+    ("[in_app, email]", "[in_app, webhook]", 8, "rules[0].channels", "channel webhook needs webhooks"),
+    ("    recipients: [team_lead]\n", "    recipients: [team_lead]\n    webhooks: [ops]\n", 10, "rules[0].webhooks",
+     "webhook is not in channels"),
 ])
 def test_a_bad_rule_is_refused_with_its_line_and_field(tmp_path: Path, old: str, new: str, line: int, field: str,
                                                        reason: str) -> None:

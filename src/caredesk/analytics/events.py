@@ -12,6 +12,6 @@ __all__ = ["ThresholdNoticeDue"]
 @domain_event("analytics.threshold_notice_due")
 @dataclass(frozen=True)
 class ThresholdNoticeDue(DomainEvent):
-    """A threshold rule was breached or recovered: e-mail this notice (the in-app notices are already written)."""
+    """A threshold rule was breached or recovered: send this notice (the in-app notices are already written)."""
 
     notice_id: str

@@ -1,6 +1,7 @@
 """Threshold alerts: every few minutes, each rule's figure is computed with the overview's sums and metric
 definitions and judged (analytics/thresholds.py judge); a breach or a recovery is told once, in-app to the
-rule's roles and by e-mail through the notice path (ThresholdNoticeDue, analytics/threshold_tasks.py)."""
+rule's roles, and by e-mail, SMS and chat-ops webhook through the notice path (ThresholdNoticeDue,
+analytics/threshold_tasks.py)."""
 
 from __future__ import annotations
 
@@ -95,21 +96,30 @@ def notice_text(rule: Rule, kind: Judgement, value: float | None) -> tuple[str, 
 
 
 def _tell(session: Session, rule: Rule, kind: Judgement, value: float | None, now: datetime) -> None:
+    """In-app notices now; one notice row per e-mail, SMS and chat-ops room, sent after the commit."""
     title, body = notice_text(rule, kind, value)
     staff = list(session.scalars(select(Staff).where(Staff.active.is_(True),
                                                      Staff.role.in_([str(r) for r in rule.recipients]))
                                  .order_by(Staff.id)))
-    events = events_of(session, now=now)
+    outside: list[tuple[str, str, str | None]] = []  # (channel, recipient, staff id)
     for person in staff:
         if "in_app" in rule.channels:
             session.add(Notification(staff_id=person.id, kind=f"threshold_{kind.value}", title=title, body=body,
                                      link=COCKPIT_LINK, created_at=now))
         if "email" in rule.channels and person.email:
-            notice = ThresholdNotice(rule=rule.name, kind=kind.value, staff_id=person.id, subject=title, body=body,
-                                     created_at=now, email_attempts=0)
-            session.add(notice)
-            session.flush()
-            events.record(ThresholdNoticeDue(notice.id))
+            outside.append(("email", person.id, person.id))
+        if "sms" in rule.channels and person.phone:
+            outside.append(("sms", person.id, person.id))
+    if "webhook" in rule.channels:
+        outside += [("webhook", room, None) for room in rule.webhooks]
+    events = events_of(session, now=now)
+    for channel, recipient, staff_id in outside:
+        notice = ThresholdNotice(rule=rule.name, kind=kind.value, channel=channel, recipient=recipient,
+                                 staff_id=staff_id, subject=title, body=body, value=value,
+                                 threshold=float(rule.value), created_at=now, attempts=0)
+        session.add(notice)
+        session.flush()
+        events.record(ThresholdNoticeDue(notice.id))
 
 
 def do_check_thresholds(uow: UnitOfWork, *, now: datetime, rules: list[Rule], tz: tzinfo = UTC) -> CheckRun:

@@ -49,13 +49,24 @@ class Rule(ConfigModel):
     minimum_volume: StrictInt = Field(default=1, ge=0)
     channels: list[Literal["in_app", "email", "sms", "webhook"]] = Field(min_length=1)
     recipients: list[Role] = Field(min_length=1)
+    webhooks: list[Name] = Field(default_factory=list)  # chat-ops rooms of the alarm strategy (channel webhook)
 
     @model_validator(mode="after")
     def _metric_window(self) -> Rule:
-        problem = _metric_problem(self.metric, self.window)
+        problem = _metric_problem(self.metric, self.window) or _webhook_problem(self.channels, self.webhooks)
         if problem is not None:
             raise ValueError(problem[1])
         return self
+
+
+def _webhook_problem(channels: object, webhooks: object) -> tuple[str, str] | None:
+    """The webhook channel needs the rooms to post to; rooms without the channel are a mistake."""
+    on = isinstance(channels, list) and "webhook" in channels
+    if on and not webhooks:
+        return "webhooks", "channel webhook needs webhooks: the names of chat-ops rooms of the alarm strategy"
+    if webhooks and not on:
+        return "webhooks", "webhooks given but webhook is not in channels"
+    return None
 
 
 def _metric_problem(metric: str, window: str) -> tuple[str, str] | None:
@@ -86,6 +97,9 @@ class ThresholdsFile(ConfigModel):
                 problem = _metric_problem(metric, str(window))
                 if problem is not None:
                     raise BadField(("rules", i, problem[0]), problem[1])
+            problem = _webhook_problem(raw.get("channels"), raw.get("webhooks"))
+            if problem is not None:
+                raise BadField(("rules", i, problem[0] if "webhooks" in raw else "channels"), problem[1])
             name = raw.get("name")
             if isinstance(name, str):
                 if name in seen:

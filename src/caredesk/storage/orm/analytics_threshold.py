@@ -1,5 +1,6 @@
-"""Threshold alerts: the state of each rule (so a breach is told once, and its recovery once) and the e-mail
-notices of each change, one per recipient, claimed and marked like every other notice (tasks/notice.py)."""
+"""Threshold alerts: the state of each rule (so a breach is told once, and its recovery once) and the notices
+of each change sent outside (e-mail, SMS, chat-ops webhook), one per recipient and channel, claimed and marked
+like every other notice (tasks/notice.py)."""
 
 from __future__ import annotations
 
@@ -24,16 +25,21 @@ class ThresholdState(Base):
 
 
 class ThresholdNotice(Base):
-    """The e-mail of one breach or recovery to one staff member."""
+    """One breach or recovery to send over one channel: e-mail or SMS to a staff member, or a chat-ops room."""
 
     __tablename__ = "analytics_threshold_notice"
     id: Mapped[str] = id_column()
     rule: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # breach | recovery
-    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # email | sms | webhook
+    recipient: Mapped[str] = mapped_column(String(64))  # the staff id, or the webhook room's name
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(String(2000))
+    value: Mapped[float | None] = mapped_column(Float)  # the figure judged
+    threshold: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = created_column()
-    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # tasks/notice.py
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # tasks/notice.py
+    last_error: Mapped[str | None] = mapped_column(String(500))

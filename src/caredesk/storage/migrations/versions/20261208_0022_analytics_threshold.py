@@ -1,4 +1,4 @@
-"""analytics_threshold_state, analytics_threshold_notice: threshold alert rule states and their e-mail notices
+"""analytics_threshold_state, analytics_threshold_notice: threshold alert rule states and their notices (e-mail, SMS, webhook)
 
 Revision ID: 0022
 Revises: 0021
@@ -32,13 +32,18 @@ def upgrade() -> None:
         sa.Column('id', sa.String(length=32), nullable=False),
         sa.Column('rule', sa.String(length=64), nullable=False),
         sa.Column('kind', sa.String(length=16), nullable=False),
-        sa.Column('staff_id', sa.String(length=32), nullable=False),
+        sa.Column('channel', sa.String(length=16), nullable=False),
+        sa.Column('recipient', sa.String(length=64), nullable=False),
+        sa.Column('staff_id', sa.String(length=32), nullable=True),
         sa.Column('subject', sa.String(length=300), nullable=False),
         sa.Column('body', sa.String(length=2000), nullable=False),
+        sa.Column('value', sa.Float(), nullable=True),
+        sa.Column('threshold', sa.Float(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('emailed_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('email_attempts', sa.Integer(), nullable=False),
-        sa.Column('email_claimed_until', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('attempts', sa.Integer(), nullable=False),
+        sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('last_error', sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(['staff_id'], ['staff.id'],
                                 name='fk_analytics_threshold_notice_staff_id_staff'),
         sa.PrimaryKeyConstraint('id', name='pk_analytics_threshold_notice'),
