@@ -53,3 +53,11 @@ def test_analytics_validate_good_and_bad_files(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "ok  analytics/thresholds.yaml" in result.stdout.splitlines()
     assert any(line.startswith(f"{bad}:3: rules[0].metric: unknown metric") for line in result.stdout.splitlines())
+
+
+def test_analytics_validate_refuses_a_webhook_room_the_strategy_lacks(tmp_path: Path) -> None:
+    hooked = tmp_path / "hooked.yaml"
+    hooked.write_text(GOOD.replace("[in_app]", "[in_app, webhook]") + "    webhooks: [ops-room]\n", encoding="utf-8")
+    result = _run(tmp_path, "analytics", "validate", str(hooked))
+    assert result.returncode == 2
+    assert "rule failures: webhook 'ops-room' is not a room of the alarm strategy in use" in result.stderr
