@@ -40,6 +40,7 @@ def _register_tasks(queue: TaskQueue) -> None:
     from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
     from caredesk.analytics.surge_tasks import detect_surges_hourly
     from caredesk.analytics.tasks import refresh_order_hours
+    from caredesk.analytics.threshold_tasks import check_thresholds_periodic, send_threshold_notice
     from caredesk.compliance.retention import apply_retention_daily
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.knowledge.tasks import generate_suggestions_daily
@@ -79,6 +80,9 @@ def _register_tasks(queue: TaskQueue) -> None:
     queue.register_periodic("analytics.detect_surges", detect_surges_hourly, crontab(minute="5"))
     # Hourly: the work-order figures of the hours a reopen or a returning customer can still change.
     queue.register_periodic("analytics.refresh_order_hours", refresh_order_hours, crontab(minute="7"))
+    # Every 5 minutes: judge the threshold alert rules; a breach or a recovery is told once.
+    queue.register_periodic("analytics.check_thresholds", check_thresholds_periodic, crontab(minute="*/5"))
+    queue.register("analytics.send_threshold_notice", send_threshold_notice, retries=5, retry_delay=30)
 
 
 def _count_task_failure(name: str) -> None:
@@ -98,6 +102,8 @@ def _subscribe(rt: Runtime) -> None:
     the queue); every one is idempotent, because a relay may deliver an event again."""
     from caredesk.alarms.events import AlarmChanged, EscalationDue, NoticeDue
     from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
+    from caredesk.analytics.events import ThresholdNoticeDue
+    from caredesk.analytics.threshold_tasks import send_threshold_notice
     from caredesk.emergency.events import IncidentOutcomeDue, InvitationDue
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.intake.events import MessageReceived
@@ -133,6 +139,8 @@ def _subscribe(rt: Runtime) -> None:
          name="queue:reply e-mail")
     task(DutyHandoffDue, lambda e, row: rt.queue.enqueue(send_duty_notice, e.handoff_id, row),
          name="queue:duty hand-off")
+    task(ThresholdNoticeDue, lambda e, row: rt.queue.enqueue(send_threshold_notice, e.notice_id, row),
+         name="queue:threshold notice")
     # `/metrics`: committed messages by decision (counted after the commit, like every other side effect)
     on(MessageReceived, count_decision, name="metrics:decision")
     # live updates for the workbench: ids and labels only

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from caredesk.alarms.strategy import load_strategy
+from caredesk.analytics.thresholds import load_thresholds
 from caredesk.compliance.outgoing import default_rules_path, load_rules
 from caredesk.config_files import load_config
 from caredesk.demo.loader import load_org_file
@@ -34,6 +35,7 @@ _BY_NAME: dict[str, Callable[[Path], object]] = {
     "skills.yaml": load_skill_lexicon,
     "bank.yaml": lambda path: load_config(OrgFile, path),
     "topics.yaml": load_topics,
+    "thresholds.yaml": load_thresholds,
 }
 
 
@@ -61,9 +63,11 @@ def files_in_use(settings: Settings) -> list[tuple[str, Loader]]:
         ("sla.yaml", load_sla_config), *_builtin_flows(), ("strategy.yaml", load_strategy),
         ("skills.yaml", load_skill_lexicon),
         ("outgoing_rules.yaml", lambda: load_rules(default_rules_path(), "outgoing_rules.yaml")),
-        ("emergency/topics.yaml", load_topics), *_triage_lexicons(), ("demo/bank.yaml", load_org_file)]
+        ("emergency/topics.yaml", load_topics), *_triage_lexicons(), ("demo/bank.yaml", load_org_file),
+        ("analytics/thresholds.yaml", load_thresholds)]
     for path, load in ((settings.sla_file, load_sla_config), (settings.alarm_strategy_file, load_strategy),
-                       (settings.outgoing_rules_path, load_rules)):
+                       (settings.outgoing_rules_path, load_rules),
+                       (settings.analytics_thresholds_file, load_thresholds)):
         if path is not None:
             checks.append((str(path), partial(load, path)))
     return checks

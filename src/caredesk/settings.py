@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     duty_handoff_after_minutes: int = Field(5, ge=1)
     # Alarm strategy (who is told, channels, quiet hours, escalation): a YAML file; None = the built-in one.
     alarm_strategy_file: Path | None = None
+    # Threshold alert rules (analytics/thresholds.py): a YAML file; None = the built-in analytics/thresholds.yaml.
+    analytics_thresholds_file: Path | None = None
     alarm_webhook_secrets: dict[str, str] = Field(default_factory=dict)  # chat-ops webhook name -> secret
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None

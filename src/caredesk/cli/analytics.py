@@ -1,16 +1,18 @@
 """`caredesk analytics rebuild [--from ISO --to ISO]`: recount the hourly roll-up of a period from the messages
-and their triage (the whole history when no period is given)."""
+and their triage (the whole history when no period is given). `caredesk analytics validate [FILE]`: check the
+threshold alert rules."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from caredesk.analytics.period import parse_moment
 from caredesk.analytics.rebuild import do_rebuild, message_span
-from caredesk.errors import InvalidInput
+from caredesk.errors import CareDeskError, InvalidInput
 
 if TYPE_CHECKING:
     from caredesk.runtime import Runtime
@@ -71,3 +73,33 @@ def rebuild(start: Annotated[str | None, typer.Option("--from", help="ISO 8601; 
                    f"{result.rows} roll-up rows, {result.order_hours} hours of work-order figures")
     finally:
         rt.engine.dispose()
+
+
+@analytics_app.command("validate")
+def validate(file: Annotated[Path | None, typer.Argument(
+        help="Threshold rules YAML; the one in use (CAREDESK_ANALYTICS_THRESHOLDS_FILE or built-in) if omitted")]
+             = None) -> None:
+    """Check a threshold alert rules file and print each rule, or the error with its line and field (exit 2).
+    Webhook rooms are checked against the alarm strategy in use."""
+    from caredesk.alarms.strategy import load_strategy
+    from caredesk.analytics.thresholds import load_thresholds
+    from caredesk.settings import Settings
+
+    settings = Settings()
+    path = file if file is not None else settings.analytics_thresholds_file
+    try:
+        rules = load_thresholds(path)
+        rooms = load_strategy(settings.alarm_strategy_file).webhooks
+    except CareDeskError as exc:
+        typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+        raise typer.Exit(code=2) from None
+    unknown = [(r.name, room) for r in rules.rules for room in r.webhooks if room not in rooms]
+    if unknown:
+        for name, room in unknown:
+            typer.echo(f"error: {path or 'thresholds.yaml'}: rule {name}: webhook {room!r} is not a room of the "
+                       "alarm strategy in use", err=True)
+        raise typer.Exit(code=2)
+    typer.echo(f"ok  {path or 'built-in thresholds.yaml'}: {len(rules.rules)} rules")
+    for rule in rules.rules:
+        typer.echo(f"  {rule.name}: {rule.metric} {rule.comparison} {rule.value} ({rule.window}, at least "
+                   f"{rule.minimum_volume}) -> {', '.join(rule.channels)} to {', '.join(rule.recipients)}")

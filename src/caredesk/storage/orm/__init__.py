@@ -3,6 +3,7 @@
 from caredesk.storage.orm.alarms import Alarm, AlarmDelivery, AlarmEvent
 from caredesk.storage.orm.analytics import HourlyCount, OrderHour
 from caredesk.storage.orm.analytics_surge import Surge
+from caredesk.storage.orm.analytics_threshold import ThresholdNotice, ThresholdState
 from caredesk.storage.orm.audit import AuditEntry, Notification
 from caredesk.storage.orm.base import Base
 from caredesk.storage.orm.conversations import (
@@ -87,6 +88,8 @@ __all__ = [
     "Staff",
     "StaffLoginPlace",
     "Surge",
+    "ThresholdNotice",
+    "ThresholdState",
     "TrainingRun",
     "TriageResult",
     "WorkOrder",

@@ -1,0 +1,63 @@
+"""`caredesk analytics validate [FILE]` and `caredesk config validate` on the threshold rules, as an operator
+runs them (a subprocess): ok and the rules, or the error with its line and field and exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+GOOD = """rules:
+  - name: failures
+    metric: response_failure_rate
+    comparison: above
+    value: 0.10
+    window: last_hour
+    channels: [in_app]
+    recipients: [team_lead]
+"""
+
+
+def _run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
+    env.update(CAREDESK_ENVIRONMENT="test", CAREDESK_VAR_DIR=str(tmp_path / "var"),
+               CAREDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", **extra)
+    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_analytics_validate_good_and_bad_files(tmp_path: Path) -> None:
+    shipped = _run(tmp_path, "analytics", "validate")
+    assert shipped.returncode == 0, shipped.stderr
+    assert shipped.stdout.startswith("ok  built-in thresholds.yaml: 4 rules")
+    assert "  response_failure_high: response_failure_rate above 0.1 (last_hour, at least 20)" in shipped.stdout
+
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD, encoding="utf-8")
+    result = _run(tmp_path, "analytics", "validate", str(good))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"ok  {good}: 1 rules"
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("response_failure_rate", "failure_rate"), encoding="utf-8")
+    result = _run(tmp_path, "analytics", "validate", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {bad}:3: rules[0].metric: unknown metric 'failure_rate'")
+    assert result.stdout == ""
+
+    # the file the settings name is the one checked by default, and by `config validate`
+    result = _run(tmp_path, "analytics", "validate", CAREDESK_ANALYTICS_THRESHOLDS_FILE=str(bad))
+    assert result.returncode == 2 and f"{bad}:3:" in result.stderr
+    result = _run(tmp_path, "config", "validate", CAREDESK_ANALYTICS_THRESHOLDS_FILE=str(bad))
+    assert result.returncode == 2
+    assert "ok  analytics/thresholds.yaml" in result.stdout.splitlines()
+    assert any(line.startswith(f"{bad}:3: rules[0].metric: unknown metric") for line in result.stdout.splitlines())
+
+
+def test_analytics_validate_refuses_a_webhook_room_the_strategy_lacks(tmp_path: Path) -> None:
+    hooked = tmp_path / "hooked.yaml"
+    hooked.write_text(GOOD.replace("[in_app]", "[in_app, webhook]") + "    webhooks: [ops-room]\n", encoding="utf-8")
+    result = _run(tmp_path, "analytics", "validate", str(hooked))
+    assert result.returncode == 2
+    assert "rule failures: webhook 'ops-room' is not a room of the alarm strategy in use" in result.stderr
