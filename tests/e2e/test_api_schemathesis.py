@@ -31,6 +31,8 @@ INEXPRESSIBLE = {
     "PUT /api/v1/knowledge/{entry_id}": "valid_from before valid_until; owner names an existing staff member",
     "POST /api/v1/knowledge/import": "the file is a CSV or XLSX with the knowledge columns",
     "GET /api/v1/analytics/forecast": "value is required unless dimension is all",
+    "GET /api/v1/analytics/overview": "from before to; a calendar date (no 30 February)",
+    "GET /api/v1/analytics/surges": "a calendar date (no 30 February)",
 }
 
 

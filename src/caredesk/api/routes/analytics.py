@@ -11,10 +11,12 @@ from pydantic import BaseModel, Field
 
 from caredesk.analytics.overview import OVERVIEW_DIMENSIONS, overview
 from caredesk.analytics.period import parse_period
+from caredesk.api.query_params import MOMENT_PATTERN
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 
 router = APIRouter(tags=["analytics"])
 
+_MOMENT: dict[str, object] = {"pattern": MOMENT_PATTERN}
 _ISO = "ISO 8601 date or time; without an offset it is read in the centre's time zone"
 
 
@@ -47,8 +49,9 @@ class OverviewOut(BaseModel):
 @router.get("/analytics/overview", response_model=OverviewOut, response_model_by_alias=True)
 def get_overview(session: SessionDep, rt: RuntimeDep,
                  _: Annotated[Caller, Depends(require("analytics.read"))],
-                 start: Annotated[str, Query(alias="from", max_length=64, description=_ISO)],
-                 end: Annotated[str, Query(alias="to", max_length=64, description=_ISO)]) -> OverviewOut:
+                 start: Annotated[str, Query(alias="from", max_length=64, description=_ISO, json_schema_extra=_MOMENT)],
+                 end: Annotated[str, Query(alias="to", max_length=64, description=_ISO, json_schema_extra=_MOMENT)]
+                 ) -> OverviewOut:
     """400 `invalid_input` (details.field from/to) for a time that is not ISO 8601 or a `to` not after `from`;
     422 when either is missing."""
     lo, hi = parse_period(start, end, rt.settings.display_timezone)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from caredesk.analytics.surge_actions import do_acknowledge_surge, do_resolve_surge, get_surge, list_surges
+from caredesk.api.query_params import MOMENT_PATTERN
 from caredesk.errors import InvalidInput
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.storage.orm import Surge
@@ -37,7 +38,8 @@ def surge_out(s: Surge) -> dict[str, Any]:
 
 @router.get("/analytics/surges")
 def get_surges(rt: RuntimeDep, session: SessionDep, caller: Annotated[Caller, Depends(require("surge.read"))],
-               since: Annotated[str | None, Query(max_length=64, description="ISO 8601, on detected_at")] = None
+               since: Annotated[str | None, Query(max_length=64, description="ISO 8601, on detected_at",
+                                                  json_schema_extra={"pattern": MOMENT_PATTERN})] = None
                ) -> dict[str, Any]:
     start = parse_moment(since, rt.settings.display_timezone, field="since") if since else None
     return {"items": [surge_out(s) for s in list_surges(session, since=start)]}
