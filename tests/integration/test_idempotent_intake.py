@@ -139,7 +139,8 @@ def _wait_until_blocked(rt: Runtime, worker: threading.Thread, failures: list[Ba
             if waiting:
                 return
             time.sleep(0.05)
-    raise AssertionError(f"the second request never waited for the first one's key: {failures}")
+    state = "still running after 120 s" if worker.is_alive() else "finished without waiting"
+    raise AssertionError(f"the second request never waited for the first one's key ({state}): {failures}")
 
 
 @pytest.mark.postgres
