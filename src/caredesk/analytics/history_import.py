@@ -33,7 +33,7 @@ from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
 from caredesk.compliance.outgoing import OutgoingChecker
 from caredesk.ids import new_id
-from caredesk.intake.actions import triage_row
+from caredesk.intake.actions import knowledge_matches, triage_row
 from caredesk.intake.decision import Decision, DecisionKind, DecisionPolicy, Reason, decide, needs_emergency
 from caredesk.settings import Settings
 from caredesk.storage.orm import Branch, Conversation, Customer, Message
@@ -123,12 +123,7 @@ def _decision(deps: HistoryImportDeps, index: KnowledgeIndex, doc: TriageDoc) ->
     policy = deps.decision_policy
     if needs_emergency(doc, policy):
         return decide(doc, None, policy)
-    content = doc.label("content_type")
-    widen = content.confidence < deps.settings.kb_widen_below_confidence
-    matches = index.search(doc.masked, content_type=None if widen else content.label,
-                           problem_type=doc.label("problem_type").label,
-                           limit=max(deps.settings.kb_clarify_max_options, 2), language=doc.language,
-                           vector=doc.embedding)
+    matches = knowledge_matches(index, doc, deps.settings)
     decision = decide(doc, matches[0] if matches else None, policy, runners_up=matches[1:])
     if decision.kind == DecisionKind.ANSWER and decision.match and not decision.clarify:
         check = deps.outgoing.check(decision.match.answer)

@@ -45,9 +45,10 @@ from caredesk.workorders.lead_handoff import hand_over_conversation
 if TYPE_CHECKING:
     from caredesk.intake.idempotency_store import KeyClaim
     from caredesk.knowledge.retrieval import KnowledgeIndex
+    from caredesk.settings import Settings
 
 __all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "IncomingMessage", "IntakeOutcome", "check_incoming",
-           "do_receive_message", "triage_row"]
+           "do_receive_message", "knowledge_matches", "triage_row"]
 
 CHANNELS = frozenset({"web", "chat", "api", "email", "wechat", "phone", "sms", "app"})
 CUSTOMER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
@@ -152,17 +153,20 @@ def triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageRe
         answer_score=best.score if best else None, created_at=message.created_at)
 
 
-def _knowledge(rt: IntakeDeps, doc: TriageDoc) -> tuple[KnowledgeIndex, list[KbMatch]]:
-    """The current index (outside the message's transaction: a rebuild may store embeddings) and the best
-    matches among the entries of the message's content and problem type."""
-    index = rt.knowledge_index()
+def knowledge_matches(index: KnowledgeIndex, doc: TriageDoc, settings: Settings) -> list[KbMatch]:
+    """The best matches among the entries of the message's content and problem type (any content type when
+    the triage is unsure of it): what live intake and the history import decide on."""
     content = doc.label("content_type")
-    widen = content.confidence < rt.settings.kb_widen_below_confidence
-    matches = index.search(doc.masked, content_type=None if widen else content.label,
-                           problem_type=doc.label("problem_type").label,
-                           limit=max(rt.settings.kb_clarify_max_options, 2), language=doc.language,
-                           vector=doc.embedding)
-    return index, matches
+    widen = content.confidence < settings.kb_widen_below_confidence
+    return index.search(doc.masked, content_type=None if widen else content.label,
+                        problem_type=doc.label("problem_type").label,
+                        limit=max(settings.kb_clarify_max_options, 2), language=doc.language, vector=doc.embedding)
+
+
+def _knowledge(rt: IntakeDeps, doc: TriageDoc) -> tuple[KnowledgeIndex, list[KbMatch]]:
+    """The current index (outside the message's transaction: a rebuild may store embeddings) and its matches."""
+    index = rt.knowledge_index()
+    return index, knowledge_matches(index, doc, rt.settings)
 
 
 def _resolve_pending(index: KnowledgeIndex, conversation: Conversation, doc: TriageDoc) -> Decision | None:
