@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import secrets
 import shutil
 import tempfile
 import time
@@ -17,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from caredesk.bench.pg_schema import scratch_schema
 from caredesk.bench.stats import Figures, Notes, bench_postgres_url, log, percentile, shown_url, summary_ms
 
 __all__ = ["run"]
@@ -341,22 +341,15 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
         notes["analytics_postgres"] = (f"PostgreSQL not reachable at {shown_url(PG_URL)}: "
                                        f"{str(exc).splitlines()[0]}; the _pg figures are omitted")
         return figures, notes
-    schema = f"caredesk_bench_{secrets.token_hex(4)}"
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
         superuser = conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
-    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
+    with scratch_schema(admin, PG_URL, make_engine) as (schema, engine):
         notes["analytics_postgres"] = (f"PostgreSQL at {shown_url(PG_URL)}, temporary schema {schema} (dropped), "
                                        "loaded with COPY, then ANALYZE.")
-        _bench_backend(engine, "postgres", "_pg", n, samples, figures, notes,
-                       ("SET session_replication_role = replica",) if superuser else (), "+00:00", _write_pg)
-    except Exception as exc:
-        log(f"analytics[postgres]: failed: {exc!r}")
-        notes["analytics_postgres_error"] = f"{type(exc).__name__}: {exc}"[:2000]
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+        try:
+            _bench_backend(engine, "postgres", "_pg", n, samples, figures, notes,
+                           ("SET session_replication_role = replica",) if superuser else (), "+00:00", _write_pg)
+        except Exception as exc:
+            log(f"analytics[postgres]: failed: {exc!r}")
+            notes["analytics_postgres_error"] = f"{type(exc).__name__}: {exc}"[:2000]
     return figures, notes

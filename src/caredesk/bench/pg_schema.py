@@ -1,17 +1,20 @@
-"""A temporary PostgreSQL schema for a bench group that runs CareDesk as processes: created, migrated and loaded
-with the demo data through the CLI (as an operator would), and dropped afterwards."""
+"""Temporary PostgreSQL schemas for the bench groups: one that runs CareDesk as processes (created, migrated and
+loaded with the demo data through the CLI, as an operator would), or a bare one that a group loads itself;
+dropped afterwards either way."""
 
 from __future__ import annotations
 
+import secrets
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from caredesk.bench.processes import cli
 
-__all__ = ["drop_schema", "prepare_schema"]
+__all__ = ["drop_schema", "prepare_schema", "scratch_schema"]
 
 
 def prepare_schema(admin: Any, schema: str, env: Mapping[str, str], key_name: str) -> str:
@@ -33,3 +36,18 @@ def drop_schema(admin: Any, schema: str) -> None:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def scratch_schema(admin: Engine, url: str, make_engine: Callable[[str], Engine]) -> Iterator[tuple[str, Engine]]:
+    """A new empty schema and an engine whose search_path is it; the engine disposed and the schema dropped on
+    the way out (the admin engine too)."""
+    schema = f"caredesk_bench_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = make_engine(f"{url}?options=-csearch_path%3D{schema}")
+    try:
+        yield schema, engine
+    finally:
+        engine.dispose()
+        drop_schema(admin, schema)

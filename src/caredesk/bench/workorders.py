@@ -8,7 +8,6 @@ import base64
 import json
 import random
 import re
-import secrets
 import shutil
 import tempfile
 import time
@@ -17,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from caredesk.bench.pg_schema import scratch_schema
 from caredesk.bench.stats import (
     Figures,
     Notes,
@@ -366,7 +366,6 @@ def _pg_admin() -> Any:
 
 
 def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
-    from sqlalchemy import text
 
     from caredesk.storage.db import make_engine
 
@@ -401,21 +400,13 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
         notes["workorders_postgres"] = (f"PostgreSQL not reachable at {shown_url(PG_URL)}: {str(exc).splitlines()[0]}; "
                                         "the _pg figures are omitted")
         return figures, notes
-    schema = f"caredesk_bench_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
+    with scratch_schema(admin, PG_URL, make_engine) as (schema, engine):
         notes["workorders_postgres"] = (f"PostgreSQL at {shown_url(PG_URL)}, temporary schema {schema} (dropped), "
                                         "loaded with COPY, then ANALYZE (as autovacuum would after a bulk "
                                         "load).")
-        _bench_backend(engine, "postgres", "_pg", n, samples, _load_pg, figures, notes)
-    except Exception as exc:
-        log(f"workorders[postgres]: failed: {exc!r}")
-        notes["workorders_postgres_error"] = f"{type(exc).__name__}: {exc}"[:2000]
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+        try:
+            _bench_backend(engine, "postgres", "_pg", n, samples, _load_pg, figures, notes)
+        except Exception as exc:
+            log(f"workorders[postgres]: failed: {exc!r}")
+            notes["workorders_postgres_error"] = f"{type(exc).__name__}: {exc}"[:2000]
     return figures, notes
