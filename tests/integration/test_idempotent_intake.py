@@ -4,8 +4,10 @@ nothing; the key is kept in the message's transaction (a failed intake keeps non
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import traceback
 from datetime import timedelta
 from typing import Any
 
@@ -139,7 +141,10 @@ def _wait_until_blocked(rt: Runtime, worker: threading.Thread, failures: list[Ba
             if waiting:
                 return
             time.sleep(0.05)
-    state = "still running after 120 s" if worker.is_alive() else "finished without waiting"
+    state = "finished without waiting"
+    if worker.is_alive():  # where it is instead: the next reader of a failure needs the stack, not a guess
+        frame = sys._current_frames().get(worker.ident or -1)
+        state = "still running after 120 s, at:\n" + "".join(traceback.format_stack(frame)[-12:] if frame else [])
     raise AssertionError(f"the second request never waited for the first one's key ({state}): {failures}")
 
 
