@@ -138,6 +138,7 @@ def _wait_until_blocked(rt: Runtime, worker: threading.Thread, failures: list[Ba
         while time.monotonic() < deadline and worker.is_alive():
             waiting = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                         "AND wait_event_type = 'Lock'")).scalar_one()
+            conn.rollback()  # pg_stat_activity is read once per transaction: a new one sees the wait when it starts
             if waiting:
                 return
             time.sleep(0.05)
