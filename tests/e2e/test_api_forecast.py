@@ -86,11 +86,10 @@ def test_statsmodels_is_not_loaded_until_a_forecast_is_asked() -> None:
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the same command on both; the API test covers PG
 def test_cli_forecast_prints_and_refuses(runtime: Runtime, tmp_path: object) -> None:
     import os
 
-    if runtime.engine.dialect.name != "sqlite":
-        pytest.skip("the command is the same on both databases; the API test covers PostgreSQL")
     _fill(runtime)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
     env.update(CAREDESK_DATABASE_URL=runtime.settings.database_url, CAREDESK_ENVIRONMENT="test",
