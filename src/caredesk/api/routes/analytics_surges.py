@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from caredesk.analytics.period import parse_moment
 from caredesk.analytics.surge_actions import do_acknowledge_surge, do_resolve_surge, get_surge, list_surges
 from caredesk.api.query_params import MOMENT_PATTERN
-from caredesk.errors import InvalidInput
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.storage.orm import Surge
 
 router = APIRouter(tags=["analytics"])
-
-
-def parse_moment(value: str, zone: tzinfo, *, field: str) -> datetime:
-    """ISO 8601; a time without an offset is read in the configured time zone."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{field} must be an ISO 8601 date or time", field=field) from None
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
 
 
 def surge_out(s: Surge) -> dict[str, Any]:
