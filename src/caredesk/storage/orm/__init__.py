@@ -35,6 +35,7 @@ from caredesk.storage.orm.org import (
     staff_skill_groups,
 )
 from caredesk.storage.orm.outbox import OutboxEvent
+from caredesk.storage.orm.profiles import CustomerProfile, CustomerSourceRecord, ProfileTrainingRun
 from caredesk.storage.orm.training import LabelCorrection, TrainingRun
 from caredesk.storage.orm.workorders import (
     CallbackTask,
@@ -61,6 +62,8 @@ __all__ = [
     "CaseCounter",
     "Conversation",
     "Customer",
+    "CustomerProfile",
+    "CustomerSourceRecord",
     "Department",
     "DutyHandoff",
     "DutyShift",
@@ -82,6 +85,7 @@ __all__ = [
     "OnCallEntry",
     "OrderHour",
     "OutboxEvent",
+    "ProfileTrainingRun",
     "SatisfactionSurvey",
     "SkillGroup",
     "SlaMark",
