@@ -121,6 +121,10 @@ def test_source_fetch_keeps_only_mapped_fields_and_sends_the_token(runtime: Runt
                                                                    tmp_path: Path) -> None:
     deps = deps_for(runtime, sources_file(tmp_path, src.url))
     customer_id = add_customer(runtime)
+    with runtime.uow() as uow:  # what a source since taken out of the file had said
+        uow.session.add(CustomerSourceRecord(customer_id=customer_id, source="old_crm", fields={"x": 1},
+                                             status="ok", fetched_at=T0, updated_at=T0))
+        uow.commit()
     assert refresh_customer_sources(deps, customer_id, environ=ENV) == {"crm": "ok"}  # loyalty is disabled
     (path, headers), = src.seen()
     assert path == "/records/C-100" and headers["authorization"] == "Bearer t0ken-for-tests"
@@ -129,7 +133,7 @@ def test_source_fetch_keeps_only_mapped_fields_and_sends_the_token(runtime: Runt
     assert row.fields == {"crm_segment": "wealth", "customer_since": "2015-03-01",
                           "products": ["mortgage", "credit_card"], "open_loans": 2, "balance": 1523.5}
     assert "110101199003071234" not in str(row.fields) and "mornings" not in str(row.fields)
-    assert record(runtime, customer_id, "loyalty") is None
+    assert record(runtime, customer_id, "loyalty") is None and record(runtime, customer_id, "old_crm") is None
 
 
 def test_source_cache_lifetime_is_respected(runtime: Runtime, src: SourceServer, tmp_path: Path) -> None:

@@ -20,12 +20,13 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caredesk.clock import Clock
 from caredesk.profiles.sources import (
+    CRM_IMPORT,
     BasicAuth,
     BearerAuth,
     HeaderAuth,
@@ -160,7 +161,8 @@ def do_store_results(uow: UnitOfWork, customer_id: str, results: Sequence[FetchR
                      now: datetime) -> dict[str, str]:
     """Store each source's answer in one transaction; returns source -> status. A good answer replaces the
     fields (ok, cached for the source's ttl); a failed one keeps the earlier fields (stale) or has none (failed)
-    and is tried again after the source's retry_seconds. Fields no longer mapped are dropped either way."""
+    and is tried again after the source's retry_seconds. Fields no longer mapped are dropped either way, and so is
+    the customer's record of a source no longer in the file."""
     statuses: dict[str, str] = {}
     with uow:
         s = uow.session
@@ -180,6 +182,10 @@ def do_store_results(uow: UnitOfWork, customer_id: str, results: Sequence[FetchR
                 row.expires_at = now + timedelta(seconds=source.retry_seconds)
             row.updated_at = now
             statuses[source.name] = row.status
+        # a source taken out of the file keeps nothing about the customer (minimisation)
+        s.execute(delete(CustomerSourceRecord).where(
+            CustomerSourceRecord.customer_id == customer_id,
+            CustomerSourceRecord.source.not_in([*(src.name for src in sources.sources), CRM_IMPORT])))
         uow.commit()
     return statuses
 
