@@ -188,3 +188,8 @@ def test_customers_sources_validate(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "crm (enabled, bearer auth, timeout 2 s, cache 3600 s): segment:str" in result.stdout
     assert "warning: crm: environment variable CRM_TOKEN_FOR_TEST is not set here" in result.stderr
+    # the file the settings name is the one in use: checked by `config validate` too, beside the shipped one
+    checked = caredesk({**env, "CAREDESK_CUSTOMER_SOURCES_FILE": str(bad)}, "config", "validate")
+    assert checked.returncode == 2 and "ok  customers/sources.yaml" in checked.stdout.splitlines()
+    assert f"{bad}:2: sources[0]: unknown placeholder(s) ['customer_name']; only {{customer_ref}} and {{customer_id}}" \
+        in checked.stdout.splitlines()
