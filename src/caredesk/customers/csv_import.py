@@ -78,16 +78,15 @@ def decode_csv(data: bytes, encoding: str = "auto", *, name: str) -> tuple[str, 
     superset of GBK and GB2312). A named encoding that does not fit names the line where it stops fitting."""
     if encoding not in ENCODINGS:
         raise InvalidFile(f"{name}: unknown encoding {encoding!r}; one of {', '.join(ENCODINGS)}", errors=[])
+    guessed = False
     if encoding == "auto":
         if data.startswith(codecs.BOM_UTF8):
-            return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8"
-        try:
-            return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            encoding = "gb18030"
-            guessed = True
-    else:
-        guessed = False
+            encoding = "utf-8"
+        else:
+            try:
+                return data.decode("utf-8"), "utf-8"
+            except UnicodeDecodeError:
+                encoding, guessed = "gb18030", True
     codec = "utf-8-sig" if encoding == "utf-8" else encoding
     try:
         return data.decode(codec), encoding
@@ -145,11 +144,7 @@ def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader, [])]
 
-    def numbered() -> Iterator[tuple[int, list[str]]]:
-        for row in reader:  # the line a spreadsheet shows: a quoted cell over several lines counts them all
-            yield reader.line_num, row
-
-    return header, numbered()
+    return header, enumerate(reader, start=2)  # the row a spreadsheet shows (the header is 1)
 
 
 def read_customers_csv(data: bytes, extra: CrmImport, *, name: str, encoding: str = "auto") -> CustomersFile:
