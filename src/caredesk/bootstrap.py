@@ -46,7 +46,7 @@ def _register_tasks(queue: TaskQueue) -> None:
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.knowledge.tasks import generate_suggestions_daily
     from caredesk.learning.tasks import retrain_nightly
-    from caredesk.profiles.source_tasks import fetch_customer_sources, fetch_sources_for_conversation
+    from caredesk.profiles.source_tasks import fetch_customer_sources
     from caredesk.sla.tasks import check_sla, send_sla_notice, sla_sweep
     from caredesk.workorders.tasks import hand_over_to_duty_lead, send_duty_notice, send_reply_email, send_survey
 
@@ -88,7 +88,6 @@ def _register_tasks(queue: TaskQueue) -> None:
     # Outside customer sources (profiles/source_tasks.py): the HTTP calls run here, never in intake or a page.
     # A failed fetch is recorded (stale / failed) rather than raised, so one try each.
     queue.register("profiles.fetch_customer_sources", fetch_customer_sources, retries=0)
-    queue.register("profiles.fetch_sources_for_conversation", fetch_sources_for_conversation, retries=0)
 
 
 def _count_task_failure(name: str) -> None:
@@ -151,7 +150,7 @@ def _subscribe(rt: Runtime) -> None:
     # `/metrics`: committed messages by decision (counted after the commit, like every other side effect)
     on(MessageReceived, count_decision, name="metrics:decision")
     # a customer's outside sources are fetched in the background when their message arrives (if any is enabled)
-    on(MessageReceived, sources_on_message(lambda: rt.queue, lambda: rt.customer_sources), name="queue:sources")
+    on(MessageReceived, sources_on_message(lambda: rt.queue, rt), name="queue:sources")
     # live updates for the workbench: ids and labels only
     on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
                                      "change": e.change}), name="live:alarm")
