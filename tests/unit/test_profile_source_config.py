@@ -97,3 +97,12 @@ def test_only_mapped_fields_come_out_of_a_response() -> None:
         "segment": {"path": "customer.segment"}, "loans": {"path": "loans", "type": "int"}})]}, "sources.yaml")
     response = {"customer": {"segment": "retail", "id_number": "110101199003071234"}, "other": [1, 2]}
     assert map_response(config.sources[0], response) == {"segment": "retail", "loans": None}
+
+
+def test_a_request_that_cannot_be_built_is_a_failed_fetch_not_an_exception() -> None:
+    from caredesk.profiles.source_fetch import fetch_source
+
+    config = validate_config(SourcesFile, {"sources": [
+        source(auth={"kind": "bearer", "token_env": "T"})]}, "sources.yaml")
+    result = fetch_source(config.sources[0], customer_ref="r", customer_id="i", environ={"T": "tök\n"})
+    assert (result.fields, result.error) == (None, "cannot build the request (UnicodeEncodeError)")

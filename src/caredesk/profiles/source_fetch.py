@@ -134,6 +134,8 @@ def fetch_source(source: HttpSource, *, customer_ref: str, customer_id: str,
         reason = f"no answer within {timeout:g} s"
     except httpx.HTTPError as exc:  # connection refused, DNS, TLS, protocol: the type says which, not the URL
         reason = f"cannot reach the source ({type(exc).__name__})"
+    except (httpx.InvalidURL, ValueError) as exc:  # e.g. a base URL variable or a token httpx cannot send
+        reason = f"cannot build the request ({type(exc).__name__})"
     log.warning("customer source %s failed: %s", source.name, reason)
     return FetchResult(source.name, None, reason[:500])
 
