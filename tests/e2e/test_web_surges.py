@@ -77,7 +77,7 @@ def test_surge_pages_list_report_and_lifecycle(demo_runtime: Runtime, web: TestC
     assert isinstance(drawn, list)
     assert drawn[0]["data"] == [h["observed"] for h in series]
     assert drawn[1]["data"] == [h["expected"] for h in series] and drawn[1]["dashed"] is True
-    assert PHONE not in page.text and "年费被扣了两次，电话" in page.text  # the sample, masked
+    assert PHONE not in page.text and "年费被扣了两次，电话138****5678" in page.text  # the sample, masked
     assert 'id="surge-clusters"' in page.text and "Cluster 1" in page.text
     assert "年费" in page.text and "web: 24" in page.text
     assert web.get("/analytics/surges/nope", headers=EN).status_code == 404

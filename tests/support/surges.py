@@ -1,7 +1,8 @@
 """A surge to look at, for the surge notice, page and browser tests: three weeks of roll-up history of two topics
 (about 1.5 messages an hour by day in Shanghai, 0.2 by night), then real customer messages about a double-charged
-annual fee (masked before storing, one with a phone number) rising to 12 an hour for two hours. Detection at
-`DETECT_AT` opens a surge of topic card_fee (and of the series the messages share)."""
+annual fee rising to 12 an hour for two hours (masked before storing; the newest has a phone number, so it is
+among the report's samples). Detection at `DETECT_AT` opens a surge of topic card_fee (and of the series the
+messages share)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ RISE_START = datetime(2026, 3, 2, 2, tzinfo=UTC)  # Monday 10:00 in Shanghai
 RISE_HOURS = 2
 DETECT_AT = RISE_START + RISE_HOURS * HOUR + timedelta(minutes=5)
 PHONE = "13812345678"
-TEXTS = [f"年费被扣了两次，电话{PHONE}", "信用卡年费重复扣款", "为什么年费扣了两次",
-         "my annual fee was charged twice", "annual fee charged twice again", "年费重复扣款请退回"]
+TEXTS = ["信用卡年费重复扣款", "为什么年费扣了两次", "my annual fee was charged twice",
+         "annual fee charged twice again", "年费重复扣款请退回", f"年费被扣了两次，电话{PHONE}"]  # the newest last
 
 
 def seed_rising_topic(rt: Runtime, *, ref: str = "surge-seed") -> None:
