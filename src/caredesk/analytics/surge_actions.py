@@ -24,7 +24,7 @@ from caredesk.storage.orm import Surge
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.text.encoder import Embedder, default_embedder
 
-__all__ = ["SERIES_DIMENSIONS", "DetectionRun", "Telling", "do_acknowledge_surge", "do_detect_surges",
+__all__ = ["SERIES_DIMENSIONS", "DetectionRun", "do_acknowledge_surge", "do_detect_surges",
            "do_resolve_surge", "get_surge", "list_surges", "replay_surges"]
 
 SERIES_DIMENSIONS = ("topic", "product", "content_type", "problem_type", "channel", "branch")
@@ -32,7 +32,7 @@ CHART_HOURS = 48  # hours before the window shown on the report's chart
 
 
 @dataclass(frozen=True)
-class Telling:
+class _Telling:
     """How a live run tells (a replay of history tells nobody): who and over which channels, and the centre's
     time zone for the times in the words."""
 
@@ -96,7 +96,7 @@ def _read_dense(session: Session, start: datetime, end: datetime) -> Dense:
 
 def _judge_hour(session: Session, counts: Dense, counts_start: datetime,
                 hour: datetime, active: dict[tuple[str, str], Surge], params: SurgeParams, offset: int,
-                now: datetime, run: DetectionRun, *, tell: Telling | None, embedder: Embedder) -> None:
+                now: datetime, run: DetectionRun, *, tell: _Telling | None, embedder: Embedder) -> None:
     """Judge `hour` (a complete UTC hour) for every series in `counts` (read from `counts_start`)."""
     lo = max(0, int((hour - counts_start).total_seconds() // 3600) - _history_hours(params))
     series_start = counts_start + lo * HOUR
@@ -182,7 +182,7 @@ def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: SurgeParams | No
         s = uow.session
         counts = _read_dense(s, start, hour + HOUR)
         _judge_hour(s, counts, start, hour, _active(s), p, _offset_hours(tz, hour), now, run,
-                    tell=Telling(notices or SurgeNotices(), tz), embedder=embedder or default_embedder())
+                    tell=_Telling(notices or SurgeNotices(), tz), embedder=embedder or default_embedder())
         uow.commit()
     return run
 
