@@ -14,19 +14,30 @@ from sqlalchemy.orm import Session
 
 from caredesk.analytics.rollups import hour_of, hourly_counts
 from caredesk.analytics.surge import HOUR, WEEK_HOURS, SurgeJudgement, SurgeParams, judge_hour
+from caredesk.analytics.surge_notices import tell_surge
 from caredesk.analytics.surge_report import build_report
 from caredesk.analytics.surge_status import ACTIVE, SurgeStatus, SurgeStep, check_surge_move, next_step
+from caredesk.analytics.thresholds import SurgeNotices
 from caredesk.compliance.audit import record_audit
 from caredesk.errors import NotFound
-from caredesk.storage.orm import Notification, Staff, Surge
+from caredesk.storage.orm import Surge
 from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.text.encoder import Embedder, default_embedder
 
-__all__ = ["SERIES_DIMENSIONS", "DetectionRun", "do_acknowledge_surge", "do_detect_surges", "do_resolve_surge",
-           "get_surge", "list_surges", "replay_surges"]
+__all__ = ["SERIES_DIMENSIONS", "DetectionRun", "do_acknowledge_surge", "do_detect_surges",
+           "do_resolve_surge", "get_surge", "list_surges", "replay_surges"]
 
 SERIES_DIMENSIONS = ("topic", "product", "content_type", "problem_type", "channel", "branch")
 CHART_HOURS = 48  # hours before the window shown on the report's chart
-HANDLERS = ("team_lead", "complaint_manager", "admin")  # told when a surge opens (accounts/roles.py surge.handle)
+
+
+@dataclass(frozen=True)
+class _Telling:
+    """How a live run tells (a replay of history tells nobody): who and over which channels, and the centre's
+    time zone for the times in the words."""
+
+    notices: SurgeNotices
+    tz: tzinfo = UTC
 
 
 @dataclass
@@ -85,7 +96,7 @@ def _read_dense(session: Session, start: datetime, end: datetime) -> Dense:
 
 def _judge_hour(session: Session, counts: Dense, counts_start: datetime,
                 hour: datetime, active: dict[tuple[str, str], Surge], params: SurgeParams, offset: int,
-                now: datetime, run: DetectionRun, *, notify: bool) -> None:
+                now: datetime, run: DetectionRun, *, tell: _Telling | None, embedder: Embedder) -> None:
     """Judge `hour` (a complete UTC hour) for every series in `counts` (read from `counts_start`)."""
     lo = max(0, int((hour - counts_start).total_seconds() // 3600) - _history_hours(params))
     series_start = counts_start + lo * HOUR
@@ -101,13 +112,13 @@ def _judge_hour(session: Session, counts: Dense, counts_start: datetime,
             quiet = int((hour + HOUR - surge.window_end).total_seconds() // 3600) if surge else 0
             step = next_step(active=surge is not None, surging=judgement.surge, quiet_hours=quiet)
             if step is SurgeStep.OPEN:
-                surge = _open(session, dimension, value, judgement, hour, series, series_start)
+                surge = _open(session, dimension, value, judgement, hour, series, series_start, embedder)
                 active[(dimension, value)] = surge
                 run.opened.append(surge.id)
-                if notify:
-                    _notify_opened(session, surge, now)
+                if tell is not None:
+                    tell_surge(session, surge, "opened", tell.notices, now=now, tz=tell.tz)
             elif step is SurgeStep.EXTEND and surge is not None and surge.window_end <= hour:
-                _extend(session, surge, judgement, hour, series, series_start)
+                _extend(session, surge, judgement, hour, series, series_start, embedder)
                 run.extended.append(surge.id)
             elif step is SurgeStep.RESOLVE and surge is not None:
                 surge.status = check_surge_move(surge.status, SurgeStatus.RESOLVED)
@@ -115,32 +126,21 @@ def _judge_hour(session: Session, counts: Dense, counts_start: datetime,
                 surge.report = {**surge.report, "resolved_because": "quiet"}
                 del active[(dimension, value)]
                 run.resolved.append(surge.id)
+                if tell is not None:
+                    tell_surge(session, surge, "resolved", tell.notices, now=now, tz=tell.tz)
 
 
 def _open(session: Session, dimension: str, value: str, judgement: SurgeJudgement, hour: datetime,
-          series: np.ndarray[Any, np.dtype[np.float64]], series_start: datetime) -> Surge:
+          series: np.ndarray[Any, np.dtype[np.float64]], series_start: datetime, embedder: Embedder) -> Surge:
     surge = Surge(dimension=dimension, value=value, window_start=judgement.window_start, window_end=hour + HOUR,
                   detected_at=hour + HOUR, observed=judgement.observed, expected=judgement.expected,
                   status=SurgeStatus.OPEN.value)
     session.add(surge)
     session.flush()
     expected = _spread(judgement)
-    surge.report = build_report(session, surge, _chart(series, series_start, surge, expected)) | {
-        "threshold": judgement.threshold, "expected_by_hour": expected}
+    surge.report = build_report(session, surge, _chart(series, series_start, surge, expected),
+                                embedder=embedder) | {"threshold": judgement.threshold, "expected_by_hour": expected}
     return surge
-
-
-def _notify_opened(session: Session, surge: Surge, now: datetime) -> None:
-    """Once, when a surge opens: an in-app notice to every active supervisor (the roles that handle surges).
-    A replay of history notifies nobody."""
-    ratio = surge.report.get("summary", {}).get("ratio")
-    title = (f"Surge: {surge.dimension} {surge.value}: {surge.observed} messages, "
-             f"{surge.expected:.1f} expected" + (f" (x{ratio})" if ratio else ""))
-    body = ", ".join(p["phrase"] for p in surge.report.get("phrases", [])[:5])
-    for staff_id in session.scalars(select(Staff.id).where(Staff.active.is_(True), Staff.role.in_(HANDLERS))):
-        session.add(Notification(staff_id=staff_id, kind="surge_opened", title=title[:300], body=body[:2000],
-                                 link=f"/api/v1/analytics/surges?since={surge.detected_at.isoformat()}",
-                                 created_at=now))
 
 
 def _spread(judgement: SurgeJudgement) -> dict[str, float]:
@@ -152,7 +152,7 @@ def _spread(judgement: SurgeJudgement) -> dict[str, float]:
 
 
 def _extend(session: Session, surge: Surge, judgement: SurgeJudgement, hour: datetime,
-            series: np.ndarray[Any, np.dtype[np.float64]], series_start: datetime) -> None:
+            series: np.ndarray[Any, np.dtype[np.float64]], series_start: datetime, embedder: Embedder) -> None:
     """The window grows to this hour; the quiet hours in between count with this hour's expected level."""
     added = int((hour + HOUR - surge.window_end).total_seconds() // 3600)
     expected = dict(surge.report.get("expected_by_hour") or {})
@@ -162,14 +162,18 @@ def _extend(session: Session, surge: Surge, judgement: SurgeJudgement, hour: dat
     first = int((surge.window_start - series_start).total_seconds() // 3600)
     surge.observed = int(series[max(0, first):].sum())
     surge.expected = round(sum(expected.values()), 3)
-    surge.report = build_report(session, surge, _chart(series, series_start, surge, expected)) | {
-        "threshold": surge.report.get("threshold"), "expected_by_hour": expected}
+    surge.report = build_report(session, surge, _chart(series, series_start, surge, expected),
+                                embedder=embedder) | {"threshold": surge.report.get("threshold"),
+                                                      "expected_by_hour": expected}
 
 
 def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: SurgeParams | None = None,
-                     tz: tzinfo = UTC) -> DetectionRun:
+                     tz: tzinfo = UTC, notices: SurgeNotices | None = None,
+                     embedder: Embedder | None = None) -> DetectionRun:
     """Judge the last complete hour before `now` for every series. Running it twice for one hour changes
-    nothing the second time (the window already reaches the hour; the quiet count is the same)."""
+    nothing the second time (the window already reaches the hour; the quiet count is the same). A surge that
+    opens or resolves is told (`notices`: the thresholds file's `surges`; the shipped defaults if not given).
+    `embedder` clusters the window's messages for the report (the shipped encoder if not given)."""
     p = params or SurgeParams()
     hour = hour_of(now) - HOUR
     start = hour - _history_hours(p) * HOUR
@@ -177,13 +181,14 @@ def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: SurgeParams | No
     with uow:
         s = uow.session
         counts = _read_dense(s, start, hour + HOUR)
-        _judge_hour(s, counts, start, hour, _active(s), p, _offset_hours(tz, hour), now, run, notify=True)
+        _judge_hour(s, counts, start, hour, _active(s), p, _offset_hours(tz, hour), now, run,
+                    tell=_Telling(notices or SurgeNotices(), tz), embedder=embedder or default_embedder())
         uow.commit()
     return run
 
 
 def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: SurgeParams | None = None,
-                  tz: tzinfo = UTC) -> DetectionRun:
+                  tz: tzinfo = UTC, embedder: Embedder | None = None) -> DetectionRun:
     """Detection over the complete hours in [start, end) in time order, as it would have run live: each surge's
     `detected_at` is the end of the hour at which it would have fired. One transaction: a replay lands whole.
     The roll-up is read once; surges still active at `end` stay open."""
@@ -191,6 +196,7 @@ def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: Su
     first, stop = hour_of(start), hour_of(end)
     counts_start = first - _history_hours(p) * HOUR
     run = DetectionRun()
+    embed = embedder or default_embedder()
     with uow:
         s = uow.session
         counts = _read_dense(s, counts_start, stop)
@@ -198,7 +204,7 @@ def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: Su
         hour = first
         while hour < stop:
             _judge_hour(s, counts, counts_start, hour, active, p, _offset_hours(tz, hour), hour + HOUR, run,
-                        notify=False)
+                        tell=None, embedder=embed)
             run.hours += 1
             hour += HOUR
         uow.commit()
@@ -213,10 +219,16 @@ def get_surge(session: Session, surge_id: str, *, lock: bool = False) -> Surge:
     return surge
 
 
-def list_surges(session: Session, *, since: datetime | None = None, limit: int = 500) -> list[Surge]:
+def list_surges(session: Session, *, since: datetime | None = None, limit: int = 500,
+                statuses: frozenset[SurgeStatus] | None = None, dimension: str | None = None) -> list[Surge]:
+    """Newest first; `statuses` and `dimension` narrow the list (the surges page's filter)."""
     stmt = select(Surge)
     if since is not None:
         stmt = stmt.where(Surge.detected_at >= since)
+    if statuses is not None:
+        stmt = stmt.where(Surge.status.in_(sorted(s.value for s in statuses)))
+    if dimension is not None:
+        stmt = stmt.where(Surge.dimension == dimension)
     return list(session.scalars(stmt.order_by(Surge.detected_at.desc(), Surge.id).limit(limit)))
 
 
@@ -232,7 +244,10 @@ def do_acknowledge_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id
     return surge
 
 
-def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: str | None, now: datetime) -> Surge:
+def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: str | None, now: datetime,
+                     notices: SurgeNotices | None = None, tz: tzinfo = UTC) -> Surge:
+    """Resolved by a supervisor: audited, and told once as when it resolves on its own (`notices`: the
+    thresholds file's `surges`; the shipped defaults if not given)."""
     with uow:
         surge = get_surge(uow.session, surge_id, lock=True)
         surge.status = check_surge_move(surge.status, SurgeStatus.RESOLVED)
@@ -241,5 +256,6 @@ def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: st
             surge.acknowledged_at, surge.acknowledged_by = now, staff_id
         record_audit(uow.session, actor=actor, action="surge.resolved", object_type="analytics_surge",
                      object_id=surge.id, data={"dimension": surge.dimension, "value": surge.value}, now=now)
+        tell_surge(uow.session, surge, "resolved", notices or SurgeNotices(), now=now, tz=tz)
         uow.commit()
     return surge
