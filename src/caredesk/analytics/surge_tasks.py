@@ -1,4 +1,4 @@
-"""The hourly surge detection task (registered in bootstrap.py)."""
+"""The quarter-hourly surge detection task (registered in bootstrap.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
 
-__all__ = ["detect_surges_hourly"]
+__all__ = ["detect_surges"]
 
 
 class SurgeTaskDeps(Protocol):
@@ -22,9 +22,9 @@ class SurgeTaskDeps(Protocol):
     def uow(self) -> UnitOfWork: ...
 
 
-def detect_surges_hourly() -> int:
-    """A few minutes past each hour (late messages of the hour are in): judge the hour that just ended, once
-    across every worker running the schedule. Returns the number of surges opened."""
+def detect_surges() -> int:
+    """Two minutes past each quarter hour (late messages of the quarter are in): judge the quarter that just
+    ended, once across every worker running the schedule. Returns the number of surges opened."""
     rt: SurgeTaskDeps = task_context()
     now = rt.clock.now()
     if not rt.queue.first_this_minute("detect_surges", now):
