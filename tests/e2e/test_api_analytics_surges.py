@@ -139,6 +139,34 @@ def test_replay_finds_the_surge_at_the_quarter_hour_it_would_have_fired(runtime:
         assert s.scalars(select(Notification).where(Notification.kind == "surge_opened")).all() == []
 
 
+def test_live_detection_fires_within_the_hour_at_a_quarter_hour(runtime: Runtime) -> None:
+    """Judged every quarter hour: the rise is seen at a quarter past its first hour, not at the next hour's end;
+    each quarter judged once (a second run for it opens nothing), and the next quarter extends the window."""
+    rt = runtime
+    _seed(rt)
+    before = do_detect_surges(rt.uow(), now=RISE_START + timedelta(minutes=17), tz=SHANGHAI)
+    assert before.opened == []  # a quarter hour of the rise is not yet enough
+    opened_at = None
+    for minutes in (32, 47, 62, 77, 92, 107):
+        run = do_detect_surges(rt.uow(), now=RISE_START + timedelta(minutes=minutes), tz=SHANGHAI)
+        if run.opened:
+            opened_at = minutes
+            break
+    assert opened_at is not None and opened_at <= 107
+    assert do_detect_surges(rt.uow(), now=RISE_START + timedelta(minutes=opened_at + 1), tz=SHANGHAI).opened == []
+    with rt.session_factory() as s:
+        surge = s.scalars(select(Surge).where(Surge.dimension == "topic", Surge.value == "card_fee")).one()
+    assert surge.detected_at == RISE_START + timedelta(minutes=opened_at - 2)  # the end of the judged quarter
+    assert surge.window_end == surge.detected_at and surge.window_start >= RISE_START
+    assert surge.observed == int((surge.window_end - surge.window_start) / timedelta(minutes=5))
+    later = do_detect_surges(rt.uow(), now=RISE_START + timedelta(minutes=opened_at + 15), tz=SHANGHAI)
+    with rt.session_factory() as s:
+        grown = s.get(Surge, surge.id)
+    assert grown is not None and later.extended == [surge.id]
+    assert grown.window_end == surge.window_end + timedelta(minutes=15) and grown.observed == surge.observed + 3
+    assert sum(grown.report["expected_by_hour"].values()) == pytest.approx(grown.expected, abs=0.01)
+
+
 @pytest.fixture(autouse=True)
 def _utc() -> None:
     assert RISE_START.tzinfo is UTC

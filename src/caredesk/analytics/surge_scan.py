@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,7 +33,7 @@ SPAN_HOURS = 3  # the judged span: the two hours before the judged quarter's hou
 class ScanParams:
     fit: SurgeParams = field(default_factory=SurgeParams)  # the baseline's settings (history, outliers, 1/k cap)
     span_quarters: int = 8  # windows of 1..8 quarter hours (15 min to 2 h) ending with the judged quarter
-    alpha: float = 1e-5  # per window and quarter (bench: the false-alarm target over 8 series and 60 days)
+    alpha: float = 3e-6  # per window and quarter (bench: at most one false surge per 60 days over 8 series)
     min_count: int = 5  # never a surge on fewer messages than this in the window
     min_inv_size: float = 0.3  # the NB 1/k floor (its estimate and the fitted mean's error make tails too light)
     continue_alpha: float = 0.01  # an active surge goes on while its last hour is above this quantile
@@ -86,14 +87,19 @@ def _nb_tails(observed: NDArray[np.float64], mean: NDArray[np.float64], variance
     return np.asarray(np.where(observed <= 0, 1.0, np.where(over, nb, poisson)), dtype=np.float64)
 
 
-def _window_moments(expected: NDArray[np.float64], inv_size: float, last: int, widths: NDArray[np.int64]
+@cache
+def _taken(last: int, widths: tuple[int, ...]) -> NDArray[np.bool_]:
+    """widths x span quarters: which quarters each window ending at `last` takes."""
+    q = np.arange(SPAN_HOURS * QUARTERS_PER_HOUR)
+    w = np.array(widths)
+    return (q[None, :] <= last) & (q[None, :] > last - w[:, None])
+
+
+def _window_moments(expected: NDArray[np.float64], inv_size: float, last: int, widths: tuple[int, ...]
                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Mean and variance of the sums of the `widths` quarters ending at index `last`: quarters of one hour share
     its NB over-dispersion (variance mu + mu^2/k per hour, thinned to the quarters taken)."""
-    n = SPAN_HOURS * QUARTERS_PER_HOUR
-    q = np.arange(n)
-    taken = (q[None, :] <= last) & (q[None, :] > last - widths[:, None])  # widths x quarters
-    parts = np.where(taken, np.resize(expected, n)[None, :], 0.0).reshape(len(widths), SPAN_HOURS, -1).sum(axis=2)
+    parts = (_taken(last, widths) * expected[None, :]).reshape(len(widths), SPAN_HOURS, -1).sum(axis=2)
     means = parts.sum(axis=1)
     return means, means + inv_size * np.sum(parts ** 2, axis=1)
 
@@ -118,12 +124,12 @@ def scan_quarter(span: NDArray[np.float64] | list[int], expectation: SpanExpecta
 
     if continuing:  # the last hour still high, and its latest quarter above the usual (so it stops at the end)
         w = QUARTERS_PER_HOUR
-        mean, var = _window_moments(exp, expectation.inv_size, last, np.array([w]))
+        mean, var = _window_moments(exp, expectation.inv_size, last, (w,))
         threshold = max(nb_threshold(float(mean[0]), float(var[0] / mean[0]), params.continue_alpha), 1)
         tail = float(_nb_tails(sums[w - 1:w], mean, var)[0])
         return judgement(w, threshold, tail, int(sums[w - 1]) >= threshold and y[last] > exp[last])
     widths = np.arange(1, params.span_quarters + 1)
-    means, variances = _window_moments(exp, expectation.inv_size, last, widths)
+    means, variances = _window_moments(exp, expectation.inv_size, last, tuple(range(1, params.span_quarters + 1)))
     tails = _nb_tails(sums[widths - 1], means, variances)
     tails = np.where(sums[widths - 1] >= params.min_count, tails, 1.0)
     best = int(np.argmin(tails))
