@@ -18,7 +18,14 @@ from numpy.typing import NDArray
 from scipy import special
 
 from caredesk.analytics.surge import HOUR, WEEK_HOURS, SurgeParams, judge_hour
-from caredesk.analytics.surge_scan import QUARTERS_PER_HOUR, SPAN_HOURS, ScanParams, expected_span, scan_quarter
+from caredesk.analytics.surge_scan import (
+    QUARTERS_PER_HOUR,
+    SPAN_HOURS,
+    ScanParams,
+    SpanExpectation,
+    expected_span,
+    scan_quarter,
+)
 from caredesk.analytics.surge_status import SurgeStep, next_step
 
 __all__ = ["DAYS", "OFFSET", "START", "TOPICS", "Replay", "make_replay", "oracle_detections", "replay_detections",
@@ -105,7 +112,10 @@ def replay_detections(series: NDArray[np.float64], params: SurgeParams) -> list[
     opened: list[int] = []
     active, window_end = False, 0
     keep = params.history_weeks * WEEK_HOURS + params.widest_hours + 1
+    recent = np.concatenate([[0.0], np.cumsum(series)])
     for t in range(params.min_history_days * 24 + max(params.windows), len(series)):
+        if not active and recent[t + 1] - recent[max(0, t + 1 - params.widest_hours)] < params.min_count:
+            continue  # fewer messages than any surge needs in the hours read: judge_hour says no (saves time)
         lo = max(0, t + 1 - keep)
         judgement = judge_hour(series[lo:t + 1], _at(lo), params=params, utc_offset_hours=OFFSET,
                                continuing=active)
@@ -125,14 +135,19 @@ def scan_detections(hourly: NDArray[np.float64], quarters: NDArray[np.float64], 
     opened: list[int] = []
     active, window_end = False, 0  # window_end in quarters
     keep = params.fit.history_weeks * WEEK_HOURS
+    recent = np.concatenate([[0.0], np.cumsum(quarters)])
     for hour in range(params.fit.min_history_days * 24 + SPAN_HOURS, len(hourly)):
         fit_end = hour + 1 - SPAN_HOURS
-        lo = max(0, fit_end - keep)
-        expectation = expected_span(hourly[lo:fit_end], _at(lo), params=params, utc_offset_hours=OFFSET)
-        if expectation is None:
-            continue
+        expectation: SpanExpectation | None = None
         for q in range(Q):
             t = hour * Q + q
+            if not active and recent[t + 1] - recent[t + 1 - params.span_quarters] < params.min_count:
+                continue  # fewer messages than a surge needs in the widest window: no surge (saves the fit)
+            if expectation is None:
+                lo = max(0, fit_end - keep)
+                expectation = expected_span(hourly[lo:fit_end], _at(lo), params=params, utc_offset_hours=OFFSET)
+                if expectation is None:
+                    break
             judgement = scan_quarter(quarters[fit_end * Q:t + 1], expectation, _at(fit_end), params=params,
                                      continuing=active)
             step = next_step(active=active, surging=judgement.surge, quiet_hours=(t + 1 - window_end) // Q)
