@@ -39,7 +39,7 @@ def _register_tasks(queue: TaskQueue) -> None:
     from huey import crontab
 
     from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
-    from caredesk.analytics.surge_tasks import detect_surges_hourly
+    from caredesk.analytics.surge_tasks import detect_surges
     from caredesk.analytics.tasks import refresh_order_hours
     from caredesk.analytics.threshold_tasks import check_thresholds_periodic, send_threshold_notice
     from caredesk.compliance.retention import apply_retention_daily
@@ -78,8 +78,8 @@ def _register_tasks(queue: TaskQueue) -> None:
     # Every minute: the outbox rows not marked done whose time has come (delayed events, failed subscribers,
     # a process that died between its commit and the dispatch). Rows are claimed, so every worker may run it.
     queue.register_periodic("outbox.relay", relay_outbox, crontab(minute="*"))
-    # Five past each hour: surge detection judges the hour that just ended (analytics/surge_actions.py).
-    queue.register_periodic("analytics.detect_surges", detect_surges_hourly, crontab(minute="5"))
+    # Two past each quarter hour: surge detection judges the quarter that just ended (analytics/surge_actions.py).
+    queue.register_periodic("analytics.detect_surges", detect_surges, crontab(minute="2,17,32,47"))
     # Hourly: the work-order figures of the hours a reopen or a returning customer can still change.
     queue.register_periodic("analytics.refresh_order_hours", refresh_order_hours, crontab(minute="7"))
     # Every 5 minutes: judge the threshold alert rules; a breach or a recovery is told once.

@@ -1,4 +1,4 @@
-"""The hourly surge detection task (registered in bootstrap.py)."""
+"""The quarter-hourly surge detection task (registered in bootstrap.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
 from caredesk.text.encoder import Embedder
 
-__all__ = ["detect_surges_hourly"]
+__all__ = ["detect_surges"]
 
 
 class SurgeTaskDeps(Protocol):
@@ -27,10 +27,10 @@ class SurgeTaskDeps(Protocol):
     def uow(self) -> UnitOfWork: ...
 
 
-def detect_surges_hourly() -> int:
-    """A few minutes past each hour (late messages of the hour are in): judge the hour that just ended, once
-    across every worker running the schedule; a surge that opens or resolves is told as the thresholds file's
-    `surges` section says (read each time, like the rules). Returns the number of surges opened."""
+def detect_surges() -> int:
+    """Two minutes past each quarter hour (late messages of the quarter are in): judge the quarter that just
+    ended, once across every worker running the schedule; a surge that opens or resolves is told as the
+    thresholds file's `surges` section says (read each time, like the rules). Returns the number opened."""
     rt: SurgeTaskDeps = task_context()
     now = rt.clock.now()
     if not rt.queue.first_this_minute("detect_surges", now):
