@@ -13,18 +13,12 @@ from caredesk.accounts.access import customer_for
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
 from caredesk.profiles.queries import profile_view
 from caredesk.storage.orm import Staff
-from caredesk.web.i18n import N_
 from caredesk.web.rendering import WebRoute, is_htmx, render, staff_who_may, ui_language
 
 __all__ = ["router"]
 
 router = APIRouter(route_class=WebRoute)
 Reader = Annotated[Staff, staff_who_may("conversation.read")]
-# Words the panel names by a stored value (the template computes the key): listed here for extraction.
-COMPUTED_KEYS = (N_("profile.trend.rising"), N_("profile.trend.steady"), N_("profile.trend.falling"),
-                 N_("profile.score.value_score"), N_("profile.score.loyalty_score"),
-                 N_("profile.score.escalation_risk"), N_("profile.source.ok"), N_("profile.source.stale"),
-                 N_("profile.source.failed"))
 
 
 @router.get("/workbench/customers/{customer_id}/profile", response_class=HTMLResponse)
