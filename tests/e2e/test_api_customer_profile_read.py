@@ -81,7 +81,7 @@ def test_profile_read_shows_the_model_the_history_and_the_sources_masked(demo_ru
     got = agent.get(f"/api/v1/customers/{cid}/profile", params={"lang": "en"})
     assert got.status_code == 200, got.text
     body = got.json()
-    assert KEYS <= set(body)
+    assert set(body) >= KEYS
     assert (body["customer_id"], body["tier"], body["value_score"], body["loyalty_score"], body["escalation_risk"],
             body["segment"], body["tags"]) == (cid, "gold", 0.82, 0.64, 0.35, "high_value", ["高价值"])
     assert body["emotion"] == {"current": "anxious", "trend": "rising"}  # the model's, not recomputed
@@ -199,7 +199,8 @@ def test_profile_read_query_budget_does_not_grow_with_the_history(demo_runtime: 
     few = _statements(rt, agent, small)
     many = _statements(rt, agent, big)
     reads = [s for s in many if s.lstrip().upper().startswith("SELECT")]
-    # key lookup, customer (scope), profile row, topics, recent messages, work orders, sources; + the audit write
+    # key lookup, customer (scope), profile row, topics, recent messages, work orders, sources; then the audit
+    # write (its chain: the previous entry, and on PostgreSQL the chain's advisory lock)
     assert len(many) == len(few)
-    assert len(reads) <= 9, reads
-    assert len(many) <= 14, many
+    assert len(reads) <= 10, [r[:80] for r in reads]
+    assert len(many) <= 14, [r[:80] for r in many]
