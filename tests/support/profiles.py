@@ -69,14 +69,14 @@ def add_conversation(rt: Runtime, customer_id: str, said: list[Said], *, channel
 
 
 def add_order(rt: Runtime, customer_id: str, title: str, *, created_at: datetime, status: str = "closed",
-              resolution: str | None = None, ended_at: datetime | None = None, conversation_id: str | None = None
-              ) -> str:
+              resolution: str | None = None, ended_at: datetime | None = None, conversation_id: str | None = None,
+              assignee_id: str | None = None) -> str:
     category = {"closed": "closed", "resolved": "resolved", "waiting_customer": "paused"}.get(status, "open")
     with rt.uow() as uow:
         order = WorkOrder(conversation_id=conversation_id, customer_id=customer_id, title=title, description=title,
                           content_type="business", problem_type="complaint", urgency="general", priority=3,
                           flow="complaint", step="handle", status=status, status_category=category,
-                          created_at=created_at, updated_at=created_at,
+                          created_at=created_at, updated_at=created_at, assignee_id=assignee_id,
                           fields={"resolution": resolution} if resolution else {},
                           resolved_at=ended_at if category in ("resolved", "closed") else None,
                           closed_at=ended_at if category == "closed" else None)
