@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 
 from caredesk.compliance.masking import mask_text
@@ -25,11 +25,14 @@ class SourceStatus:
     error: str | None  # why it is stale or failed, masked (an error may quote what the source sent)
 
 
+_SOURCES = (select(CustomerSourceRecord.source, CustomerSourceRecord.status, CustomerSourceRecord.fetched_at,
+                   CustomerSourceRecord.error)
+            .where(CustomerSourceRecord.customer_id == bindparam("customer_id", type_=String()))
+            .order_by(CustomerSourceRecord.source))  # built once: the profile read is a hot path
+
+
 def source_statuses(session: Session, customer_id: str) -> list[SourceStatus]:
     """The customer's sources, by name; one statement."""
-    rows = session.execute(select(CustomerSourceRecord.source, CustomerSourceRecord.status,
-                                  CustomerSourceRecord.fetched_at, CustomerSourceRecord.error)
-                           .where(CustomerSourceRecord.customer_id == customer_id)
-                           .order_by(CustomerSourceRecord.source))
+    rows = session.execute(_SOURCES, {"customer_id": customer_id})
     return [SourceStatus(name, status, fetched_at, mask_text(error)[0] if error else None)
             for name, status, fetched_at, error in rows]

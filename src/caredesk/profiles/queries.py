@@ -16,15 +16,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from caredesk.compliance.masking import mask_text
-from caredesk.knowledge.at_hand import Suggestion, Topic, excerpt, suggest
+from caredesk.knowledge.at_hand import Suggestion, Topic, excerpt
 from caredesk.knowledge.retrieval import KnowledgeIndex
 from caredesk.profiles.cold_start import EMOTIONS, cold_start, emotion_trend
 from caredesk.profiles.profile_sources_view import SourceStatus, source_statuses
-from caredesk.profiles.recommend import ProfileFacts, Recommendation, load_next_steps, recommendations
+from caredesk.profiles.recommend import (
+    ProfileFacts,
+    Recommendation,
+    knowledge_for,
+    load_next_steps,
+    recommendations,
+)
 from caredesk.profiles.similar_cases import PastCase, rank_past_cases
 from caredesk.storage.orm import Conversation, Customer, CustomerProfile, Message, TriageResult, WorkOrder
 from caredesk.text.encoder import Embedder
@@ -99,37 +105,41 @@ def _masked(text: str | None) -> str:
     return mask_text(text)[0] if text else ""
 
 
+# The statements are built once (bound by customer id): building them per read cost more than running them.
+_CUSTOMER = bindparam("customer_id", type_=String())
+_TOPICS = (select(TriageResult.topic, func.count(), func.max(Message.created_at))
+           .join(Message, Message.id == TriageResult.message_id)
+           .join(Conversation, Conversation.id == Message.conversation_id)
+           .where(Conversation.customer_id == _CUSTOMER, TriageResult.topic.is_not(None))
+           .group_by(TriageResult.topic))
+_RECENT = (select(Message.conversation_id, Message.text_masked, Message.created_at, TriageResult.topic,
+                  TriageResult.emotion, TriageResult.complaint_level, TriageResult.content_type,
+                  TriageResult.problem_type)
+           .join(TriageResult, TriageResult.message_id == Message.id)
+           .join(Conversation, Conversation.id == Message.conversation_id)
+           .where(Conversation.customer_id == _CUSTOMER)
+           .order_by(Message.created_at.desc(), Message.id.desc()).limit(RECENT_MESSAGES))
+_ORDERS = (select(WorkOrder.id, WorkOrder.case_number, WorkOrder.title, WorkOrder.fields, WorkOrder.status_category,
+                  WorkOrder.resolved_at, WorkOrder.closed_at, WorkOrder.merged_into_id)
+           .where(WorkOrder.customer_id == _CUSTOMER).order_by(WorkOrder.id.desc()).limit(RECENT_ORDERS))
+_PROFILE = select(CustomerProfile).where(CustomerProfile.customer_id == _CUSTOMER)
+
+
 def _topics(session: Session, customer_id: str) -> list[TopicCount]:
-    rows = session.execute(
-        select(TriageResult.topic, func.count(), func.max(Message.created_at))
-        .join(Message, Message.id == TriageResult.message_id)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.customer_id == customer_id, TriageResult.topic.is_not(None))
-        .group_by(TriageResult.topic))
+    rows = session.execute(_TOPICS, {"customer_id": customer_id})
     found = [TopicCount(str(topic), int(count), last) for topic, count, last in rows]
     return sorted(found, key=lambda t: (-t.count, -t.last_at.timestamp(), t.topic))
 
 
 def _recent(session: Session, customer_id: str) -> list[_Recent]:
-    rows = session.execute(
-        select(Message.conversation_id, Message.text_masked, Message.created_at, TriageResult.topic,
-               TriageResult.emotion, TriageResult.complaint_level, TriageResult.content_type,
-               TriageResult.problem_type)
-        .join(TriageResult, TriageResult.message_id == Message.id)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.customer_id == customer_id)
-        .order_by(Message.created_at.desc(), Message.id.desc()).limit(RECENT_MESSAGES))
-    return [_Recent(*row) for row in rows]
+    return [_Recent(*row) for row in session.execute(_RECENT, {"customer_id": customer_id})]
 
 
 def _orders(session: Session, customer_id: str) -> tuple[int, list[PastCase]]:
     """(open orders, resolved and closed ones as past cases) among the latest RECENT_ORDERS."""
-    rows = session.execute(
-        select(WorkOrder.id, WorkOrder.case_number, WorkOrder.title, WorkOrder.fields, WorkOrder.status_category,
-               WorkOrder.resolved_at, WorkOrder.closed_at, WorkOrder.merged_into_id)
-        .where(WorkOrder.customer_id == customer_id).order_by(WorkOrder.id.desc()).limit(RECENT_ORDERS))
     open_orders, past = 0, []
-    for order_id, number, title, fields, category, resolved_at, closed_at, merged_into in rows:
+    for order_id, number, title, fields, category, resolved_at, closed_at, merged_into in session.execute(
+            _ORDERS, {"customer_id": customer_id}):
         if category in ("open", "paused"):
             open_orders += 1
         elif category in ("resolved", "closed") and merged_into is None:
@@ -161,9 +171,10 @@ def _question(recent: list[_Recent]) -> str:
 def profile_view(session: Session, customer: Customer, *, knowledge: KnowledgeIndex | None = None,
                  embedder: Embedder | None = None, language: str = "zh") -> ProfileView:
     """The profile of a customer the caller may see (scope is the caller's check: accounts/access.py).
-    `knowledge`: the published entries' index for the recommended entries (none without it); `embedder`: for
-    similar past cases (lexical without it); `language`: of the recommendations' titles and reasons."""
-    row = session.get(CustomerProfile, customer.id)
+    `knowledge`: the published entries' index for the recommended entries (none without it); `embedder`: the
+    sentence encoder for similar past cases and the entries' meaning search (lexical without it: the API and
+    the panel read without, see profiles/recommend.py for why); `language`: of the recommendations' words."""
+    row = session.scalar(_PROFILE, {"customer_id": customer.id})
     topics = _topics(session, customer.id)
     recent = _recent(session, customer.id)
     open_orders, past = _orders(session, customer.id)
@@ -180,7 +191,8 @@ def profile_view(session: Session, customer: Customer, *, knowledge: KnowledgeIn
     suggestions: list[Suggestion] = []
     if knowledge is not None and question:
         latest = recent[0]
-        suggestions = suggest(knowledge, question, Topic(latest.content_type, latest.problem_type))
+        suggestions = knowledge_for(knowledge, question, Topic(latest.content_type, latest.problem_type),
+                                    semantic=embedder is not None)
     facts = ProfileFacts(risk, current, trend, tier, open_orders, [(s.name, s.status, s.error or "") for s in sources])
     recs = recommendations(load_next_steps(), facts, suggestions, (recent[0].topic or "") if recent else "", language)
     return ProfileView(

@@ -1,7 +1,13 @@
-"""What the profile panel recommends: knowledge entries that answer the customer's recent question (the
-knowledge-at-hand meaning search, knowledge/at_hand.py) and next steps by declared rules
+"""What the profile panel recommends: knowledge entries that answer the customer's recent question and next
+steps by declared rules
 (profiles/next_steps.yaml: a high escalation risk -> a call back by a senior agent, a stale source -> check
-it, ...), each with its reason, in the reader's language. Pure apart from loading the rules file once."""
+it, ...), each with its reason, in the reader's language. Pure apart from loading the rules file once.
+
+The entries come from the published knowledge index: by its meaning search (`KnowledgeIndex.search`, one
+sentence encoding of the question) when an encoder is wanted, else by its lexical half alone (BM25 over
+characters and words, no model: well under a millisecond), then ranked by the case's topic as knowledge at hand
+ranks them (knowledge/at_hand.py). The profile read uses the lexical half: one encoding costs 10-40 ms on this
+machine, most of the read's 50 ms budget, and the knowledge-at-hand panel beside it runs the meaning search."""
 
 from __future__ import annotations
 
@@ -11,15 +17,19 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 from pydantic import Field
 
 from caredesk.config_files import ConfigModel, Name, load_config
-from caredesk.knowledge.at_hand import Suggestion
+from caredesk.knowledge.at_hand import CANDIDATES, Suggestion, Topic, rank_suggestions, suggest
+from caredesk.knowledge.match import KbMatch
+from caredesk.knowledge.retrieval import KnowledgeIndex
 
-__all__ = ["NextStepsFile", "ProfileFacts", "Recommendation", "load_next_steps", "next_steps",
-           "recommendations"]
+__all__ = ["LEXICAL_MIN", "NextStepsFile", "ProfileFacts", "Recommendation", "knowledge_for", "load_next_steps",
+           "next_steps", "recommendations"]
 
 KNOWLEDGE_LIMIT = 3
+LEXICAL_MIN = 0.12  # normalised BM25: share of the question's term information an entry must hold to be recommended
 
 
 class Words(ConfigModel):
@@ -106,6 +116,30 @@ def next_steps(rules: NextStepsFile, facts: ProfileFacts, language: str) -> list
                                           rule.title.in_language(language).format(**more),
                                           rule.reason.in_language(language).format(**more)))
     return out
+
+
+def knowledge_for(index: KnowledgeIndex, question: str, case: Topic | None, *, semantic: bool = False
+                  ) -> list[Suggestion]:
+    """The entries for the question, best first: the meaning search (`semantic`) or the lexical half alone."""
+    if not question.strip() or not len(index):
+        return []
+    if semantic:
+        return suggest(index, question, case, limit=KNOWLEDGE_LIMIT)
+    scores = index.lexical.scores(question)
+    k = min(CANDIDATES, len(scores))
+    best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    matches = []
+    for pos in sorted(best.tolist(), key=lambda p: -float(scores[p])):
+        if float(scores[pos]) < LEXICAL_MIN:
+            continue
+        e = index.entries[pos]
+        matches.append(KbMatch(e.entry_id, e.version, round(float(scores[pos]), 4), e.question, e.answer))
+
+    def topic_of(entry_id: str) -> Topic | None:
+        entry = index.get(entry_id)
+        return Topic(entry.content_type, entry.problem_type) if entry else None
+
+    return rank_suggestions(matches, topic_of, case, limit=KNOWLEDGE_LIMIT)
 
 
 def recommendations(rules: NextStepsFile, facts: ProfileFacts, suggestions: Sequence[Suggestion], topic: str,

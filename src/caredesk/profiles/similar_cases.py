@@ -18,7 +18,7 @@ from caredesk.text.encoder import Embedder
 __all__ = ["SIMILAR_AT", "PastCase", "rank_past_cases"]
 
 SIMILAR_AT = 0.5  # similarity from which a past case counts as similar and goes first
-LEXICAL_SIMILAR_AT = 0.35  # the same, for the lexical comparison (term overlap share)
+LEXICAL_SIMILAR_AT = 0.15  # the same, for the lexical comparison (share of the question's terms in the case)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def customer_profile(customer_id: str, request: Request, rt: RuntimeDep, session
     caller = Caller.of_staff(staff)
     note_record_read(rt, caller)
     customer = customer_for(session, caller, customer_id)
-    view = profile_view(session, customer, knowledge=rt.knowledge_index(), embedder=rt.embedder,
+    view = profile_view(session, customer, knowledge=rt.knowledge_index(),
                         language=ui_language(request))
     audit_read(rt, caller, "customer_profile", customer.id, via="web")
     template = "_profile_panel.html" if is_htmx(request) else "customer_profile.html"

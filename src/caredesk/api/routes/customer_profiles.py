@@ -46,6 +46,6 @@ def get_customer_profile(customer_id: str, session: SessionDep, rt: RuntimeDep,
                          ) -> dict[str, Any]:
     note_record_read(rt, caller)
     customer = customer_for(session, caller, customer_id)
-    view = profile_view(session, customer, knowledge=rt.knowledge_index(), embedder=rt.embedder, language=lang)
+    view = profile_view(session, customer, knowledge=rt.knowledge_index(), language=lang)
     audit_read(rt, caller, "customer_profile", customer.id)
     return profile_out(view)
