@@ -95,3 +95,17 @@ def test_past_cases_similar_first_then_newest_first() -> None:
     lexical = rank_past_cases(cases, "card fee", None)
     assert [c.order_id for c in lexical][:2] == ["c", "a"] and lexical[0].similar
     assert rank_past_cases([], "anything", embedder) == []
+
+
+def test_knowledge_for_ranks_by_the_lexical_half_and_drops_noise() -> None:
+    from caredesk.knowledge.at_hand import Topic
+    from caredesk.knowledge.retrieval import IndexedEntry, KnowledgeIndex
+    from caredesk.profiles.recommend import knowledge_for
+
+    entries = [IndexedEntry("fee", 1, "business", "consultation", "信用卡年费怎么收，怎么免年费？", ("年费减免",), "a"),
+               IndexedEntry("pwd", 1, "system", "consultation", "忘记手机银行登录密码怎么办？", (), "b"),
+               IndexedEntry("fx", 1, "business", "consultation", "外汇牌价在哪里看？", (), "c")]
+    index = KnowledgeIndex(entries, semantic=False)
+    found = knowledge_for(index, "我的信用卡年费又被扣了，年费怎么免", Topic("business", "complaint"))
+    assert [s.entry_id for s in found] == ["fee"]
+    assert knowledge_for(index, "", None) == [] and knowledge_for(index, "今天天气不错", None) == []
