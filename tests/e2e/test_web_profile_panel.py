@@ -84,7 +84,7 @@ def test_panel_fragment_and_page_in_both_languages(web: TestClient, demo_runtime
 def test_panel_cold_start_and_scope(web: TestClient, demo_runtime: Runtime) -> None:
     rt = demo_runtime
     with rt.session_factory() as s:
-        branches = dict(s.execute(select(Branch.code, Branch.id)).tuples().all())
+        branches = {code: branch_id for code, branch_id in s.execute(select(Branch.code, Branch.id))}
     mine = _setup(rt, "panel-own", branch=branches["sh_jingan"], scored=False)
     other = _setup(rt, "panel-other", branch=branches["sh_pudong"])
     with rt.uow() as uow:
