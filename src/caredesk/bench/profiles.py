@@ -193,7 +193,8 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
         f"for ~{SOURCED:.0%} of customers, bulk-loaded. Measured: the access function + profile_view with the "
         f"demo's published knowledge (lexical half), {samples} random customers, a fresh session each, after 20 "
         "warm-up reads; p50/p99 of the wall time; profile_read_cpu: the process CPU time of the same reads (the "
-        "wall time on a busy machine includes waiting for a core). profile_read_sql_only: the same read without "
+        "wall time on a busy machine includes waiting for a core; on PostgreSQL the server's CPU is not in it). "
+        "profile_read_sql_only: the same read without "
         "the knowledge recommendations. "
         "Not in the figure: the HTTP layer and the audit entry's write (one INSERT in its own transaction).")}
     tmp = Path(tempfile.mkdtemp(prefix="caredesk-bench-pr-"))
