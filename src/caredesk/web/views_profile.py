@@ -1,6 +1,8 @@
 """The customer profile panel on the conversation and work-order pages (loaded by htmx after the page, so the
 page never waits on it): scoped like the customer (404 outside the staff member's branch), masked, counted and
-audited as a record read. Without HX-Request the same handler answers a whole page."""
+audited as a record read. Counted even though the page that loads it counted one too: the fragment is a door
+of its own (a header makes any request look like htmx's), and two counts per page stay far below the hourly
+freeze threshold (2,000 by default). Without HX-Request the same handler answers a whole page."""
 
 from __future__ import annotations
 
