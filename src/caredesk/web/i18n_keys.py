@@ -99,6 +99,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     # Specific refusals, named by the error's `problem` detail where the action raises it.
     "error.problem.": ("reason_required", "too_long"),
     "punct.": ("list_separator",),
+    "profile.trend.": ("falling", "rising", "steady"),  # profiles/cold_start.py emotion_trend
+    "profile.score.": ("escalation_risk", "loyalty_score", "value_score"),  # customer_profile.drivers keys
+    "profile.source.": ("failed", "ok", "stale"),  # customer_source_record.status
 }
 
 
