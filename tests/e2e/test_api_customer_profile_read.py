@@ -18,7 +18,14 @@ from caredesk.http.app import create_app
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Branch, KnowledgeEntry, Staff
 from tests.conftest import create_key
-from tests.support.profiles import Said, add_conversation, add_customer, add_order, add_profile, add_source
+from tests.support.profiles import (
+    Said,
+    add_conversation,
+    add_customer,
+    add_order,
+    add_profile,
+    add_source,
+)
 from tests.support.web_session import DEMO_PASSWORD, sign_in
 
 PHONE = "13812345678"
@@ -69,14 +76,16 @@ def agent(demo_runtime: Runtime) -> TestClient:
     return _client(demo_runtime, "agent")
 
 
-def test_profile_read_shows_the_model_the_history_and_the_sources_masked(demo_runtime: Runtime,
-                                                                        agent: TestClient) -> None:
+def test_profile_read_shows_the_model_the_history_and_the_sources_masked(demo_runtime: Runtime, agent: TestClient,
+                                                                        crm_and_loyalty: None) -> None:
     rt = demo_runtime
     cid, now = _history(rt, "prof-read-1")
     add_profile(rt, cid, updated_at=now - timedelta(minutes=1))
     add_source(rt, cid, "crm", status="stale", fetched_at=now - timedelta(days=2), updated_at=now,
-               error=f"timed out after 2 s (caller {PHONE})", fields={"segment": "retail"})
-    add_source(rt, cid, "loyalty", status="ok", fetched_at=now - timedelta(hours=1), updated_at=now)
+               error=f"timed out after 2 s (caller {PHONE})", fields={"segment": "retail"},
+               expires_at=now + timedelta(minutes=5))
+    add_source(rt, cid, "loyalty", status="ok", fetched_at=now - timedelta(hours=1), updated_at=now,
+               expires_at=now + timedelta(hours=1))
 
     got = agent.get(f"/api/v1/customers/{cid}/profile", params={"lang": "en"})
     assert got.status_code == 200, got.text

@@ -20,7 +20,14 @@ from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Branch, Staff
 from tests.conftest import LiveServer
 from tests.e2e.browsing import shot
-from tests.support.profiles import Said, add_conversation, add_customer, add_order, add_profile, add_source
+from tests.support.profiles import (
+    Said,
+    add_conversation,
+    add_customer,
+    add_order,
+    add_profile,
+    add_source,
+)
 from tests.support.web_session import DEMO_PASSWORD, HX, sign_in_page, submit_sign_in
 
 PHONE = "13812345678"
@@ -45,7 +52,7 @@ def _setup(rt: Runtime, ref: str, *, branch: str | None = None, scored: bool = T
     if scored:
         add_profile(rt, cid, updated_at=now, tags=["高价值", "多次投诉"])
     add_source(rt, cid, "crm", status="stale", fetched_at=now - timedelta(days=3), updated_at=now,
-               error="CRM timed out after 2 s")
+               error="CRM timed out after 2 s", expires_at=now + timedelta(minutes=5))
     return {"customer": cid, "conversation": conv, "order": order}
 
 
@@ -55,7 +62,8 @@ def web(demo_runtime: Runtime) -> Iterator[TestClient]:
         yield client
 
 
-def test_panel_fragment_and_page_in_both_languages(web: TestClient, demo_runtime: Runtime) -> None:
+def test_panel_fragment_and_page_in_both_languages(web: TestClient, demo_runtime: Runtime,
+                                                   crm_and_loyalty: None) -> None:
     ids = _setup(demo_runtime, "panel-1")
     submit_sign_in(web, "agent")
     url = f"/workbench/customers/{ids['customer']}/profile"
@@ -101,7 +109,8 @@ def test_panel_cold_start_and_scope(web: TestClient, demo_runtime: Runtime) -> N
     assert web.get("/workbench/customers/nobody/profile", headers=HX).status_code == 404
 
 
-def test_browser_profile_panel_on_the_conversation_and_order_pages(live_server: LiveServer, page: Any) -> None:
+def test_browser_profile_panel_on_the_conversation_and_order_pages(live_server: LiveServer, page: Any,
+                                                                  crm_and_loyalty: None) -> None:
     from playwright.sync_api import expect
 
     ids = _setup(live_server.runtime, "panel-browser")

@@ -99,9 +99,11 @@ def add_profile(rt: Runtime, customer_id: str, *, updated_at: datetime, **values
 
 
 def add_source(rt: Runtime, customer_id: str, source: str, *, status: str, fetched_at: datetime | None,
-               updated_at: datetime, fields: dict[str, Any] | None = None, error: str | None = None) -> None:
+               updated_at: datetime, fields: dict[str, Any] | None = None, error: str | None = None,
+               expires_at: datetime | None = None) -> None:
     with rt.uow() as uow:
         uow.session.add(CustomerSourceRecord(customer_id=customer_id, source=source, fields=fields or {},
                                              status=status, error=error, fetched_at=fetched_at,
-                                             updated_at=updated_at))
+                                             expires_at=expires_at, updated_at=updated_at))
         uow.commit()
+
