@@ -32,7 +32,8 @@ from caredesk.intake.clarify import (
 from caredesk.intake.decision import Decision, DecisionKind, Reason, decide, needs_emergency
 from caredesk.intake.deps import IntakeDeps
 from caredesk.intake.events import MessageReceived
-from caredesk.intake.replies import acknowledgement, emergency_reply
+from caredesk.intake.profile_use import with_greeting, without_answered_question
+from caredesk.intake.replies import acknowledgement, emergency_reply, work_order_reply
 from caredesk.knowledge.match import KbMatch
 from caredesk.observability.metrics import metrics
 from caredesk.sla.tracking import minutes_to_first_response
@@ -62,6 +63,7 @@ class IncomingMessage:
     customer_ref: str
     conversation_id: str | None = None
     customer_branch: str | None = None  # the customer's home branch code, when the channel or CRM knows it
+    identified: bool = False  # the authenticated API vouches for customer_ref (intake/profile_use.py)
 
 
 @dataclass(frozen=True)
@@ -266,14 +268,6 @@ def _conversation_state(rt: IntakeDeps, conversation_id: str | None, now: dateti
     return [PriorTurn(u, e, int(level or 0), tuple(types or ())) for u, e, level, types in reversed(rows)], running
 
 
-def _reply_for(decision: Decision, doc: TriageDoc, number: str) -> str:
-    if decision.kind == DecisionKind.HANDOFF:
-        return acknowledgement("handoff", doc.language, number=number)
-    if decision.confirm_emergency:
-        return acknowledgement("urgent_review", doc.language, number=number)
-    return acknowledgement("work_order", doc.language, number=number)
-
-
 def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[IntakeOutcome] | None = None
                        ) -> IntakeOutcome:
     """`claim` (a request with an Idempotency-Key: intake/idempotent.py) takes the key first thing in the
@@ -343,6 +337,8 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
             assert index is not None
             resolved = _resolve_pending(index, conversation, doc) if conversation.pending_clarification else None
             decision = resolved or decide(doc, matches[0] if matches else None, policy, runners_up=matches[1:])
+            decision = without_answered_question(s, decision, doc, conversation_id=conversation.id,
+                                                 customer_id=customer.id, identified=cmd.identified)
             if decision.clarify:
                 options = options_from(decision.clarify)
                 reply_text = clarifying_question(options, doc.language)
@@ -359,8 +355,11 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
             if reply_text is None:
                 order = _work_order_for(rt, s, conversation, customer, message, doc, decision, now)
                 work_order_id, case_number = order.id, order.number
-                reply_text = _reply_for(decision, doc, case_number)
+                reply_text = work_order_reply(decision, doc.language, case_number)
         if reply_text is not None:
+            reply_text = with_greeting(s, reply_text, identified=cmd.identified, customer_id=customer.id,
+                                       new_conversation=cmd.conversation_id is None, conversation_id=conversation.id,
+                                       decision=decision, language=doc.language)
             reply = Message(id=new_id(), conversation_id=conversation.id, direction="out", author="bot",
                             text=reply_text, text_masked=reply_text, language=doc.language, created_at=now)
             s.add(reply)
