@@ -16,9 +16,10 @@ REF = "cust-known-1"
 DEBIT_FEE = "My debit card was charged a fee twice this month, please refund it"
 
 
-def say(rt: Runtime, text: str, *, identified: bool, conversation_id: str | None = None) -> IntakeOutcome:
+def say(rt: Runtime, text: str, *, identified: bool, conversation_id: str | None = None, ref: str = REF
+        ) -> IntakeOutcome:
     channel = "app" if identified else "chat"
-    return do_receive_message(rt, IncomingMessage(text, channel, REF, conversation_id, identified=identified))
+    return do_receive_message(rt, IncomingMessage(text, channel, ref, conversation_id, identified=identified))
 
 
 def open_business(rt: Runtime) -> str:
@@ -60,15 +61,20 @@ def test_identified_customer_is_greeted_by_the_business_in_progress_unidentified
 def test_a_product_already_given_is_not_asked_for_again(runtime: Runtime) -> None:
     debit_id, credit_id = _seed(runtime, AMBIGUOUS, DEBIT, CREDIT)
     # in this conversation: the customer named their debit card earlier, so "which card?" is not asked
-    first = say(runtime, DEBIT_FEE, identified=False)
-    again = say(runtime, AMBIGUOUS, identified=False, conversation_id=first.conversation_id)
+    first = say(runtime, "I have a question about my debit card", identified=True)
+    assert first.work_order_id is None or first.case_number  # whatever the bot made of it
+    again = say(runtime, AMBIGUOUS, identified=True, conversation_id=first.conversation_id)
     assert again.clarification == () and again.decision.kind == DecisionKind.ANSWER
     assert again.decision.match is not None and again.decision.match.entry_id == debit_id
     assert [r.code for r in again.decision.because] == ["known_product"]
     assert again.reply_text == DEBIT[2]
 
-    # without it, a new anonymous conversation is asked which card
-    fresh = say(runtime, AMBIGUOUS, identified=False)
+    # the same two messages on the web chat (not identified): asked which card, as always
+    chat = say(runtime, "I have a question about my debit card", identified=False)
+    asked = say(runtime, AMBIGUOUS, identified=False, conversation_id=chat.conversation_id)
+    assert {o.entry_id for o in asked.clarification} == {debit_id, credit_id}
+    # and a customer who has given no product is asked too
+    fresh = say(runtime, AMBIGUOUS, identified=True, ref="cust-new-2")
     assert {o.entry_id for o in fresh.clarification} == {debit_id, credit_id}
 
 

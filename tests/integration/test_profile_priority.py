@@ -77,7 +77,7 @@ def test_high_tier_angry_customer_outranks_a_standard_one_with_the_same_text_and
     customer_with_profile(rt, "vip-angry", tier="private", value=0.9, loyalty=0.5)
     customer_with_profile(rt, "std-angry", tier="standard", profile=False)
     std = say(rt, ANGRY, "std-angry")
-    rt.clock.advance(timedelta(minutes=1))  # the standard one came first and is newer in nothing
+    rt.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
     vip = say(rt, ANGRY, "vip-angry")
     assert vip.doc.emotion.label == "angry" == std.doc.emotion.label
     assert vip.doc.complaint_level < 3  # not a high-risk hand-over: the notice is the profile's doing
@@ -115,7 +115,7 @@ def test_value_and_loyalty_lift_an_order_but_never_past_one_about_to_breach(prio
     customer_with_profile(rt, "loyal", tier="standard", value=0.95, loyalty=0.95)
     customer_with_profile(rt, "plain", tier="standard", profile=False)
     plain = say(rt, PLAIN, "plain")
-    rt.clock.advance(timedelta(minutes=1))
+    rt.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
     loyal = say(rt, PLAIN, "loyal")
     loyal_priority, reasons, events = order(rt, loyal.work_order_id)  # type: ignore[arg-type]
     plain_priority, _, _ = order(rt, plain.work_order_id)  # type: ignore[arg-type]

@@ -7,10 +7,10 @@ browser session and identifies nobody) does the bot use anything beyond the conv
 - the greeting: the first message of a new conversation is answered with the customer's most recent work order
   still open or paused (its case number, product and topic), e.g. "您好，关于您的「信用卡 · 费用与收费」工单
   （编号 ...），目前正在处理中。";
-- the product of that business counts as already given.
-Anywhere, a product the customer named earlier in this conversation counts as given: when the bot would ask which
-of several knowledge entries is meant and exactly one of them is about a product already given, it answers that
-one instead of asking. On an unidentified channel nothing of the customer's other business is read or said."""
+- no question asked twice: when the bot would ask which of several knowledge entries is meant and exactly one of
+  them is about a product the customer has already given (in this message, earlier in this conversation, or as
+  the product of their business in progress), it answers that one instead of asking.
+On an unidentified channel the bot behaves as it always has: nothing of the customer is read or said."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def with_greeting(session: Session, reply: str, *, identified: bool, new_convers
 def known_products(session: Session, conversation_id: str, doc: TriageDoc, *, customer_id: str | None = None
                    ) -> set[str]:
     """The products the customer has named: in this message, earlier in this conversation, and (`customer_id`
-    given: identified channels only) the product of their business in progress."""
+    given) the product of their business in progress."""
     known = {doc.product} if doc.product else set()
     known.update(p for p in session.scalars(
         select(TriageResult.product).join(Message, Message.id == TriageResult.message_id)
@@ -115,9 +115,10 @@ def skip_answered_question(decision: Decision, known: Collection[str], product_o
 
 def without_answered_question(session: Session, decision: Decision, doc: TriageDoc, *, conversation_id: str,
                               customer_id: str, identified: bool) -> Decision:
-    """`skip_answered_question` with what the customer has given (read only when there is a question)."""
-    if not decision.clarify:
+    """`skip_answered_question` with what an identified customer has given (read only when there is a
+    question); on an unidentified channel the question is asked as always."""
+    if not decision.clarify or not identified:
         return decision
-    known = known_products(session, conversation_id, doc, customer_id=customer_id if identified else None)
+    known = known_products(session, conversation_id, doc, customer_id=customer_id)
     matcher = load_topic_matcher()
     return skip_answered_question(decision, known, lambda question: matcher.match(question).product)
