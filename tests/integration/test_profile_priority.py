@@ -135,3 +135,28 @@ def test_value_and_loyalty_lift_an_order_but_never_past_one_about_to_breach(prio
     assert next(r for r in rows if r.conversation_id == plain.conversation_id).guarded
     team = team_order_ids(rt, plain.work_order_id)  # type: ignore[arg-type]
     assert team.index(plain.work_order_id) < team.index(loyal.work_order_id)  # type: ignore[arg-type]
+
+
+def test_a_follow_up_with_strong_emotion_raises_the_open_order_once_and_tells_the_lead(prio_rt: Runtime) -> None:
+    rt = prio_rt
+    customer_with_profile(rt, "gold-calm", tier="gold", value=0.4, loyalty=0.4)
+    first = say(rt, PLAIN, "gold-calm")
+    before, reasons, events = order(rt, first.work_order_id)  # type: ignore[arg-type]
+    assert "lead_told" not in events and not any(r.startswith("vip_emotion") for r in reasons)
+
+    rt.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    angry = do_receive_message(rt, IncomingMessage(ANGRY, "app", "gold-calm", first.conversation_id,
+                                                   identified=True))
+    assert angry.work_order_id == first.work_order_id  # the follow-up joined the open order
+    after, _, events = order(rt, first.work_order_id)  # type: ignore[arg-type]
+    assert after == before - 1 and events.count("priority_raised") == 1 and events.count("lead_told") == 1
+    row = next(r for r in conversation_queue(rt) if r.conversation_id == first.conversation_id)
+    assert row.priority == after and "vip_emotion.strong" in {r.key for r in row.reasons}
+
+    say_again = do_receive_message(rt, IncomingMessage(ANGRY, "app", "gold-calm", first.conversation_id,
+                                                       identified=True))
+    assert say_again.work_order_id == first.work_order_id
+    again, _, events = order(rt, first.work_order_id)  # type: ignore[arg-type]
+    assert again == after and events.count("lead_told") == 1  # told once per order
+    with rt.session_factory() as s:
+        assert len(s.scalars(select(Notification).where(Notification.kind == "vip_emotion")).all()) == 1

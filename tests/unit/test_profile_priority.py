@@ -15,9 +15,11 @@ from caredesk.profiles.priority import (
     ProfileLift,
     guarded,
     high_tier,
+    lift_count,
     profile_lift,
     queue_rank,
     sla_at_risk,
+    strong_emotion,
     strong_from_high_tier,
 )
 from caredesk.profiles.scores import ProfileScores
@@ -124,3 +126,10 @@ def test_guarded_order_wins_a_tie_and_unguarded_orders_keep_their_priority() -> 
     rows = {"lifted-p1": _facts(1, False), "guarded-p3": _facts(3, True), "p2": _facts(2, False),
             "p4": _facts(4, False)}
     assert ordered(rows, rows.__getitem__) == ["guarded-p3", "lifted-p1", "p2", "p4"]
+
+
+def test_strong_emotion_alone_and_the_lift_counted_back_from_stored_reasons() -> None:
+    assert strong_emotion("angry", 0.6, 0) and strong_emotion("neutral", 1.0, 2)
+    assert not strong_emotion("angry", 0.5, 1) and not strong_emotion("anxious", 0.99, 1)
+    assert lift_count(["urgency general +1", "tier gold +1", "value high +1", "vip_emotion strong +1"]) == 2
+    assert lift_count([]) == 0

@@ -196,6 +196,7 @@ def _work_order_for(rt: IntakeDeps, s: Session, conversation: Conversation, cust
     just started tracks the case in an order of its own: urgent SLA, first in the queue), a new order."""
     from caredesk.workorders.actions import append_event, do_open_work_order, transition
     from caredesk.workorders.follow_up import FollowUp, follow_up_of
+    from caredesk.workorders.lead_notice import raise_on_strong_emotion
     from caredesk.workorders.model import Status
 
     current = None if new else s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id)
@@ -211,6 +212,8 @@ def _work_order_for(rt: IntakeDeps, s: Session, conversation: Conversation, cust
                        note="the customer wrote again after the resolution",
                        data={"note_code": "reopened_by_customer"})
         current.updated_at = now
+        raise_on_strong_emotion(s, current, tier=customer.tier, emotion=doc.emotion.label, now=now,
+                                emotion_confidence=doc.emotion.confidence, complaint_level=doc.complaint_level)
         if current.first_response_at is not None and current.awaiting_reply_since is None:
             current.awaiting_reply_since = now  # the next-response clock starts
             current.sla_next_check_at = now if current.sla_policy else None

@@ -20,7 +20,8 @@ from caredesk.profiles.scores import ProfileScores
 
 __all__ = ["ANGER_CONFIDENCE", "GUARD_COMPLAINT_LEVEL", "HIGH_SCORE", "HIGH_TIERS", "LIFT_REASONS",
            "PROFILE_LIFT_MAX", "SLA_AT_RISK_WITHIN", "STRONG_COMPLAINT_LEVEL", "ProfileLift", "guarded",
-           "high_tier", "profile_lift", "queue_rank", "sla_at_risk", "strong_from_high_tier"]
+           "high_tier", "lift_count", "profile_lift", "queue_rank", "sla_at_risk", "strong_emotion",
+           "strong_from_high_tier"]
 
 HIGH_SCORE = 0.8  # a value or loyalty score (0-1) at or above this is "high"
 HIGH_TIERS = ("private", "gold")
@@ -52,11 +53,14 @@ def high_tier(tier: str | None, scores: ProfileScores | None) -> bool:
     return tier in HIGH_TIERS or (scores is not None and _high(scores.value_score))
 
 
+def strong_emotion(emotion: str, emotion_confidence: float, complaint_level: int) -> bool:
+    """Angry with confidence, or a complaint at STRONG_COMPLAINT_LEVEL or above."""
+    return (emotion == "angry" and emotion_confidence >= ANGER_CONFIDENCE) or complaint_level >= STRONG_COMPLAINT_LEVEL
+
+
 def strong_from_high_tier(tier: str | None, scores: ProfileScores | None, *, emotion: str,
                           emotion_confidence: float, complaint_level: int) -> bool:
-    strong = (emotion == "angry" and emotion_confidence >= ANGER_CONFIDENCE) \
-        or complaint_level >= STRONG_COMPLAINT_LEVEL
-    return strong and high_tier(tier, scores)
+    return strong_emotion(emotion, emotion_confidence, complaint_level) and high_tier(tier, scores)
 
 
 def profile_lift(scores: ProfileScores | None, *, tier: str | None, emotion: str, emotion_confidence: float,
@@ -71,6 +75,11 @@ def profile_lift(scores: ProfileScores | None, *, tier: str | None, emotion: str
         reasons.append(LIFT_REASONS["loyalty"])
     kept = tuple(reasons[:PROFILE_LIFT_MAX])  # each +1; strong emotion is kept first when all three apply
     return ProfileLift(len(kept), kept, strong)
+
+
+def lift_count(priority_reasons: list[str] | tuple[str, ...]) -> int:
+    """How many steps of profile lift these stored priority reasons hold."""
+    return sum(1 for r in priority_reasons if r in LIFT_REASONS.values())
 
 
 def sla_at_risk(next_due_at: datetime | None, now: datetime, *, sla_state: str | None = None) -> bool:

@@ -126,11 +126,14 @@ def _complaint_types(session: Session, ids: list[str]) -> tuple[dict[str, set[st
 
 
 def created_reasons(session: Session, order_ids: list[str]) -> dict[str, list[str]]:
-    """The priority rule's reasons, as recorded when each order was created (one query, even for none: the
-    queue's query count does not depend on what it shows)."""
+    """The priority rule's reasons, as recorded when each order was created or last had its priority raised
+    (workorders/lead_notice.py; one query, even for none: the queue's query count does not depend on what it
+    shows)."""
     created = session.execute(select(WorkOrderEvent.work_order_id, WorkOrderEvent.data)
-                              .where(WorkOrderEvent.work_order_id.in_(order_ids), WorkOrderEvent.kind == "created"))
-    return {oid: list((data or {}).get("priority_reasons") or []) for oid, data in created}
+                              .where(WorkOrderEvent.work_order_id.in_(order_ids),
+                                     WorkOrderEvent.kind.in_(("created", "priority_raised")))
+                              .order_by(WorkOrderEvent.work_order_id, WorkOrderEvent.seq))
+    return {oid: list((data or {}).get("priority_reasons") or []) for oid, data in created}  # the latest wins
 
 
 def _visible_conversations(session: Session, viewer: Viewer, limit: int) -> list[Conversation]:
