@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     Conversation,
@@ -19,7 +21,8 @@ from caredesk.storage.orm import (
     WorkOrder,
 )
 
-__all__ = ["Said", "add_conversation", "add_customer", "add_order", "add_profile", "add_source"]
+__all__ = ["Said", "add_conversation", "add_customer", "add_order", "add_profile", "add_source",
+           "customer_with_profile"]
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,25 @@ def add_source(rt: Runtime, customer_id: str, source: str, *, status: str, fetch
                                              expires_at=expires_at, updated_at=updated_at))
         uow.commit()
 
+
+def customer_with_profile(rt: Runtime, ref: str, *, tier: str = "standard", value: float | None = None,
+                          loyalty: float | None = None, emotion: str | None = None, tags: tuple[str, ...] = (),
+                          now: datetime | None = None, profile: bool = True) -> str:
+    """The customer's id: created with `tier` (or updated to it) and, unless `profile` is False, given a profile
+    with these scores."""
+    at = now or rt.clock.now()
+    with rt.uow() as uow:
+        s = uow.session
+        customer = s.scalar(select(Customer).where(Customer.ref == ref))
+        if customer is None:
+            customer = Customer(ref=ref, tier=tier, created_at=at)
+            s.add(customer)
+        customer.tier = tier
+        s.flush()
+        if profile:
+            s.merge(CustomerProfile(customer_id=customer.id, features={}, value_score=value, loyalty_score=loyalty,
+                                    escalation_risk=None, segment=None, tags=list(tags), drivers={},
+                                    emotion_current=emotion, emotion_trend=None, updated_at=at))
+        customer_id = customer.id
+        uow.commit()
+    return customer_id
