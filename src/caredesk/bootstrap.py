@@ -163,7 +163,7 @@ def _subscribe(rt: Runtime) -> None:
 def _check_task_shapes(rt: Runtime) -> None:
     """mypy checks here that the runtime gives every tasks module the dependencies it asks for."""
     from caredesk.alarms.tasks import AlarmTaskDeps
-    from caredesk.analytics.tasks import AnalyticsTaskDeps
+    from caredesk.analytics.tasks import AnalyticsTaskDeps, ForecastTaskDeps
     from caredesk.compliance.retention import RetentionDeps
     from caredesk.emergency.tasks import EmergencyTaskDeps
     from caredesk.knowledge.tasks import SuggestionDeps
@@ -174,7 +174,8 @@ def _check_task_shapes(rt: Runtime) -> None:
 
     shapes: tuple[AlarmTaskDeps, RetentionDeps, EmergencyTaskDeps, SuggestionDeps, SlaTaskDeps, TriageTaskDeps,
                   WorkOrderDeps, WorkOrderTaskDeps, AnalyticsTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt, rt)
-    del shapes
+    forecast: ForecastTaskDeps = rt
+    del shapes, forecast
 
 
 def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None, make_current: bool = True
