@@ -205,8 +205,8 @@ def forecast_for_page(session: Session, store: ForecastStore, *, now: datetime, 
                       budget_seconds: float) -> tuple[TeamForecast, bool]:
     """(the forecast to show, whether the worker should compute a fresh one). The stored forecast of this hour
     when there is one; else an older stored one; else a quick one now: seasonal naive (no model fit, no
-    statsmodels import: milliseconds a series) for what fits in `budget_seconds`, never stored (the worker's
-    Holt-Winters replaces it)."""
+    statsmodels import: ~50 ms a series, mostly the history read) for what fits in `budget_seconds`, never
+    stored (the worker's Holt-Winters replaces it)."""
     stored = store.get()
     if stored is not None and stored.hour == hour_of(now) and stored.complete:
         return stored, False
