@@ -54,7 +54,7 @@ def _csv(body: bytes) -> list[list[str]]:
 
 def test_team_page_forecast_staffing_and_exports(web: TestClient, demo_runtime: Runtime) -> None:
     _history(demo_runtime)
-    store = QueueStore(demo_runtime.queue.huey.storage)
+    store = QueueStore(demo_runtime.queue.huey)
     assert store.get() is None
     submit_sign_in(web, "lead")
     first = web.get("/analytics/team", headers=EN)

@@ -148,7 +148,7 @@ def test_team_forecast_per_series_with_staffing_kept_in_the_queue_store(engine: 
     assert busy.contacts == pytest.approx(8 * 33 / 91, abs=0.8)
     assert busy.staff == agents_needed(busy.contacts, 300.0, target=0.8, within_seconds=60.0) >= 1
 
-    store = QueueStore(SqliteHuey("fc-test", filename=str(tmp_path / "tasks.db")).storage)
+    store = QueueStore(SqliteHuey("fc-test", filename=str(tmp_path / "tasks.db")))
     assert store.get() is None
     store.put(forecast)
     assert store.get() == forecast == TeamForecast.from_json(forecast.to_json())
@@ -163,7 +163,7 @@ def test_team_forecast_per_series_with_staffing_kept_in_the_queue_store(engine: 
 def test_page_without_a_stored_forecast_computes_a_quick_one_within_its_budget(engine: Engine,
                                                                                tmp_path: Path) -> None:
     _load_history(engine, weeks=2)
-    store = QueueStore(SqliteHuey("fc-quick", filename=str(tmp_path / "tasks.db")).storage)
+    store = QueueStore(SqliteHuey("fc-quick", filename=str(tmp_path / "tasks.db")))
     clock = iter([0.0, 5.0, 10.0, 15.0, 20.0])
     with Session(engine) as s:
         limited = compute_team_forecast(s, now=NOW, zone=ZONE, plan=PLAN, budget_seconds=1.0,
@@ -172,3 +172,20 @@ def test_page_without_a_stored_forecast_computes_a_quick_one_within_its_budget(e
         quick, refresh = forecast_for_page(s, store, now=NOW, zone=ZONE, plan=PLAN, budget_seconds=10.0)
     assert refresh and {x.method for x in quick.series} == {"seasonal_naive"}
     assert store.get() is None  # the quick one is never stored: the worker's replaces it
+
+
+def test_the_store_on_redis_is_shared_by_every_process(redis_url: str) -> None:
+    """Several processes (API, workers) read the one forecast the worker wrote: on Redis when configured."""
+    from huey import RedisHuey
+
+    forecast = TeamForecast(NOW, NOW, (), (), 240.0, False, 0, 1.0, 60.0, 0.8)
+    writer, reader = (QueueStore(RedisHuey("fc-redis", url=redis_url), key="test:team_forecast") for _ in range(2))
+    writer.huey.storage.pop_data(writer.key)
+    try:
+        assert reader.get() is None
+        writer.put(forecast)
+        assert reader.get() == forecast
+        writer.huey.storage.put_data(writer.key, b"garbled")
+        assert reader.get() is None  # another version's or a broken value: computed again, no error
+    finally:
+        writer.huey.storage.pop_data(writer.key)

@@ -50,7 +50,7 @@ def refresh_team_forecast() -> str:
 
     rt: ForecastTaskDeps = task_context()
     now = rt.clock.now()
-    store = QueueStore(rt.queue.huey.storage)
+    store = QueueStore(rt.queue.huey)
     stored = store.get()
     if stored is not None and stored.complete and stored.hour == hour_of(now):
         return "current"

@@ -12,6 +12,7 @@ imported inside the fit (analytics/forecast.py), never here."""
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -183,22 +184,24 @@ class ForecastStore(Protocol):
 @dataclass
 class QueueStore:
     """The latest forecast in the task queue's key-value store (Huey's `put_data`/`peek_data`): shared by
-    the worker that computes it and every API process that shows it, one key, overwritten."""
+    the worker that computes it and every API process that shows it; one key, overwritten. Written with the
+    queue's serializer, so it is well-formed beside the task results in the same store."""
 
-    storage: Any
+    huey: Any
     key: str = field(default=STORE_KEY)
 
     def get(self) -> TeamForecast | None:
-        raw = self.storage.peek_data(self.key)
+        raw = self.huey.storage.peek_data(self.key)
         if not isinstance(raw, bytes | str):  # Huey's EmptyData: nothing stored yet
             return None
         try:
-            return TeamForecast.from_json(raw)
-        except (ValueError, KeyError, TypeError):  # written by another version: computed again
+            return TeamForecast.from_json(self.huey.serializer.deserialize(raw))
+        except (ValueError, KeyError, TypeError, AttributeError, EOFError, pickle.UnpicklingError):
+            # written by another version, or garbled: computed again
             return None
 
     def put(self, forecast: TeamForecast) -> None:
-        self.storage.put_data(self.key, forecast.to_json().encode())
+        self.huey.storage.put_data(self.key, self.huey.serializer.serialize(forecast.to_json()))
 
 
 def forecast_for_page(session: Session, store: ForecastStore, *, now: datetime, zone: tzinfo, plan: Staffing,

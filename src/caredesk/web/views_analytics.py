@@ -120,7 +120,7 @@ def team(request: Request, rt: RuntimeDep, session: SessionDep, staff: Analyst) 
 
     def build(s: Session, t: Translator, p: Period) -> Page:
         page = team_page(s, t, p, now)
-        forecast, refresh = forecast_for_page(s, QueueStore(rt.queue.huey.storage), now=now,
+        forecast, refresh = forecast_for_page(s, QueueStore(rt.queue.huey), now=now,
                                               zone=st.display_timezone, plan=plan,
                                               budget_seconds=FORECAST_BUDGET_SECONDS)
         if refresh and rt.queue.first_this_minute("team_forecast_asked", now):
