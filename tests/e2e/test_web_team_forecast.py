@@ -78,14 +78,14 @@ def test_team_page_forecast_staffing_and_exports(web: TestClient, demo_runtime: 
     rows = _csv(web.get("/analytics/team", params={"series": "channel:chat", "format": "csv",
                                                    "table": "forecast"}, headers=EN).content)
     assert rows[0] == ["Day", "Messages expected", "Lower", "Upper", "Complaints expected", "Lower", "Upper"]
-    assert len(rows) == 1 + 15  # 14 x 24 hours from this hour touch 15 local days
+    assert len(rows) == 1 + 15 and rows[1][0].endswith("(rest of today)")  # then 14 whole days
     whole = [float(x) for x in rows[2][1:]]
     assert whole[1] <= whole[0] <= whole[2] and 40 < whole[0] < 80  # 9 x 6 + 15 x 1 = 69 a day
     assert whole[3] == pytest.approx(33, rel=0.3)  # complaints: 9 x 2 + 15 x 1 a day
 
     staffing = _csv(web.get("/analytics/team", params={"format": "csv", "table": "staffing"}, headers=EN).content)
     assert staffing[0][:3] == ["Day", "00", "01"] and staffing[0][-1] == "Peak staff needed"
-    assert len(staffing) == 1 + 15 and len(staffing[1]) == 26
+    assert len(staffing) == 1 + 15 and len(staffing[1]) == 26 and "" not in staffing[-1]  # the last day whole
     day = staffing[2]
     assert int(day[11]) >= 1 and int(day[11]) >= int(day[3])  # 11:00 (busy) needs at least 03:00's staff
     assert int(day[-1]) == max(int(x) for x in day[1:25])

@@ -135,7 +135,7 @@ def test_team_forecast_per_series_with_staffing_kept_in_the_queue_store(engine: 
     total = forecast.find("all")
     assert total is not None and total.method == "holt_winters" and total.history_hours == 3 * 168
     assert [p.day for p in total.messages][:2] == [date(2026, 11, 30), date(2026, 12, 1)]
-    assert len(total.messages) == DAYS + 1  # 14 x 24 hours from 09:00 UTC (17:00 local) span 15 local days
+    assert len(total.messages) == DAYS + 1  # the rest of today (from 17:00 local), then 14 whole days
     whole = total.messages[1]
     assert whole.lower <= whole.expected <= whole.upper
     assert 80 < whole.expected < 110  # 9 busy hours x 8 + 15 quiet ones + 4 from the web channel: 91
@@ -143,7 +143,7 @@ def test_team_forecast_per_series_with_staffing_kept_in_the_queue_store(engine: 
     assert chat is not None and 0.4 < chat.complaints[1].expected / chat.messages[1].expected < 0.65
     assert forecast.handled_share == pytest.approx(33 / 91, abs=0.01)  # a day: 9 x 2 + 15 x 1 of 91
     assert not forecast.aht_measured and forecast.aht_seconds == 300.0  # no log: the configured time
-    assert len(forecast.staffing) == DAYS * 24
+    assert len(forecast.staffing) == 7 + DAYS * 24  # 17:00-24:00 local, then 14 days
     busy = next(h for h in forecast.staffing if h.start.astimezone(ZONE).hour == 11)
     assert busy.contacts == pytest.approx(8 * 33 / 91, abs=0.8)
     assert busy.staff == agents_needed(busy.contacts, 300.0, target=0.8, within_seconds=60.0) >= 1

@@ -138,12 +138,14 @@ def _wanted(session: Session, start: datetime) -> list[tuple[str, str]]:
 def compute_team_forecast(session: Session, *, now: datetime, zone: tzinfo, plan: Staffing,
                           budget_seconds: float | None = None, method: Method | None = None,
                           timer: Callable[[], float] = time.monotonic) -> TeamForecast:
-    """The forecast from the current hour for `DAYS` days, on the whole hours before it. With
+    """The forecast from the current hour to the end of the `DAYS`th local day after today (the rest of today,
+    then whole days: no partial day at the end), on the whole hours before it. With
     `budget_seconds`, series after the totals are started only while the budget lasts (complete=False when
     some were left out); `method` forces the model (the page's quick one: seasonal naive, no statsmodels)."""
     began = timer()
     start = hour_of(now)  # from the current hour: its partial count is no history (it would pull the level down)
-    horizon = DAYS * 24
+    last = start.astimezone(zone).date() + timedelta(days=DAYS + 1)  # the rest of today, then DAYS whole days
+    horizon = int((datetime(last.year, last.month, last.day, tzinfo=zone) - start).total_seconds() // 3600)
     times = [start + timedelta(hours=h) for h in range(horizon)]
     series: list[SeriesForecast] = []
     total_mean = np.zeros(horizon)

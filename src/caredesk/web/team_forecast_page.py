@@ -50,7 +50,8 @@ def add_forecast(page: Page, t: Translator, forecast: TeamForecast, selected: st
     if refreshing:
         note += " " + t("dash.fc.refreshing")
     if shown is not None:
-        days = [p.day.isoformat() for p in shown.messages]
+        today, rest = forecast.hour.astimezone(zone).date(), t("dash.fc.rest_of_today")
+        days = [p.day.isoformat() + (f" ({rest})" if p.day == today else "") for p in shown.messages]
         page.add(Table("forecast", t("dash.table.forecast", series=_series_label(t, shown)),
                        [Column(t("dash.col.day")), Column(t("dash.fc.messages_expected"), "number"),
                         Column(t("dash.fc.lower"), "number"), Column(t("dash.fc.upper"), "number"),
