@@ -10,12 +10,8 @@ one is trained first, which is measured as the model step)."""
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import argparse
+import os
 import sys
 import time
 import tracemalloc
@@ -142,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracemalloc", action="store_true", help="also the Python heap each step kept")
     parser.add_argument("--smaps", type=int, default=0, metavar="N", help="list the N largest resident mappings")
     args = parser.parse_args(argv)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # one BLAS thread, as the server (numpy is not imported yet)
     stages = measure(args.tracemalloc)
     print("| step | VmRSS delta MB | VmRSS after MB |" + (" Python heap MB |" if args.tracemalloc else "")
           + " s |")
