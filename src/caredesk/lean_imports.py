@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
-from types import ModuleType
+from types import FrameType, ModuleType
 
 __all__ = ["REFUSED", "install"]
 
@@ -27,12 +27,12 @@ class _RefuseFor(MetaPathFinder):
         importer = REFUSED.get(fullname)
         if importer is None:
             return None
-        frame = sys._getframe(1)
+        frame: FrameType | None = sys._getframe(1)
         while frame is not None:  # the import statement's module is a few importlib frames up
             if frame.f_globals.get("__name__") == importer:
                 raise ModuleNotFoundError(f"{fullname} is not loaded for {importer} (caredesk.lean_imports)",
                                           name=fullname)
-            frame = frame.f_back  # type: ignore[assignment]
+            frame = frame.f_back
         return None
 
 

@@ -129,7 +129,7 @@ def _same_bytes(path: Path, table: np.ndarray) -> bool:
             shape, fortran, dtype = read_header(f)
             if shape != table.shape or fortran or dtype != table.dtype:
                 return False
-            flat = memoryview(np.ascontiguousarray(table)).cast("B")
+            flat = np.ascontiguousarray(table).data.cast("B")
             chunk = 1 << 22
             for start in range(0, len(flat), chunk):
                 if f.read(chunk) != flat[start:start + chunk]:
