@@ -146,10 +146,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     # Load (or first-run train) the model and run it once, which loads jieba's dictionary and the sentence
     # encoder; build the knowledge index: no first request waits, and with --workers the forked processes
     # share all of it instead of each loading its own copy. Then hand the freed heap back.
+    from caredesk.cli.memory import release_free_memory, train_apart
+
     _map_encoder_table(rt)
+    train_apart(rt.settings.models_path)  # a first start trains in a child: its leftovers stay there
     rt.triage("您好，我的银行卡无法登录 hello")
     rt.knowledge_index()
-    from caredesk.cli.memory import release_free_memory
 
     release_free_memory()
     json_logs = rt.settings.log_format == "json"

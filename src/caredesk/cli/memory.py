@@ -7,8 +7,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+from pathlib import Path
 
-__all__ = ["release_free_memory"]
+__all__ = ["release_free_memory", "train_apart"]
 
 
 def release_free_memory() -> bool:
@@ -24,3 +25,30 @@ def release_free_memory() -> bool:
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
     return bool(trim(0))
+
+
+def _train(models_root: str) -> None:
+    from pathlib import Path
+
+    from caredesk.triage.model import load_active_model
+
+    load_active_model(Path(models_root))
+
+
+def train_apart(models_root: Path) -> bool:
+    """On a first start (no active triage model yet) train it in a child process, so that the server only
+    loads the artefact: training leaves ~130 MB of fragments (vectoriser vocabularies, the corpus's vectors,
+    the fitting's arrays) that glibc cannot hand back, and a server would carry them for its whole life.
+    The same `load_active_model` trains and activates it. True when a child trained it."""
+    import multiprocessing
+
+    from caredesk.triage.model import ARTEFACT, active_version
+
+    version = active_version(models_root)
+    if version is not None and (models_root / "triage" / version / ARTEFACT).is_file():
+        return False
+    child = multiprocessing.get_context("spawn").Process(target=_train, args=(str(models_root),),
+                                                         name="caredesk-train")
+    child.start()
+    child.join()
+    return child.exitcode == 0  # else the server trains it itself, as before, and says why if that fails too
