@@ -77,7 +77,8 @@ def _imports() -> list[tuple[str, Callable[[], Any]]]:
     ]
 
 
-def measure(trace: bool = False, steps: list[tuple[str, Callable[[], Any]]] | None = None) -> list[Stage]:
+def measure(trace: bool = False, steps: list[tuple[str, Callable[[], Any]]] | None = None, *,
+            table: bool = True) -> list[Stage]:
     state: dict[str, Any] = {}
 
     def runtime() -> None:
@@ -87,6 +88,10 @@ def measure(trace: bool = False, steps: list[tuple[str, Callable[[], Any]]] | No
 
         state["rt"] = build_runtime(Settings())
         state["app"] = create_app(state["rt"])
+        if table:  # as `caredesk serve` does: the encoder's table mapped from var/cache
+            from caredesk.text.encoder import set_table_dir
+
+            set_table_dir(state["rt"].settings.var_dir / "cache")
 
     def model() -> None:
         from caredesk.triage.model import load_active_model
@@ -137,16 +142,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m caredesk.bench.memory_profile", description=__doc__)
     parser.add_argument("--tracemalloc", action="store_true", help="also the Python heap each step kept")
     parser.add_argument("--smaps", type=int, default=0, metavar="N", help="list the N largest resident mappings")
+    parser.add_argument("--table-in-memory", action="store_true",
+                        help="keep the sentence encoder's table in the process (as before it was mapped)")
     args = parser.parse_args(argv)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # one BLAS thread, as the server (numpy is not imported yet)
-    stages = measure(args.tracemalloc)
+    stages = measure(args.tracemalloc, table=not args.table_in_memory)
     print("| step | VmRSS delta MB | VmRSS after MB |" + (" Python heap MB |" if args.tracemalloc else "")
           + " s |")
     print("| --- | ---: | ---: |" + (" ---: |" if args.tracemalloc else "") + " ---: |")
     for s in stages:
         py = f" {s.python_mb if s.python_mb is not None else ''} |" if args.tracemalloc else ""
         print(f"| {s.name} | {s.delta_mb:+.1f} | {s.rss_mb:.1f} |{py} {s.seconds} |")
+    parts = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in Path("/proc/self/status").read_text()
+             .splitlines() if line.startswith(("RssAnon", "RssFile"))}
+    print(f"\nRssAnon {parts['RssAnon']:.1f} MB (the process's own), RssFile {parts['RssFile']:.1f} MB (mapped files)")
     mods = sorted({m.split(".")[0] for m in sys.modules})
     print(f"\nmodules loaded: {len(sys.modules)}; pandas {'pandas' in sys.modules}, statsmodels "
           f"{'statsmodels' in sys.modules}, pkg_resources {'pkg_resources' in sys.modules}")
