@@ -139,6 +139,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
     if workers < 1:
         fail("--workers must be at least 1")
+    from caredesk.cli.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before the request threads exist (forked workers inherit it)
     rt = _runtime()
     if workers > 1 and rt.settings.tasks_mode == "embedded":
         fail("several API processes need a shared task queue: set CAREDESK_REDIS_URL and "

@@ -9,7 +9,9 @@ import ctypes.util
 import gc
 from pathlib import Path
 
-__all__ = ["release_free_memory", "train_apart"]
+__all__ = ["limit_malloc_arenas", "release_free_memory", "train_apart"]
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
 def release_free_memory() -> bool:
@@ -25,6 +27,27 @@ def release_free_memory() -> bool:
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
     return bool(trim(0))
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """At most `arenas` glibc malloc arenas (as MALLOC_ARENA_MAX=2 would): by default every thread that
+    allocates while another holds the lock gets an arena of its own, up to 8 per core, and each keeps the
+    blocks its thread freed. The request threads of a server grow RSS that way under concurrent load. An
+    operator's MALLOC_ARENA_MAX wins (glibc read it at start). True when set here."""
+    import os
+
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_ARENA_MAX, arenas))
 
 
 def _train(models_root: str) -> None:
