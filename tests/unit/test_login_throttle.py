@@ -56,6 +56,17 @@ def test_memory_store_keeps_recent_failures_per_key_and_clears() -> None:
     assert store.failures("address:10.0.0.1", T0 - timedelta(seconds=1)) == [T0]
 
 
+def test_memory_store_stays_bounded_under_ever_new_names() -> None:
+    store = MemoryAttemptStore(max_keys=100)
+    keep = timedelta(minutes=15)
+    for i in range(1000):  # a new name every 10 s: all but the last 90 names have left the 15-minute window
+        store.add_failure(f"account:guess{i}", T0 + timedelta(seconds=10 * i), keep)
+    assert len(store._failures) <= 101
+    last = T0 + timedelta(seconds=9990)
+    assert store.failures("account:guess999", T0) == [last]  # names still inside the window are kept
+    assert store.failures("account:guess0", T0 - timedelta(days=1)) == []  # as Redis expires them after `keep`
+
+
 def test_locked_until_a_new_series_is_needed_after_a_lock() -> None:
     failures = minutes(0, 1, 2, 3, 4, 20, 21, 22, 23)  # locked 4..19; then four more: not yet five in a window
     assert locked_until(failures, T0 + timedelta(minutes=23), POLICY) is None

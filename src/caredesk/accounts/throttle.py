@@ -56,11 +56,13 @@ def _hashed(key: str) -> str:
 
 
 class MemoryAttemptStore:
-    """One process's failures (the embedded default)."""
+    """One process's failures (the embedded default). Past `max_keys` names, the names whose failures have
+    all left the window are dropped: sign-in attempts under ever new names must not grow it without bound."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_keys: int = 10_000) -> None:
         self._failures: dict[str, list[datetime]] = {}
         self._lock = threading.Lock()
+        self._max_keys = max_keys
 
     def failures(self, key: str, since: datetime) -> list[datetime]:
         with self._lock:
@@ -70,6 +72,8 @@ class MemoryAttemptStore:
         with self._lock:
             kept = [f for f in self._failures.get(_hashed(key), []) if f > at - keep]
             self._failures[_hashed(key)] = [*kept, at]
+            if len(self._failures) > self._max_keys:
+                self._failures = {k: v for k, v in self._failures.items() if v[-1] > at - keep}
 
     def clear(self, key: str) -> None:
         with self._lock:

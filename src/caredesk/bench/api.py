@@ -13,14 +13,29 @@ from pathlib import Path
 
 from caredesk.bench.http_load import load as _load
 from caredesk.bench.http_load import read as _read
-from caredesk.bench.processes import cli, free_port, last_traceback, rss_mb, start, stop, wait_ready
+from caredesk.bench.processes import cli, free_port, last_traceback, rss_mb, rss_parts_mb, start, stop, wait_ready
 from caredesk.bench.stats import Figures, Notes, log, mixed_messages, summary_ms
 
-__all__ = ["run"]
+__all__ = ["run", "slope_per_10k"]
+
+LONG_RUN_ENV = "CAREDESK_BENCH_API_LONG_MESSAGES"  # the long run's length (default: 100,000; quick: 2,000)
+
+
+def slope_per_10k(samples: list[tuple[int, float]]) -> float:
+    """Least-squares slope of RSS (MB) over messages sent, in MB per 10,000 messages, over the second half of
+    the samples (the first fill the bounded caches)."""
+    tail = samples[len(samples) // 2:]
+    if len(tail) < 2:
+        return 0.0
+    mx = sum(x for x, _ in tail) / len(tail)
+    my = sum(y for _, y in tail) / len(tail)
+    var = sum((x - mx) ** 2 for x, _ in tail)
+    return round(10_000 * sum((x - mx) * (y - my) for x, y in tail) / var, 2) if var else 0.0
 
 
 def run(quick: bool) -> tuple[Figures, Notes]:
     n, concurrency, warmup = (200, 8, 40) if quick else (2000, 8, 100)
+    long_n = int(os.environ.get(LONG_RUN_ENV, "") or (2000 if quick else 100_000))
     tmp = Path(tempfile.mkdtemp(prefix="caredesk-bench-api-"))
     env = {**os.environ, "CAREDESK_DATABASE_URL": f"sqlite:///{tmp / 'caredesk.db'}",
            "CAREDESK_VAR_DIR": str(tmp / "var"), "CAREDESK_SECRET_KEY": secrets.token_hex(32),
@@ -65,7 +80,18 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         detail_p50, detail_p99 = summary_ms(details.latencies)
         log(f"api: {n} work-order detail reads, {n / details.wall_s:.1f} req/s, p50 {detail_p50} ms, "
             f"p99 {detail_p99} ms")
-        failures = first.failures + warm.failures + load.failures + reads.failures + details.failures
+        # The long run: intake only, RSS read after each tenth, to see whether memory stays flat.
+        samples: list[tuple[int, float]] = [(0, rss_mb(proc.pid)[0])]
+        long_failures: list[str] = []
+        long_t0, step = time.perf_counter(), max(long_n // 10, 1)
+        for i, at in enumerate(range(0, long_n, step)):
+            chunk = _load(url, key, mixed_messages(min(step, long_n - at), seed=100 + i), concurrency, seed=100 + i)
+            long_failures += chunk.failures
+            samples.append((at + min(step, long_n - at), rss_mb(proc.pid)[0]))
+            log(f"api: long run {samples[-1][0]} messages, RSS {samples[-1][1]} MB")
+        long_s = time.perf_counter() - long_t0
+        parts = rss_parts_mb(proc.pid)
+        failures = first.failures + warm.failures + load.failures + reads.failures + details.failures + long_failures
         server_error = last_traceback(log_path) if failures else ""
     finally:
         stop(procs)
@@ -80,7 +106,12 @@ def run(quick: bool) -> tuple[Figures, Notes]:
                "workorder_detail_api_p50_ms": detail_p50, "workorder_detail_api_p99_ms": detail_p99,
                "workorder_detail_api_load_average_1m": details.load_avg_1m,
                "intake_api_failed_requests": float(len(failures)),
+               "api_long_run_messages": float(long_n), "api_rss_mb_after_long_run": samples[-1][1],
+               "api_rss_slope_mb_per_10k": slope_per_10k(samples), "api_long_run_rps": round(long_n / long_s, 1),
+               "api_rss_anon_mb_after_long_run": parts["anon"], "api_rss_file_mb_after_long_run": parts["file"],
                "bench_load_average_1m": load.load_avg_1m, "bench_client_cpu_share": load.client_cpu_share}
+    if long_n >= 100_000:
+        figures["api_rss_mb_after_100k"] = samples[-1][1]
     decisions = ", ".join(f"{k} {v}" for k, v in sorted(load.decisions.items()))
     notes = {"api": (
         "`caredesk serve` (1 uvicorn worker) as a subprocess on a fresh SQLite file after `caredesk db "
@@ -102,9 +133,15 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         "off for the one bench key). Then workorder_detail_api_*: "
         f"{n} GET /api/v1/work-orders/{{id}} over the work orders the warm-up and timed runs opened, from "
         f"{concurrency} threads: scope check, the order with its timeline and SLA standing, and the read's own "
-        "audit entry (read audit on).")}
+        "audit entry (read audit on). Then the long run: "
+        f"{long_n} more intakes ({LONG_RUN_ENV}) in ten chunks from {concurrency} threads, VmRSS after each: "
+        "api_rss_mb_after_long_run (api_rss_mb_after_100k when it is 100,000), api_rss_slope_mb_per_10k "
+        "(least squares over the second half of the samples), api_rss_anon_mb / api_rss_file_mb_after_long_run "
+        "(RssAnon: the process's own memory; RssFile: pages of mapped files, shared with every process "
+        f"mapping them, e.g. the sentence encoder's table). Samples (messages: MB): "
+        f"{', '.join(f'{m}: {r}' for m, r in samples)}.")}
     if failures:  # the figures stay in the report; the *_error note fails the run
         log(f"api: {len(failures)} requests failed, e.g. {failures[0]}")
-        notes["api_error"] = (f"{len(failures)} of {3 * n + warmup + 1} requests failed: "
+        notes["api_error"] = (f"{len(failures)} of {3 * n + warmup + 1 + long_n} requests failed: "
                               f"{'; '.join(sorted(set(failures))[:5])}. Server log: {server_error}")
     return figures, notes

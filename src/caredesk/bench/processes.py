@@ -15,7 +15,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
-__all__ = ["children", "cli", "free_port", "last_traceback", "memory_mb", "rss_mb", "sigterm_unwinds", "start",
+__all__ = ["children", "cli", "free_port", "last_traceback", "memory_mb", "rss_mb", "rss_parts_mb",
+           "sigterm_unwinds", "start",
            "stop", "wait_ready"]
 
 
@@ -126,6 +127,17 @@ def rss_mb(pid: int) -> tuple[float, float]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0]) / 1024
     return round(fields["VmRSS"], 1), round(fields["VmHWM"], 1)
+
+
+def rss_parts_mb(pid: int) -> dict[str, float]:
+    """VmRSS split as /proc/<pid>/status splits it, in MB: anon (the process's own pages: heap, arrays),
+    file (pages of mapped files: libraries, a memory-mapped model table; shared, clean, reclaimable), shmem."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            fields[key[3:].lower()] = round(int(value.split()[0]) / 1024, 1)
+    return fields
 
 
 def memory_mb(pid: int) -> dict[str, float]:

