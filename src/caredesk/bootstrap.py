@@ -83,6 +83,20 @@ def _register_tasks(queue: TaskQueue) -> None:
     # Every 5 minutes: judge the threshold alert rules; a breach or a recovery is told once.
     queue.register_periodic("analytics.check_thresholds", check_thresholds_periodic, crontab(minute="*/5"))
     queue.register("analytics.send_threshold_notice", send_threshold_notice, retries=5, retry_delay=30)
+    _register_profile_tasks(queue)
+
+
+def _register_profile_tasks(queue: TaskQueue) -> None:
+    from huey import crontab
+
+    from caredesk.profiles.tasks import refresh_profile, train_profiles_daily, update_segments_hourly
+
+    # After every customer message and answered survey (subscribed below): the profile within seconds.
+    queue.register("profiles.refresh", refresh_profile, retries=3, retry_delay=5)
+    # 20:15 UTC (04:15 in Beijing): refit the profile model, promote only a better one (profiles/training.py).
+    queue.register_periodic("profiles.train", train_profiles_daily, crontab(hour="20", minute="15"))
+    # Hourly: one partial_fit of the segments on the profiles refreshed in the hour.
+    queue.register_periodic("profiles.update_segments", update_segments_hourly, crontab(minute="23"))
 
 
 def _count_task_failure(name: str) -> None:
@@ -143,6 +157,7 @@ def _subscribe(rt: Runtime) -> None:
          name="queue:threshold notice")
     # `/metrics`: committed messages by decision (counted after the commit, like every other side effect)
     on(MessageReceived, count_decision, name="metrics:decision")
+    _subscribe_profiles(rt)
     # live updates for the workbench: ids and labels only
     on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
                                      "change": e.change}), name="live:alarm")
@@ -158,6 +173,19 @@ def _subscribe(rt: Runtime) -> None:
                                         "alarm_id": e.alarm_id}), name="live:message")
 
 
+def _subscribe_profiles(rt: Runtime) -> None:
+    """A customer's profile is refreshed by a queued task after each message and survey answer (not a task
+    hand-off: a lost refresh is redone by the next event or `caredesk profiles refresh`)."""
+    from caredesk.intake.events import MessageReceived
+    from caredesk.profiles.tasks import refresh_profile
+    from caredesk.workorders.events import SurveyAnswered
+
+    rt.subscribers.subscribe(MessageReceived, lambda e: rt.queue.enqueue(refresh_profile, "conversation",
+                                                                         e.conversation_id), name="queue:profile")
+    rt.subscribers.subscribe(SurveyAnswered, lambda e: rt.queue.enqueue(refresh_profile, "work_order",
+                                                                        e.work_order_id), name="queue:profile")
+
+
 def _check_task_shapes(rt: Runtime) -> None:
     """mypy checks here that the runtime gives every tasks module the dependencies it asks for."""
     from caredesk.alarms.tasks import AlarmTaskDeps
@@ -166,13 +194,15 @@ def _check_task_shapes(rt: Runtime) -> None:
     from caredesk.emergency.tasks import EmergencyTaskDeps
     from caredesk.knowledge.tasks import SuggestionDeps
     from caredesk.learning.tasks import TriageTaskDeps
+    from caredesk.profiles.tasks import ProfileTaskDeps
     from caredesk.sla.tasks import SlaTaskDeps
     from caredesk.workorders.deps import WorkOrderDeps
     from caredesk.workorders.tasks import WorkOrderTaskDeps
 
     shapes: tuple[AlarmTaskDeps, RetentionDeps, EmergencyTaskDeps, SuggestionDeps, SlaTaskDeps, TriageTaskDeps,
                   WorkOrderDeps, WorkOrderTaskDeps, AnalyticsTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt, rt)
-    del shapes
+    profile_shape: ProfileTaskDeps = rt
+    del shapes, profile_shape
 
 
 def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None, make_current: bool = True
