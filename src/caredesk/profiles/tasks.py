@@ -37,15 +37,14 @@ class ProfileTaskDeps(Protocol):
     def uow(self) -> UnitOfWork: ...
 
 
-def refresh_profile(kind: str, ref: str) -> str | None:
-    """Refresh the profile of the customer behind a customer, conversation or work-order id."""
+def refresh_profile(kind: str, ref: str) -> None:
+    """Refresh the profile of the customer behind a customer, conversation or work-order id. Returns nothing,
+    so that the queue keeps no result for it."""
     rt: ProfileTaskDeps = task_context()
     with rt.session_factory() as session:
         customer_id = customer_of(session, kind, ref)
-    if customer_id is None:
-        return None
-    do_refresh_profile(rt.uow(), customer_id, now=rt.clock.now(), model=load_active(rt.settings.models_path))
-    return customer_id
+    if customer_id is not None:
+        do_refresh_profile(rt.uow(), customer_id, now=rt.clock.now(), model=load_active(rt.settings.models_path))
 
 
 def train_profiles_daily() -> dict[str, Any]:
