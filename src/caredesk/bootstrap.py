@@ -177,8 +177,11 @@ def _subscribe_profiles(rt: Runtime) -> None:
     """A customer's profile is refreshed by a queued task after each message and survey answer (not a task
     hand-off: a lost refresh is redone by the next event or `caredesk profiles refresh`)."""
     from caredesk.intake.events import MessageReceived
+    from caredesk.profiles.features import load_rules
     from caredesk.profiles.tasks import refresh_profile
     from caredesk.workorders.events import SurveyAnswered
+
+    load_rules()  # the feature rules are checked at start (a bad file stops here, not in the first refresh)
 
     rt.subscribers.subscribe(MessageReceived, lambda e: rt.queue.enqueue(refresh_profile, "conversation",
                                                                          e.conversation_id), name="queue:profile")
