@@ -183,10 +183,12 @@ def _subscribe_profiles(rt: Runtime) -> None:
 
     load_rules()  # the feature rules are checked at start (a bad file stops here, not in the first refresh)
 
-    rt.subscribers.subscribe(MessageReceived, lambda e: rt.queue.enqueue(refresh_profile, "conversation",
-                                                                         e.conversation_id), name="queue:profile")
-    rt.subscribers.subscribe(SurveyAnswered, lambda e: rt.queue.enqueue(refresh_profile, "work_order",
-                                                                        e.work_order_id), name="queue:profile")
+    def refresh(kind: str, ref: str) -> None:
+        rt.queue.enqueue(refresh_profile, kind, ref, rt.clock.now().isoformat())
+
+    rt.subscribers.subscribe(MessageReceived, lambda e: refresh("conversation", e.conversation_id),
+                             name="queue:profile")
+    rt.subscribers.subscribe(SurveyAnswered, lambda e: refresh("work_order", e.work_order_id), name="queue:profile")
 
 
 def _check_task_shapes(rt: Runtime) -> None:

@@ -22,6 +22,7 @@ from caredesk.profiles.actions import do_refresh_profile
 from caredesk.profiles.generated import generate_history
 from caredesk.profiles.history import collect_history
 from caredesk.profiles.model import load_active
+from caredesk.profiles.tasks import refresh_profile
 from caredesk.profiles.training import do_train_profiles
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
@@ -98,6 +99,23 @@ def test_profiles_a_message_refreshes_the_profile_through_the_task(runtime: Runt
     assert later.emotion_current == "angry" and later.features["complaint_level_max_90d"] >= 2
     assert later.escalation_risk > first.escalation_risk
     assert later.updated_at >= first.updated_at
+
+
+def test_profiles_a_refresh_requested_before_the_last_one_is_skipped(runtime: Runtime) -> None:
+    rt = runtime
+    out = do_receive_message(rt, IncomingMessage(CALM, "web", "prof-4"))
+    row = _profile(rt, "prof-4")
+    assert row is not None and row.features_at is not None
+    done, customer_id = row.features_at, row.customer_id
+    with rt.uow() as uow:  # a message stored without its event: only a refresh by hand sees it
+        uow.session.add(Message(conversation_id=out.conversation_id, direction="in", author="customer",
+                                text="again", text_masked="again", created_at=rt.clock.now()))
+        uow.commit()
+    refresh_profile("customer", customer_id, (done - timedelta(seconds=1)).isoformat())  # older: skipped
+    assert _profile(rt, "prof-4").features["contacts_30d"] == 1.0  # type: ignore[union-attr]
+    refresh_profile("customer", customer_id, (done + timedelta(seconds=1)).isoformat())
+    assert _profile(rt, "prof-4").features["contacts_30d"] == 2.0  # type: ignore[union-attr]
+    refresh_profile("conversation", "no-such-conversation")  # nobody behind it: nothing to do
 
 
 def test_profiles_a_survey_answer_refreshes_the_profile(runtime: Runtime) -> None:

@@ -7,7 +7,7 @@ idempotent (a refresh recomputes the whole profile from the records)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -37,14 +37,20 @@ class ProfileTaskDeps(Protocol):
     def uow(self) -> UnitOfWork: ...
 
 
-def refresh_profile(kind: str, ref: str) -> None:
-    """Refresh the profile of the customer behind a customer, conversation or work-order id. Returns nothing,
-    so that the queue keeps no result for it."""
+def refresh_profile(kind: str, ref: str, requested_at: str = "") -> None:
+    """Refresh the profile of the customer behind a customer, conversation or work-order id. A refresh
+    requested at `requested_at` (ISO) is skipped when the profile was extracted after that (a burst of
+    messages from one customer costs one refresh, not one each). Returns nothing: the queue keeps no result."""
     rt: ProfileTaskDeps = task_context()
     with rt.session_factory() as session:
         customer_id = customer_of(session, kind, ref)
-    if customer_id is not None:
-        do_refresh_profile(rt.uow(), customer_id, now=rt.clock.now(), model=load_active(rt.settings.models_path))
+        if customer_id is None:
+            return
+        done_at = session.scalar(select(CustomerProfile.features_at)
+                                 .where(CustomerProfile.customer_id == customer_id))
+    if requested_at and done_at is not None and done_at > datetime.fromisoformat(requested_at):
+        return
+    do_refresh_profile(rt.uow(), customer_id, now=rt.clock.now(), model=load_active(rt.settings.models_path))
 
 
 def train_profiles_daily() -> dict[str, Any]:
