@@ -10,7 +10,16 @@ import pytest
 
 from caredesk.errors import InvalidInput
 from caredesk.profiles.features import emotion_of_history, extract_features, load_rules, rule_tags
-from caredesk.profiles.history import History, Interaction, OrderRecord, SourceFacts, SurveyRecord, clean_interactions
+from caredesk.profiles.history import (
+    CallbackRecord,
+    EmergencyRecord,
+    History,
+    Interaction,
+    OrderRecord,
+    SourceFacts,
+    SurveyRecord,
+    clean_interactions,
+)
 from caredesk.profiles.model import COLD_START, cold_scores, fit_model, score_profile
 from caredesk.profiles.training import Example, should_promote, split_by_time
 
@@ -182,3 +191,12 @@ def test_rules_file_problems_are_named(tmp_path: Path) -> None:
     bad.write_text("features: [", encoding="utf-8")
     with pytest.raises(InvalidInput, match="not YAML"):
         load_rules(bad)
+
+
+def test_features_count_open_callbacks_and_emergencies() -> None:
+    history = History("cust", callbacks=(CallbackRecord(NOW - timedelta(days=3), "o1", False),
+                                         CallbackRecord(NOW - timedelta(days=30), "o2", True)),
+                      emergencies=(EmergencyRecord(NOW - timedelta(days=10), "e1"),
+                                   EmergencyRecord(NOW - timedelta(days=400), "e0")))
+    f = extract_features(history, RULES, now=NOW)
+    assert (f["callbacks_open"], f["emergencies_180d"]) == (1.0, 1.0)
