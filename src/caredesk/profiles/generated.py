@@ -37,8 +37,8 @@ _PRODUCTS = {"credit_card_bill": "credit_card", "loan_mortgage": "mortgage", "ca
              "transfer_payment": "mobile_app", "dispute_refund": "credit_card"}
 _CHANNELS = ("web", "web", "wechat", "email", "phone")
 _SUBJECT = {"credit_card_bill": "信用卡账单", "loan_mortgage": "房贷还款", "transfer_payment": "转账",
-            "fees_charges": "手续费", "online_banking_login": "网银登录", "card_service": "银行卡", "deposit_wealth": "理财产品",
-            "dispute_refund": "交易退款"}
+            "fees_charges": "手续费", "online_banking_login": "网银登录", "card_service": "银行卡",
+            "deposit_wealth": "理财产品", "dispute_refund": "交易退款"}
 _ASK = {0: "的问题想咨询一下。", 1: "的问题一直没处理好，我要投诉。", 2: "的问题已经反映好几次了，要求赔偿！",
         3: "的问题再不解决我就向监管部门投诉！"}
 _LEVEL_TYPES = {0: [], 1: [], 2: ["repeated"], 3: ["regulator"]}
