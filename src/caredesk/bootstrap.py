@@ -21,6 +21,7 @@ from caredesk.emergency.monitoring import build_monitoring_source
 from caredesk.emergency.topics import load_topics
 from caredesk.notify.email import mail_sender
 from caredesk.notify.live import LiveBus
+from caredesk.profiles.sources import install_sources, load_sources
 from caredesk.runtime import Runtime, current_runtime, set_current_runtime
 from caredesk.settings import Settings
 from caredesk.sla.policy import load_sla_config
@@ -38,13 +39,14 @@ def _register_tasks(queue: TaskQueue) -> None:
     from huey import crontab
 
     from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
-    from caredesk.analytics.surge_tasks import detect_surges_hourly
+    from caredesk.analytics.surge_tasks import detect_surges
     from caredesk.analytics.tasks import refresh_order_hours
     from caredesk.analytics.threshold_tasks import check_thresholds_periodic, send_threshold_notice
     from caredesk.compliance.retention import apply_retention_daily
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.knowledge.tasks import generate_suggestions_daily
     from caredesk.learning.tasks import retrain_nightly
+    from caredesk.profiles.source_tasks import fetch_customer_sources
     from caredesk.sla.tasks import check_sla, send_sla_notice, sla_sweep
     from caredesk.workorders.tasks import hand_over_to_duty_lead, send_duty_notice, send_reply_email, send_survey
 
@@ -76,13 +78,16 @@ def _register_tasks(queue: TaskQueue) -> None:
     # Every minute: the outbox rows not marked done whose time has come (delayed events, failed subscribers,
     # a process that died between its commit and the dispatch). Rows are claimed, so every worker may run it.
     queue.register_periodic("outbox.relay", relay_outbox, crontab(minute="*"))
-    # Five past each hour: surge detection judges the hour that just ended (analytics/surge_actions.py).
-    queue.register_periodic("analytics.detect_surges", detect_surges_hourly, crontab(minute="5"))
+    # Two past each quarter hour: surge detection judges the quarter that just ended (analytics/surge_actions.py).
+    queue.register_periodic("analytics.detect_surges", detect_surges, crontab(minute="2,17,32,47"))
     # Hourly: the work-order figures of the hours a reopen or a returning customer can still change.
     queue.register_periodic("analytics.refresh_order_hours", refresh_order_hours, crontab(minute="7"))
     # Every 5 minutes: judge the threshold alert rules; a breach or a recovery is told once.
     queue.register_periodic("analytics.check_thresholds", check_thresholds_periodic, crontab(minute="*/5"))
     queue.register("analytics.send_threshold_notice", send_threshold_notice, retries=5, retry_delay=30)
+    # Outside customer sources (profiles/source_tasks.py): the HTTP calls run here, never in intake or a page.
+    # A failed fetch is recorded (stale / failed) rather than raised, so one try each.
+    queue.register("profiles.fetch_customer_sources", fetch_customer_sources, retries=0)
     _register_profile_tasks(queue)
 
 
@@ -121,6 +126,7 @@ def _subscribe(rt: Runtime) -> None:
     from caredesk.emergency.events import IncidentOutcomeDue, InvitationDue
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
     from caredesk.intake.events import MessageReceived
+    from caredesk.profiles.source_tasks import sources_on_message
     from caredesk.sla.events import SlaMarked, SlaNoticeDue
     from caredesk.sla.tasks import send_sla_notice
     from caredesk.workorders.events import DutyHandoffDue, ReplyEmailDue, SurveyDue, WorkOrderChanged
@@ -157,6 +163,8 @@ def _subscribe(rt: Runtime) -> None:
          name="queue:threshold notice")
     # `/metrics`: committed messages by decision (counted after the commit, like every other side effect)
     on(MessageReceived, count_decision, name="metrics:decision")
+    # a customer's outside sources are fetched in the background when their message arrives (if any is enabled)
+    on(MessageReceived, sources_on_message(lambda: rt.queue, rt), name="queue:sources")
     _subscribe_profiles(rt)
     # live updates for the workbench: ids and labels only
     on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
@@ -199,6 +207,7 @@ def _check_task_shapes(rt: Runtime) -> None:
     from caredesk.emergency.tasks import EmergencyTaskDeps
     from caredesk.knowledge.tasks import SuggestionDeps
     from caredesk.learning.tasks import TriageTaskDeps
+    from caredesk.profiles.source_fetch import SourceFetchDeps
     from caredesk.profiles.tasks import ProfileTaskDeps
     from caredesk.sla.tasks import SlaTaskDeps
     from caredesk.workorders.deps import WorkOrderDeps
@@ -207,7 +216,8 @@ def _check_task_shapes(rt: Runtime) -> None:
     shapes: tuple[AlarmTaskDeps, RetentionDeps, EmergencyTaskDeps, SuggestionDeps, SlaTaskDeps, TriageTaskDeps,
                   WorkOrderDeps, WorkOrderTaskDeps, AnalyticsTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt, rt)
     profile_shape: ProfileTaskDeps = rt
-    del shapes, profile_shape
+    sources: SourceFetchDeps = rt
+    del shapes, profile_shape, sources
 
 
 def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None, make_current: bool = True
@@ -231,7 +241,9 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
                  login_attempts=make_attempt_store(settings.redis_url),
                  outgoing=load_checker(settings.outgoing_rules_path),
                  sla=load_sla_config(settings.sla_file), presence=Presence(settings.redis_url),
-                 rate_counter=make_counter(settings.redis_url))
+                 rate_counter=make_counter(settings.redis_url),
+                 customer_sources=load_sources(settings.customer_sources_file))
+    install_sources(rt.customer_sources)  # what source_statuses lists when not handed the configuration
     _subscribe(rt)
     _check_task_shapes(rt)
     if make_current:

@@ -29,6 +29,7 @@ from caredesk.knowledge.queries import load_published, published_signature
 from caredesk.knowledge.store import IndexedEntry, KnowledgeStore
 from caredesk.notify.email import SmtpSender
 from caredesk.notify.live import LiveBus
+from caredesk.profiles.sources import SourcesFile, load_sources
 from caredesk.settings import Settings
 from caredesk.sla.policy import SlaConfig, load_sla_config
 from caredesk.storage.unit_of_work import DeferredMarks, UnitOfWork
@@ -65,6 +66,7 @@ class Runtime:
     rate_counter: Counter = field(default_factory=MemoryCounter)  # request rate limits, read-volume watch
     outgoing: OutgoingChecker = field(default_factory=load_checker)  # compliance rules for every reply
     subscribers: Subscribers = field(default_factory=Subscribers)  # who hears the outbox's events (bootstrap)
+    customer_sources: SourcesFile = field(default_factory=load_sources)  # outside sources, CRM import columns
     model_check_seconds: float = 30.0  # how often a process looks for a model promoted by another one
     _pipeline: TriagePipeline | None = None
     _model_checked_at: float = 0.0

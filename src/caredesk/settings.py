@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     alarm_strategy_file: Path | None = None
     # Threshold alert rules (analytics/thresholds.py): a YAML file; None = the built-in analytics/thresholds.yaml.
     analytics_thresholds_file: Path | None = None
+    # Outside customer sources and the CRM import's extra columns (profiles/sources.py): a YAML file; None = the
+    # built-in customers/sources.yaml (its examples are disabled).
+    customer_sources_file: Path | None = None
     alarm_webhook_secrets: dict[str, str] = Field(default_factory=dict)  # chat-ops webhook name -> secret
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None

@@ -1,6 +1,7 @@
 """Surges end to end on SQLite and PostgreSQL: three weeks of roll-up history (add_messages), then real customer
 messages of one topic rising in two hours; detection opens one surge with its report, the API lists it since a
-moment and drives its lifecycle; a replay over the period finds it at the hour it would have fired live."""
+moment and drives its lifecycle; a replay over the period finds it at the quarter hour it would have fired
+live."""
 
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ def test_surge_detected_listed_and_handled_through_the_api(runtime: Runtime) -> 
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
 
-def test_replay_finds_the_surge_at_the_hour_it_would_have_fired(runtime: Runtime) -> None:
+def test_replay_finds_the_surge_at_the_quarter_hour_it_would_have_fired(runtime: Runtime) -> None:
     rt = runtime
     _seed(rt)
     run = replay_surges(rt.uow(), RISE_START - 2 * 24 * HOUR, RISE_START + 12 * HOUR, tz=SHANGHAI)
@@ -130,11 +131,40 @@ def test_replay_finds_the_surge_at_the_hour_it_would_have_fired(runtime: Runtime
     with rt.session_factory() as s:
         surges = list(s.scalars(select(Surge).where(Surge.dimension == "topic")))
     assert [(x.value, x.status) for x in surges] == [("card_fee", "resolved")]  # quiet for hours after
-    assert surges[0].detected_at in (RISE_START + HOUR, RISE_START + 2 * HOUR)
+    # judged every quarter hour: fired within the rise's two hours, at the end of a quarter
+    assert RISE_START < surges[0].detected_at <= RISE_START + 2 * HOUR and surges[0].detected_at.minute % 15 == 0
     assert surges[0].window_end == RISE_START + RISE_HOURS * HOUR  # the hours after, quiet, do not extend it
     assert surges[0].resolved_at == RISE_START + (RISE_HOURS + 3) * HOUR
     with rt.session_factory() as s:  # a replay of history tells nobody
         assert s.scalars(select(Notification).where(Notification.kind == "surge_opened")).all() == []
+
+
+def test_live_detection_fires_within_the_hour_at_a_quarter_hour(runtime: Runtime) -> None:
+    """Judged every quarter hour: the rise is seen at a quarter past its first hour, not at the next hour's end;
+    each quarter judged once (a second run for it opens nothing), and the next quarter extends the window."""
+    rt = runtime
+    _seed(rt)
+    before = do_detect_surges(rt.uow(), now=RISE_START + timedelta(minutes=17), tz=SHANGHAI)
+    assert before.opened == []  # a quarter hour of the rise is not yet enough
+    opened_at = None
+    for minutes in (32, 47, 62, 77, 92, 107):
+        run = do_detect_surges(rt.uow(), now=RISE_START + timedelta(minutes=minutes), tz=SHANGHAI)
+        if run.opened:
+            opened_at = minutes
+            break
+    assert opened_at is not None and opened_at <= 107
+    assert do_detect_surges(rt.uow(), now=RISE_START + timedelta(minutes=opened_at + 1), tz=SHANGHAI).opened == []
+    with rt.session_factory() as s:
+        surge = s.scalars(select(Surge).where(Surge.dimension == "topic", Surge.value == "card_fee")).one()
+    assert surge.detected_at == RISE_START + timedelta(minutes=opened_at - 2)  # the end of the judged quarter
+    assert surge.window_end == surge.detected_at and surge.window_start >= RISE_START
+    assert surge.observed == int((surge.window_end - surge.window_start) / timedelta(minutes=5))
+    later = do_detect_surges(rt.uow(), now=RISE_START + timedelta(minutes=opened_at + 15), tz=SHANGHAI)
+    with rt.session_factory() as s:
+        grown = s.get(Surge, surge.id)
+    assert grown is not None and later.extended == [surge.id]
+    assert grown.window_end == surge.window_end + timedelta(minutes=15) and grown.observed == surge.observed + 3
+    assert sum(grown.report["expected_by_hour"].values()) == pytest.approx(grown.expected, abs=0.01)
 
 
 @pytest.fixture(autouse=True)

@@ -61,3 +61,22 @@ def test_analytics_validate_refuses_a_webhook_room_the_strategy_lacks(tmp_path: 
     result = _run(tmp_path, "analytics", "validate", str(hooked))
     assert result.returncode == 2
     assert "rule failures: webhook 'ops-room' is not a room of the alarm strategy in use" in result.stderr
+
+
+def test_analytics_validate_checks_the_surges_section(tmp_path: Path) -> None:
+    """Who is told about surges: shown when ok; a room the strategy lacks, or rooms without the webhook
+    channel, refused with the line and field."""
+    shipped = _run(tmp_path, "analytics", "validate")
+    assert "  surges: opened and resolved -> in_app, email to team_lead, complaint_manager, admin" in shipped.stdout
+    hooked = tmp_path / "surges.yaml"
+    hooked.write_text(GOOD + "surges:\n  channels: [webhook]\n  recipients: [team_lead]\n  webhooks: [ops-room]\n",
+                      encoding="utf-8")
+    result = _run(tmp_path, "analytics", "validate", str(hooked))
+    assert result.returncode == 2
+    assert "surges: webhook 'ops-room' is not a room of the alarm strategy in use" in result.stderr
+    stray = tmp_path / "stray.yaml"
+    stray.write_text(GOOD + "surges:\n  channels: [email]\n  recipients: [team_lead]\n  webhooks: [ops-room]\n",
+                     encoding="utf-8")
+    result = _run(tmp_path, "analytics", "validate", str(stray))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {stray}:12: surges.webhooks: webhooks given but webhook is not in")

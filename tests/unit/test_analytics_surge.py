@@ -1,4 +1,5 @@
-"""The surge detector, its lifecycle rule and the report's phrases, on generated series (pure, no database)."""
+"""The surge detectors (hourly CUSUM, quarter-hour scan), the lifecycle rule and the report's phrases, on generated
+and hand-made series (pure, no database)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import pytest
 from scipy import stats
 
 from caredesk.analytics.surge import HOUR, SurgeParams, cusum, cusum_threshold_count, judge_hour, nb_threshold
+from caredesk.analytics.surge_actions import quarter_of
 from caredesk.analytics.surge_report import distinguishing_phrases
+from caredesk.analytics.surge_scan import QUARTER, ScanParams, SpanExpectation, judge_quarter, scan_quarter
 from caredesk.analytics.surge_status import QUIET_HOURS_TO_RESOLVE, SurgeStatus, SurgeStep, check_surge_move, next_step
-from caredesk.bench.surge import OFFSET, TOPICS, make_replay, replay_detections
+from caredesk.bench.surge_replays import OFFSET, TOPICS, make_replay, oracle_detections, scan_detections
 from caredesk.errors import Conflict
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -110,13 +113,91 @@ def test_lifecycle_opens_extends_and_resolves_after_quiet_hours() -> None:
 
 
 def test_replay_finds_the_injected_surge_and_no_other() -> None:
+    """The quarter-hour scan on one bench replay: the rise (from a random minute) is seen within two hours of its
+    start, and the other topics raise nothing."""
     replay = make_replay(1)
-    params = SurgeParams()
-    hits = replay_detections(replay.counts[0], params)
-    start = replay.surge_start
-    assert any(start <= t < start + replay.surge_hours for t in hits)
-    assert sum(len(replay_detections(replay.counts[k], params)) for k in range(1, TOPICS)) <= 1
-    assert OFFSET == 8
+    params = ScanParams()
+    hits = [(t + 1) * 15 for t in scan_detections(replay.counts[0], replay.quarters[0], params)]
+    start, minutes = replay.surge_start_minute, replay.surge_minutes
+    assert start % 60 != 0 and replay.counts[0].sum() == replay.quarters[0].sum()
+    during = [t for t in hits if start < t < start + minutes + 15]
+    assert during and during[0] - start <= 120
+    assert sum(len(scan_detections(replay.counts[k], replay.quarters[k], params)) for k in (1, 2, 3)) == 0
+    assert OFFSET == 8 and TOPICS == 9
+
+
+def test_oracle_sees_the_rise_on_the_true_rates() -> None:
+    replay = make_replay(1)
+    hits = [(t + 1) * 15 for t in oracle_detections(replay.quarters[0], replay.rates[0], alpha=1e-5)]
+    assert any(replay.surge_start_minute < t <= replay.surge_start_minute + 120 for t in hits)
+
+
+def test_rise_on_the_hour_is_the_previous_generator() -> None:
+    replay = make_replay(3, on_the_hour=True)
+    assert replay.surge_start_minute % 60 == 0 and replay.surge_minutes % 60 == 0
+    assert replay.surge_hours == replay.surge_minutes // 60
+
+
+FLAT = SpanExpectation(np.full(12, 1.0), 0.5)  # one message a quarter hour expected, NB 1/k 0.5 per hour
+
+
+def test_scan_quarter_finds_the_least_likely_window_and_its_start() -> None:
+    quiet = scan_quarter([1, 0, 2, 1, 1, 1, 0, 1, 2, 1, 1, 0], FLAT, START, params=ScanParams())
+    assert not quiet.surge and quiet.threshold == 0
+    risen = scan_quarter([1, 0, 2, 1, 1, 1, 0, 1, 2, 1, 12, 12], FLAT, START, params=ScanParams())
+    assert risen.surge and risen.window_quarters == 2 and risen.observed == 24
+    assert risen.window_start == START + 10 * QUARTER and risen.expected == 2.0
+    assert risen.observed >= risen.threshold > risen.expected and risen.tail <= ScanParams().alpha
+    assert risen.window_expected == (1.0, 1.0) and risen.quarter_expected == 1.0
+
+
+def test_scan_quarter_window_of_one_hour_is_a_negative_binomial() -> None:
+    """Four quarters of one hour share its over-dispersion: mean 4, variance 4 + 0.5 x 4^2."""
+    judgement = scan_quarter([0] * 8 + [5, 5, 5, 5], FLAT, START, params=ScanParams(alpha=1e-3))
+    assert judgement.window_quarters == 4 and judgement.observed == 20
+    mean, var = 4.0, 4.0 + 0.5 * 16.0
+    reference = stats.nbinom.sf(19, mean * mean / (var - mean), mean / var)
+    assert judgement.tail == pytest.approx(reference, rel=1e-6)
+
+
+def test_scan_quarter_spreads_across_hours_less_than_within_one() -> None:
+    """The same eight messages in two quarters of two hours are likelier than in two quarters of one hour."""
+    across = scan_quarter([0] * 7 + [4, 4, 0, 0, 0], FLAT, START, params=ScanParams(min_count=1))
+    within = scan_quarter([0] * 8 + [0, 0, 4, 4], FLAT, START, params=ScanParams(min_count=1))
+    assert within.window_quarters == 2 and across.window_quarters in (4, 5)
+    assert within.tail < across.tail
+
+
+def test_scan_quarter_continues_while_the_last_hour_is_high_and_stops_at_the_end() -> None:
+    params = ScanParams()
+    going = scan_quarter([1] * 8 + [6, 6, 6, 6], FLAT, START, params=params, continuing=True)
+    assert going.surge and going.window_quarters == 4
+    ended = scan_quarter([1] * 8 + [6, 6, 6, 0], FLAT, START, params=params, continuing=True)
+    assert not ended.surge  # the hour is still high, but its latest quarter is ordinary
+
+
+def test_scan_quarter_needs_nine_to_twelve_quarters() -> None:
+    with pytest.raises(ValueError, match="9 to 12"):
+        scan_quarter([0] * 8, FLAT, START, params=ScanParams())
+
+
+def test_judge_quarter_sees_half_an_hour_of_a_rise_at_a_busy_hour() -> None:
+    series = _seasonal(28, 20)  # about 1.2 an hour by day
+    noon = 28 * 24 - 12
+    hourly, span = series[:noon - 2], np.zeros(9)
+    assert not judge_quarter(hourly, START, span).surge
+    span[7:9] = 6  # +6 a quarter hour, twice: two hours of the usual in half an hour
+    judgement = judge_quarter(hourly, START, span)
+    assert judgement.surge and judgement.window_quarters <= 2
+    assert judgement.window_start == START + (noon - 2) * HOUR + 7 * QUARTER
+    young = np.zeros(28 * 24)
+    young[-3 * 24:] = 2
+    assert judge_quarter(young, START, span).reason == "history_too_short"
+
+
+def test_quarter_of_floors_to_the_quarter_hour_in_utc() -> None:
+    assert quarter_of(datetime(2026, 3, 2, 10, 44, 59, tzinfo=UTC)) == datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+    assert quarter_of(datetime(2026, 3, 2, 10, 0, tzinfo=UTC)) == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def test_distinguishing_phrases_are_those_over_represented_in_the_window() -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from caredesk.errors import InvalidFile
+from caredesk.analytics.period import parse_moment
+from caredesk.errors import InvalidFile, InvalidInput
 from caredesk.intake.actions import CHANNELS, CUSTOMER_REF_PATTERN
 from caredesk.knowledge.importing import RowError, read_table
 
@@ -43,17 +45,14 @@ def import_key(customer_ref: str, received_at: datetime, text: str) -> str:
     return hashlib.sha256("\x1f".join((customer_ref, moment, text)).encode()).hexdigest()
 
 
-def _when(value: str, zone: tzinfo, now: datetime) -> datetime | str:
-    """The instant, or why not: ISO 8601 with an offset, or without one in the configured time zone."""
+def _when(value: str, zone: ZoneInfo, now: datetime) -> datetime | str:
+    """The instant, or why not: read as the analytics inputs are (period.parse_moment), and not in the future."""
     if not value:
         return "empty"
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return f"not an ISO 8601 date and time: {value[:40]!r}"
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    parsed = parsed.astimezone(UTC)
+        parsed = parse_moment(value, zone, field="received_at")
+    except InvalidInput as exc:
+        return str(exc).removeprefix("received_at: ")
     if parsed > now:
         return "in the future"
     return parsed
@@ -68,7 +67,7 @@ def _check_header(header: list[str]) -> list[RowError]:
     return errors
 
 
-def _row(line: int, cells: dict[str, str], *, zone: tzinfo, now: datetime, max_chars: int
+def _row(line: int, cells: dict[str, str], *, zone: ZoneInfo, now: datetime, max_chars: int
          ) -> HistoryRow | list[RowError]:
     errors = []
     when = _when(cells.get("received_at", ""), zone, now)
@@ -97,7 +96,7 @@ def _row(line: int, cells: dict[str, str], *, zone: tzinfo, now: datetime, max_c
     return HistoryRow(line, when, text, channel, ref, conversation)
 
 
-def read_history_csv(source: Path | bytes, *, name: str, zone: tzinfo, now: datetime, max_chars: int
+def read_history_csv(source: Path | bytes, *, name: str, zone: ZoneInfo, now: datetime, max_chars: int
                      ) -> list[HistoryRow]:
     """Every row, checked; any bad row raises InvalidFile listing all of them (`errors`: line, column, reason).
     `text` is kept as written; the other cells are stripped."""

@@ -1,6 +1,7 @@
-"""Surge detection, pure: is the last complete hour of one series (one topic, product, channel, ...) the end of a
-count well above what is usual for that hour of that weekday? Chosen by measurement (docs/analytics-surge.md,
-bench group `surge`).
+"""Surge detection, pure: the expected level of one series (one topic, product, channel, ...) for an hour of a
+weekday (`expected_hours`, which the quarter-hour scan in surge_scan.py, the detector that runs, builds on), and the
+hourly detectors it replaced, kept for comparison on the bench (docs/analytics-surge.md, bench group `surge`): is
+the last complete hour the end of a count well above what is usual?
 
 The expected count of an hour is a Poisson model with hour-of-day and weekday main effects fitted on the
 last few weeks (closed form: a two-way table's margins), scaled by the last week's level against the model, with

@@ -1,46 +1,94 @@
-"""Surge actions: judge the last complete hour of every series (do_detect_surges, run hourly), replay a past
-period hour by hour in time order (replay_surges, after a history import), and the lifecycle a supervisor
-drives (do_acknowledge_surge, do_resolve_surge). Each owns its transaction."""
+"""Surge actions: judge the last complete quarter hour of every series (do_detect_surges, run every 15 minutes),
+replay a past period quarter by quarter in time order (replay_surges, after a history import), and the lifecycle a
+supervisor drives (do_acknowledge_surge, do_resolve_surge). Each owns its transaction.
+
+The detector (analytics/surge_scan.py) fits its baseline on the hourly roll-up and judges the last two hours in
+quarter hours, counted from the messages themselves (analytics/sources.py facts_between: the roll-up is hourly)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caredesk.analytics.rollups import hour_of, hourly_counts
-from caredesk.analytics.surge import HOUR, WEEK_HOURS, SurgeJudgement, SurgeParams, judge_hour
+from caredesk.analytics.rollups import VALUE_MAX, hour_of, hourly_counts
+from caredesk.analytics.sources import facts_between
+from caredesk.analytics.surge import HOUR, WEEK_HOURS
+from caredesk.analytics.surge_notices import tell_surge
 from caredesk.analytics.surge_report import build_report
+from caredesk.analytics.surge_scan import (
+    QUARTER,
+    SPAN_HOURS,
+    ScanJudgement,
+    ScanParams,
+    SpanExpectation,
+    expected_span,
+    judge_quarter,
+    scan_quarter,
+)
 from caredesk.analytics.surge_status import ACTIVE, SurgeStatus, SurgeStep, check_surge_move, next_step
+from caredesk.analytics.thresholds import SurgeNotices
 from caredesk.compliance.audit import record_audit
 from caredesk.errors import NotFound
-from caredesk.storage.orm import Notification, Staff, Surge
+from caredesk.storage.orm import Surge
 from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.text.encoder import Embedder, default_embedder
 
 __all__ = ["SERIES_DIMENSIONS", "DetectionRun", "do_acknowledge_surge", "do_detect_surges", "do_resolve_surge",
-           "get_surge", "list_surges", "replay_surges"]
+           "get_surge", "list_surges", "quarter_of", "replay_surges"]
 
 SERIES_DIMENSIONS = ("topic", "product", "content_type", "problem_type", "channel", "branch")
 CHART_HOURS = 48  # hours before the window shown on the report's chart
-HANDLERS = ("team_lead", "complaint_manager", "admin")  # told when a surge opens (accounts/roles.py surge.handle)
+# Quarter counts are read this far before the judged span: an active surge's window ends at most three hours
+# (the quiet hours that resolve it) before the judged quarter, and its growth is counted from there.
+QUARTERS_BEFORE_SPAN = timedelta(hours=1)
+REPLAY_CHUNK = timedelta(days=1)  # a replay reads the messages' quarter counts a day at a time
+
+Array = np.ndarray[Any, np.dtype[np.float64]]
+Dense = dict[str, dict[str, Array]]  # dimension -> value -> counts (hourly or quarter-hourly) from a start
+
+
+@dataclass(frozen=True)
+class _Telling:
+    """How a live run tells (a replay of history tells nobody): who and over which channels, and the centre's
+    time zone for the times in the words."""
+
+    notices: SurgeNotices
+    tz: tzinfo = UTC
 
 
 @dataclass
 class DetectionRun:
-    """What one or more judged hours did: surge ids opened, extended and resolved on their own."""
+    """What one or more judged quarter hours did: surge ids opened, extended and resolved on their own."""
 
-    hours: int = 0
+    hours: int = 0  # the hours judged (four quarter hours each)
     opened: list[str] = field(default_factory=list)
     extended: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
 
 
-def _history_hours(params: SurgeParams) -> int:
-    return params.history_weeks * WEEK_HOURS + params.widest_hours
+@dataclass
+class _Counts:
+    """Every series' hourly counts (the roll-up) and quarter-hour counts (the messages), each from its start."""
+
+    hourly_start: datetime
+    hourly: Dense
+    quarter_start: datetime
+    quarters: Dense
+
+
+def quarter_of(moment: datetime) -> datetime:
+    at = moment.astimezone(UTC)
+    return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+
+
+def _history_hours(params: ScanParams) -> int:
+    return params.fit.history_weeks * WEEK_HOURS + SPAN_HOURS
 
 
 def _offset_hours(tz: tzinfo, at: datetime) -> int:
@@ -48,13 +96,39 @@ def _offset_hours(tz: tzinfo, at: datetime) -> int:
     return int(offset.total_seconds() // 3600) if offset else 0
 
 
-def _dense(cells: dict[datetime, int], start: datetime, hours: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+def _index(at: datetime, start: datetime, step: timedelta) -> int:
+    return int((at - start) // step)
+
+
+def _dense(cells: dict[datetime, int], start: datetime, hours: int) -> Array:
     out = np.zeros(hours)
     for hour, count in cells.items():
-        i = int((hour - start).total_seconds() // 3600)
+        i = _index(hour, start, HOUR)
         if 0 <= i < hours:
             out[i] = count
     return out
+
+
+def _read_hourly(session: Session, start: datetime, end: datetime) -> Dense:
+    """Every series' hourly counts over [start, end), as arrays from `start` (read once, sliced per hour)."""
+    hours = _index(end, start, HOUR)
+    return {d: {v: _dense(cells, start, hours) for v, cells in hourly_counts(session, d, start, end).items()}
+            for d in SERIES_DIMENSIONS}
+
+
+def _read_quarters(session: Session, start: datetime, end: datetime) -> Dense:
+    """Every series' quarter-hour counts over [start, end) from the messages (counted as the roll-up counts them:
+    analytics/facts.py, values cut at VALUE_MAX)."""
+    n = _index(end, start, QUARTER)
+    out: dict[str, dict[str, Array]] = {d: defaultdict(lambda: np.zeros(n)) for d in SERIES_DIMENSIONS}
+    for fact in facts_between(session, start, end):
+        at = fact.received_at if fact.received_at.tzinfo else fact.received_at.replace(tzinfo=UTC)
+        i = _index(at, start, QUARTER)
+        for dimension in SERIES_DIMENSIONS:
+            for value in dict.fromkeys(fact.values.get(dimension, ())):
+                if value and 0 <= i < n:
+                    out[dimension][value[:VALUE_MAX]][i] += 1
+    return {d: dict(values) for d, values in out.items()}
 
 
 def _active(session: Session) -> dict[tuple[str, str], Surge]:
@@ -62,10 +136,9 @@ def _active(session: Session) -> dict[tuple[str, str], Surge]:
             for s in session.scalars(select(Surge).where(Surge.status.in_([a.value for a in ACTIVE])))}
 
 
-def _chart(series: np.ndarray[Any, np.dtype[np.float64]], start: datetime, surge: Surge,
-           expected: dict[str, float]) -> list[dict[str, Any]]:
-    first = max(0, int((surge.window_start - start).total_seconds() // 3600) - CHART_HOURS)
-    last = int((surge.window_end - start).total_seconds() // 3600)
+def _chart(series: Array, start: datetime, surge: Surge, expected: dict[str, float]) -> list[dict[str, Any]]:
+    first = max(0, _index(surge.window_start, start, HOUR) - CHART_HOURS)
+    last = -(-(surge.window_end - start) // HOUR)  # the window's last hour, even when it ends within it
     hours = []
     for i in range(first, min(last, len(series))):
         at = (start + i * HOUR).isoformat()
@@ -73,41 +146,44 @@ def _chart(series: np.ndarray[Any, np.dtype[np.float64]], start: datetime, surge
     return hours
 
 
-Dense = dict[str, dict[str, np.ndarray[Any, np.dtype[np.float64]]]]  # dimension -> value -> hourly counts
-
-
-def _read_dense(session: Session, start: datetime, end: datetime) -> Dense:
-    """Every series' hourly counts over [start, end), as arrays from `start` (read once, sliced per hour)."""
-    hours = int((end - start).total_seconds() // 3600)
-    return {d: {v: _dense(cells, start, hours) for v, cells in hourly_counts(session, d, start, end).items()}
-            for d in SERIES_DIMENSIONS}
-
-
-def _judge_hour(session: Session, counts: Dense, counts_start: datetime,
-                hour: datetime, active: dict[tuple[str, str], Surge], params: SurgeParams, offset: int,
-                now: datetime, run: DetectionRun, *, notify: bool) -> None:
-    """Judge `hour` (a complete UTC hour) for every series in `counts` (read from `counts_start`)."""
-    lo = max(0, int((hour - counts_start).total_seconds() // 3600) - _history_hours(params))
-    series_start = counts_start + lo * HOUR
-    length = int((hour - series_start).total_seconds() // 3600) + 1
+def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active: dict[tuple[str, str], Surge],
+                   params: ScanParams, offset: int, now: datetime, run: DetectionRun, *, tell: _Telling | None,
+                   fits: dict[tuple[str, str, datetime], SpanExpectation | None], embedder: Embedder) -> None:
+    """Judge the quarter hour starting at `quarter` for every series; `fits` caches each series' baseline for
+    the hour (it is fitted on the hours before the judged span, the same for the hour's four quarters)."""
+    span_start = hour_of(quarter) - (SPAN_HOURS - 1) * HOUR
+    fit_end = _index(span_start, counts.hourly_start, HOUR)
+    lo = max(0, fit_end - params.fit.history_weeks * WEEK_HOURS)
+    q0, q1 = _index(span_start, counts.quarter_start, QUARTER), _index(quarter, counts.quarter_start, QUARTER) + 1
+    end = quarter + QUARTER
     for dimension in SERIES_DIMENSIONS:
-        values = set(counts.get(dimension, {})) | {v for d, v in active if d == dimension}
+        hourly, quarters = counts.hourly.get(dimension, {}), counts.quarters.get(dimension, {})
+        values = set(hourly) | set(quarters) | {v for d, v in active if d == dimension}
         for value in sorted(values):
-            full = counts.get(dimension, {}).get(value)
-            series = full[lo:lo + length] if full is not None else np.zeros(length)
+            full = hourly.get(value)
+            series = full if full is not None else np.zeros(fit_end + SPAN_HOURS)
+            span_full = quarters.get(value)
+            span = span_full[q0:q1] if span_full is not None else np.zeros(q1 - q0)
             surge = active.get((dimension, value))
-            judgement = judge_hour(series, series_start, params=params, utc_offset_hours=offset,
-                                   continuing=surge is not None)
-            quiet = int((hour + HOUR - surge.window_end).total_seconds() // 3600) if surge else 0
+            key = (dimension, value, span_start)
+            if key not in fits:
+                fits[key] = expected_span(series[lo:fit_end], counts.hourly_start + lo * HOUR, params=params,
+                                          utc_offset_hours=offset)
+            expectation = fits[key]
+            if expectation is None:
+                judgement = judge_quarter(series[lo:fit_end], counts.hourly_start + lo * HOUR, span, params=params)
+            else:
+                judgement = scan_quarter(span, expectation, span_start, params=params, continuing=surge is not None)
+            quiet = (end - surge.window_end) // HOUR if surge else 0
             step = next_step(active=surge is not None, surging=judgement.surge, quiet_hours=quiet)
             if step is SurgeStep.OPEN:
-                surge = _open(session, dimension, value, judgement, hour, series, series_start)
+                surge = _open(session, dimension, value, judgement, end, series, counts.hourly_start, embedder)
                 active[(dimension, value)] = surge
                 run.opened.append(surge.id)
-                if notify:
-                    _notify_opened(session, surge, now)
-            elif step is SurgeStep.EXTEND and surge is not None and surge.window_end <= hour:
-                _extend(session, surge, judgement, hour, series, series_start)
+                if tell is not None:
+                    tell_surge(session, surge, "opened", tell.notices, now=now, tz=tell.tz)
+            elif step is SurgeStep.EXTEND and surge is not None and surge.window_end < end:
+                _extend(session, surge, judgement, end, counts, dimension, value, series, embedder)
                 run.extended.append(surge.id)
             elif step is SurgeStep.RESOLVE and surge is not None:
                 surge.status = check_surge_move(surge.status, SurgeStatus.RESOLVED)
@@ -115,92 +191,106 @@ def _judge_hour(session: Session, counts: Dense, counts_start: datetime,
                 surge.report = {**surge.report, "resolved_because": "quiet"}
                 del active[(dimension, value)]
                 run.resolved.append(surge.id)
+                if tell is not None:
+                    tell_surge(session, surge, "resolved", tell.notices, now=now, tz=tell.tz)
 
 
-def _open(session: Session, dimension: str, value: str, judgement: SurgeJudgement, hour: datetime,
-          series: np.ndarray[Any, np.dtype[np.float64]], series_start: datetime) -> Surge:
-    surge = Surge(dimension=dimension, value=value, window_start=judgement.window_start, window_end=hour + HOUR,
-                  detected_at=hour + HOUR, observed=judgement.observed, expected=judgement.expected,
+def _by_hour(start: datetime, quarters: tuple[float, ...] | list[float]) -> dict[str, float]:
+    """Quarter-hour expected counts from `start`, summed per hour (the chart is hourly)."""
+    out: dict[str, float] = defaultdict(float)
+    for i, value in enumerate(quarters):
+        out[hour_of(start + i * QUARTER).isoformat()] += value
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def _open(session: Session, dimension: str, value: str, judgement: ScanJudgement, end: datetime,
+          series: Array, series_start: datetime, embedder: Embedder) -> Surge:
+    surge = Surge(dimension=dimension, value=value, window_start=judgement.window_start, window_end=end,
+                  detected_at=end, observed=judgement.observed, expected=judgement.expected,
                   status=SurgeStatus.OPEN.value)
     session.add(surge)
     session.flush()
-    expected = _spread(judgement)
-    surge.report = build_report(session, surge, _chart(series, series_start, surge, expected)) | {
-        "threshold": judgement.threshold, "expected_by_hour": expected}
+    expected = _by_hour(judgement.window_start, judgement.window_expected)
+    surge.report = build_report(session, surge, _chart(series, series_start, surge, expected),
+                                embedder=embedder) | {"threshold": judgement.threshold, "expected_by_hour": expected}
     return surge
 
 
-def _notify_opened(session: Session, surge: Surge, now: datetime) -> None:
-    """Once, when a surge opens: an in-app notice to every active supervisor (the roles that handle surges).
-    A replay of history notifies nobody."""
-    ratio = surge.report.get("summary", {}).get("ratio")
-    title = (f"Surge: {surge.dimension} {surge.value}: {surge.observed} messages, "
-             f"{surge.expected:.1f} expected" + (f" (x{ratio})" if ratio else ""))
-    body = ", ".join(p["phrase"] for p in surge.report.get("phrases", [])[:5])
-    for staff_id in session.scalars(select(Staff.id).where(Staff.active.is_(True), Staff.role.in_(HANDLERS))):
-        session.add(Notification(staff_id=staff_id, kind="surge_opened", title=title[:300], body=body[:2000],
-                                 link=f"/api/v1/analytics/surges?since={surge.detected_at.isoformat()}",
-                                 created_at=now))
-
-
-def _spread(judgement: SurgeJudgement) -> dict[str, float]:
-    """The window's expected count per hour (the judged hour's own; the rest shared evenly)."""
-    hours = judgement.window_hours
-    rest = max(0.0, judgement.expected - judgement.hour_expected) / max(1, hours - 1)
-    return {(judgement.window_start + i * HOUR).isoformat():
-            round(judgement.hour_expected if i == hours - 1 else rest, 3) for i in range(hours)}
-
-
-def _extend(session: Session, surge: Surge, judgement: SurgeJudgement, hour: datetime,
-            series: np.ndarray[Any, np.dtype[np.float64]], series_start: datetime) -> None:
-    """The window grows to this hour; the quiet hours in between count with this hour's expected level."""
-    added = int((hour + HOUR - surge.window_end).total_seconds() // 3600)
+def _extend(session: Session, surge: Surge, judgement: ScanJudgement, end: datetime, counts: _Counts,
+            dimension: str, value: str, series: Array, embedder: Embedder) -> None:
+    """The window grows to `end`: the messages since its old end are added (quarter counts), and the quarters
+    in between count with this quarter's expected level."""
+    added = _index(end, surge.window_end, QUARTER)
     expected = dict(surge.report.get("expected_by_hour") or {})
-    for i in range(added):
-        expected[(surge.window_end + i * HOUR).isoformat()] = judgement.hour_expected
-    surge.window_end = hour + HOUR
-    first = int((surge.window_start - series_start).total_seconds() // 3600)
-    surge.observed = int(series[max(0, first):].sum())
+    for hour, extra in _by_hour(surge.window_end, [judgement.quarter_expected] * added).items():
+        expected[hour] = round(expected.get(hour, 0.0) + extra, 3)
+    quarters = counts.quarters.get(dimension, {}).get(value)
+    if quarters is not None:
+        first = max(0, _index(surge.window_end, counts.quarter_start, QUARTER))
+        surge.observed += int(quarters[first:_index(end, counts.quarter_start, QUARTER)].sum())
+    surge.window_end = end
     surge.expected = round(sum(expected.values()), 3)
-    surge.report = build_report(session, surge, _chart(series, series_start, surge, expected)) | {
-        "threshold": surge.report.get("threshold"), "expected_by_hour": expected}
+    surge.report = build_report(session, surge, _chart(series, counts.hourly_start, surge, expected),
+                                embedder=embedder) | {"threshold": surge.report.get("threshold"),
+                                                      "expected_by_hour": expected}
 
 
-def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: SurgeParams | None = None,
-                     tz: tzinfo = UTC) -> DetectionRun:
-    """Judge the last complete hour before `now` for every series. Running it twice for one hour changes
-    nothing the second time (the window already reaches the hour; the quiet count is the same)."""
-    p = params or SurgeParams()
-    hour = hour_of(now) - HOUR
-    start = hour - _history_hours(p) * HOUR
-    run = DetectionRun(hours=1)
+def _read(session: Session, first: datetime, stop: datetime, params: ScanParams) -> _Counts:
+    """The counts that judging the quarters in [first, stop) reads: the roll-up from the first span's history
+    on, the messages' quarter counts from a little before the first span."""
+    span_start = hour_of(first) - (SPAN_HOURS - 1) * HOUR
+    hourly_start = span_start - params.fit.history_weeks * WEEK_HOURS * HOUR
+    quarter_start = span_start - QUARTERS_BEFORE_SPAN
+    return _Counts(hourly_start, _read_hourly(session, hourly_start, hour_of(stop - QUARTER) + HOUR),
+                   quarter_start, _read_quarters(session, quarter_start, stop))
+
+
+def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: ScanParams | None = None,
+                     tz: tzinfo = UTC, notices: SurgeNotices | None = None,
+                     embedder: Embedder | None = None) -> DetectionRun:
+    """Judge the last complete quarter hour before `now` for every series. Running it twice for one quarter
+    changes nothing the second time (the window already reaches it; the quiet count is the same). A surge that
+    opens or resolves is told (`notices`: the thresholds file's `surges`; the shipped defaults if not given).
+    `embedder` clusters the window's messages for the report (the shipped encoder if not given)."""
+    p = params or ScanParams()
+    quarter = quarter_of(now) - QUARTER
+    run = DetectionRun()
     with uow:
         s = uow.session
-        counts = _read_dense(s, start, hour + HOUR)
-        _judge_hour(s, counts, start, hour, _active(s), p, _offset_hours(tz, hour), now, run, notify=True)
+        counts = _read(s, quarter, quarter + QUARTER, p)
+        _judge_quarter(s, counts, quarter, _active(s), p, _offset_hours(tz, quarter), now, run,
+                       tell=_Telling(notices or SurgeNotices(), tz), fits={},
+                       embedder=embedder or default_embedder())
         uow.commit()
     return run
 
 
-def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: SurgeParams | None = None,
-                  tz: tzinfo = UTC) -> DetectionRun:
-    """Detection over the complete hours in [start, end) in time order, as it would have run live: each surge's
-    `detected_at` is the end of the hour at which it would have fired. One transaction: a replay lands whole.
-    The roll-up is read once; surges still active at `end` stay open."""
-    p = params or SurgeParams()
-    first, stop = hour_of(start), hour_of(end)
-    counts_start = first - _history_hours(p) * HOUR
+def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: ScanParams | None = None,
+                  tz: tzinfo = UTC, embedder: Embedder | None = None) -> DetectionRun:
+    """Detection over the complete quarter hours in [start, end) in time order, as it would have run live: each
+    surge's `detected_at` is the end of the quarter hour at which it would have fired. One transaction: a
+    replay lands whole. The counts are read a day at a time; surges still active at `end` stay open."""
+    p = params or ScanParams()
+    first, stop = quarter_of(start), quarter_of(end)
     run = DetectionRun()
+    embed = embedder or default_embedder()
     with uow:
         s = uow.session
-        counts = _read_dense(s, counts_start, stop)
         active = _active(s)
-        hour = first
-        while hour < stop:
-            _judge_hour(s, counts, counts_start, hour, active, p, _offset_hours(tz, hour), hour + HOUR, run,
-                        notify=False)
-            run.hours += 1
-            hour += HOUR
+        chunk = first
+        while chunk < stop:
+            chunk_end = min(chunk + REPLAY_CHUNK, stop)
+            counts = _read(s, chunk, chunk_end, p)
+            fits: dict[tuple[str, str, datetime], SpanExpectation | None] = {}
+            quarter = chunk
+            while quarter < chunk_end:
+                if quarter.minute == 0:
+                    fits.clear()
+                _judge_quarter(s, counts, quarter, active, p, _offset_hours(tz, quarter), quarter + QUARTER, run,
+                               tell=None, fits=fits, embedder=embed)
+                quarter += QUARTER
+            chunk = chunk_end
+        run.hours = _index(stop, first, HOUR)
         uow.commit()
     return run
 
@@ -213,10 +303,16 @@ def get_surge(session: Session, surge_id: str, *, lock: bool = False) -> Surge:
     return surge
 
 
-def list_surges(session: Session, *, since: datetime | None = None, limit: int = 500) -> list[Surge]:
+def list_surges(session: Session, *, since: datetime | None = None, limit: int = 500,
+                statuses: frozenset[SurgeStatus] | None = None, dimension: str | None = None) -> list[Surge]:
+    """Newest first; `statuses` and `dimension` narrow the list (the surges page's filter)."""
     stmt = select(Surge)
     if since is not None:
         stmt = stmt.where(Surge.detected_at >= since)
+    if statuses is not None:
+        stmt = stmt.where(Surge.status.in_(sorted(s.value for s in statuses)))
+    if dimension is not None:
+        stmt = stmt.where(Surge.dimension == dimension)
     return list(session.scalars(stmt.order_by(Surge.detected_at.desc(), Surge.id).limit(limit)))
 
 
@@ -232,7 +328,10 @@ def do_acknowledge_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id
     return surge
 
 
-def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: str | None, now: datetime) -> Surge:
+def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: str | None, now: datetime,
+                     notices: SurgeNotices | None = None, tz: tzinfo = UTC) -> Surge:
+    """Resolved by a supervisor: audited, and told once as when it resolves on its own (`notices`: the
+    thresholds file's `surges`; the shipped defaults if not given)."""
     with uow:
         surge = get_surge(uow.session, surge_id, lock=True)
         surge.status = check_surge_move(surge.status, SurgeStatus.RESOLVED)
@@ -241,5 +340,6 @@ def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: st
             surge.acknowledged_at, surge.acknowledged_by = now, staff_id
         record_audit(uow.session, actor=actor, action="surge.resolved", object_type="analytics_surge",
                      object_id=surge.id, data={"dimension": surge.dimension, "value": surge.value}, now=now)
+        tell_surge(uow.session, surge, "resolved", notices or SurgeNotices(), now=now, tz=tz)
         uow.commit()
     return surge

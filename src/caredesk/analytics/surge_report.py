@@ -1,6 +1,7 @@
 """A surge's report, kept as JSON on its row: what rose and by how much since when, up to five sample messages
 (masked text only), the phrases over-represented in the window's messages against the series' messages of the
-week before, the branches and channels they came from, and the hourly series for a chart."""
+week before, the clusters of similar messages (analytics/surge_clusters.py: sentence embeddings), the branches
+and channels they came from, and the hourly series for a chart."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from caredesk.analytics.surge_clusters import cluster_messages, clusters_json
 from caredesk.storage.orm import Branch, Conversation, Customer, Message, Surge, TriageResult
+from caredesk.text.encoder import Embedder
 from caredesk.text.segment import tokenize
 
 __all__ = ["SAMPLES", "build_report", "distinguishing_phrases"]
@@ -70,8 +73,10 @@ def distinguishing_phrases(window: Sequence[str], baseline: Sequence[str], top: 
             for _, c, g in scored[:top]]
 
 
-def build_report(session: Session, surge: Surge, hours: list[dict[str, Any]]) -> dict[str, Any]:
-    """`hours`: the chart's series, [{"hour", "observed", "expected"}] oldest first."""
+def build_report(session: Session, surge: Surge, hours: list[dict[str, Any]], *, embedder: Embedder
+                 ) -> dict[str, Any]:
+    """`hours`: the chart's series, [{"hour", "observed", "expected"}] oldest first; `embedder` clusters the
+    window's newest messages."""
     rows = [(r[0], r[1], r[2]) for r in session.execute(
         _series_messages(surge.dimension, surge.value, surge.window_start, surge.window_end)
         .order_by(Message.created_at.desc()).limit(MESSAGE_LIMIT))]
@@ -87,6 +92,7 @@ def build_report(session: Session, surge: Surge, hours: list[dict[str, Any]]) ->
                     "hours": int((surge.window_end - surge.window_start).total_seconds() // 3600)},
         "samples": texts[:SAMPLES],
         "phrases": distinguishing_phrases(texts, list(base)),
+        "clusters": clusters_json(cluster_messages(texts, embedder, distinguishing_phrases)),
         "channels": dict(Counter(r[1] for r in rows).most_common()),
         "branches": dict(Counter(r[2] for r in rows if r[2]).most_common()),
         "messages_read": len(rows),

@@ -1,17 +1,19 @@
-"""The hourly surge detection task (registered in bootstrap.py)."""
+"""The quarter-hourly surge detection task (registered in bootstrap.py)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from caredesk.analytics.surge_actions import do_detect_surges
+from caredesk.analytics.thresholds import load_thresholds
 from caredesk.clock import Clock
 from caredesk.settings import Settings
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
+from caredesk.text.encoder import Embedder
 
-__all__ = ["detect_surges_hourly"]
+__all__ = ["detect_surges"]
 
 
 class SurgeTaskDeps(Protocol):
@@ -19,14 +21,20 @@ class SurgeTaskDeps(Protocol):
     clock: Clock
     queue: TaskQueue
 
+    @property
+    def embedder(self) -> Embedder: ...
+
     def uow(self) -> UnitOfWork: ...
 
 
-def detect_surges_hourly() -> int:
-    """A few minutes past each hour (late messages of the hour are in): judge the hour that just ended, once
-    across every worker running the schedule. Returns the number of surges opened."""
+def detect_surges() -> int:
+    """Two minutes past each quarter hour (late messages of the quarter are in): judge the quarter that just
+    ended, once across every worker running the schedule; a surge that opens or resolves is told as the
+    thresholds file's `surges` section says (read each time, like the rules). Returns the number opened."""
     rt: SurgeTaskDeps = task_context()
     now = rt.clock.now()
     if not rt.queue.first_this_minute("detect_surges", now):
         return 0
-    return len(do_detect_surges(rt.uow(), now=now, tz=rt.settings.display_timezone).opened)
+    notices = load_thresholds(rt.settings.analytics_thresholds_file).surges
+    return len(do_detect_surges(rt.uow(), now=now, tz=rt.settings.display_timezone, notices=notices,
+                                embedder=rt.embedder).opened)

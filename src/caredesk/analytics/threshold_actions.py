@@ -1,7 +1,7 @@
 """Threshold alerts: every few minutes, each rule's figure is computed with the overview's sums and metric
 definitions and judged (analytics/thresholds.py judge); a breach or a recovery is told once, in-app to the
-rule's roles, and by e-mail, SMS and chat-ops webhook through the notice path (ThresholdNoticeDue,
-analytics/threshold_tasks.py)."""
+rule's roles, and by e-mail, SMS and chat-ops webhook through the notice path shared with surges
+(analytics/notices.py)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.analytics import metrics
-from caredesk.analytics.events import ThresholdNoticeDue
+from caredesk.analytics.notices import COCKPIT_LINK, Notice, queue_notices
 from caredesk.analytics.order_figures import backlog
 from caredesk.analytics.order_hours import order_sums
 from caredesk.analytics.overview import message_sums
 from caredesk.analytics.thresholds import Judgement, Rule, RuleState, judge
-from caredesk.storage.orm import Notification, Staff, ThresholdNotice, ThresholdState
-from caredesk.storage.unit_of_work import UnitOfWork, events_of
+from caredesk.storage.orm import ThresholdState
+from caredesk.storage.unit_of_work import UnitOfWork
 
 __all__ = ["COCKPIT_LINK", "CheckRun", "Figure", "do_check_thresholds", "figures", "window_of"]
 
-COCKPIT_LINK = "/analytics"
 RATES = frozenset({"response_failure_rate", "auto_response_rate", "handoff_rate", "first_contact_resolution_rate",
                    "reopen_rate", "sla_met_rate", "csat_satisfied_share"})
 
@@ -98,28 +97,10 @@ def notice_text(rule: Rule, kind: Judgement, value: float | None) -> tuple[str, 
 def _tell(session: Session, rule: Rule, kind: Judgement, value: float | None, now: datetime) -> None:
     """In-app notices now; one notice row per e-mail, SMS and chat-ops room, sent after the commit."""
     title, body = notice_text(rule, kind, value)
-    staff = list(session.scalars(select(Staff).where(Staff.active.is_(True),
-                                                     Staff.role.in_([str(r) for r in rule.recipients]))
-                                 .order_by(Staff.id)))
-    outside: list[tuple[str, str, str | None]] = []  # (channel, recipient, staff id)
-    for person in staff:
-        if "in_app" in rule.channels:
-            session.add(Notification(staff_id=person.id, kind=f"threshold_{kind.value}", title=title, body=body,
-                                     link=COCKPIT_LINK, created_at=now))
-        if "email" in rule.channels and person.email:
-            outside.append(("email", person.id, person.id))
-        if "sms" in rule.channels and person.phone:
-            outside.append(("sms", person.id, person.id))
-    if "webhook" in rule.channels:
-        outside += [("webhook", room, None) for room in rule.webhooks]
-    events = events_of(session, now=now)
-    for channel, recipient, staff_id in outside:
-        notice = ThresholdNotice(rule=rule.name, kind=kind.value, channel=channel, recipient=recipient,
-                                 staff_id=staff_id, subject=title, body=body, value=value,
-                                 threshold=float(rule.value), created_at=now, attempts=0)
-        session.add(notice)
-        session.flush()
-        events.record(ThresholdNoticeDue(notice.id))
+    queue_notices(session, Notice(rule.name, kind.value, f"threshold_{kind.value}", title, body, value,
+                                  float(rule.value)),
+                  channels=rule.channels, recipients=[str(r) for r in rule.recipients], webhooks=rule.webhooks,
+                  now=now)
 
 
 def do_check_thresholds(uow: UnitOfWork, *, now: datetime, rules: list[Rule], tz: tzinfo = UTC) -> CheckRun:

@@ -1,5 +1,6 @@
 """The threshold alert tasks (registered in bootstrap.py): the check every 5 minutes, and the sending of one
-notice by e-mail, SMS or chat-ops webhook (claimed, sent, recorded: tasks/notice.py)."""
+analytics notice (a threshold rule's or a surge's: analytics/notices.py) by e-mail, SMS or chat-ops webhook
+(claimed, sent, recorded: tasks/notice.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from caredesk.alarms.strategy import AlarmStrategy
-from caredesk.analytics.threshold_actions import COCKPIT_LINK, do_check_thresholds
+from caredesk.analytics.notices import notice_link, webhook_data
+from caredesk.analytics.threshold_actions import do_check_thresholds
 from caredesk.analytics.thresholds import load_thresholds
 from caredesk.clock import Clock
 from caredesk.notify.email import SmtpSender, tag_notice
@@ -65,7 +67,7 @@ class _Outgoing:
 
 
 def _send(rt: ThresholdTaskDeps, out: _Outgoing) -> None:
-    link = f"{rt.settings.base_url}{COCKPIT_LINK}"
+    link = f"{rt.settings.base_url}{notice_link(out.rule)}"
     if out.channel == "email":
         msg = EmailMessage()
         msg["To"] = out.address
@@ -80,14 +82,14 @@ def _send(rt: ThresholdTaskDeps, out: _Outgoing) -> None:
         room = rt.alarm_strategy.webhooks.get(out.address)
         if room is None:
             raise OSError(f"webhook {out.address!r} is not in the alarm strategy")
-        data = {"event": f"threshold_{out.kind}", "rule": out.rule, "value": out.value, "threshold": out.threshold,
-                "link": link}
+        data = webhook_data(out.rule, out.kind, out.value, out.threshold, link)
         post_webhook(build_webhook_request(room.kind, room.url, rt.settings.alarm_webhook_secrets.get(room.name),
                                            f"{out.subject}\n{out.body}\n{link}", data, now=rt.clock.now()))
 
 
 def send_threshold_notice(notice_id: str, outbox_id: int | None = None) -> str:
-    """Send one breach or recovery notice over its channel: 'sent', 'no-recipient', 'skipped' or 'claimed'.
+    """Send one analytics notice (breach, recovery, surge opened or resolved) over its channel: 'sent',
+    'no-recipient', 'skipped' or 'claimed'.
     A failed send is recorded and raised: the queue retries it."""
     rt: ThresholdTaskDeps = task_context()
 

@@ -13,7 +13,7 @@ from pydantic import Field, StrictFloat, StrictInt, model_validator
 from caredesk.accounts.roles import Role
 from caredesk.config_files import BadField, ConfigModel, Name, load_config
 
-__all__ = ["METRICS", "Judgement", "Rule", "RuleState", "ThresholdsFile", "judge", "load_thresholds"]
+__all__ = ["METRICS", "Judgement", "Rule", "RuleState", "SurgeNotices", "ThresholdsFile", "judge", "load_thresholds"]
 
 # metric -> the windows it may be judged over and what its volume counts (analytics/overview.py computes each)
 METRICS: dict[str, tuple[frozenset[str], str]] = {
@@ -79,14 +79,45 @@ def _metric_problem(metric: str, window: str) -> tuple[str, str] | None:
     return None
 
 
+Channel = Literal["in_app", "email", "sms", "webhook"]
+
+
+def _in_app_and_email() -> list[Channel]:
+    return ["in_app", "email"]
+
+
+class SurgeNotices(ConfigModel):
+    """Who is told when a surge opens and when it is resolved, and over which channels: as a rule's."""
+
+    channels: list[Channel] = Field(default_factory=_in_app_and_email, min_length=1)
+    recipients: list[Role] = Field(
+        default_factory=lambda: [Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN], min_length=1)
+    webhooks: list[Name] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rooms(self) -> SurgeNotices:
+        problem = _webhook_problem(self.channels, self.webhooks)
+        if problem is not None:
+            raise ValueError(problem[1])
+        return self
+
+
 class ThresholdsFile(ConfigModel):
     rules: list[Rule] = Field(min_length=1)
+    surges: SurgeNotices = Field(default_factory=SurgeNotices)  # surge notices (analytics/surge_notices.py)
 
     @model_validator(mode="before")
     @classmethod
     def _locate(cls, data: object) -> object:
         """Rule-level checks carry their own field; prefix them with the rule's index for the error's line."""
-        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        if not isinstance(data, dict):
+            return data
+        surges = data.get("surges")
+        if isinstance(surges, dict) and "channels" in surges:
+            problem = _webhook_problem(surges.get("channels"), surges.get("webhooks"))
+            if problem is not None:
+                raise BadField(("surges", "webhooks" if "webhooks" in surges else "channels"), problem[1])
+        if not isinstance(data.get("rules"), list):
             return data
         seen: set[str] = set()
         for i, raw in enumerate(data["rules"]):

@@ -59,7 +59,7 @@ def unsent_notices(session: Session, now: datetime) -> tuple[list[str], set[str]
     """(the due notices not sent, as "<kind>:<id> (state)"; the headers of every due notice)."""
     from sqlalchemy import or_, select
 
-    from caredesk.storage.orm import AlarmDelivery, DutyHandoff, MeetingParticipant, SlaMark
+    from caredesk.storage.orm import AlarmDelivery, DutyHandoff, MeetingParticipant, SlaMark, ThresholdNotice
 
     unsent: list[str] = []
     due: set[str] = set()
@@ -77,6 +77,10 @@ def unsent_notices(session: Session, now: datetime) -> tuple[list[str], set[str]
             unsent.append(f"alarm_delivery:{d.id} ({d.status}, {d.attempts} attempts)")
     marks = [("sla_mark", r.id, r.emailed_at, r.email_attempts) for r in session.scalars(select(SlaMark))]
     marks += [("duty_handoff", r.id, r.emailed_at, r.email_attempts) for r in session.scalars(select(DutyHandoff))]
+    for t in session.scalars(select(ThresholdNotice).where(ThresholdNotice.channel == "email")):
+        due.add(f"threshold_notice:{t.id}")
+        if t.sent_at is None:
+            unsent.append(f"threshold_notice:{t.id} (not sent, {t.attempts} attempts)")
     for kind, row_id, emailed_at, attempts in marks:
         due.add(f"{kind}:{row_id}")
         if emailed_at is None:
@@ -87,13 +91,15 @@ def unsent_notices(session: Session, now: datetime) -> tuple[list[str], set[str]
 def _sent_headers(session: Session) -> set[str]:
     from sqlalchemy import select
 
-    from caredesk.storage.orm import AlarmDelivery, MeetingParticipant
+    from caredesk.storage.orm import AlarmDelivery, MeetingParticipant, ThresholdNotice
 
     # SLA marks and hand-offs with nobody to e-mail are marked too: only those two tell a send by their state
     sent = {f"meeting_participant:{i}" for i in session.scalars(
         select(MeetingParticipant.id).where(MeetingParticipant.email_status == "sent"))}
     sent |= {f"alarm_delivery:{i}" for i in session.scalars(
         select(AlarmDelivery.id).where(AlarmDelivery.channel == "email", AlarmDelivery.status == "sent"))}
+    sent |= {f"threshold_notice:{i}" for i in session.scalars(
+        select(ThresholdNotice.id).where(ThresholdNotice.channel == "email", ThresholdNotice.sent_at.is_not(None)))}
     return sent
 
 

@@ -93,13 +93,16 @@ def validate(file: Annotated[Path | None, typer.Argument(
     except CareDeskError as exc:
         typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
         raise typer.Exit(code=2) from None
-    unknown = [(r.name, room) for r in rules.rules for room in r.webhooks if room not in rooms]
+    unknown = [(f"rule {r.name}", room) for r in rules.rules for room in r.webhooks if room not in rooms]
+    unknown += [("surges", room) for room in rules.surges.webhooks if room not in rooms]
     if unknown:
         for name, room in unknown:
-            typer.echo(f"error: {path or 'thresholds.yaml'}: rule {name}: webhook {room!r} is not a room of the "
+            typer.echo(f"error: {path or 'thresholds.yaml'}: {name}: webhook {room!r} is not a room of the "
                        "alarm strategy in use", err=True)
         raise typer.Exit(code=2)
     typer.echo(f"ok  {path or 'built-in thresholds.yaml'}: {len(rules.rules)} rules")
     for rule in rules.rules:
         typer.echo(f"  {rule.name}: {rule.metric} {rule.comparison} {rule.value} ({rule.window}, at least "
                    f"{rule.minimum_volume}) -> {', '.join(rule.channels)} to {', '.join(rule.recipients)}")
+    surges = rules.surges
+    typer.echo(f"  surges: opened and resolved -> {', '.join(surges.channels)} to {', '.join(surges.recipients)}")

@@ -32,7 +32,8 @@ def validate(directory: Annotated[Path | None, typer.Option(
         checks = files_in(directory)
         if not checks:
             typer.echo(f"error: {directory}: no configuration files (sla.yaml, strategy.yaml, skills.yaml, "
-                       "outgoing_rules.yaml, topics.yaml, bank.yaml, thresholds.yaml, flows/*.yaml)", err=True)
+                       "outgoing_rules.yaml, topics.yaml, bank.yaml, thresholds.yaml, sources.yaml, "
+                       "flows/*.yaml)", err=True)
             raise typer.Exit(2)
     else:
         try:

@@ -15,6 +15,7 @@ from caredesk.cli.alarms import alarms_app
 from caredesk.cli.analytics import analytics_app
 from caredesk.cli.audit import audit_app
 from caredesk.cli.config import config_app
+from caredesk.cli.customers import customers_app
 from caredesk.cli.evaluate import eval_command
 from caredesk.cli.forecast import forecast_command
 from caredesk.cli.imports import import_app
@@ -48,6 +49,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(import_app, name="import")
+app.add_typer(customers_app, name="customers")
 app.add_typer(profiles_app, name="profiles")
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.roles import can
 from caredesk.alarms.alarm_status import AlarmStatus
+from caredesk.analytics.surge_status import SurgeStatus
 from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.emergency.meeting_status import MeetingStatus
 from caredesk.errors import CareDeskError, Forbidden, NotFound
@@ -70,7 +71,8 @@ def _environment() -> jinja2.Environment:
     env.filters["pct"] = _percent
     env.globals["can"] = can  # templates show an action only to those whose role allows it
     # Templates compare statuses with the enums, as the code does, not with bare strings.
-    env.globals.update(AlarmStatus=AlarmStatus, IncidentStatus=IncidentStatus, MeetingStatus=MeetingStatus)
+    env.globals.update(AlarmStatus=AlarmStatus, IncidentStatus=IncidentStatus, MeetingStatus=MeetingStatus,
+                       SurgeStatus=SurgeStatus)
     return env
 
 

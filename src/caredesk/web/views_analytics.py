@@ -1,6 +1,7 @@
 """The dashboards (supervisors and administrators: `analytics.read`): the cockpit (today against the usual,
 refreshed every 30 s by htmx: the same handler answers the fragment to an htmx request), trends and
-breakdowns over a period, complaint analysis, the team. Every table downloads as CSV or Excel from the page's
+breakdowns over a period, complaint analysis, the team. The cockpit says how many surges are active and links
+to them (web/views_surges.py). Every table downloads as CSV or Excel from the page's
 own URL plus `format=csv|xlsx&table=<name>` (web/table_export.py)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from caredesk.accounts.roles import can
 from caredesk.errors import InvalidInput
 from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import Staff
@@ -29,6 +31,7 @@ from caredesk.web.dashboard_pages import (
 )
 from caredesk.web.i18n import Translator
 from caredesk.web.rendering import WebRoute, is_htmx, refusal, render, staff_who_may, ui_language
+from caredesk.web.surge_pages import active_surges
 from caredesk.web.table_export import EXPORT_FORMATS, export_response
 
 __all__ = ["router"]
@@ -68,7 +71,9 @@ def cockpit(request: Request, rt: RuntimeDep, session: SessionDep, staff: Analys
     if exported is not None:
         return exported
     template = "_cockpit.html" if is_htmx(request) else "analytics_cockpit.html"
-    return render(request, template, {"page": page, "error": None, "generated": rt.clock.now(), "which": "cockpit"},
+    surges = active_surges(session) if can(staff.role, "surge.read") else 0
+    return render(request, template, {"page": page, "error": None, "generated": rt.clock.now(), "which": "cockpit",
+                                      "surges_active": surges},
                   staff=staff,
                   headers={"Vary": "HX-Request"})
 

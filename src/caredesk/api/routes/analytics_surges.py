@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from caredesk.analytics.period import parse_moment
 from caredesk.analytics.surge_actions import do_acknowledge_surge, do_resolve_surge, get_surge, list_surges
+from caredesk.analytics.thresholds import load_thresholds
 from caredesk.api.query_params import MOMENT_PATTERN
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.storage.orm import Surge
@@ -23,7 +24,8 @@ def surge_out(s: Surge) -> dict[str, Any]:
             "acknowledged_by": s.acknowledged_by, "resolved_at": s.resolved_at,
             "summary": report.get("summary"), "phrases": report.get("phrases", []),
             "samples": report.get("samples", []), "channels": report.get("channels", {}),
-            "branches": report.get("branches", {}), "series": report.get("series", [])}
+            "branches": report.get("branches", {}), "clusters": report.get("clusters", []),
+            "series": report.get("series", [])}
 
 
 @router.get("/analytics/surges")
@@ -49,4 +51,6 @@ def resolve_surge(surge_id: str, rt: RuntimeDep, session: SessionDep,
                   caller: Annotated[Caller, Depends(require("surge.handle"))]) -> dict[str, Any]:
     get_surge(session, surge_id)
     return surge_out(do_resolve_surge(rt.uow(), surge_id, actor=caller.actor,
-                                      staff_id=caller.id if caller.kind == "staff" else None, now=rt.clock.now()))
+                                      staff_id=caller.id if caller.kind == "staff" else None, now=rt.clock.now(),
+                                      notices=load_thresholds(rt.settings.analytics_thresholds_file).surges,
+                                      tz=rt.settings.display_timezone))

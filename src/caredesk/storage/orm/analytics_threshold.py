@@ -25,19 +25,20 @@ class ThresholdState(Base):
 
 
 class ThresholdNotice(Base):
-    """One breach or recovery to send over one channel: e-mail or SMS to a staff member, or a chat-ops room."""
+    """One analytics notice to send over one channel (e-mail or SMS to a staff member, or a chat-ops room): a
+    threshold rule's breach or recovery, or a surge's opening or resolution (analytics/notices.py)."""
 
     __tablename__ = "analytics_threshold_notice"
     id: Mapped[str] = id_column()
-    rule: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # breach | recovery
+    rule: Mapped[str] = mapped_column(String(64), index=True)  # the rule's name, or surge:<surge id>
+    kind: Mapped[str] = mapped_column(String(16))  # breach | recovery | surge_opened | surge_resolved
     channel: Mapped[str] = mapped_column(String(16))  # email | sms | webhook
     recipient: Mapped[str] = mapped_column(String(64))  # the staff id, or the webhook room's name
     staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(String(2000))
-    value: Mapped[float | None] = mapped_column(Float)  # the figure judged
-    threshold: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)  # the figure judged (a surge's observed count)
+    threshold: Mapped[float] = mapped_column(Float)  # (a surge's expected count)
     created_at: Mapped[datetime] = created_column()
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)

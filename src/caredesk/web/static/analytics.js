@@ -19,8 +19,10 @@
                axisLabel: { rotate: spec.categories.length > 12 && !line ? 30 : 0, hideOverlap: true } },
       yAxis: { type: "value", minInterval: 1 },
       series: spec.series.map(function (s) {
-        return { name: s.name, type: spec.kind, data: s.data, connectNulls: false, showSymbol: line,
-                 smooth: false };
+        var drawn = { name: s.name, type: spec.kind, data: s.data, connectNulls: false, showSymbol: line,
+                      smooth: false };
+        if (s.dashed) { drawn.lineStyle = { type: "dashed" }; }  // an expected level beside the observed
+        return drawn;
       })
     };
   }

@@ -1,0 +1,157 @@
+"""Surge detection every quarter hour, pure: are the last 15 minutes to 2 hours of one series well above what is
+usual? Judging hourly at hh:05 spends up to an hour of a 2-hour budget waiting for the hour to end, and a rise
+that starts at 10:40 has only its first 20 minutes in the 10:00 hour (docs/analytics-surge.md, bench `surge`).
+
+The expected count of a quarter hour is a quarter of its hour's (analytics/surge.py expected_hours: the hour x
+weekday model fitted on the hours before the judged span, scaled by the last week's level, past surges
+down-weighted). The test is a scan: the sums over the last 1, 2, ... `span_quarters` quarter hours, each against
+a negative binomial with the window's expected sum (1/k floored, shared within an hour: the quarters of one hour
+share its over-dispersion); the least likely window decides, a surge when its upper tail is at most `alpha`
+(the multiple windows and quarter hours are paid for in `alpha`, calibrated on the bench's false-alarm budget)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+
+from caredesk.analytics.surge import HOUR, SurgeParams, expected_hours, nb_threshold
+
+__all__ = ["QUARTER", "QUARTERS_PER_HOUR", "SPAN_HOURS", "ScanJudgement", "ScanParams", "SpanExpectation",
+           "expected_span", "judge_quarter", "scan_quarter"]
+
+QUARTER = timedelta(minutes=15)
+QUARTERS_PER_HOUR = 4
+SPAN_HOURS = 3  # the judged span: the two hours before the judged quarter's hour, and that hour so far
+
+
+@dataclass(frozen=True, slots=True)
+class ScanParams:
+    fit: SurgeParams = field(default_factory=SurgeParams)  # the baseline's settings (history, outliers, 1/k cap)
+    span_quarters: int = 8  # windows of 1..8 quarter hours (15 min to 2 h) ending with the judged quarter
+    alpha: float = 3e-6  # per window and quarter (bench: at most one false surge per 60 days over 8 series)
+    min_count: int = 5  # never a surge on fewer messages than this in the window
+    min_inv_size: float = 0.3  # the NB 1/k floor (its estimate and the fitted mean's error make tails too light)
+    continue_alpha: float = 0.01  # an active surge goes on while its last hour is above this quantile
+    # (and its latest quarter above the usual)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanJudgement:
+    surge: bool
+    observed: int  # messages in the deciding window (the least likely one)
+    expected: float
+    threshold: int  # the least count that would have been a surge in that window (0 when none surged)
+    window_start: datetime
+    window_quarters: int
+    tail: float  # P(X >= observed) under the window's negative binomial
+    quarter_expected: float = 0.0  # the judged quarter's own expected count
+    window_expected: tuple[float, ...] = ()  # the expected count of each quarter of the window
+    reason: str = ""  # why there was no judgement ("history_too_short"), else empty
+
+
+@dataclass(frozen=True, slots=True)
+class SpanExpectation:
+    """The expected count of each quarter of the judged span and the NB 1/k its test uses."""
+
+    quarters: NDArray[np.float64]  # SPAN_HOURS x 4 values, the span's quarters in time order
+    inv_size: float
+
+
+def expected_span(hourly: NDArray[np.float64], start: datetime, *, params: ScanParams,
+                  utc_offset_hours: int = 0) -> SpanExpectation | None:
+    """Expected quarter counts of the SPAN_HOURS hours after `hourly` (complete hourly counts from `start`, UTC,
+    oldest first, ending where the judged span begins). None when the series is too young to judge."""
+    y = np.asarray(hourly, dtype=np.float64)
+    fit_end = len(y)
+    seen = np.flatnonzero(y)
+    if fit_end - (int(seen[0]) if len(seen) else fit_end) < params.fit.min_history_days * 24:
+        return None
+    hours, dispersion = expected_hours(y, start, fit_end, range(fit_end, fit_end + SPAN_HOURS), params=params.fit,
+                                       utc_offset_hours=utc_offset_hours)
+    inv_size = min(max(dispersion, params.min_inv_size), params.fit.max_inv_size)
+    return SpanExpectation(np.repeat(hours / QUARTERS_PER_HOUR, QUARTERS_PER_HOUR), inv_size)
+
+
+def _nb_tails(observed: NDArray[np.float64], mean: NDArray[np.float64], variance: NDArray[np.float64]
+              ) -> NDArray[np.float64]:
+    """P(X >= observed), X negative binomial of the given means and variances (Poisson where they agree)."""
+    over = variance > mean * 1.0001
+    size = np.where(over, mean * mean / np.maximum(variance - mean, 1e-12), 1.0)
+    nb = special.betainc(np.maximum(observed, 1e-9), size, np.where(over, 1.0 - mean / variance, 0.5))
+    poisson = special.pdtrc(observed - 1, mean)
+    return np.asarray(np.where(observed <= 0, 1.0, np.where(over, nb, poisson)), dtype=np.float64)
+
+
+@cache
+def _taken(last: int, widths: tuple[int, ...]) -> NDArray[np.bool_]:
+    """widths x span quarters: which quarters each window ending at `last` takes."""
+    q = np.arange(SPAN_HOURS * QUARTERS_PER_HOUR)
+    w = np.array(widths)
+    return (q[None, :] <= last) & (q[None, :] > last - w[:, None])
+
+
+def _window_moments(expected: NDArray[np.float64], inv_size: float, last: int, widths: tuple[int, ...]
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Mean and variance of the sums of the `widths` quarters ending at index `last`: quarters of one hour share
+    its NB over-dispersion (variance mu + mu^2/k per hour, thinned to the quarters taken)."""
+    parts = (_taken(last, widths) * expected[None, :]).reshape(len(widths), SPAN_HOURS, -1).sum(axis=2)
+    means = parts.sum(axis=1)
+    return means, means + inv_size * np.sum(parts ** 2, axis=1)
+
+
+def scan_quarter(span: NDArray[np.float64] | list[int], expectation: SpanExpectation, span_start: datetime, *,
+                 params: ScanParams, continuing: bool = False) -> ScanJudgement:
+    """Judge the last quarter of `span` (the quarter counts from `span_start`, an hour boundary, 9 to 12 of them:
+    two whole hours and the judged hour so far). An active surge (`continuing`) goes on while the last four
+    quarters are above the `continue_alpha` quantile."""
+    y = np.asarray(span, dtype=np.float64)
+    last = len(y) - 1
+    if not 2 * QUARTERS_PER_HOUR <= last < SPAN_HOURS * QUARTERS_PER_HOUR:
+        raise ValueError(f"a span holds 9 to 12 quarter hours, not {len(y)}")
+    exp = expectation.quarters
+    sums = np.cumsum(y[::-1])  # sums[w - 1]: the last w quarters
+
+    def judgement(w: int, threshold: int, tail: float, surge: bool) -> ScanJudgement:
+        window = exp[last + 1 - w:last + 1]
+        return ScanJudgement(surge, int(sums[w - 1]), round(float(window.sum()), 3), threshold,
+                             span_start + (last + 1 - w) * QUARTER, w, tail, round(float(exp[last]), 3),
+                             tuple(round(float(x), 4) for x in window))
+
+    if continuing:  # the last hour still high, and its latest quarter above the usual (so it stops at the end)
+        w = QUARTERS_PER_HOUR
+        mean, var = _window_moments(exp, expectation.inv_size, last, (w,))
+        threshold = max(nb_threshold(float(mean[0]), float(var[0] / mean[0]), params.continue_alpha), 1)
+        tail = float(_nb_tails(sums[w - 1:w], mean, var)[0])
+        return judgement(w, threshold, tail, int(sums[w - 1]) >= threshold and y[last] > exp[last])
+    widths = np.arange(1, params.span_quarters + 1)
+    means, variances = _window_moments(exp, expectation.inv_size, last, tuple(range(1, params.span_quarters + 1)))
+    tails = _nb_tails(sums[widths - 1], means, variances)
+    tails = np.where(sums[widths - 1] >= params.min_count, tails, 1.0)
+    best = int(np.argmin(tails))
+    w = int(widths[best])
+    surge = bool(tails[best] <= params.alpha)
+    # the threshold only matters for a surge's report (and costs a tail per candidate count)
+    threshold = max(nb_threshold(float(means[best]), float(variances[best] / means[best]), params.alpha),
+                    params.min_count) if surge else 0
+    return judgement(w, threshold, float(tails[best]), surge)
+
+
+def judge_quarter(hourly: NDArray[np.float64] | list[int], start: datetime, span: NDArray[np.float64] | list[int],
+                  *, params: ScanParams | None = None, utc_offset_hours: int = 0, continuing: bool = False
+                  ) -> ScanJudgement:
+    """Judge the last quarter hour of `span`: `hourly` holds the complete hours from `start` (UTC) before the
+    span; `span` the quarter counts from the end of `hourly` to the judged quarter (9 to 12 of them)."""
+    p = params or ScanParams()
+    span_start = start + len(hourly) * HOUR
+    expectation = expected_span(np.asarray(hourly, dtype=np.float64), start, params=p,
+                                utc_offset_hours=utc_offset_hours)
+    if expectation is None:
+        last = len(span) - 1
+        return ScanJudgement(False, int(span[last]) if len(span) else 0, 0.0, 0, span_start + last * QUARTER, 1,
+                             1.0, reason="history_too_short")
+    return scan_quarter(span, expectation, span_start, params=p, continuing=continuing)

@@ -1,0 +1,65 @@
+"""A surge to look at, for the surge notice, page and browser tests: three weeks of roll-up history of two topics
+(about 1.5 messages an hour by day in Shanghai, 0.2 by night), then real customer messages about a double-charged
+annual fee rising to 12 an hour for two hours (masked before storing; the newest has a phone number, so it is
+among the report's samples). Detection at `DETECT_AT` opens a surge of topic card_fee (and of the series the
+messages share)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from caredesk.analytics.facts import message_facts
+from caredesk.analytics.rollups import MessageFacts, add_messages
+from caredesk.compliance.masking import mask_text
+from caredesk.runtime import Runtime
+from caredesk.storage.orm import Conversation, Customer, Message, TriageResult
+
+__all__ = ["DETECT_AT", "HOUR", "PHONE", "RISE_HOURS", "RISE_START", "SHANGHAI", "TEXTS", "seed_rising_topic"]
+
+HOUR = timedelta(hours=1)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RISE_START = datetime(2026, 3, 2, 2, tzinfo=UTC)  # Monday 10:00 in Shanghai
+RISE_HOURS = 2
+DETECT_AT = RISE_START + RISE_HOURS * HOUR + timedelta(minutes=5)
+PHONE = "13812345678"
+TEXTS = ["信用卡年费重复扣款", "为什么年费扣了两次", "my annual fee was charged twice",
+         "annual fee charged twice again", "年费重复扣款请退回", f"年费被扣了两次，电话{PHONE}"]  # the newest last
+
+
+def seed_rising_topic(rt: Runtime, *, ref: str = "surge-seed") -> None:
+    rng = random.Random(15)
+    facts = []
+    for back in range(21 * 24, 0, -1):
+        hour = RISE_START - back * HOUR
+        day = 8 <= hour.astimezone(SHANGHAI).hour < 20
+        for topic in ("card_fee", "loans"):
+            for _ in range(sum(rng.random() < (0.5 if day else 0.07) for _ in range(3))):
+                facts.append(MessageFacts(hour + timedelta(minutes=rng.randrange(60)),
+                                          {"topic": (topic,), "channel": ("web",)}, frozenset({"messages"})))
+    with rt.uow() as uow:
+        s = uow.session
+        add_messages(s, facts)
+        customer = Customer(ref=ref, tier="standard")
+        s.add(customer)
+        s.flush()
+        conv = Conversation(customer_id=customer.id, channel="web")
+        s.add(conv)
+        s.flush()
+        real = []
+        for i in range(12 * RISE_HOURS):
+            at = RISE_START + timedelta(minutes=5 * i)
+            text = TEXTS[i % len(TEXTS)]
+            msg = Message(conversation_id=conv.id, direction="in", author="customer", text=text,
+                          text_masked=mask_text(text)[0], created_at=at)
+            s.add(msg)
+            s.flush()
+            triage = TriageResult(message_id=msg.id, model_version="test", language="zh", content_type="business",
+                                  content_type_confidence=0.9, problem_type="complaint", problem_type_confidence=0.9,
+                                  urgency="general", urgency_confidence=0.9, emotion="angry", topic="card_fee",
+                                  decision_kind="work_order", decision_reason="test", created_at=at)
+            s.add(triage)
+            real.append(message_facts(triage, received_at=at, channel="web", branch=None))
+        add_messages(s, real)
+        uow.commit()
