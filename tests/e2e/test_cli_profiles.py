@@ -73,7 +73,7 @@ def test_cli_profiles_refresh_train_and_validate(env: dict[str, str], tmp_path: 
     assert caredesk(env, "profiles", "train", "--weeks", "3").returncode == 2
 
     ok = caredesk(env, "profiles", "validate")
-    assert ok.returncode == 0 and "29 features" in ok.stdout
+    assert ok.returncode == 0 and "31 features" in ok.stdout
     bad = tmp_path / "rules.yaml"
     bad.write_text("version: 1\nemotion_scores: {}\nfeatures: []\n", encoding="utf-8")
     refused = caredesk(env, "profiles", "validate", str(bad))

@@ -66,7 +66,7 @@ def test_profiles_refresh_writes_the_row_from_the_records(runtime: Runtime) -> N
         s.add(Alarm(conversation_id=out.conversation_id, level=2, count=3, threshold=3, created_at=now))
         s.add(CustomerSourceRecord(customer_id=customer_id, source="core_banking", status="ok", fetched_at=now,
                                    fields={"balance": 250000, "products": ["credit_card", "mortgage"],
-                                           "monthly_spend": 9000, "account_status": "active"}, updated_at=now))
+                                           "monthly_spend": 9000, "account_closed": False}, updated_at=now))
         uow.commit()
     with rt.session_factory() as s:
         history = collect_history(s, customer_id)

@@ -84,15 +84,16 @@ def test_features_see_nothing_after_now_and_nothing_without_history() -> None:
 def test_features_behaviour_reads_source_fields_products_and_closed_accounts() -> None:
     history = History("cust", interactions=(_msg(3, product="mortgage"), _msg(2, product="credit_card"),
                                             _msg(1, product="mortgage")),
-                      sources=(SourceFacts("crm", "stale", NOW, {"balance": "1200.5", "account_status": "active"}),
+                      sources=(SourceFacts("crm", "stale", NOW, {"balance": "1200.5", "account_closed": False}),
                                SourceFacts("core", "ok", NOW, {"balance": 88000, "products": ["card", "loan", "fx"],
-                                                               "monthly_spend": "n/a", "account_status": "Closed"})))
+                                                               "monthly_spend": "n/a", "account_closed": True,
+                                                               "loyalty_points": 4200})))
     f = extract_features(history, RULES, now=NOW)
     assert f["products_used"] == 2.0
     assert f["balance"] == 88000.0  # the fresh source first
     assert f["source_products"] == 3.0
     assert f["monthly_spend"] is None  # not a number
-    assert f["account_closed"] == 1.0
+    assert f["account_closed"] == 1.0 and f["loyalty_points"] == 4200.0 and f["open_loans"] is None
 
 
 def test_clean_interactions_drops_duplicates_and_retries_and_orders_by_time() -> None:

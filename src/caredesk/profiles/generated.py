@@ -2,7 +2,8 @@
 data. Each customer has a hidden temper; calm weeks bring a few contacts, mostly neutral; an episode (more
 likely for a short-tempered customer) brings repeated contacts about one topic, rising anger and complaint
 levels, and sometimes, from its second week, a regulator complaint or an escalation alarm (the outcomes the
-risk model learns), after which some customers close their account (as the core-banking source says).
+risk model learns), after which some customers close their account (as the `core_banking` source says,
+with the field names of customers/sources.yaml: products, monthly_spend, account_closed, open_loans, ...).
 
 Rows are written directly (no triage, no intake): what the profile reads, with the labels triage would have
 given. Customer refs start with `prefix`; a second call with the same prefix adds nothing."""
@@ -176,10 +177,12 @@ def generate_history(session: Session, *, customers: int, now: datetime, weeks: 
                                      "monthly_spend": round(rnd.lognormvariate(7.5, 0.8), 2)}
         fetched = now - timedelta(hours=rnd.uniform(1, 48))
         if closed_at is not None and closed_at < now:
-            fields |= {"account_status": "closed", "closed_at": closed_at.isoformat()}
+            fields |= {"account_closed": True, "closed_at": closed_at.isoformat()}
             closed += 1
         else:
-            fields["account_status"] = "active"
+            fields["account_closed"] = False
+        fields["open_loans"] = int("mortgage" in products) + int(rnd.random() < 0.2)
+        fields["loyalty_points"] = int(rnd.lognormvariate(7, 1))
         writer.add(1, CustomerSourceRecord(customer_id=customer.id, source="core_banking", fields=fields,
                                          status="ok", fetched_at=fetched, expires_at=fetched + timedelta(days=1),
                                          updated_at=fetched))
