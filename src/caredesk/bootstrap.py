@@ -40,7 +40,7 @@ def _register_tasks(queue: TaskQueue) -> None:
 
     from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
     from caredesk.analytics.surge_tasks import detect_surges
-    from caredesk.analytics.tasks import refresh_order_hours
+    from caredesk.analytics.tasks import refresh_order_hours, refresh_team_forecast
     from caredesk.analytics.threshold_tasks import check_thresholds_periodic, send_threshold_notice
     from caredesk.compliance.retention import apply_retention_daily
     from caredesk.emergency.tasks import email_incident_outcome, send_meeting_notice
@@ -82,6 +82,8 @@ def _register_tasks(queue: TaskQueue) -> None:
     queue.register_periodic("analytics.detect_surges", detect_surges, crontab(minute="2,17,32,47"))
     # Hourly: the work-order figures of the hours a reopen or a returning customer can still change.
     queue.register_periodic("analytics.refresh_order_hours", refresh_order_hours, crontab(minute="7"))
+    # Hourly (and when the team page finds none for the hour): the team page's forecast and staffing plan.
+    queue.register_periodic("analytics.refresh_team_forecast", refresh_team_forecast, crontab(minute="12"))
     # Every 5 minutes: judge the threshold alert rules; a breach or a recovery is told once.
     queue.register_periodic("analytics.check_thresholds", check_thresholds_periodic, crontab(minute="*/5"))
     queue.register("analytics.send_threshold_notice", send_threshold_notice, retries=5, retry_delay=30)
@@ -202,7 +204,7 @@ def _subscribe_profiles(rt: Runtime) -> None:
 def _check_task_shapes(rt: Runtime) -> None:
     """mypy checks here that the runtime gives every tasks module the dependencies it asks for."""
     from caredesk.alarms.tasks import AlarmTaskDeps
-    from caredesk.analytics.tasks import AnalyticsTaskDeps
+    from caredesk.analytics.tasks import AnalyticsTaskDeps, ForecastTaskDeps
     from caredesk.compliance.retention import RetentionDeps
     from caredesk.emergency.tasks import EmergencyTaskDeps
     from caredesk.knowledge.tasks import SuggestionDeps
@@ -217,7 +219,8 @@ def _check_task_shapes(rt: Runtime) -> None:
                   WorkOrderDeps, WorkOrderTaskDeps, AnalyticsTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt, rt)
     profile_shape: ProfileTaskDeps = rt
     sources: SourceFetchDeps = rt
-    del shapes, profile_shape, sources
+    forecast: ForecastTaskDeps = rt
+    del shapes, profile_shape, sources, forecast
 
 
 def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None, make_current: bool = True

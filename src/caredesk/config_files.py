@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from caredesk.errors import InvalidConfig
 
 __all__ = ["BadField", "ConfigModel", "Loc", "Name", "OneOrMany", "TimeZoneName", "Word", "config_path",
-           "load_config", "one_or_many", "parse_yaml", "validate_config"]
+           "every_error", "load_config", "located", "one_or_many", "parse_yaml", "validate_config"]
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -141,6 +141,30 @@ def validate_config(model: type[M], data: Any, file: str, node: yaml.Node | None
     except BadField as exc:
         path, message = _resolved(data, exc.loc, True), exc.message
     raise InvalidConfig(file, _line(node, path), config_path(path), _reason(message)) from None
+
+
+def located(file: str, data: Any, node: yaml.Node | None, loc: Loc, message: str, *, missing_ok: bool = True
+            ) -> InvalidConfig:
+    """One mistake at `loc` (counted from the file's root) as an InvalidConfig with its line and field path."""
+    path = _resolved(data, loc, missing_ok)
+    return InvalidConfig(file, _line(node, path), config_path(path), _reason(message))
+
+
+def every_error(model: type[BaseModel], part: Any, file: str, data: Any, node: yaml.Node | None, at: Loc = ()
+                ) -> list[InvalidConfig]:
+    """Every field `model` refuses in `part` (the item of the file at `at`), one per field path (of a union's
+    branches, the first), for a checker that reports all its mistakes at once. A refusal of the whole item
+    (a cross-field validator) is left to the caller, which knows the field to blame."""
+    try:
+        model.model_validate(part)
+    except ValidationError as exc:
+        out: dict[str, InvalidConfig] = {}
+        for e in exc.errors():
+            if e["loc"]:
+                found = located(file, data, node, at + tuple(e["loc"]), e["msg"], missing_ok=e["type"] == "missing")
+                out.setdefault(found.path, found)
+        return list(out.values())
+    return []
 
 
 def load_config(model: type[M], source: Path | Traversable, file: str | None = None) -> M:

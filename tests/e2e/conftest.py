@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from caredesk.profiles.sources import install_sources, load_sources
 from tests.e2e.browsing import CHROMIUM_ARGS
 
 
@@ -41,3 +42,14 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def crm_and_loyalty() -> Iterator[None]:
+    """The shipped crm and loyalty sources enabled for the process (records added with an expiry ahead are
+    not due: nothing is fetched)."""
+    shipped = load_sources()
+    install_sources(shipped.model_copy(update={"sources": [
+        s.model_copy(update={"enabled": True}) for s in shipped.sources if s.name in ("crm", "loyalty")]}))
+    yield
+    install_sources(None)

@@ -1,5 +1,5 @@
 """`caredesk analytics validate [FILE]` and `caredesk config validate` on the threshold rules, as an operator
-runs them (a subprocess): ok and the rules, or the error with its line and field and exit code 2."""
+runs them (a subprocess): ok and the rules, or every error with its line and field and exit code 2."""
 
 from __future__ import annotations
 
@@ -45,6 +45,22 @@ def test_analytics_validate_good_and_bad_files(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {bad}:3: rules[0].metric: unknown metric 'failure_rate'")
     assert result.stdout == ""
+
+    # every mistake at once, each with its line, then how many
+    worse = tmp_path / "worse.yaml"
+    worse.write_text(GOOD.replace("response_failure_rate", "failure_rate").replace("above", "over")
+                     .replace("[team_lead]", "[janitor]") + "colour: red\n", encoding="utf-8")
+    result = _run(tmp_path, "analytics", "validate", str(worse))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: {worse}:3: rules[0].metric: unknown metric 'failure_rate'; one of auto_response_rate, backlog, "
+        "csat_average, csat_satisfied_share, first_contact_resolution_rate, handoff_rate, reopen_rate, "
+        "response_failure_rate, sla_met_rate",
+        f"error: {worse}:4: rules[0].comparison: Input should be 'above' or 'below'",
+        f"error: {worse}:8: rules[0].recipients[0]: Input should be 'agent', 'team_lead', 'quality_reviewer', "
+        "'knowledge_editor', 'complaint_manager', 'admin' or 'auditor'",
+        f"error: {worse}:9: colour: Extra inputs are not permitted",
+        f"4 errors in {worse}"]
 
     # the file the settings name is the one checked by default, and by `config validate`
     result = _run(tmp_path, "analytics", "validate", CAREDESK_ANALYTICS_THRESHOLDS_FILE=str(bad))

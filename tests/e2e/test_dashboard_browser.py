@@ -2,10 +2,12 @@
 messages received through the intake, ECharts (vendored) draws the hour, channel and content-type charts under
 the app's Content-Security-Policy with the series the server computed; the live refresh swaps the partial and
 redraws with a message that arrived since; the Chinese page has Chinese labels in the page and the charts; the
-trends, complaint and team pages draw theirs."""
+trends, complaint and team pages draw theirs; the team page's forecast draws its band (a line, and the interval
+as a shaded stack) and the staffing chart, and follows the chosen series."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -91,5 +93,51 @@ def test_browser_cockpit_draws_charts_refreshes_and_speaks_chinese(live_server: 
     page.goto(f"{live_server.url}/analytics/trends")
     expect(page.locator("#chart-series")).to_have_attribute("data-drawn", "1")
     assert _option(page, "chart-series")["series"][0]["data"][-1] == 4
+    refused = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
+    assert not refused, refused
+
+
+def test_browser_team_page_draws_the_forecast_band_and_staffing(live_server: LiveServer, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    from caredesk.analytics.rollups import MessageFacts, add_messages, hour_of
+
+    rt = live_server.runtime
+    first = hour_of(rt.clock.now()) - timedelta(weeks=2)
+    facts = [MessageFacts(first + timedelta(hours=h, minutes=i), {"channel": ("chat",)},
+                          frozenset({"messages", "handed_off"}))
+             for h in range(2 * 168) for i in range(5 if 1 <= (first + timedelta(hours=h)).hour < 10 else 1)]
+    with rt.session_factory() as s, s.begin():
+        add_messages(s, facts)
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{page.url} {msg.location['url']}: {msg.text[:160]}"))
+    sign_in_page(page, live_server.url, "lead")
+    page.goto(f"{live_server.url}/analytics/team?lang=en")
+    band = page.locator("#chart-forecast")
+    expect(band).to_have_attribute("data-drawn", "1")
+    expect(band.locator("canvas").first).to_be_visible()
+    option = _option(page, "chart-forecast")
+    names = [s["name"] for s in option["series"]]
+    assert names[0] == "Messages expected" and names[3] == "Complaints expected" and len(names) == 6
+    assert option["legend"][0]["data"] == ["Messages expected", "Complaints expected"]  # not the band's helpers
+    expected, lower, height = (option["series"][k]["data"] for k in range(3))
+    assert len(expected) == 15 and all(h >= 0 for h in height)
+    assert all(lo <= e + 1e-9 for lo, e in zip(lower, expected, strict=True))  # the band holds the line
+    assert option["series"][2]["areaStyle"] and option["series"][1]["stack"] == option["series"][2]["stack"]
+    staffing = page.locator("#chart-staffing")
+    expect(staffing).to_have_attribute("data-drawn", "1")
+    staff = _option(page, "chart-staffing")
+    assert staff["series"][0]["name"] == "Staff needed" and 14 * 24 < len(staff["series"][0]["data"]) <= 15 * 24
+    assert max(staff["series"][0]["data"]) >= 1
+    tip = page.evaluate("""() => {
+        const c = echarts.getInstanceByDom(document.getElementById('chart-forecast'));
+        const f = c.getOption().tooltip[0].formatter;
+        return typeof f === 'function'; }""")
+    assert tip
+    page.select_option("#forecast-series", "channel:chat")
+    page.click("#period-form button[type=submit]")
+    expect(page.locator("#table-forecast h2")).to_contain_text("Channel: Chat")
+    expect(page.locator("#chart-forecast")).to_have_attribute("data-drawn", "1")
+    shot(page, "dashboard-team-forecast")
     refused = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
     assert not refused, refused

@@ -1,7 +1,8 @@
 """Threshold alerts on SQLite and PostgreSQL, with the real outbox, queue (immediate) and SMTP server: a
 response failure rate over 10% in the last hour tells the rule's roles once (in-app and e-mail, in Chinese and
 English, with the figure, the threshold and the cockpit link); a second check tells nothing; the rate falling
-tells the recovery once. SMS and a signed chat-ops webhook reach a local HTTP receiver."""
+tells the recovery once. SMS and a signed chat-ops webhook reach a local HTTP receiver; in the alarm
+strategy's quiet hours the held channel (SMS) waits in the outbox until they end, chat-ops goes at once."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from caredesk.analytics.rollups import MessageFacts, add_messages
 from caredesk.analytics.threshold_actions import do_check_thresholds
 from caredesk.analytics.thresholds import Rule, load_thresholds
 from caredesk.bootstrap import build_runtime
+from caredesk.clock import FrozenClock
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Notification, Staff, ThresholdNotice, ThresholdState
+from caredesk.storage.orm import Notification, OutboxEvent, Staff, ThresholdNotice, ThresholdState
+from caredesk.storage.outbox import relay_once
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, _clean, make_settings
 from tests.integration.alarm_helpers import http_receiver
@@ -143,6 +146,60 @@ levels:
             with rt.session_factory() as s:
                 assert sorted((n.channel, n.sent_at is not None) for n in s.scalars(select(ThresholdNotice))) == [
                     ("sms", True), ("webhook", True)]
+        finally:
+            _clean(rt)
+            rt.engine.dispose()
+
+
+def test_quiet_hours_hold_sms_notices_until_they_end(db_url: str, tmp_path: Path, mailbox: Mailbox,
+                                                     pipeline: TriagePipeline) -> None:
+    night = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
+    with http_receiver() as receiver:
+        strategy = tmp_path / "strategy.yaml"
+        strategy.write_text(f"""
+name: thresholds-quiet
+audiences:
+  lead: {{roles: [team_lead]}}
+quiet_hours: {{start: "22:00", end: "07:00", timezone: Asia/Shanghai, hold: [sms]}}
+webhooks:
+  - {{name: ops-room, kind: generic, url: "{receiver.url}/hooks/ops"}}
+levels:
+  - name: first
+    notify:
+      - {{audience: lead, channels: [in_app]}}
+""", encoding="utf-8")
+        rt = build_runtime(make_settings(db_url, tmp_path / "var", mailbox, alarm_strategy_file=strategy,
+                                         alarm_webhook_secrets={"ops-room": "s"},
+                                         sms_gateway_url=f"{receiver.url}/sms", sms_gateway_token="gw-token"),
+                           clock=FrozenClock(night))
+        rt.set_pipeline(pipeline)
+        try:
+            with rt.uow() as uow:
+                uow.session.add(Staff(username="thr-quiet", display_name="lead", email="quiet-lead@example.com",
+                                      phone="+8613800000002", role="team_lead"))
+                uow.commit()
+            rule = Rule.model_validate(dict(
+                name="failures", metric="response_failure_rate", comparison="above", value=0.1, window="last_hour",
+                minimum_volume=20, channels=["in_app", "sms", "webhook"], recipients=["team_lead"],
+                webhooks=["ops-room"]))
+            _messages(rt, night - timedelta(hours=1), total=20, failed=10)
+            run = do_check_thresholds(rt.uow(), now=night, rules=[rule], quiet=rt.alarm_strategy.quiet_hours)
+            assert run.breached == ["failures"]
+            assert [r.path for r in receiver.requests] == ["/hooks/ops"]  # chat-ops is not held
+            assert [kind for kind, _ in _told(rt)] == ["threshold_breach"]  # nor the in-app notice
+            with rt.session_factory() as s:
+                sms = s.scalar(select(ThresholdNotice).where(ThresholdNotice.channel == "sms"))
+                assert sms is not None and sms.sent_at is None
+                held = s.scalar(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None)))
+                assert held is not None and held.available_at == datetime(2026, 3, 2, 23, 0, tzinfo=UTC)  # 07:00
+            assert relay_once(rt.uow, rt.subscribers, now=night + timedelta(hours=1)).dispatched == 0
+            assert [r.path for r in receiver.requests] == ["/hooks/ops"]
+            rt.clock = FrozenClock(datetime(2026, 3, 2, 23, 0, tzinfo=UTC))
+            assert relay_once(rt.uow, rt.subscribers, now=rt.clock.now()).dispatched == 1
+            assert [r.path for r in receiver.requests] == ["/hooks/ops", "/sms"]
+            assert receiver.requests[-1].json()["to"] == "+8613800000002"
+            with rt.session_factory() as s:
+                assert all(n.sent_at is not None for n in s.scalars(select(ThresholdNotice)))
         finally:
             _clean(rt)
             rt.engine.dispose()

@@ -1,5 +1,6 @@
 """Each metric's definition on hand-made figures: rates are None without a denominator, first-contact
-resolution, CSAT, backlog age bands, percentiles and durations, and the period parser."""
+resolution, CSAT, backlog age bands, percentiles and durations, per-agent first-response time, the measured
+handling time, and the period parser."""
 
 from __future__ import annotations
 
@@ -72,6 +73,35 @@ def test_percentiles_and_durations() -> None:
     got = metrics.durations(spans)
     assert got.count == 5 and got.median_minutes == 30 and got.p90_minutes == pytest.approx(76.0)
     assert metrics.durations([]) == metrics.Durations(None, None, 0)
+
+
+def test_first_response_by_agent_groups_the_answers_each_agent_gave() -> None:
+    m = timedelta(minutes=1)
+    orders = [metrics.AnsweredOrder(T0, T0 + 10 * m, "ann"), metrics.AnsweredOrder(T0, T0 + 20 * m, "ann"),
+              metrics.AnsweredOrder(T0, T0 + 40 * m, "ann"), metrics.AnsweredOrder(T0, T0 + 5 * m, "bo"),
+              metrics.AnsweredOrder(T0, None, None),  # not answered yet: left out
+              metrics.AnsweredOrder(T0, T0 + m, None)]  # answered by an API client: nobody's figure
+    found = metrics.first_response_by_agent(orders)
+    assert set(found) == {"ann", "bo"}
+    assert found["ann"] == metrics.Durations(20.0, 36.0, 3)  # p90 of 10, 20, 40: 20 + 0.8 * 20
+    assert found["bo"] == metrics.Durations(5.0, 5.0, 1)
+    assert metrics.first_response_by_agent([]) == {}
+
+
+def test_handling_time_is_the_mean_gap_before_each_answer_within_a_working_stretch() -> None:
+    m = timedelta(minutes=1)
+    a = metrics.AgentAction
+    actions = [a("staff:ann", T0, False),  # the stretch begins: a note, no measure
+               a("staff:ann", T0 + 4 * m, True),  # 4 min on this answer
+               a("staff:ann", T0 + 10 * m, True),  # 6 min
+               a("staff:ann", T0 + 90 * m, True),  # after an 80-minute break: no measure
+               a("staff:bo", T0 + 3 * m, True),  # bo's first action: no measure
+               a("staff:bo", T0 + 5 * m, False),  # a note is no answer
+               a("staff:bo", T0 + 7 * m, True)]  # 2 min (since the note)
+    found = metrics.handling_time(reversed(actions))  # any order: sorted per agent by time
+    assert found.contacts == 3 and found.average_seconds == pytest.approx(4 * 60)
+    assert metrics.handling_time([]) == metrics.HandlingTime(None, 0)
+    assert metrics.handling_time(actions, cap=timedelta(hours=2)).contacts == 4
 
 
 def test_order_sums_add_field_by_field() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from caredesk.analytics.threshold_check import threshold_problems
 from caredesk.analytics.thresholds import Judgement, Rule, RuleState, judge, load_thresholds
 from caredesk.errors import InvalidConfig
 
@@ -45,7 +46,7 @@ def _error(tmp_path: Path, text: str) -> InvalidConfig:
     return caught.value
 
 
-@pytest.mark.parametrize(("old", "new", "line", "field", "reason"), [
+MISTAKES = [
     ("metric: response_failure_rate", "metric: failure_rate", 3, "rules[0].metric", "unknown metric 'failure_rate'"),
     ("window: last_hour", "window: now", 6, "rules[0].window", "judged over last_hour or today"),
     ("window: last_hour", "window: yesterday", 6, "rules[0].window", "Input should be"),
@@ -59,13 +60,49 @@ def _error(tmp_path: Path, text: str) -> InvalidConfig:
     ("[in_app, email]", "[in_app, webhook]", 8, "rules[0].channels", "channel webhook needs webhooks"),
     ("    recipients: [team_lead]\n", "    recipients: [team_lead]\n    webhooks: [ops]\n", 10, "rules[0].webhooks",
      "webhook is not in channels"),
-])
+]
+
+
+@pytest.mark.parametrize(("old", "new", "line", "field", "reason"), MISTAKES)
 def test_a_bad_rule_is_refused_with_its_line_and_field(tmp_path: Path, old: str, new: str, line: int, field: str,
                                                        reason: str) -> None:
     assert old in GOOD
     error = _error(tmp_path, GOOD.replace(old, new))
     assert (error.line, error.path) == (line, field)
     assert reason in error.message
+
+
+@pytest.mark.parametrize(("old", "new", "line", "field", "reason"), MISTAKES)
+def test_the_checker_finds_each_mistake_where_the_loader_does(tmp_path: Path, old: str, new: str, line: int,
+                                                             field: str, reason: str) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(GOOD.replace(old, new), encoding="utf-8")
+    (problem,) = threshold_problems(path)
+    assert (problem.line, problem.path) == (line, field) and reason in problem.message
+
+
+def test_the_checker_reports_every_mistake_of_the_file_in_line_order(tmp_path: Path) -> None:
+    second = (GOOD.removeprefix("rules:\n").replace("comparison: above", "comparison: over")
+              .replace("[team_lead]", "[janitor]").replace("[in_app, email]", "[in_app, webhook]")
+              + "    webhooks: [ops, war-room]\n")
+    third = "  - just a word\n"
+    text = GOOD.replace("metric: response_failure_rate", "metric: failure_rate") + second + third + "colour: red\n"
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    found = [(p.line, p.path) for p in threshold_problems(path, rooms={"ops"})]
+    assert found == [(3, "rules[0].metric"), (10, "rules[1].name"), (12, "rules[1].comparison"),
+                     (17, "rules[1].recipients[0]"), (18, "rules[1].webhooks[1]"), (19, "rules[2]"),
+                     (20, "colour")]
+    messages = [p.message for p in threshold_problems(path, rooms={"ops"})]
+    assert "defined twice" in messages[1] and "'war-room' is not a room of the alarm strategy" in messages[4]
+    assert threshold_problems(None) == []  # the shipped file
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD, encoding="utf-8")
+    assert threshold_problems(good, rooms=set()) == []
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rules: [\n", encoding="utf-8")
+    (syntax,) = threshold_problems(broken)
+    assert "not valid YAML" in syntax.message
 
 
 def test_a_rule_name_twice_is_refused(tmp_path: Path) -> None:

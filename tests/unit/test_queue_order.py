@@ -39,7 +39,7 @@ def test_queue_order_compares_naive_utc_with_aware_times() -> None:
     aware = QueueFacts(False, False, 3, datetime(2026, 12, 6, 18, 0, tzinfo=shanghai), T0)  # 10:00 UTC
     naive_earlier = QueueFacts(False, False, 3, datetime(2026, 12, 6, 9, 30), T0.replace(tzinfo=None))
     assert queue_key(naive_earlier) < queue_key(aware)
-    assert queue_key(facts(active=1))[3] < queue_key(facts(active=0))[3]  # newer activity first
+    assert queue_key(facts(active=1))[4] < queue_key(facts(active=0))[4]  # newer activity first
 
 
 def test_queue_order_is_stable_for_ties() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caredesk.analytics import metrics
+from caredesk.analytics.agent_times import answered_orders
 from caredesk.analytics.order_figures import OPEN_CATEGORIES
 from caredesk.analytics.rollups import COUNTERS, DIMENSIONS, TOTAL, hour_of, hourly_counts
 from caredesk.errors import InvalidInput
@@ -165,10 +166,12 @@ class AgentFigures:
     resolved: int  # resolved in the period
     resolution: metrics.Durations  # opened -> resolved, of the orders they resolved in the period
     csat: metrics.Csat  # surveys answered in the period on orders assigned to them
+    first_response: metrics.Durations  # opened -> first response, of the orders opened in the period they answered
 
 
 def agent_figures(session: Session, start: datetime, end: datetime) -> list[AgentFigures]:
-    """Every staff member with an open order now or an order resolved in the period; most open orders first."""
+    """Every staff member with an open order now, an order resolved in the period, a survey in it, or the first
+    response to an order opened in it; most open orders first."""
     open_now: dict[str, int] = {}
     for who, n in session.execute(select(WorkOrder.assignee_id, func.count())
                                   .where(WorkOrder.status_category.in_(OPEN_CATEGORIES),
@@ -191,8 +194,10 @@ def agent_figures(session: Session, start: datetime, end: datetime) -> list[Agen
                    SatisfactionSurvey.rating.is_not(None), WorkOrder.assignee_id.is_not(None))):
         if who is not None and rating is not None:
             ratings[who].append(rating)
-    ids = set(open_now) | set(spans) | set(ratings)
+    first = metrics.first_response_by_agent(answered_orders(session, start, end))
+    ids = set(open_now) | set(spans) | set(ratings) | set(first)
     people = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(ids)))} if ids else {}
     out = [AgentFigures(people[i], open_now.get(i, 0), len(spans[i]), metrics.durations(spans[i]),
-                        metrics.csat(ratings[i])) for i in ids if i in people]
+                        metrics.csat(ratings[i]), first.get(i, metrics.durations([])))
+           for i in ids if i in people]
     return sorted(out, key=lambda a: (-a.open_orders, -a.resolved, a.staff.display_name))

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from caredesk.analytics.rollups import hour_of, hourly_counts
 from caredesk.analytics.staffing import agents_needed
 
-__all__ = ["WEEK", "Forecast", "ForecastCache", "ForecastPoint", "Staffing", "forecast_paths", "forecast_volume"]
+__all__ = ["WEEK", "Forecast", "ForecastCache", "ForecastPoint", "Method", "Staffing", "forecast_paths",
+           "forecast_volume", "history_of"]
 
 WEEK = 168
 HISTORY_WEEKS = 8
@@ -95,18 +96,25 @@ def _seasonal_naive(y: np.ndarray, horizon: int, seed: int) -> np.ndarray:
     return out
 
 
+def history_of(session: Session, dimension: str, value: str, counter: str, start: datetime) -> list[float]:
+    """The hourly counts of the `HISTORY_WEEKS` before `start` (a whole hour), from the first hour that has
+    data (a new topic has no eight weeks); empty when nothing was counted."""
+    first = start - timedelta(weeks=HISTORY_WEEKS)
+    counts = hourly_counts(session, dimension, first, start, counter).get(value, {})
+    if counts:
+        first = min(counts)
+    hours = int((start - first).total_seconds() // 3600)
+    return [float(counts.get(first + timedelta(hours=h), 0)) for h in range(hours)]
+
+
 def forecast_volume(session: Session, *, dimension: str, value: str, counter: str, now: datetime, days: int,
                     granularity: Literal["hour", "day"], zone: tzinfo, interval: float = 0.8,
                     staffing: Staffing | None = None, method: Method | None = None) -> Forecast:
     """The next `days` days from the hour after `now`, hourly or by day in `zone`. With `staffing`, each hour
     (or day: its busiest hour) also says how many agents answer `target` of contacts within the wait."""
     start = hour_of(now) + timedelta(hours=1)
-    first = start - timedelta(weeks=HISTORY_WEEKS)
-    counts = hourly_counts(session, dimension, first, start, counter).get(value, {})
-    if counts:  # the series begins with the first hour that has data (a new topic has no eight weeks)
-        first = min(counts)
-    hours = int((start - first).total_seconds() // 3600)
-    history = [float(counts.get(first + timedelta(hours=h), 0)) for h in range(hours)]
+    history = history_of(session, dimension, value, counter, start)
+    hours = len(history)
     horizon = days * 24
     chosen, paths = forecast_paths(history, horizon, method=method)
     low_q, high_q = (1 - interval) / 2, 1 - (1 - interval) / 2

@@ -11,14 +11,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["AGE_BANDS", "FCR_WINDOW", "SATISFIED", "Csat", "Durations", "ResolvedOrder", "age_band",
-           "auto_response_rate", "backlog_by_band", "csat", "csat_from_sums", "durations",
-           "first_contact_resolution_rate", "first_contact_resolved", "handoff_rate", "percentile", "rate",
-           "reopen_rate", "response_failure_rate", "sla_met_rate", "volumes"]
+__all__ = ["AGE_BANDS", "FCR_WINDOW", "HANDLING_GAP_CAP", "SATISFIED", "AgentAction", "AnsweredOrder", "Csat",
+           "Durations", "HandlingTime", "ResolvedOrder", "age_band", "auto_response_rate", "backlog_by_band", "csat",
+           "csat_from_sums", "durations", "first_contact_resolution_rate", "first_contact_resolved",
+           "first_response_by_agent", "handling_time", "handoff_rate", "percentile", "rate", "reopen_rate",
+           "response_failure_rate", "sla_met_rate", "volumes"]
 
 SATISFIED = 4  # a survey rating at or above this (of 1-5) is "satisfied"
 FCR_WINDOW = timedelta(days=7)  # a second order from the same customer within this after the first: not FCR
 # Backlog age bands: (label, upper bound exclusive); the last band is open-ended.
+HANDLING_GAP_CAP = timedelta(minutes=30)  # a longer gap between an agent's actions is a break, not handling
 AGE_BANDS: tuple[tuple[str, timedelta | None], ...] = (
     ("<4h", timedelta(hours=4)), ("4-24h", timedelta(days=1)), ("1-3d", timedelta(days=3)),
     ("3-7d", timedelta(days=7)), (">=7d", None))
@@ -143,3 +145,55 @@ def durations(spans: Iterable[tuple[datetime, datetime | None]]) -> Durations:
     resolved in the period. Wall-clock minutes, not business minutes (the SLA board has those)."""
     minutes = [(end - start).total_seconds() / 60 for start, end in spans if end is not None and end >= start]
     return Durations(percentile(minutes, 0.5), percentile(minutes, 0.9), len(minutes))
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredOrder:
+    """A work order opened in the period, as the per-agent first-response time sees it."""
+
+    opened_at: datetime
+    first_response_at: datetime | None  # None: not answered yet (left out: the backlog shows it)
+    responder: str | None  # staff id of who gave the first response (the reply's or resolution's actor)
+
+
+def first_response_by_agent(orders: Iterable[AnsweredOrder]) -> dict[str, Durations]:
+    """Per-agent first-response time: for each staff member, `durations` of (opened, first response) over the
+    orders opened in the period whose first response they gave. Orders not answered yet, or answered by no
+    staff member (an API client), are left out: an agent is measured on the answers they gave."""
+    spans: dict[str, list[tuple[datetime, datetime | None]]] = {}
+    for order in orders:
+        if order.responder is not None and order.first_response_at is not None:
+            spans.setdefault(order.responder, []).append((order.opened_at, order.first_response_at))
+    return {who: durations(found) for who, found in spans.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAction:
+    """One entry an agent wrote in a work order's log (a reply, a note, a status change...)."""
+
+    actor: str
+    at: datetime
+    answers_customer: bool  # a reply or a resolution: one handled contact
+
+
+@dataclass(frozen=True, slots=True)
+class HandlingTime:
+    average_seconds: float | None  # None when nothing was measured
+    contacts: int  # the answers measured
+
+
+def handling_time(actions: Iterable[AgentAction], cap: timedelta = HANDLING_GAP_CAP) -> HandlingTime:
+    """Average handling time of a contact, measured from the log: an agent's time on an answer is the time
+    since their previous action (on any order), the work that led to it; the first action of a stretch, or one
+    after a gap longer than `cap` (a break, the end of a shift), gives no measure. The mean over the answers,
+    because Erlang C takes the mean."""
+    last: dict[str, datetime] = {}
+    measured: list[float] = []
+    for action in sorted(actions, key=lambda a: (a.actor, a.at)):
+        before = last.get(action.actor)
+        last[action.actor] = action.at
+        if action.answers_customer and before is not None and timedelta(0) < action.at - before <= cap:
+            measured.append((action.at - before).total_seconds())
+    if not measured:
+        return HandlingTime(None, 0)
+    return HandlingTime(sum(measured) / len(measured), len(measured))

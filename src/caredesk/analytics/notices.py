@@ -1,7 +1,8 @@
 """How the analytics alerts tell people: a threshold rule's breach and recovery (analytics/threshold_actions.py)
 and a surge's opening and resolution (analytics/surge_notices.py) go the same way. In-app notices are written in
 the caller's transaction; every e-mail, SMS and chat-ops room gets one notice row (ThresholdNotice), sent after
-the commit by one task (ThresholdNoticeDue -> analytics/threshold_tasks.py send_threshold_notice).
+the commit by one task (ThresholdNoticeDue -> analytics/threshold_tasks.py send_threshold_notice); the alarm
+strategy's quiet hours hold a channel as they do for alarms (alarms/quiet.py).
 
 A notice row names its source in `rule`: the rule's name, or `surge:<surge id>` for a surge; the link and the
 webhook's data follow from it (`notice_link`, `webhook_data`)."""
@@ -16,6 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caredesk.alarms.quiet import held_until
+from caredesk.alarms.strategy import QuietHours
 from caredesk.analytics.events import ThresholdNoticeDue
 from caredesk.storage.orm import Notification, Staff, ThresholdNotice
 from caredesk.storage.unit_of_work import events_of
@@ -65,9 +68,10 @@ def webhook_data(source: str, kind: str, value: float | None, threshold: float, 
 
 
 def queue_notices(session: Session, notice: Notice, *, channels: Sequence[str], recipients: Sequence[str],
-                  webhooks: Sequence[str], now: datetime) -> int:
+                  webhooks: Sequence[str], now: datetime, quiet: QuietHours | None = None) -> int:
     """In-app notices now to the active staff of the `recipients` roles; one notice row per e-mail, SMS and
-    chat-ops room, each sent after the commit. Returns the number of rows queued for sending."""
+    chat-ops room, each sent after the commit, or over a channel the alarm strategy's `quiet` hours hold, when
+    they end (in-app notices are never held). Returns the number of rows queued for sending."""
     staff = list(session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role.in_(list(recipients)))
                                  .order_by(Staff.id)))
     link = notice_link(notice.source)
@@ -89,5 +93,5 @@ def queue_notices(session: Session, notice: Notice, *, channels: Sequence[str], 
                               value=notice.value, threshold=notice.threshold, created_at=now, attempts=0)
         session.add(row)
         session.flush()
-        events.record(ThresholdNoticeDue(row.id))
+        events.record(ThresholdNoticeDue(row.id), available_at=held_until(channel, now, quiet))
     return len(outside)

@@ -1,7 +1,8 @@
 """Threshold alerts: every few minutes, each rule's figure is computed with the overview's sums and metric
 definitions and judged (analytics/thresholds.py judge); a breach or a recovery is told once, in-app to the
 rule's roles, and by e-mail, SMS and chat-ops webhook through the notice path shared with surges
-(analytics/notices.py)."""
+(analytics/notices.py). The alarm strategy's quiet hours apply as they do to alarms (alarms/quiet.py): a notice
+over a held channel waits in the outbox until they end (in-app notices are never held)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caredesk.alarms.strategy import QuietHours
 from caredesk.analytics import metrics
 from caredesk.analytics.notices import COCKPIT_LINK, Notice, queue_notices
 from caredesk.analytics.order_figures import backlog
@@ -94,18 +96,22 @@ def notice_text(rule: Rule, kind: Judgement, value: float | None) -> tuple[str, 
     return title[:300], body
 
 
-def _tell(session: Session, rule: Rule, kind: Judgement, value: float | None, now: datetime) -> None:
-    """In-app notices now; one notice row per e-mail, SMS and chat-ops room, sent after the commit."""
+def _tell(session: Session, rule: Rule, kind: Judgement, value: float | None, now: datetime,
+          quiet: QuietHours | None) -> None:
+    """In-app notices now; one notice row per e-mail, SMS and chat-ops room, sent after the commit (or, over
+    a channel the quiet hours hold, when they end)."""
     title, body = notice_text(rule, kind, value)
     queue_notices(session, Notice(rule.name, kind.value, f"threshold_{kind.value}", title, body, value,
                                   float(rule.value)),
                   channels=rule.channels, recipients=[str(r) for r in rule.recipients], webhooks=rule.webhooks,
-                  now=now)
+                  now=now, quiet=quiet)
 
 
-def do_check_thresholds(uow: UnitOfWork, *, now: datetime, rules: list[Rule], tz: tzinfo = UTC) -> CheckRun:
-    """Judge every rule at `now` and tell each change once. Running it again with the same figures tells
-    nothing: the rule's state row (locked while judged) already says breached, or ok."""
+def do_check_thresholds(uow: UnitOfWork, *, now: datetime, rules: list[Rule], tz: tzinfo = UTC,
+                        quiet: QuietHours | None = None) -> CheckRun:
+    """Judge every rule at `now` and tell each change once (held channels after `quiet` hours). Running it
+    again with the same figures tells nothing: the rule's state row (locked while judged) already says
+    breached, or ok."""
     run = CheckRun()
     with uow:
         s = uow.session
@@ -131,6 +137,6 @@ def do_check_thresholds(uow: UnitOfWork, *, now: datetime, rules: list[Rule], tz
             row.state = (RuleState.BREACHED if verdict is Judgement.BREACH else RuleState.OK).value
             row.since = row.notified_at = now
             (run.breached if verdict is Judgement.BREACH else run.recovered).append(rule.name)
-            _tell(s, rule, verdict, figure.value, now)
+            _tell(s, rule, verdict, figure.value, now, quiet)
         uow.commit()
     return run

@@ -48,7 +48,8 @@ def check_thresholds_periodic() -> int:
     if not rt.queue.first_this_minute("check_thresholds", now):
         return 0
     rules = load_thresholds(rt.settings.analytics_thresholds_file).rules
-    run = do_check_thresholds(rt.uow(), now=now, rules=rules, tz=rt.settings.display_timezone)
+    run = do_check_thresholds(rt.uow(), now=now, rules=rules, tz=rt.settings.display_timezone,
+                              quiet=rt.alarm_strategy.quiet_hours)
     return len(run.breached) + len(run.recovered)
 
 

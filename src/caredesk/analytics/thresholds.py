@@ -13,7 +13,8 @@ from pydantic import Field, StrictFloat, StrictInt, model_validator
 from caredesk.accounts.roles import Role
 from caredesk.config_files import BadField, ConfigModel, Name, load_config
 
-__all__ = ["METRICS", "Judgement", "Rule", "RuleState", "SurgeNotices", "ThresholdsFile", "judge", "load_thresholds"]
+__all__ = ["METRICS", "Judgement", "Rule", "RuleState", "SurgeNotices", "ThresholdsFile", "judge", "load_thresholds",
+           "metric_problem", "webhook_problem"]
 
 # metric -> the windows it may be judged over and what its volume counts (analytics/overview.py computes each)
 METRICS: dict[str, tuple[frozenset[str], str]] = {
@@ -53,13 +54,13 @@ class Rule(ConfigModel):
 
     @model_validator(mode="after")
     def _metric_window(self) -> Rule:
-        problem = _metric_problem(self.metric, self.window) or _webhook_problem(self.channels, self.webhooks)
+        problem = metric_problem(self.metric, self.window) or webhook_problem(self.channels, self.webhooks)
         if problem is not None:
             raise ValueError(problem[1])
         return self
 
 
-def _webhook_problem(channels: object, webhooks: object) -> tuple[str, str] | None:
+def webhook_problem(channels: object, webhooks: object) -> tuple[str, str] | None:
     """The webhook channel needs the rooms to post to; rooms without the channel are a mistake."""
     on = isinstance(channels, list) and "webhook" in channels
     if on and not webhooks:
@@ -69,7 +70,7 @@ def _webhook_problem(channels: object, webhooks: object) -> tuple[str, str] | No
     return None
 
 
-def _metric_problem(metric: str, window: str) -> tuple[str, str] | None:
+def metric_problem(metric: str, window: str) -> tuple[str, str] | None:
     """(field, reason) when the metric is unknown or not judged over the window."""
     if metric not in METRICS:
         return "metric", f"unknown metric {metric!r}; one of {', '.join(sorted(METRICS))}"
@@ -96,7 +97,7 @@ class SurgeNotices(ConfigModel):
 
     @model_validator(mode="after")
     def _rooms(self) -> SurgeNotices:
-        problem = _webhook_problem(self.channels, self.webhooks)
+        problem = webhook_problem(self.channels, self.webhooks)
         if problem is not None:
             raise ValueError(problem[1])
         return self
@@ -114,7 +115,7 @@ class ThresholdsFile(ConfigModel):
             return data
         surges = data.get("surges")
         if isinstance(surges, dict) and "channels" in surges:
-            problem = _webhook_problem(surges.get("channels"), surges.get("webhooks"))
+            problem = webhook_problem(surges.get("channels"), surges.get("webhooks"))
             if problem is not None:
                 raise BadField(("surges", "webhooks" if "webhooks" in surges else "channels"), problem[1])
         if not isinstance(data.get("rules"), list):
@@ -125,10 +126,10 @@ class ThresholdsFile(ConfigModel):
                 continue
             metric, window = raw.get("metric"), raw.get("window")
             if isinstance(metric, str) and window in ("last_hour", "today", "now"):
-                problem = _metric_problem(metric, str(window))
+                problem = metric_problem(metric, str(window))
                 if problem is not None:
                     raise BadField(("rules", i, problem[0]), problem[1])
-            problem = _webhook_problem(raw.get("channels"), raw.get("webhooks"))
+            problem = webhook_problem(raw.get("channels"), raw.get("webhooks"))
             if problem is not None:
                 raise BadField(("rules", i, problem[0] if "webhooks" in raw else "channels"), problem[1])
             name = raw.get("name")

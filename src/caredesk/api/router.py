@@ -11,6 +11,8 @@ from caredesk.api.routes import (
     analytics_surges,
     conversations,
     corrections,
+    customer_privacy,
+    customer_profiles,
     customers,
     incidents,
     knowledge,
@@ -26,7 +28,8 @@ __all__ = ["api_router"]
 
 def api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-    for module in (messages, corrections, conversations, customers, workorders, service, knowledge, alarms,
-                   meetings, incidents, staff, analytics, analytics_surges, analytics_forecast):
+    for module in (messages, corrections, conversations, customers, customer_profiles, customer_privacy,
+                   workorders, service, knowledge, alarms, meetings, incidents, staff, analytics, analytics_surges,
+                   analytics_forecast):
         api.include_router(module.router)
     return api

@@ -79,27 +79,32 @@ def rebuild(start: Annotated[str | None, typer.Option("--from", help="ISO 8601; 
 def validate(file: Annotated[Path | None, typer.Argument(
         help="Threshold rules YAML; the one in use (CAREDESK_ANALYTICS_THRESHOLDS_FILE or built-in) if omitted")]
              = None) -> None:
-    """Check a threshold alert rules file and print each rule, or the error with its line and field (exit 2).
+    """Check a threshold alert rules file and print each rule, or every error with its line and field (exit 2).
     Webhook rooms are checked against the alarm strategy in use."""
     from caredesk.alarms.strategy import load_strategy
+    from caredesk.analytics.threshold_check import threshold_problems
     from caredesk.analytics.thresholds import load_thresholds
     from caredesk.settings import Settings
 
     settings = Settings()
     path = file if file is not None else settings.analytics_thresholds_file
     try:
-        rules = load_thresholds(path)
         rooms = load_strategy(settings.alarm_strategy_file).webhooks
     except CareDeskError as exc:
         typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
         raise typer.Exit(code=2) from None
-    unknown = [(f"rule {r.name}", room) for r in rules.rules for room in r.webhooks if room not in rooms]
-    unknown += [("surges", room) for room in rules.surges.webhooks if room not in rooms]
-    if unknown:
-        for name, room in unknown:
-            typer.echo(f"error: {path or 'thresholds.yaml'}: {name}: webhook {room!r} is not a room of the "
-                       "alarm strategy in use", err=True)
+    problems = threshold_problems(path, rooms=set(rooms))
+    for problem in problems:
+        typer.echo(f"error: {problem.message}", err=True)
+    if problems:
+        typer.echo(f"{len(problems)} error{'s' if len(problems) > 1 else ''} in {path or 'thresholds.yaml'}",
+                   err=True)
         raise typer.Exit(code=2)
+    try:  # the same checks as above: only a mistake they do not know of can reach this
+        rules = load_thresholds(path)
+    except CareDeskError as exc:
+        typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+        raise typer.Exit(code=2) from None
     typer.echo(f"ok  {path or 'built-in thresholds.yaml'}: {len(rules.rules)} rules")
     for rule in rules.rules:
         typer.echo(f"  {rule.name}: {rule.metric} {rule.comparison} {rule.value} ({rule.window}, at least "

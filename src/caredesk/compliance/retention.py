@@ -1,7 +1,8 @@
 """Retention: how long each kind of data is kept, and the run that applies it.
 
 Messages and customer contact data past their retention are anonymised (the text replaced, PII cleared)
-rather than deleted, so that work orders, triage results and statistics keep their shape; in-app notices
+rather than deleted (the learned profile and the outside sources' records of such a customer are deleted:
+they describe the person), so that work orders, triage results and statistics keep their shape; in-app notices
 are deleted, and so are Idempotency-Key answers past their 24 hours (intake ignores them already). The audit
 log is kept at least three years whatever is configured (a bank's record-keeping duty) and CareDesk never
 deletes it: export it (`caredesk audit export`) before archiving by hand."""
@@ -12,13 +13,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, exists, func, or_, select, update
 
 from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
+from caredesk.compliance.customer_data import delete_profile_rows
 from caredesk.intake.idempotency_store import purge_expired_keys
 from caredesk.settings import Settings
-from caredesk.storage.orm import CUSTOMER_PII_FIELDS, Conversation, Customer, Message, Notification
+from caredesk.storage.orm import (
+    CUSTOMER_PII_FIELDS,
+    Conversation,
+    Customer,
+    CustomerProfile,
+    CustomerSourceRecord,
+    Message,
+    Notification,
+)
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.context import task_context
 
@@ -61,6 +71,7 @@ class RetentionReport:
     customers: int
     notifications: int
     idempotency_keys: int = 0  # Idempotency-Key answers past their lifetime (intake/idempotency.py)
+    profiles: int = 0  # customers whose profile and source records were deleted (no contact within customer_days)
 
 
 def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetime, batch: int = 1000
@@ -83,15 +94,22 @@ def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetim
         for customer in s.scalars(select(Customer).where(Customer.id.in_(stale))):
             for field in CUSTOMER_PII_FIELDS:  # all that identifies or reaches them; the ref and tier stay
                 setattr(customer, field, None)  # the keyed hashes are cleared with them
+        profiled = or_(exists().where(CustomerProfile.customer_id == Customer.id),
+                       exists().where(CustomerSourceRecord.customer_id == Customer.id))
+        unprofile = list(s.scalars(
+            select(Customer.id).outerjoin(last_seen, last_seen.c.customer_id == Customer.id)
+            .where(func.coalesce(last_seen.c.seen, Customer.created_at) < cut["customer"], profiled).limit(batch)))
+        delete_profile_rows(s, unprofile)
         deleted = cast(CursorResult[Any], s.execute(delete(Notification).where(
             Notification.created_at < cut["notification"]).execution_options(synchronize_session=False)))
         notices = deleted.rowcount or 0
         keys = purge_expired_keys(s, now=now, batch=batch)
-        report = RetentionReport(len(ids), len(stale), int(notices), keys)
-        if ids or stale or notices or keys:
+        report = RetentionReport(len(ids), len(stale), int(notices), keys, len(unprofile))
+        if ids or stale or notices or keys or unprofile:
             record_audit(s, actor="system", action="retention.applied", object_type="retention", object_id="run",
                          data={"messages": report.messages, "customers": report.customers,
                                "notifications": report.notifications, "idempotency_keys": report.idempotency_keys,
+                               "profiles": report.profiles,
                                "cutoffs": {k: v.isoformat() for k, v in cut.items()}}, now=now)
         uow.commit()
     return report
@@ -105,6 +123,7 @@ def apply_retention_daily() -> int:
     total = 0
     while True:
         report = do_apply_retention(rt.uow(), policy, now=rt.clock.now())
-        total += report.messages + report.customers + report.notifications + report.idempotency_keys
-        if report.messages + report.customers + report.idempotency_keys == 0:
+        total += (report.messages + report.customers + report.notifications + report.idempotency_keys
+                  + report.profiles)
+        if report.messages + report.customers + report.idempotency_keys + report.profiles == 0:
             return total

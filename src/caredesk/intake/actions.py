@@ -32,7 +32,8 @@ from caredesk.intake.clarify import (
 from caredesk.intake.decision import Decision, DecisionKind, Reason, decide, needs_emergency
 from caredesk.intake.deps import IntakeDeps
 from caredesk.intake.events import MessageReceived
-from caredesk.intake.replies import acknowledgement, emergency_reply
+from caredesk.intake.profile_use import with_greeting, without_answered_question
+from caredesk.intake.replies import acknowledgement, emergency_reply, work_order_reply
 from caredesk.knowledge.match import KbMatch
 from caredesk.observability.metrics import metrics
 from caredesk.sla.tracking import minutes_to_first_response
@@ -62,6 +63,7 @@ class IncomingMessage:
     customer_ref: str
     conversation_id: str | None = None
     customer_branch: str | None = None  # the customer's home branch code, when the channel or CRM knows it
+    identified: bool = False  # the authenticated API vouches for customer_ref (intake/profile_use.py)
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ def _work_order_for(rt: IntakeDeps, s: Session, conversation: Conversation, cust
     just started tracks the case in an order of its own: urgent SLA, first in the queue), a new order."""
     from caredesk.workorders.actions import append_event, do_open_work_order, transition
     from caredesk.workorders.follow_up import FollowUp, follow_up_of
+    from caredesk.workorders.lead_notice import raise_on_strong_emotion
     from caredesk.workorders.model import Status
 
     current = None if new else s.scalar(select(WorkOrder).where(WorkOrder.conversation_id == conversation.id)
@@ -209,6 +212,8 @@ def _work_order_for(rt: IntakeDeps, s: Session, conversation: Conversation, cust
                        note="the customer wrote again after the resolution",
                        data={"note_code": "reopened_by_customer"})
         current.updated_at = now
+        raise_on_strong_emotion(s, current, tier=customer.tier, emotion=doc.emotion.label, now=now,
+                                emotion_confidence=doc.emotion.confidence, complaint_level=doc.complaint_level)
         if current.first_response_at is not None and current.awaiting_reply_since is None:
             current.awaiting_reply_since = now  # the next-response clock starts
             current.sla_next_check_at = now if current.sla_policy else None
@@ -264,14 +269,6 @@ def _conversation_state(rt: IntakeDeps, conversation_id: str | None, now: dateti
                                                                    EmergencyMeeting.ends_at > now)
                                  .order_by(EmergencyMeeting.created_at.desc()).limit(1))
     return [PriorTurn(u, e, int(level or 0), tuple(types or ())) for u, e, level, types in reversed(rows)], running
-
-
-def _reply_for(decision: Decision, doc: TriageDoc, number: str) -> str:
-    if decision.kind == DecisionKind.HANDOFF:
-        return acknowledgement("handoff", doc.language, number=number)
-    if decision.confirm_emergency:
-        return acknowledgement("urgent_review", doc.language, number=number)
-    return acknowledgement("work_order", doc.language, number=number)
 
 
 def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[IntakeOutcome] | None = None
@@ -343,6 +340,8 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
             assert index is not None
             resolved = _resolve_pending(index, conversation, doc) if conversation.pending_clarification else None
             decision = resolved or decide(doc, matches[0] if matches else None, policy, runners_up=matches[1:])
+            decision = without_answered_question(s, decision, doc, conversation_id=conversation.id,
+                                                 customer_id=customer.id, identified=cmd.identified)
             if decision.clarify:
                 options = options_from(decision.clarify)
                 reply_text = clarifying_question(options, doc.language)
@@ -359,8 +358,11 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
             if reply_text is None:
                 order = _work_order_for(rt, s, conversation, customer, message, doc, decision, now)
                 work_order_id, case_number = order.id, order.number
-                reply_text = _reply_for(decision, doc, case_number)
+                reply_text = work_order_reply(decision, doc.language, case_number)
         if reply_text is not None:
+            reply_text = with_greeting(s, reply_text, identified=cmd.identified, customer_id=customer.id,
+                                       new_conversation=cmd.conversation_id is None, conversation_id=conversation.id,
+                                       decision=decision, language=doc.language)
             reply = Message(id=new_id(), conversation_id=conversation.id, direction="out", author="bot",
                             text=reply_text, text_masked=reply_text, language=doc.language, created_at=now)
             s.add(reply)

@@ -4,7 +4,9 @@ like any answer, so the conversation shows what the customer saw."""
 
 from __future__ import annotations
 
-__all__ = ["acknowledgement", "emergency_reply"]
+from caredesk.intake.decision import Decision, DecisionKind
+
+__all__ = ["acknowledgement", "emergency_reply", "work_order_reply"]
 
 _TEXTS = {
     ("work_order", "zh"): "我们已为您创建工单（编号 {number}），客服人员会尽快与您联系。",
@@ -24,6 +26,16 @@ _TEXTS = {
 def acknowledgement(kind: str, language: str, *, number: str | None = None) -> str:
     """The reply for a work order or an emergency, in the customer's language (Chinese unless English)."""
     return _TEXTS[(kind, "en" if language == "en" else "zh")].format(number=number or "")
+
+
+def work_order_reply(decision: Decision, language: str, number: str) -> str:
+    """The acknowledgement of the order a message opened or joined: a hand-off, an urgent case a lead reviews,
+    or an ordinary order."""
+    if decision.kind == DecisionKind.HANDOFF:
+        return acknowledgement("handoff", language, number=number)
+    if decision.confirm_emergency:
+        return acknowledgement("urgent_review", language, number=number)
+    return acknowledgement("work_order", language, number=number)
 
 
 _EMERGENCY = {

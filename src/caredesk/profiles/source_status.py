@@ -107,6 +107,8 @@ def request_refresh(session: Session, queue: Enqueuer, customer_id: str, *, now:
     from caredesk.profiles.source_tasks import fetch_customer_sources
 
     config = sources or active_sources()
+    if not config.enabled:
+        return []
     names = claim_requests(customer_id, due_sources(session, customer_id, config, now=now))
     if names:
         queue.enqueue(fetch_customer_sources, customer_id, names)

@@ -47,6 +47,8 @@ class Page:
     figures: list[tuple[str, str, str]] = field(default_factory=list)  # (id, label, shown value)
     tables: dict[str, Table] = field(default_factory=dict)
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    choices: list[tuple[str, str]] = field(default_factory=list)  # the team page's forecast series (key, label)
+    selected: str = ""
 
     def add(self, table: Table) -> None:
         self.tables[table.name] = table
@@ -240,10 +242,14 @@ def team_page(session: Session, t: Translator, period: Period, now: datetime) ->
     page.add(Table("agents", t("dash.table.agents"),
                    [Column(t("dash.col.agent")), Column(t("dash.col.open_orders"), "count"),
                     Column(t("dash.col.resolved"), "count"), Column(t("dash.col.median_minutes"), "number"),
-                    Column(t("dash.col.p90_minutes"), "number"), Column(t("dash.fig.csat_average"), "number"),
+                    Column(t("dash.col.p90_minutes"), "number"), Column(t("dash.col.answered"), "count"),
+                    Column(t("dash.col.first_response_median"), "number"),
+                    Column(t("dash.col.first_response_p90"), "number"), Column(t("dash.fig.csat_average"), "number"),
                     Column(t("dash.col.surveys"), "count")],
                    [[a.staff.display_name, a.open_orders, a.resolved, _round(a.resolution.median_minutes, 1),
-                     _round(a.resolution.p90_minutes, 1), _round(a.csat.average, 2), a.csat.answered]
+                     _round(a.resolution.p90_minutes, 1), a.first_response.count,
+                     _round(a.first_response.median_minutes, 1), _round(a.first_response.p90_minutes, 1),
+                     _round(a.csat.average, 2), a.csat.answered]
                     for a in agents],
                    note="" if agents else t("dash.no_data")))
     page.charts["agents"] = _bar([a.staff.display_name for a in agents], t("dash.col.open_orders"),

@@ -78,9 +78,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "wo.queue_hint.": ("mine", "team"),
     "wo.ev.": ("assigned", "callback_created", "callback_done", "compliance_warning", "created",
                "emergency_started", "emergency_suggested", "handed_to_lead", "handoff_requested",
-               "knowledge_inserted", "linked", "merged", "note", "queued", "reassigned", "reply", "sla_breach",
-               "sla_escalation", "sla_warning", "split", "status_changed", "step_changed", "survey_answered",
-               "transferred"),
+               "knowledge_inserted", "lead_told", "linked", "merged", "note", "priority_raised", "queued",
+               "reassigned", "reply", "sla_breach", "sla_escalation", "sla_warning", "split", "status_changed",
+               "step_changed", "survey_answered", "transferred"),
     "kb.move.": _values(Move),
     "kb.done.": _values(Move),
     "kb.action.": _values(Move, ("created", "saved", "rolled_back")),
@@ -99,6 +99,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     # Specific refusals, named by the error's `problem` detail where the action raises it.
     "error.problem.": ("reason_required", "too_long"),
     "punct.": ("list_separator",),
+    "profile.trend.": ("falling", "rising", "steady"),  # profiles/cold_start.py emotion_trend
+    "profile.score.": ("escalation_risk", "loyalty_score", "value_score"),  # customer_profile.drivers keys
+    "profile.source.": ("failed", "ok", "stale"),  # customer_source_record.status
 }
 
 

@@ -17,6 +17,7 @@ from caredesk.alarms.actions import list_alarms
 from caredesk.alarms.alarm_status import AlarmStatus
 from caredesk.emergency.meeting_status import MeetingStatus
 from caredesk.intake.clarify import ClarifyOption, options_of
+from caredesk.profiles.priority import guarded, sla_at_risk
 from caredesk.storage.orm import (
     Alarm,
     Conversation,
@@ -58,11 +59,12 @@ class QueueRow:
     next_due_at: datetime | None = None  # the latest work order's `next_due_at`
     reasons: list[Reason] = field(default_factory=list)
     case_number: str | None = None  # of that work order
+    guarded: bool = False  # a complaint at level 3+ or an SLA about to breach: no profile lift passes it
 
     @property
     def facts(self) -> QueueFacts:
         return QueueFacts(emergency=self.emergency, alarmed=self.alarm, priority=self.priority,
-                          next_due_at=self.next_due_at, last_activity=self.last_message_at)
+                          next_due_at=self.next_due_at, last_activity=self.last_message_at, guarded=self.guarded)
 
     @property
     def pinned(self) -> bool:
@@ -109,23 +111,29 @@ def _meetings(session: Session, ids: list[str]) -> dict[str, tuple[str, bool]]:
     return {cid: (mid, status != MeetingStatus.ENDED) for cid, mid, status in rows}
 
 
-def _complaint_types(session: Session, ids: list[str]) -> dict[str, set[str]]:
-    """The serious complaint types (level 2 and above: repeated contact, regulator...) said in each conversation."""
-    rows = session.execute(select(Message.conversation_id, TriageResult.complaint_types)
+def _complaint_types(session: Session, ids: list[str]) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """The serious complaint types (level 2 and above: repeated contact, regulator...) said in each conversation,
+    and its highest complaint level when that is 2 or above."""
+    rows = session.execute(select(Message.conversation_id, TriageResult.complaint_types, TriageResult.complaint_level)
                            .join(TriageResult, TriageResult.message_id == Message.id)
                            .where(Message.conversation_id.in_(ids), TriageResult.complaint_level >= 2))
     found: dict[str, set[str]] = {}
-    for cid, types in rows:
+    levels: dict[str, int] = {}
+    for cid, types, level in rows:
         found.setdefault(cid, set()).update(types or [])
-    return found
+        levels[cid] = max(levels.get(cid, 0), int(level or 0))
+    return found, levels
 
 
 def created_reasons(session: Session, order_ids: list[str]) -> dict[str, list[str]]:
-    """The priority rule's reasons, as recorded when each order was created (one query, even for none: the
-    queue's query count does not depend on what it shows)."""
+    """The priority rule's reasons, as recorded when each order was created or last had its priority raised
+    (workorders/lead_notice.py; one query, even for none: the queue's query count does not depend on what it
+    shows)."""
     created = session.execute(select(WorkOrderEvent.work_order_id, WorkOrderEvent.data)
-                              .where(WorkOrderEvent.work_order_id.in_(order_ids), WorkOrderEvent.kind == "created"))
-    return {oid: list((data or {}).get("priority_reasons") or []) for oid, data in created}
+                              .where(WorkOrderEvent.work_order_id.in_(order_ids),
+                                     WorkOrderEvent.kind.in_(("created", "priority_raised")))
+                              .order_by(WorkOrderEvent.work_order_id, WorkOrderEvent.seq))
+    return {oid: list((data or {}).get("priority_reasons") or []) for oid, data in created}  # the latest wins
 
 
 def _visible_conversations(session: Session, viewer: Viewer, limit: int) -> list[Conversation]:
@@ -157,9 +165,11 @@ def _priority(order: WorkOrder | None, reasons: list[str], inbound: Message | No
     return priority_of(tr.urgency, tier, tr.emotion)
 
 
-def queue(session: Session, viewer: Viewer, limit: int = QUEUE_LENGTH) -> list[QueueRow]:
+def queue(session: Session, viewer: Viewer, limit: int = QUEUE_LENGTH, *, now: datetime | None = None
+          ) -> list[QueueRow]:
     """The conversations the viewer may see, in queue order (`workorders.queue_order`): emergencies and
-    alarmed conversations pinned on top, then by priority, SLA due time and the newest activity."""
+    alarmed conversations pinned on top, then by priority (a complaint at level 3+, or an order due within
+    the guard's window of `now`, ahead of any profile lift), SLA due time and the newest activity."""
     conversations = _visible_conversations(session, viewer, limit)
     if not conversations:
         return []
@@ -168,7 +178,7 @@ def queue(session: Session, viewer: Viewer, limit: int = QUEUE_LENGTH) -> list[Q
     orders: dict[str, WorkOrder] = _latest_rows(session, WorkOrder, ids)
     reasons = created_reasons(session, [o.id for o in orders.values()])
     meetings = _meetings(session, ids)
-    complaints = _complaint_types(session, ids)
+    complaints, levels = _complaint_types(session, ids)
     alarmed = set(session.scalars(select(Alarm.conversation_id).where(Alarm.conversation_id.in_(ids),
                                                                       Alarm.status == AlarmStatus.OPEN)))
     rows = []
@@ -183,7 +193,9 @@ def queue(session: Session, viewer: Viewer, limit: int = QUEUE_LENGTH) -> list[Q
             alarm=c.id in alarmed, work_order_id=order.id if order else None, meeting_id=meeting_id,
             emergency=meeting_going, priority=priority, next_due_at=order.next_due_at if order else None,
             case_number=order.number if order else None,
-            reasons=reason_keys(why, sorted(complaints.get(c.id, ())))))
+            reasons=reason_keys(why, sorted(complaints.get(c.id, ()))),
+            guarded=guarded(levels.get(c.id, 0), now is not None and order is not None
+                            and order.status_category in ACTIVE and sla_at_risk(order.next_due_at, now))))
     return ordered(rows, lambda r: r.facts)
 
 

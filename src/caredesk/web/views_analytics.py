@@ -14,6 +14,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from caredesk.accounts.roles import can
+from caredesk.analytics.forecast import Staffing
+from caredesk.analytics.rollups import TOTAL
+from caredesk.analytics.team_forecast import QueueStore, forecast_for_page
 from caredesk.errors import InvalidInput
 from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.storage.orm import Staff
@@ -33,11 +36,13 @@ from caredesk.web.i18n import Translator
 from caredesk.web.rendering import WebRoute, is_htmx, refusal, render, staff_who_may, ui_language
 from caredesk.web.surge_pages import active_surges
 from caredesk.web.table_export import EXPORT_FORMATS, export_response
+from caredesk.web.team_forecast_page import SERIES_PARAM, add_forecast
 
 __all__ = ["router"]
 
 router = APIRouter(route_class=WebRoute)
 Analyst = Annotated[Staff, staff_who_may("analytics.read")]
+FORECAST_BUDGET_SECONDS = 1.5  # the team page computes no longer than this (then the worker finishes)
 
 
 def _export(request: Request, page: Page, stem: str) -> Response | None:
@@ -110,5 +115,22 @@ def complaints(request: Request, rt: RuntimeDep, session: SessionDep, staff: Ana
 
 @router.get("/analytics/team", response_class=HTMLResponse)
 def team(request: Request, rt: RuntimeDep, session: SessionDep, staff: Analyst) -> Response:
-    now = rt.clock.now()
-    return _period_view(request, rt, session, staff, "team", lambda s, t, p: team_page(s, t, p, now))
+    """The team's figures and, below, the forecast and staffing plan: the stored one (the worker computes it
+    hourly), or what fits in FORECAST_BUDGET_SECONDS; the worker is asked for a fresh one when needed."""
+    from caredesk.analytics.tasks import refresh_team_forecast
+
+    now, st = rt.clock.now(), rt.settings
+    plan = Staffing(st.forecast_aht_seconds, st.forecast_answer_within_seconds, st.forecast_service_level)
+    selected = request.query_params.get(SERIES_PARAM, TOTAL)[:140]
+
+    def build(s: Session, t: Translator, p: Period) -> Page:
+        page = team_page(s, t, p, now)
+        forecast, refresh = forecast_for_page(s, QueueStore(rt.queue.huey), now=now,
+                                              zone=st.display_timezone, plan=plan,
+                                              budget_seconds=FORECAST_BUDGET_SECONDS)
+        if refresh and rt.queue.first_this_minute("team_forecast_asked", now):
+            rt.queue.enqueue(refresh_team_forecast)
+        add_forecast(page, t, forecast, selected, st.display_timezone, refreshing=refresh)
+        return page
+
+    return _period_view(request, rt, session, staff, "team", build)

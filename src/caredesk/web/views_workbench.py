@@ -47,8 +47,8 @@ ConversationReader = Annotated[Staff, staff_who_may("conversation.read")]
 
 
 @router.get("/workbench", response_class=HTMLResponse)
-def workbench(request: Request, session: SessionDep, staff: ConversationReader) -> HTMLResponse:
-    rows = queries.queue(session, Caller.of_staff(staff))
+def workbench(request: Request, rt: RuntimeDep, session: SessionDep, staff: ConversationReader) -> HTMLResponse:
+    rows = queries.queue(session, Caller.of_staff(staff), now=rt.clock.now())
     if is_htmx(request):
         return render(request, "_queue.html", {"rows": rows}, staff=staff, headers={"Vary": "HX-Request"})
     context = {"rows": rows, "invitations": queries.pending_invitations(session, staff.id)}

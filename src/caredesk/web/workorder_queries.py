@@ -16,6 +16,7 @@ from caredesk.accounts.roles import can
 from caredesk.alarms.alarm_status import AlarmStatus
 from caredesk.emergency.meeting_status import MeetingStatus
 from caredesk.http.deps import Caller
+from caredesk.profiles.priority import guarded, sla_at_risk
 from caredesk.sla.policy import SlaConfig, SlaState, SlaStatus, evaluate
 from caredesk.sla.tracking import timelines_of
 from caredesk.storage.orm import (
@@ -99,6 +100,7 @@ class QueueRow:
     reasons: list[Reason] = field(default_factory=list)  # the priority reasons in words
     emergency: bool = False  # the order's conversation has an emergency meeting that has not ended
     alarm: bool = False  # ... or an open alarm
+    guarded: bool = False  # a complaint at level 3+ or an SLA about to breach: no profile lift passes it
 
     @property
     def pinned(self) -> bool:
@@ -107,7 +109,8 @@ class QueueRow:
     @property
     def facts(self) -> QueueFacts:
         return QueueFacts(emergency=self.emergency, alarmed=self.alarm, priority=self.order.priority,
-                          next_due_at=self.order.next_due_at, last_activity=self.order.created_at)
+                          next_due_at=self.order.next_due_at, last_activity=self.order.created_at,
+                          guarded=self.guarded)
 
 
 def _pins(session: Session, orders: list[WorkOrder]) -> tuple[set[str], set[str]]:
@@ -122,33 +125,43 @@ def _pins(session: Session, orders: list[WorkOrder]) -> tuple[set[str], set[str]
     return going, alarmed
 
 
-def _complaints(session: Session, ids: list[str]) -> dict[str, list[str]]:
-    """The serious complaint types (repeated contact, regulator...) of the message that opened each order."""
+def _complaints(session: Session, ids: list[str]) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """The serious complaint types (repeated contact, regulator...) of the messages of each order, and its
+    highest complaint level when that is 2 or above."""
     if not ids:
-        return {}
-    rows = session.execute(select(TriageResult.work_order_id, TriageResult.complaint_types)
+        return {}, {}
+    rows = session.execute(select(TriageResult.work_order_id, TriageResult.complaint_types,
+                                  TriageResult.complaint_level)
                            .where(TriageResult.work_order_id.in_(ids), TriageResult.complaint_level >= 2))
     found: dict[str, list[str]] = {}
-    for oid, types in rows:
+    levels: dict[str, int] = {}
+    for oid, types, level in rows:
         if oid:
             found.setdefault(oid, []).extend(types or [])
-    return found
+            levels[oid] = max(levels.get(oid, 0), int(level or 0))
+    return found, levels
 
 
 def _rows(session: Session, orders: list[WorkOrder], config: SlaConfig, now: datetime) -> list[QueueRow]:
     """The rows in queue order: emergencies and alarmed conversations' orders pinned on top, then priority
-    and due time (`workorders.queue_order`)."""
+    and due time (`workorders.queue_order`), a complaint at level 3+ or an SLA about to breach ahead of any
+    profile lift (`profiles.priority.queue_rank`)."""
     timelines = timelines_of(session, orders)
     ids = [o.id for o in orders]
     reasons = created_reasons(session, ids)
-    complaints = _complaints(session, ids)
+    complaints, levels = _complaints(session, ids)
     going, alarmed = _pins(session, orders)
     departments = departments_by_id(session, [o.department_id for o in orders])
     people = staff_by_id(session, [o.assignee_id for o in orders])
-    rows = [QueueRow(o, _worst(_statuses(config, o, timelines[o.id], now)), reasons.get(o.id, []),
-                     departments.get(o.department_id or ""), people.get(o.assignee_id or ""),
-                     reason_keys(reasons.get(o.id, []), complaints.get(o.id, [])),
-                     emergency=o.conversation_id in going, alarm=o.conversation_id in alarmed) for o in orders]
+    rows = []
+    for o in orders:
+        worst = _worst(_statuses(config, o, timelines[o.id], now))
+        at_risk = sla_at_risk(o.next_due_at, now, sla_state=worst.state if worst else None)
+        rows.append(QueueRow(o, worst, reasons.get(o.id, []), departments.get(o.department_id or ""),
+                             people.get(o.assignee_id or ""),
+                             reason_keys(reasons.get(o.id, []), complaints.get(o.id, [])),
+                             emergency=o.conversation_id in going, alarm=o.conversation_id in alarmed,
+                             guarded=guarded(levels.get(o.id, 0), at_risk)))
     return ordered(rows, lambda r: r.facts)
 
 

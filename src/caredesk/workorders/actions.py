@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from caredesk.errors import NotFound
 from caredesk.ids import new_id
+from caredesk.profiles.priority import profile_lift
+from caredesk.profiles.scores import scores_of
 from caredesk.sla.policy import SlaConfig
 from caredesk.sla.tracking import start_sla
 from caredesk.storage.orm import Conversation, Customer, Department, Message, WorkOrder, WorkOrderEvent
@@ -21,6 +23,7 @@ from caredesk.triage.doc import TriageDoc
 from caredesk.workorders.assignment import route
 from caredesk.workorders.case_numbers import allocate_case_number
 from caredesk.workorders.flows import Flow, choose_flow
+from caredesk.workorders.lead_notice import tell_lead_of_strong_emotion
 from caredesk.workorders.model import (
     EMERGENCY_REASON,
     UNCONFIRMED_REASON,
@@ -77,12 +80,15 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
     `case_zone`). `confirm_emergency`: urgent below the
     emergency gate, so the order goes first in the queue and its timeline says a lead is to confirm;
     `handoff`: the customer asked for a person; `emergency`: the order tracks a started emergency response to
-    closure (first in the queue)."""
+    closure (first in the queue). The customer's profile lifts the priority (profiles/priority.py); strong
+    emotion from a high-tier customer also tells the team lead at once (workorders/lead_notice.py)."""
     labels: dict[str, Any] = {head: score.label for head, score in doc.labels.items()}
     flow = choose_flow(flows, labels | {"complaint_types": list(doc.complaint_types)})
     first = flow.steps[0]
     department_id = session.scalar(select(Department.id).where(Department.code == first.department))
-    priority, priority_reasons = priority_of(labels["urgency"], customer.tier, doc.emotion.label)
+    lift = profile_lift(scores_of(session, customer.id), tier=customer.tier, emotion=doc.emotion.label,
+                        emotion_confidence=doc.emotion.confidence, complaint_level=doc.complaint_level)
+    priority, priority_reasons = priority_of(labels["urgency"], customer.tier, doc.emotion.label, lift)
     if confirm_emergency:
         priority, priority_reasons = 1, [*priority_reasons, UNCONFIRMED_REASON]
     if emergency:
@@ -118,6 +124,8 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
         append_event(session, order, "handoff_requested", actor="customer", now=now,
                      data={"note_code": "handoff_requested"}, note="the customer asked for a person")
     route(session, order, flows, now=now, level_now=doc.complaint_level)
+    if lift.strong_emotion:
+        tell_lead_of_strong_emotion(session, order, now=now, reasons=lift.reasons)
     return order
 
 

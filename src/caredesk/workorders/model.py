@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from caredesk.customers.tiers import TIER_WEIGHT
 from caredesk.errors import Conflict
+from caredesk.profiles.priority import ProfileLift
 
 __all__ = ["EMERGENCY_REASON", "NOTE_CODES", "PRIORITY_REASONS", "TRANSITIONS", "UNCONFIRMED_REASON",
            "PriorityReason", "Status", "StatusCategory", "category_of", "check_transition", "parse_priority_reason",
@@ -70,11 +71,11 @@ def check_transition(current: str, target: str) -> Status:
 
 # A priority reason is "<code> <value> +<weight>" (`urgency urgent +3`), or the held-emergency note; the codes are
 # stable (the pages translate them), the strings are what the order's event log and the API keep.
-PRIORITY_REASONS = ("urgency", "tier", "emotion", "unconfirmed", "emergency")
+PRIORITY_REASONS = ("urgency", "tier", "emotion", "value", "loyalty", "vip_emotion", "unconfirmed", "emergency")
 # The stable codes of the notes the system writes on an order's timeline (`data.note_code`, with
 # `data.note_params`); the English note stays as written and the pages translate the code.
 NOTE_CODES = ("emergency_unconfirmed", "handoff_requested", "reopened_by_customer", "emergency_started",
-              "merged_into")
+              "merged_into", "vip_emotion_lead_told")
 UNCONFIRMED_REASON = "urgent, unconfirmed: a lead confirms the emergency"
 EMERGENCY_REASON = "emergency response started"
 _URGENCY_WEIGHT = {"urgent": 3, "attention": 2, "general": 1}
@@ -91,7 +92,7 @@ class PriorityReason:
     weight: str = ""
 
 
-_PRIORITY_REASON = re.compile(r"^(urgency|tier|emotion) (\S+) \+(\d+)$")
+_PRIORITY_REASON = re.compile(r"^(urgency|tier|emotion|value|loyalty|vip_emotion) (\S+) \+(\d+)$")
 
 
 def parse_priority_reason(reason: str) -> PriorityReason | None:
@@ -104,12 +105,16 @@ def parse_priority_reason(reason: str) -> PriorityReason | None:
     return PriorityReason(*found.groups()) if found else None
 
 
-def priority_of(urgency: str, tier: str, emotion: str) -> tuple[int, list[str]]:
-    """1 (highest) to 5, with the reasons that moved it."""
+def priority_of(urgency: str, tier: str, emotion: str, lift: ProfileLift | None = None) -> tuple[int, list[str]]:
+    """1 (highest) to 5, with the reasons that moved it; `lift`: what the customer's profile adds (value,
+    loyalty, strong emotion from a high-tier customer: profiles/priority.py), its reasons after the others."""
     score = _URGENCY_WEIGHT.get(urgency, 1) + TIER_WEIGHT.get(tier, 0) + _EMOTION_WEIGHT.get(emotion, 0)
+    score += lift.weight if lift else 0
     reasons = [f"urgency {urgency} +{_URGENCY_WEIGHT.get(urgency, 1)}"]
     if TIER_WEIGHT.get(tier):
         reasons.append(f"tier {tier} +{TIER_WEIGHT[tier]}")
     if _EMOTION_WEIGHT.get(emotion):
         reasons.append(f"emotion {emotion} +1")
+    if lift:
+        reasons += lift.reasons
     return max(1, 6 - score), reasons

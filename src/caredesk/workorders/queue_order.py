@@ -1,8 +1,11 @@
 """The order of the workbench queues and the priority reasons in words (pure).
 
 Emergencies and alarmed items are pinned on top (emergencies first), then the rest by priority (1 first),
-then by SLA due time (none last), then the most recent activity first. Both the conversation queue and the
-work-order queues sort with `queue_key`, so a live refresh always yields the same order.
+then by SLA due time (none last), then the most recent activity first. A guarded item (a complaint at level 3 or
+above, or an SLA about to breach) is ranked as if it had the largest profile lift, and wins a tie, so that a
+customer's value and loyalty never carry another item past it (`profiles.priority.queue_rank`). Both the
+conversation queue and the work-order queues sort with `queue_key`, so a live refresh always yields the same
+order.
 
 The priority rule (`model.priority_of`) gives its reasons as short English strings ("tier private +2");
 `reason_keys` turns them, and the triage's complaint types, into stable keys that the pages translate."""
@@ -15,6 +18,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from caredesk.customers.tiers import TIER_WEIGHT
+from caredesk.profiles.priority import queue_rank
 from caredesk.workorders.model import parse_priority_reason
 
 __all__ = ["QueueFacts", "Reason", "ordered", "queue_key", "reason_key_names", "reason_keys"]
@@ -25,6 +29,7 @@ _NO_DUE = datetime.max  # sorts after every due time (the key compares naive dat
 _URGENCIES = ("urgent", "attention")  # "general" adds the base weight only: not a reason worth a word
 _EMOTIONS = ("angry", "anxious")
 _COMPLAINTS = ("self_harm", "regulator", "media", "lawsuit", "repeated", "compensation", "abuse")
+_PROFILE = {"value": ("high",), "loyalty": ("high",), "vip_emotion": ("strong",)}  # profiles/priority.py
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class QueueFacts:
     priority: int
     next_due_at: datetime | None
     last_activity: datetime
+    guarded: bool = False  # a complaint at level 3+ or an SLA about to breach (profiles.priority.guarded)
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -46,12 +52,14 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None) - offset if offset else moment.replace(tzinfo=None)
 
 
-def queue_key(f: QueueFacts) -> tuple[int, int, datetime, float]:
-    """Smaller sorts first: pinned (emergency 0, alarm 1, else 2), priority, due time, newest activity."""
+def queue_key(f: QueueFacts) -> tuple[int, int, int, datetime, float]:
+    """Smaller sorts first: pinned (emergency 0, alarm 1, else 2), rank (the priority; guarded items lifted),
+    guarded before not, due time, newest activity."""
     pin = 0 if f.emergency else 1 if f.alarmed else 2
     due = _naive_utc(f.next_due_at) if f.next_due_at is not None else _NO_DUE
     activity = _naive_utc(f.last_activity)
-    return pin, f.priority, due, -(activity - datetime(1970, 1, 1)).total_seconds()
+    return (pin, queue_rank(f.priority, f.guarded), 0 if f.guarded else 1, due,
+            -(activity - datetime(1970, 1, 1)).total_seconds())
 
 
 def ordered(items: Iterable[T], facts: Callable[[T], QueueFacts]) -> list[T]:
@@ -71,7 +79,8 @@ def reason_key_names() -> tuple[str, ...]:
     """Every key `reason_keys` can give (the pages' catalogs must translate each)."""
     tiers = tuple(k for k, w in TIER_WEIGHT.items() if w)
     return ("unconfirmed_emergency", *(f"urgency.{u}" for u in _URGENCIES), *(f"tier.{t}" for t in tiers),
-            *(f"emotion.{e}" for e in _EMOTIONS), *(f"complaint.{c}" for c in _COMPLAINTS))
+            *(f"emotion.{e}" for e in _EMOTIONS), *(f"{code}.{v}" for code, vs in _PROFILE.items() for v in vs),
+            *(f"complaint.{c}" for c in _COMPLAINTS))
 
 
 def _parse(reason: str) -> Reason:
@@ -80,7 +89,8 @@ def _parse(reason: str) -> Reason:
         return Reason("", reason)
     if found.code == "unconfirmed":
         return Reason("unconfirmed_emergency", reason)
-    known = {"urgency": _URGENCIES, "tier": tuple(k for k, w in TIER_WEIGHT.items() if w), "emotion": _EMOTIONS}
+    known = {"urgency": _URGENCIES, "tier": tuple(k for k, w in TIER_WEIGHT.items() if w), "emotion": _EMOTIONS,
+             **_PROFILE}
     if found.value in known.get(found.code, ()):
         return Reason(f"{found.code}.{found.value}", reason)
     return Reason("", reason)

@@ -41,7 +41,10 @@ def _render(outcome: IntakeOutcome) -> StoredResponse:
              responses={201: {"headers": _REPLAY_HEADER}})
 async def post_message(body: MessageIn, rt: RuntimeDep, caller: Annotated[Caller, Depends(require("message.post"))],
                        idempotency_key: IdempotencyKey = None) -> Any:
-    cmd = IncomingMessage(body.text, body.channel, body.customer_ref, body.conversation_id, body.customer_branch)
+    # the API client is authenticated and vouches for customer_ref: the customer is identified (the bot may use
+    # their profile: intake/profile_use.py); the public web chat is not
+    cmd = IncomingMessage(body.text, body.channel, body.customer_ref, body.conversation_id, body.customer_branch,
+                          identified=True)
     if idempotency_key is None:
         return message_created(await run_in_threadpool(do_receive_message, rt, cmd))
     request = IdempotentRequest.of(caller.actor, idempotency_key, body.model_dump(mode="json"))

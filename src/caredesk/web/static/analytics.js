@@ -7,7 +7,43 @@
 
   var PALETTE = ["#2f6fdf", "#b26a00", "#1d8a5b", "#c0352b", "#7a4fc9", "#4a5568"];
 
+  // A "band" chart: each series' expected values as a line, and its interval [lower, upper] as a shaded band
+  // (a transparent line at the lower bound with the band's height stacked on it). The tooltip says
+  // "expected [lower, upper]" per series, not the stacking helpers' numbers.
+  function bandOption(spec) {
+    var series = [];
+    spec.series.forEach(function (s, i) {
+      var colour = PALETTE[i % PALETTE.length];
+      var stack = "band" + i;
+      series.push({ name: s.name, type: "line", data: s.data, showSymbol: true, z: 3,
+                    itemStyle: { color: colour }, lineStyle: { color: colour, width: 2 } });
+      series.push({ name: s.name + " ", type: "line", data: s.lower, stack: stack, symbol: "none",
+                    lineStyle: { opacity: 0 }, silent: true });
+      series.push({ name: s.name + "  ", type: "line", stack: stack, symbol: "none", silent: true,
+                    data: s.upper.map(function (u, k) { return Math.max(0, u - s.lower[k]); }),
+                    lineStyle: { opacity: 0 }, areaStyle: { color: colour, opacity: 0.18 } });
+    });
+    return {
+      color: PALETTE,
+      animation: false,
+      tooltip: { trigger: "axis", renderMode: "richText", formatter: function (params) {
+        var k = params.length ? params[0].dataIndex : 0;
+        var lines = [params.length ? params[0].axisValue : ""];
+        spec.series.forEach(function (s) {
+          lines.push(s.name + ": " + s.data[k] + " [" + s.lower[k] + ", " + s.upper[k] + "]");
+        });
+        return lines.join("\n");
+      } },
+      legend: { show: true, top: 0, data: spec.series.map(function (s) { return s.name; }) },
+      grid: { left: 48, right: 16, top: 32, bottom: 48 },
+      xAxis: { type: "category", data: spec.categories, boundaryGap: false },
+      yAxis: { type: "value" },
+      series: series
+    };
+  }
+
   function option(spec) {
+    if (spec.kind === "band") { return bandOption(spec); }
     var line = spec.kind === "line";
     return {
       color: PALETTE,
@@ -19,8 +55,8 @@
                axisLabel: { rotate: spec.categories.length > 12 && !line ? 30 : 0, hideOverlap: true } },
       yAxis: { type: "value", minInterval: 1 },
       series: spec.series.map(function (s) {
-        var drawn = { name: s.name, type: spec.kind, data: s.data, connectNulls: false, showSymbol: line,
-                      smooth: false };
+        var drawn = { name: s.name, type: spec.kind, data: s.data, connectNulls: false,
+                      showSymbol: line && spec.categories.length <= 60, smooth: false };
         if (s.dashed) { drawn.lineStyle = { type: "dashed" }; }  // an expected level beside the observed
         return drawn;
       })
