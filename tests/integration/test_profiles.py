@@ -19,6 +19,7 @@ from caredesk.demo.loader import do_load_demo
 from caredesk.errors import NotFound
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.profiles.actions import do_refresh_profile
+from caredesk.profiles.features import load_rules
 from caredesk.profiles.generated import generate_history
 from caredesk.profiles.history import collect_history
 from caredesk.profiles.model import load_active
@@ -40,6 +41,7 @@ from caredesk.triage.pipeline import TriagePipeline
 from caredesk.workorders import closure
 from tests.conftest import Mailbox, _clean, make_settings
 
+RULES = load_rules()
 ANGRY = "你们乱扣我信用卡年费，已经第三次了，再不处理我就去银保监会投诉！"
 CALM = "请问信用卡账单怎么查询？"
 
@@ -79,7 +81,8 @@ def test_profiles_refresh_writes_the_row_from_the_records(runtime: Runtime) -> N
     assert row.features["balance"] == 250000.0 and row.features["source_products"] == 2.0
     assert row.model_version == "cold-start" and row.segment == result.score.segment
     assert 0 <= row.value_score <= 1 and 0 <= row.loyalty_score <= 1 and 0 <= row.escalation_risk <= 1
-    assert row.value_score > 0.75 and "high_value" in row.tags
+    assert row.value_score > 0.75 and "高价值" in row.tags  # the words people read
+    assert RULES.tag_by_word("高价值").en == "High value"  # type: ignore[union-attr]
     assert row.drivers["value_score"][0]["feature"] == "balance"
     assert row.emotion_current in {"neutral", "satisfied", "anxious"} and row.emotion_trend == "steady"
     with pytest.raises(NotFound):

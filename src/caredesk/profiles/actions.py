@@ -43,7 +43,13 @@ def build_profile(history: History, rules: ProfileRules, model: ProfileModel | N
     return RefreshResult(history.customer_id, features, score_profile(model, rules, features), current, trend)
 
 
-def _write(uow: UnitOfWork, result: RefreshResult, now: datetime) -> None:
+def _words(rules: ProfileRules, keys: Sequence[str]) -> list[str]:
+    """The tags as a person reads them ("多次投诉", as the issue and the cold-start profile show them); the
+    rules file maps the words back to the key and the English (`ProfileRules.tag_by_word`)."""
+    return [tag.zh if (tag := rules.tag(key)) is not None else key for key in keys]
+
+
+def _write(uow: UnitOfWork, result: RefreshResult, rules: ProfileRules, now: datetime) -> None:
     s = uow.session
     row = s.get(CustomerProfile, result.customer_id)
     if row is None:
@@ -52,7 +58,7 @@ def _write(uow: UnitOfWork, result: RefreshResult, now: datetime) -> None:
     sc = result.score
     row.features = dict(result.features)
     row.value_score, row.loyalty_score, row.escalation_risk = sc.value_score, sc.loyalty_score, sc.escalation_risk
-    row.segment, row.tags, row.drivers = sc.segment, list(sc.tags), dict(sc.drivers)
+    row.segment, row.tags, row.drivers = sc.segment, _words(rules, sc.tags), dict(sc.drivers)
     row.emotion_current, row.emotion_trend = result.emotion_current, result.emotion_trend
     row.model_version, row.features_at, row.updated_at = sc.model_version, now, now
 
@@ -66,7 +72,7 @@ def do_refresh_profiles(uow: UnitOfWork, customer_ids: Sequence[str], *, now: da
         histories = collect_histories(uow.session, customer_ids)
         results = [build_profile(h, rules, model, now=now) for h in histories.values()]
         for result in results:
-            _write(uow, result, now)
+            _write(uow, result, rules, now)
         uow.commit()
     return results
 

@@ -145,6 +145,10 @@ class ProfileRules(_Strict):
     def tag(self, key: str) -> TagRule | None:
         return next((t for t in self.tags if t.key == key), None)
 
+    def tag_by_word(self, word: str) -> TagRule | None:
+        """The tag stored on a profile (its Chinese words), with its key and English words."""
+        return next((t for t in self.tags if word in (t.zh, t.key)), None)
+
 
 def default_rules_path() -> Path:
     return Path(__file__).with_name("features.yaml")
