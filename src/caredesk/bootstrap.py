@@ -90,6 +90,20 @@ def _register_tasks(queue: TaskQueue) -> None:
     # Outside customer sources (profiles/source_tasks.py): the HTTP calls run here, never in intake or a page.
     # A failed fetch is recorded (stale / failed) rather than raised, so one try each.
     queue.register("profiles.fetch_customer_sources", fetch_customer_sources, retries=0)
+    _register_profile_tasks(queue)
+
+
+def _register_profile_tasks(queue: TaskQueue) -> None:
+    from huey import crontab
+
+    from caredesk.profiles.tasks import refresh_profile, train_profiles_daily, update_segments_hourly
+
+    # After every customer message and answered survey (subscribed below): the profile within seconds.
+    queue.register("profiles.refresh", refresh_profile, retries=3, retry_delay=5)
+    # 20:15 UTC (04:15 in Beijing): refit the profile model, promote only a better one (profiles/training.py).
+    queue.register_periodic("profiles.train", train_profiles_daily, crontab(hour="20", minute="15"))
+    # Hourly: one partial_fit of the segments on the profiles refreshed in the hour.
+    queue.register_periodic("profiles.update_segments", update_segments_hourly, crontab(minute="23"))
 
 
 def _count_task_failure(name: str) -> None:
@@ -153,6 +167,7 @@ def _subscribe(rt: Runtime) -> None:
     on(MessageReceived, count_decision, name="metrics:decision")
     # a customer's outside sources are fetched in the background when their message arrives (if any is enabled)
     on(MessageReceived, sources_on_message(lambda: rt.queue, rt), name="queue:sources")
+    _subscribe_profiles(rt)
     # live updates for the workbench: ids and labels only
     on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
                                      "change": e.change}), name="live:alarm")
@@ -168,6 +183,24 @@ def _subscribe(rt: Runtime) -> None:
                                         "alarm_id": e.alarm_id}), name="live:message")
 
 
+def _subscribe_profiles(rt: Runtime) -> None:
+    """A customer's profile is refreshed by a queued task after each message and survey answer (not a task
+    hand-off: a lost refresh is redone by the next event or `caredesk profiles refresh`)."""
+    from caredesk.intake.events import MessageReceived
+    from caredesk.profiles.features import load_rules
+    from caredesk.profiles.tasks import refresh_profile
+    from caredesk.workorders.events import SurveyAnswered
+
+    load_rules()  # the feature rules are checked at start (a bad file stops here, not in the first refresh)
+
+    def refresh(kind: str, ref: str) -> None:
+        rt.queue.enqueue(refresh_profile, kind, ref, rt.clock.now().isoformat())
+
+    rt.subscribers.subscribe(MessageReceived, lambda e: refresh("conversation", e.conversation_id),
+                             name="queue:profile")
+    rt.subscribers.subscribe(SurveyAnswered, lambda e: refresh("work_order", e.work_order_id), name="queue:profile")
+
+
 def _check_task_shapes(rt: Runtime) -> None:
     """mypy checks here that the runtime gives every tasks module the dependencies it asks for."""
     from caredesk.alarms.tasks import AlarmTaskDeps
@@ -177,15 +210,17 @@ def _check_task_shapes(rt: Runtime) -> None:
     from caredesk.knowledge.tasks import SuggestionDeps
     from caredesk.learning.tasks import TriageTaskDeps
     from caredesk.profiles.source_fetch import SourceFetchDeps
+    from caredesk.profiles.tasks import ProfileTaskDeps
     from caredesk.sla.tasks import SlaTaskDeps
     from caredesk.workorders.deps import WorkOrderDeps
     from caredesk.workorders.tasks import WorkOrderTaskDeps
 
     shapes: tuple[AlarmTaskDeps, RetentionDeps, EmergencyTaskDeps, SuggestionDeps, SlaTaskDeps, TriageTaskDeps,
                   WorkOrderDeps, WorkOrderTaskDeps, AnalyticsTaskDeps] = (rt, rt, rt, rt, rt, rt, rt, rt, rt)
+    profile_shape: ProfileTaskDeps = rt
     sources: SourceFetchDeps = rt
     forecast: ForecastTaskDeps = rt
-    del shapes, sources, forecast
+    del shapes, profile_shape, sources, forecast
 
 
 def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None, make_current: bool = True

@@ -52,6 +52,8 @@ PERMISSIONS: dict[str, set[Role]] = {
     "surge.handle": {Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN},
     # Staff accounts: lift a freeze (after an unusual sign-in or bulk record reads).
     "staff.manage": {Role.ADMIN},
+    # The profile model's quality: training runs (held-out AUC), CSAT by segment (issue 16).
+    "profiles.model": {Role.ADMIN},
 }
 
 

@@ -20,6 +20,7 @@ from caredesk.cli.evaluate import eval_command
 from caredesk.cli.forecast import forecast_command
 from caredesk.cli.imports import import_app
 from caredesk.cli.outbox import outbox_app
+from caredesk.cli.profiles import profiles_app
 from caredesk.cli.staff import staff_app
 from caredesk.errors import CareDeskError
 from caredesk.settings import DEFAULT_SECRET_WARNING
@@ -49,6 +50,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(import_app, name="import")
 app.add_typer(customers_app, name="customers")
+app.add_typer(profiles_app, name="profiles")
 
 
 def fail(message: str) -> NoReturn:
@@ -94,6 +96,13 @@ def demo() -> None:
     report = do_load_demo(rt.uow(), rt.clock)
     typer.echo(f"demo data: {report.staff} staff, {report.knowledge_total} knowledge entries "
                f"({report.knowledge_created} new). Demo logins: admin / agent / lead, password {DEMO_PASSWORD}")
+    from caredesk.profiles.demo_profiles import do_load_demo_profiles
+
+    made = do_load_demo_profiles(rt.uow(), rt.settings.models_path, now=rt.clock.now())
+    if made.customers:
+        typer.echo(f"demo profiles: {made.customers} customers with generated history ({made.messages} messages), "
+                   f"{made.refreshed} profiles, model {'promoted' if made.promoted else 'not promoted'} "
+                   f"(held-out AUC {made.auc_recent})")
 
 
 @apikey_app.command("create")

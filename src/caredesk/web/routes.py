@@ -16,6 +16,7 @@ from caredesk.web import (
     views_incidents,
     views_knowledge,
     views_profile,
+    views_profiles,
     views_public,
     views_staff,
     views_surges,
@@ -31,6 +32,6 @@ __all__ = ["router"]
 router = APIRouter()
 for module in (views_auth, views_workbench, views_workorders, views_wo_queues, views_alarms, views_incidents,
                views_corrections, views_knowledge, views_public, views_survey, views_staff, views_at_hand,
-               views_analytics, views_surges, views_profile):
+               views_analytics, views_surges, views_profile, views_profiles):
     router.include_router(module.router, include_in_schema=False)
 router.mount("/static", StaticFiles(directory=package_dir("static")), name="static")

@@ -17,7 +17,7 @@ from caredesk.workorders._shared import free_capacity, open_order
 from caredesk.workorders.actions import append_event, get_work_order, transition
 from caredesk.workorders.assignment import ACTIVE, route
 from caredesk.workorders.deps import WorkOrderDeps
-from caredesk.workorders.events import SurveyDue, WorkOrderChanged
+from caredesk.workorders.events import SurveyAnswered, SurveyDue, WorkOrderChanged
 from caredesk.workorders.model import Status
 from caredesk.workorders.replies import ReplyOutcome, customer_reply
 
@@ -111,6 +111,7 @@ def do_answer_survey(rt: WorkOrderDeps, token: str, *, rating: int, comment: str
                      data={"rating": rating})
         if rating <= LOW_RATING and order.status_category in ("resolved", "closed"):
             _reopen(rt, uow, order.id, reason=f"customer rated {rating}/5: not solved", actor="customer", now=now)
+        uow.record(SurveyAnswered(survey.id, order.id))
         uow.commit()
     return survey
 

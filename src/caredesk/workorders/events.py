@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from caredesk.events import DomainEvent, domain_event
 
-__all__ = ["DutyHandoffDue", "ReplyEmailDue", "SurveyDue", "WorkOrderChanged"]
+__all__ = ["DutyHandoffDue", "ReplyEmailDue", "SurveyAnswered", "SurveyDue", "WorkOrderChanged"]
 
 
 @domain_event("workorders.changed")
@@ -21,6 +21,15 @@ class WorkOrderChanged(DomainEvent):
 @dataclass(frozen=True)
 class SurveyDue(DomainEvent):
     survey_id: str
+
+
+@domain_event("workorders.survey_answered")
+@dataclass(frozen=True)
+class SurveyAnswered(DomainEvent):
+    """The customer rated the order (the profile refreshes: CSAT is one of its features)."""
+
+    survey_id: str
+    work_order_id: str
 
 
 @domain_event("workorders.reply_email_due")
