@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from caredesk.cli.file_import import fail_with_rows, phase_progress, settings_or_exit
 from caredesk.errors import CareDeskError
 
 __all__ = ["customers_app"]
@@ -20,14 +21,6 @@ customers_app.add_typer(sources_app, name="sources")
 _PHASES = {"check": "checking rows", "save": "saving"}
 
 
-def _fail(exc: CareDeskError) -> NoReturn:
-    typer.echo(f"error: {exc.message}", err=True)
-    errors = exc.details.get("errors")
-    for err in errors if isinstance(errors, list) else []:
-        typer.echo(f"  line {err['line']}, column {err['column'] or '-'}: {err['reason']}", err=True)
-    raise typer.Exit(2)
-
-
 @customers_app.command("import")
 def import_customers(
         file: Annotated[Path, typer.Argument(help="CSV: customer_ref,name,phone,email,tier,branch plus the "
@@ -36,45 +29,23 @@ def import_customers(
                                                    "gbk or gb18030")] = "auto") -> None:
     """Create or update customers by customer_ref in one transaction. A file with any bad row imports nothing
     and lists every bad row (line, column, reason) on stderr, exit code 2."""
-    from pydantic import ValidationError
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-
     from caredesk.bootstrap import build_runtime
     from caredesk.customers.csv_import import do_import_customers, read_customers_csv
     from caredesk.profiles.sources import load_sources
-    from caredesk.settings import Settings
 
     if not file.is_file():
         typer.echo(f"error: {file}: no such file", err=True)
         raise typer.Exit(2)
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        typer.echo(f"error: configuration: {exc.errors()[0]['msg']}", err=True)
-        raise typer.Exit(2) from None
+    settings = settings_or_exit()
     try:  # the file is checked before the runtime (database) is built
         sources = load_sources(settings.customer_sources_file)
         parsed = read_customers_csv(file.read_bytes(), sources.crm_import, name=str(file), encoding=encoding)
     except CareDeskError as exc:
-        _fail(exc)
+        fail_with_rows(exc)
     rt = build_runtime(settings)
-    console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(_PHASES.get(phase, phase), total=total)
-            bar.update(tasks[phase], completed=done, total=total)
-
-        try:
-            result = do_import_customers(rt.uow(), parsed, name=str(file), actor="cli", now=rt.clock.now(),
-                                         progress=progress)
-        except CareDeskError as exc:
-            bar.stop()
-            _fail(exc)
+    with phase_progress(_PHASES) as progress:
+        result = do_import_customers(rt.uow(), parsed, name=str(file), actor="cli", now=rt.clock.now(),
+                                     progress=progress)
     typer.echo(f"{file}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged; "
                f"{result.crm_records} with CRM fields ({result.encoding})")
 
@@ -88,22 +59,14 @@ def validate_sources(file: Annotated[Path | None, typer.Argument(
     from caredesk.profiles.sources import load_sources
 
     if file is None:
-        from pydantic import ValidationError
-
-        from caredesk.settings import Settings
-
-        try:
-            file = Settings().customer_sources_file
-        except ValidationError as exc:
-            typer.echo(f"error: configuration: {exc.errors()[0]['msg']}", err=True)
-            raise typer.Exit(2) from None
+        file = settings_or_exit().customer_sources_file
     if file is not None and not file.is_file():
         typer.echo(f"error: {file}: no such file", err=True)
         raise typer.Exit(2)
     try:
         config = load_sources(file)
     except CareDeskError as exc:
-        _fail(exc)
+        fail_with_rows(exc)
     typer.echo(f"{file or 'built-in customers/sources.yaml'}: {len(config.enabled)} of {len(config.sources)} "
                f"sources enabled; CRM import columns: {', '.join(config.crm_import.columns) or 'none'}")
     for src in config.sources:
