@@ -35,6 +35,9 @@ def page(browser: Any) -> Iterator[Any]:
     """Closing the context ends its event streams before the server stops; confirm dialogs are accepted."""
     context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
     context.set_default_timeout(10_000)
+    # A page load waits for the in-thread server; on a 2-core CI machine with two xdist workers and a model
+    # training next door it has taken over 10 s (twice in one run of 1,805): navigation gets more room.
+    context.set_default_navigation_timeout(30_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
