@@ -20,6 +20,16 @@ __all__ = ["threshold_problems"]
 WINDOWS = ("last_hour", "today", "now")
 
 
+def _unknown_rooms(webhooks: Any, owner: str, at: tuple[str | int, ...], file: str, data: Any, node: Any,
+                   rooms: Collection[str] | None) -> list[InvalidConfig]:
+    """Each webhook room of a rule or of the surges section that the alarm strategy does not have."""
+    if rooms is None or not isinstance(webhooks, list):
+        return []
+    return [located(file, data, node, (*at, "webhooks", j),
+                    f"{owner}: webhook {room!r} is not a room of the alarm strategy in use")
+            for j, room in enumerate(webhooks) if isinstance(room, str) and room not in rooms]
+
+
 def _rule_problems(raw: dict[str, Any], i: int, file: str, data: Any, node: Any, seen: set[str],
                    rooms: Collection[str] | None) -> list[InvalidConfig]:
     at = ("rules", i)
@@ -37,13 +47,7 @@ def _rule_problems(raw: dict[str, Any], i: int, file: str, data: Any, node: Any,
         if name in seen:
             out.append(located(file, data, node, (*at, "name"), f"rule {name!r} is defined twice"))
         seen.add(name)
-    webhooks = raw.get("webhooks")
-    if rooms is not None and isinstance(webhooks, list):
-        for j, room in enumerate(webhooks):
-            if isinstance(room, str) and room not in rooms:
-                out.append(located(file, data, node, (*at, "webhooks", j),
-                                   f"rule {name}: webhook {room!r} is not a room of the alarm strategy in use"))
-    return out
+    return out + _unknown_rooms(raw.get("webhooks"), f"rule {name}", at, file, data, node, rooms)
 
 
 def _surge_problems(raw: Any, file: str, data: Any, node: Any, rooms: Collection[str] | None
@@ -56,13 +60,7 @@ def _surge_problems(raw: Any, file: str, data: Any, node: Any, rooms: Collection
     problem = webhook_problem(raw.get("channels"), raw.get("webhooks"))
     if problem is not None and "channels" in raw:
         out.append(located(file, data, node, (*at, "webhooks" if "webhooks" in raw else "channels"), problem[1]))
-    webhooks = raw.get("webhooks")
-    if rooms is not None and isinstance(webhooks, list):
-        for j, room in enumerate(webhooks):
-            if isinstance(room, str) and room not in rooms:
-                out.append(located(file, data, node, (*at, "webhooks", j),
-                                   f"surges: webhook {room!r} is not a room of the alarm strategy in use"))
-    return out
+    return out + _unknown_rooms(raw.get("webhooks"), "surges", at, file, data, node, rooms)
 
 
 def threshold_problems(path: Path | None = None, *, rooms: Collection[str] | None = None) -> list[InvalidConfig]:
