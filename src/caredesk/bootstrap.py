@@ -12,6 +12,7 @@ from typing import Any
 from caredesk.accounts.rate_limit import make_counter
 from caredesk.accounts.throttle import make_attempt_store
 from caredesk.alarms.strategy import load_strategy
+from caredesk.channels import wiring as channels
 from caredesk.clock import Clock, SystemClock
 from caredesk.compliance.crypto import install_keyring, keyring_from_settings
 from caredesk.compliance.outgoing import load_checker
@@ -91,6 +92,7 @@ def _register_tasks(queue: TaskQueue) -> None:
     # A failed fetch is recorded (stale / failed) rather than raised, so one try each.
     queue.register("profiles.fetch_customer_sources", fetch_customer_sources, retries=0)
     _register_profile_tasks(queue)
+    channels.register_tasks(queue)
 
 
 def _register_profile_tasks(queue: TaskQueue) -> None:
@@ -168,6 +170,7 @@ def _subscribe(rt: Runtime) -> None:
     # a customer's outside sources are fetched in the background when their message arrives (if any is enabled)
     on(MessageReceived, sources_on_message(lambda: rt.queue, rt), name="queue:sources")
     _subscribe_profiles(rt)
+    channels.subscribe(rt)
     # live updates for the workbench: ids and labels only
     on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
                                      "change": e.change}), name="live:alarm")
@@ -205,6 +208,7 @@ def _check_task_shapes(rt: Runtime) -> None:
     """mypy checks here that the runtime gives every tasks module the dependencies it asks for."""
     from caredesk.alarms.tasks import AlarmTaskDeps
     from caredesk.analytics.tasks import AnalyticsTaskDeps, ForecastTaskDeps
+    from caredesk.channels.delivery import DeliveryDeps
     from caredesk.compliance.retention import RetentionDeps
     from caredesk.emergency.tasks import EmergencyTaskDeps
     from caredesk.knowledge.tasks import SuggestionDeps
@@ -220,7 +224,8 @@ def _check_task_shapes(rt: Runtime) -> None:
     profile_shape: ProfileTaskDeps = rt
     sources: SourceFetchDeps = rt
     forecast: ForecastTaskDeps = rt
-    del shapes, profile_shape, sources, forecast
+    delivery: DeliveryDeps = rt
+    del shapes, profile_shape, sources, forecast, delivery
 
 
 def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None, make_current: bool = True
@@ -245,7 +250,8 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
                  outgoing=load_checker(settings.outgoing_rules_path),
                  sla=load_sla_config(settings.sla_file), presence=Presence(settings.redis_url),
                  rate_counter=make_counter(settings.redis_url),
-                 customer_sources=load_sources(settings.customer_sources_file))
+                 customer_sources=load_sources(settings.customer_sources_file),
+                 channels=channels.build_senders(settings))
     install_sources(rt.customer_sources)  # what source_statuses lists when not handed the configuration
     _subscribe(rt)
     _check_task_shapes(rt)

@@ -19,6 +19,7 @@ from caredesk.accounts.rate_limit import Counter, MemoryCounter
 from caredesk.accounts.throttle import AttemptStore, MemoryAttemptStore
 from caredesk.alarms.rules import AlarmPolicy
 from caredesk.alarms.strategy import AlarmStrategy
+from caredesk.channels.outbound import Senders
 from caredesk.clock import Clock
 from caredesk.compliance.outgoing import OutgoingChecker, load_checker
 from caredesk.emergency.actions import EmergencyPlan
@@ -67,6 +68,7 @@ class Runtime:
     outgoing: OutgoingChecker = field(default_factory=load_checker)  # compliance rules for every reply
     subscribers: Subscribers = field(default_factory=Subscribers)  # who hears the outbox's events (bootstrap)
     customer_sources: SourcesFile = field(default_factory=load_sources)  # outside sources, CRM import columns
+    channels: Senders = field(default_factory=Senders)  # who delivers replies and notices, by channel
     model_check_seconds: float = 30.0  # how often a process looks for a model promoted by another one
     _pipeline: TriagePipeline | None = None
     _model_checked_at: float = 0.0

@@ -16,6 +16,7 @@ from caredesk.accounts.sso import build_sso_client
 from caredesk.api.openapi_errors import document_errors
 from caredesk.api.openapi_limits import document_limits
 from caredesk.api.router import api_router
+from caredesk.channels.wiring import routers as channel_routers
 from caredesk.http.csrf import CsrfProtection
 from caredesk.http.errors import install_error_handlers
 from caredesk.http.health import router as health_router
@@ -60,6 +61,8 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(api_router())
     app.include_router(web_router)
+    for router in channel_routers():  # channel callbacks (/channels/...) and the integrations' API routes
+        app.include_router(router)
     https = rt.settings.base_url.startswith("https")
     # Outermost last: security headers on every answer, then the body limit, the session, and CSRF inside it.
     app.add_middleware(CsrfProtection, cookie_name=SESSION_COOKIE)

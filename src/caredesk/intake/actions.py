@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.alarms.actions import do_watch_conversation
 from caredesk.analytics.sources import record_message
+from caredesk.channels.delivery import queue_delivery
 from caredesk.compliance.outgoing import OutgoingCheck
 from caredesk.customers.profile import branch_id_of
 from caredesk.emergency.actions import do_start_emergency_response, prepare_emergency
@@ -64,6 +65,8 @@ class IncomingMessage:
     conversation_id: str | None = None
     customer_branch: str | None = None  # the customer's home branch code, when the channel or CRM knows it
     identified: bool = False  # the authenticated API vouches for customer_ref (intake/profile_use.py)
+    contact_id: str | None = None  # the customer's address on an outside channel (channels/contacts.py)
+    deliver_reply: bool = False  # the reply goes back by the channel's sender (not in the HTTP answer)
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def _conversation(session: Session, cmd: IncomingMessage, customer: Customer, no
     if cmd.conversation_id is None:
         # ids given here (not at the insert): the rows of a message go in at one flush, not one flush each
         new = Conversation(id=new_id(), customer_id=customer.id, channel=cmd.channel, created_at=now,
-                           last_message_at=now)
+                           last_message_at=now, contact_id=cmd.contact_id)
         session.add(new)
         return new
     conversation = session.scalar(select(Conversation).where(Conversation.id == cmd.conversation_id)
@@ -125,6 +128,8 @@ def _conversation(session: Session, cmd: IncomingMessage, customer: Customer, no
     if conversation is None or conversation.customer_id != customer.id:
         raise NotFound("conversation not found", id=cmd.conversation_id)  # another customer's is not revealed
     conversation.last_message_at = now
+    if cmd.contact_id is not None:
+        conversation.contact_id = cmd.contact_id
     return conversation
 
 
@@ -367,6 +372,8 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[
                             text=reply_text, text_masked=reply_text, language=doc.language, created_at=now)
             s.add(reply)
             reply_id = reply.id
+            if cmd.deliver_reply:
+                queue_delivery(s, uow, reply, conversation, kind="reply", senders=rt.channels, now=now)
             if options:
                 conversation.pending_clarification = pending_state(options, message_id=reply.id, asked_at=now)
         triage = triage_row(message, doc, decision)

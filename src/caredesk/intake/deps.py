@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.alarms.rules import AlarmPolicy
 from caredesk.alarms.strategy import AlarmStrategy
+from caredesk.channels.outbound import Senders
 from caredesk.clock import Clock
 from caredesk.compliance.outgoing import OutgoingChecker
 from caredesk.emergency.actions import EmergencyPlan
@@ -55,3 +56,5 @@ class IntakeDeps(Protocol):
     def alarm_policy(self) -> AlarmPolicy: ...
     @property
     def alarm_strategy(self) -> AlarmStrategy: ...
+    @property
+    def channels(self) -> Senders: ...  # a reply that goes back by the customer's channel

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Protocol
 
+from caredesk.channels.outbound import Senders
 from caredesk.compliance.outgoing import OutgoingChecker
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.workorders.flows import Flow
@@ -22,3 +23,5 @@ class WorkOrderDeps(Protocol):
     @property
     def case_zone(self) -> tzinfo: ...  # the day of a case number is the day there (workorders/case_numbers.py)
     def uow(self) -> UnitOfWork: ...
+    @property
+    def channels(self) -> Senders: ...  # replies go to the customer by their channel (channels/delivery.py)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from caredesk.channels.delivery import queue_delivery
 from caredesk.errors import ComplianceBlocked, Conflict, InvalidInput, NotFound
 from caredesk.storage.orm import Conversation, Customer, Macro, Message, WorkOrder
 from caredesk.storage.unit_of_work import UnitOfWork
@@ -54,6 +55,8 @@ def customer_reply(rt: WorkOrderDeps, uow: UnitOfWork, order: WorkOrder, text: s
         s.flush()
         message_id = message.id
         conversation.last_message_at = now
+        if conversation.channel != "email":  # e-mail keeps its own path below (ReplyEmailDue)
+            queue_delivery(s, uow, message, conversation, kind="reply", senders=rt.channels, now=now)
     customer = s.get(Customer, order.customer_id) if order.customer_id else None
     emailed = bool(order.channel == "email" and customer is not None and customer.email)
     if emailed:

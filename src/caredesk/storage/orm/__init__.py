@@ -6,6 +6,7 @@ from caredesk.storage.orm.analytics_surge import Surge
 from caredesk.storage.orm.analytics_threshold import ThresholdNotice, ThresholdState
 from caredesk.storage.orm.audit import AuditEntry, Notification
 from caredesk.storage.orm.base import Base
+from caredesk.storage.orm.channels import ChannelContact, InboundKey, MessageDelivery
 from caredesk.storage.orm.conversations import (
     CUSTOMER_PII_FIELDS,
     Conversation,
@@ -60,6 +61,7 @@ __all__ = [
     "Branch",
     "CallbackTask",
     "CaseCounter",
+    "ChannelContact",
     "Conversation",
     "Customer",
     "CustomerProfile",
@@ -70,6 +72,7 @@ __all__ = [
     "EmergencyMeeting",
     "HourlyCount",
     "IdempotencyRecord",
+    "InboundKey",
     "IncidentEntry",
     "IncidentRecord",
     "IncidentRecordVersion",
@@ -81,6 +84,7 @@ __all__ = [
     "Macro",
     "MeetingParticipant",
     "Message",
+    "MessageDelivery",
     "Notification",
     "OnCallEntry",
     "OrderHour",

@@ -65,6 +65,8 @@ class Conversation(Base):
     last_message_at: Mapped[datetime] = created_column()
     # Imported history (`caredesk import messages`): the file's conversation_ref, or `day:<channel>:<date>`.
     import_ref: Mapped[str | None] = mapped_column(String(140))
+    # The customer's address on an outside channel (channels/contacts.py): where replies and notices go.
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("channel_contact.id", ondelete="SET NULL"))
 
     customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
 

@@ -1,0 +1,1 @@
+"""Calls: a call's transcript taken in as a conversation; speech recognition is a pluggable engine."""

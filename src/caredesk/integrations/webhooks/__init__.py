@@ -1,0 +1,1 @@
+"""Outgoing event webhooks: subscriptions, signed deliveries from the outbox, delivery log, replay."""
