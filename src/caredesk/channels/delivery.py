@@ -14,6 +14,7 @@ from caredesk.channels.events import DeliveryDue
 from caredesk.channels.outbound import ChannelSender, Outgoing, Senders, SendRefused, Sent
 from caredesk.clock import Clock
 from caredesk.events import EventRecorder
+from caredesk.ids import new_id
 from caredesk.settings import Settings
 from caredesk.storage.orm import ChannelContact, Conversation, Message, MessageDelivery, WorkOrder
 from caredesk.storage.unit_of_work import UnitOfWork
@@ -31,10 +32,10 @@ def queue_delivery(session: Session, events: EventRecorder, message: Message, co
     None when the channel has no sender (the message stays in the conversation, as for the API)."""
     if conversation.channel not in senders:
         return None
-    delivery = MessageDelivery(message_id=message.id, conversation_id=conversation.id, channel=conversation.channel,
-                               kind=kind, status="pending", attempts=0, created_at=now)
+    session.flush()  # the message and conversation first: the delivery row has no relationship to order them by
+    delivery = MessageDelivery(id=new_id(), message_id=message.id, conversation_id=conversation.id,
+                               channel=conversation.channel, kind=kind, status="pending", attempts=0, created_at=now)
     session.add(delivery)
-    session.flush()
     events.record(DeliveryDue(delivery.id))
     return delivery
 
