@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from caredesk.bench.pg_schema import scratch_schema
-from caredesk.bench.stats import Figures, Notes, bench_postgres_url, log, percentile, shown_url, summary_ms
+from caredesk.bench.pg_schema import on_postgres
+from caredesk.bench.stats import Figures, Notes, bench_postgres_url, log, percentile, summary_ms
 
 __all__ = ["run"]
 
@@ -306,7 +306,6 @@ def _bench_backend(engine: Any, label: str, suffix: str, n: int, samples: int, f
 
 
 def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
-    from sqlalchemy import create_engine, text
 
     from caredesk.storage.db import make_engine
 
@@ -333,23 +332,8 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
         shutil.rmtree(tmp, ignore_errors=True)
     if not postgres:
         return figures, notes
-    try:
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:
-        notes["analytics_postgres"] = (f"PostgreSQL not reachable at {shown_url(PG_URL)}: "
-                                       f"{str(exc).splitlines()[0]}; the _pg figures are omitted")
-        return figures, notes
-    with admin.connect() as conn:
-        superuser = conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
-    with scratch_schema(admin, PG_URL, make_engine) as (schema, engine):
-        notes["analytics_postgres"] = (f"PostgreSQL at {shown_url(PG_URL)}, temporary schema {schema} (dropped), "
-                                       "loaded with COPY, then ANALYZE.")
-        try:
-            _bench_backend(engine, "postgres", "_pg", n, samples, figures, notes,
-                           ("SET session_replication_role = replica",) if superuser else (), "+00:00", _write_pg)
-        except Exception as exc:
-            log(f"analytics[postgres]: failed: {exc!r}")
-            notes["analytics_postgres_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+    on_postgres("analytics", PG_URL, notes, "loaded with COPY, then ANALYZE.",
+                lambda engine, superuser: _bench_backend(
+                    engine, "postgres", "_pg", n, samples, figures, notes,
+                    ("SET session_replication_role = replica",) if superuser else (), "+00:00", _write_pg))
     return figures, notes

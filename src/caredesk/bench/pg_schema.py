@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from caredesk.bench.processes import cli
+from caredesk.bench.stats import Notes, log, shown_url
 
-__all__ = ["drop_schema", "prepare_schema", "scratch_schema"]
+__all__ = ["drop_schema", "on_postgres", "prepare_schema", "scratch_schema"]
 
 
 def prepare_schema(admin: Any, schema: str, env: Mapping[str, str], key_name: str) -> str:
@@ -51,3 +52,29 @@ def scratch_schema(admin: Engine, url: str, make_engine: Callable[[str], Engine]
     finally:
         engine.dispose()
         drop_schema(admin, schema)
+
+
+def on_postgres(group: str, url: str, notes: Notes, how: str, bench: Callable[[Engine, bool], None]) -> None:
+    """Run `bench(engine, superuser)` in a scratch schema of the PostgreSQL at `url`: the group's notes say where
+    and `how` it was loaded, or why PostgreSQL was not reached (the _pg figures are then omitted), or how the
+    bench failed (the other figures stay)."""
+    from sqlalchemy import create_engine
+
+    from caredesk.storage.db import make_engine
+
+    try:
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            superuser = bool(conn.exec_driver_sql(
+                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar())
+    except Exception as exc:
+        notes[f"{group}_postgres"] = (f"PostgreSQL not reachable at {shown_url(url)}: {str(exc).splitlines()[0]}; "
+                                      "the _pg figures are omitted")
+        return
+    with scratch_schema(admin, url, make_engine) as (schema, engine):
+        notes[f"{group}_postgres"] = f"PostgreSQL at {shown_url(url)}, temporary schema {schema} (dropped), {how}"
+        try:
+            bench(engine, superuser)
+        except Exception as exc:
+            log(f"{group}[postgres]: failed: {exc!r}")
+            notes[f"{group}_postgres_error"] = f"{type(exc).__name__}: {exc}"[:2000]

@@ -29,8 +29,8 @@ from caredesk.bench.analytics import (
     _write_pg,
     _write_sqlite,
 )
-from caredesk.bench.pg_schema import scratch_schema
-from caredesk.bench.stats import Figures, Notes, bench_postgres_url, log, percentile, shown_url
+from caredesk.bench.pg_schema import on_postgres
+from caredesk.bench.stats import Figures, Notes, bench_postgres_url, log, percentile
 
 __all__ = ["run"]
 
@@ -181,7 +181,6 @@ def _bench_backend(engine: Any, label: str, suffix: str, sizes: tuple[int, int],
 
 
 def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
-    from sqlalchemy import create_engine, text
 
     from caredesk.storage.db import make_engine
 
@@ -208,23 +207,8 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
         shutil.rmtree(tmp, ignore_errors=True)
     if not postgres:
         return figures, notes
-    try:
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:
-        notes["profiles_postgres"] = (f"PostgreSQL not reachable at {shown_url(PG_URL)}: "
-                                      f"{str(exc).splitlines()[0]}; the _pg figures are omitted")
-        return figures, notes
-    with admin.connect() as conn:
-        superuser = conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
-    with scratch_schema(admin, PG_URL, make_engine) as (schema, engine):
-        notes["profiles_postgres"] = (f"PostgreSQL at {shown_url(PG_URL)}, temporary schema {schema} (dropped), "
-                                      "loaded with COPY, then ANALYZE.")
-        try:
-            _bench_backend(engine, "postgres", "_pg", sizes, samples, figures,
-                           ("SET session_replication_role = replica",) if superuser else (), "+00:00", _write_pg)
-        except Exception as exc:
-            log(f"profiles[postgres]: failed: {exc!r}")
-            notes["profiles_postgres_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+    on_postgres("profiles", PG_URL, notes, "loaded with COPY, then ANALYZE.",
+                lambda engine, superuser: _bench_backend(
+                    engine, "postgres", "_pg", sizes, samples, figures,
+                    ("SET session_replication_role = replica",) if superuser else (), "+00:00", _write_pg))
     return figures, notes

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from caredesk.bench.pg_schema import scratch_schema
+from caredesk.bench.pg_schema import on_postgres
 from caredesk.bench.stats import (
     Figures,
     Notes,
@@ -24,7 +24,6 @@ from caredesk.bench.stats import (
     log,
     mixed_messages,
     percentile,
-    shown_url,
     summary_ms,
 )
 
@@ -356,15 +355,6 @@ def _bench_backend(engine: Any, label: str, suffix: str, n: int, samples: int,
             f"p99 > {SLOW_MS} ms: {', '.join(slow)}. Re-measured after " + "; ".join(CANDIDATE_INDEXES))
 
 
-def _pg_admin() -> Any:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("select 1"))
-    return admin
-
-
 def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
 
     from caredesk.storage.db import make_engine
@@ -394,19 +384,8 @@ def run(quick: bool, *, postgres: bool = True) -> tuple[Figures, Notes]:
         shutil.rmtree(tmp, ignore_errors=True)
     if not postgres:
         return figures, notes
-    try:
-        admin = _pg_admin()
-    except Exception as exc:
-        notes["workorders_postgres"] = (f"PostgreSQL not reachable at {shown_url(PG_URL)}: {str(exc).splitlines()[0]}; "
-                                        "the _pg figures are omitted")
-        return figures, notes
-    with scratch_schema(admin, PG_URL, make_engine) as (schema, engine):
-        notes["workorders_postgres"] = (f"PostgreSQL at {shown_url(PG_URL)}, temporary schema {schema} (dropped), "
-                                        "loaded with COPY, then ANALYZE (as autovacuum would after a bulk "
-                                        "load).")
-        try:
-            _bench_backend(engine, "postgres", "_pg", n, samples, _load_pg, figures, notes)
-        except Exception as exc:
-            log(f"workorders[postgres]: failed: {exc!r}")
-            notes["workorders_postgres_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+    on_postgres("workorders", PG_URL, notes,
+                "loaded with COPY, then ANALYZE (as autovacuum would after a bulk load).",
+                lambda engine, _superuser: _bench_backend(engine, "postgres", "_pg", n, samples, _load_pg, figures,
+                                                          notes))
     return figures, notes
