@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from caredesk.analytics.surge_actions import do_detect_surges, do_resolve_surge, replay_surges
-from caredesk.analytics.thresholds import SurgeNotices, ThresholdsFile
+from caredesk.analytics.thresholds import SurgeNotices, ThresholdsFile, load_thresholds
 from caredesk.bootstrap import build_runtime
+from caredesk.clock import FrozenClock
 from caredesk.errors import Conflict
 from caredesk.runtime import Runtime
-from caredesk.storage.orm import Notification, Staff, Surge, ThresholdNotice
+from caredesk.storage.orm import Notification, OutboxEvent, Staff, Surge, ThresholdNotice
+from caredesk.storage.outbox import relay_once
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, _clean, make_settings
-from tests.integration.alarm_helpers import http_receiver
+from tests.integration.alarm_helpers import Receiver, http_receiver
 from tests.support.surges import DETECT_AT, HOUR, PHONE, RISE_START, SHANGHAI, seed_rising_topic
 
 
@@ -113,14 +118,20 @@ def test_a_surge_resolved_on_its_own_is_told_and_a_replay_tells_nobody(runtime: 
     assert len(_in_app(rt, "surge_opened")) + len(_in_app(rt, "surge_resolved")) == before
 
 
-def test_surge_sms_and_signed_webhook(db_url: str, tmp_path: Path, mailbox: Mailbox, pipeline: TriagePipeline
-                                      ) -> None:
-    with http_receiver() as receiver:
-        strategy = tmp_path / "strategy.yaml"
-        strategy.write_text(f"""
+SECRET = "surge-hook-secret"
+
+
+@contextmanager
+def _ops_runtime(db_url: str, tmp_path: Path, mailbox: Mailbox, pipeline: TriagePipeline, receiver: Receiver,
+                 quiet: str = "") -> Iterator[Runtime]:
+    """Surges told by SMS (the lead's phone) and a signed chat-ops webhook, both to the local receiver; `quiet`:
+    the alarm strategy's quiet hours line, if any."""
+    strategy = tmp_path / "strategy.yaml"
+    strategy.write_text(f"""
 name: surges-test
 audiences:
   lead: {{roles: [team_lead]}}
+{quiet}
 webhooks:
   - {{name: ops-room, kind: generic, url: "{receiver.url}/hooks/ops"}}
 levels:
@@ -128,9 +139,8 @@ levels:
     notify:
       - {{audience: lead, channels: [in_app]}}
 """, encoding="utf-8")
-        secret = "surge-hook-secret"
-        rules = tmp_path / "thresholds.yaml"
-        rules.write_text("""
+    rules = tmp_path / "thresholds.yaml"
+    rules.write_text("""
 rules:
   - {name: backlog_high, metric: backlog, comparison: above, value: 50, window: now, channels: [in_app],
      recipients: [team_lead]}
@@ -139,32 +149,55 @@ surges:
   recipients: [team_lead]
   webhooks: [ops-room]
 """, encoding="utf-8")
-        rt = build_runtime(make_settings(db_url, tmp_path / "var", mailbox, alarm_strategy_file=strategy,
-                                         alarm_webhook_secrets={"ops-room": secret},
-                                         analytics_thresholds_file=rules,
-                                         sms_gateway_url=f"{receiver.url}/sms", sms_gateway_token="gw-token"))
-        rt.set_pipeline(pipeline)
-        try:
-            _staff(rt)
-            seed_rising_topic(rt)
-            from caredesk.analytics.thresholds import load_thresholds
+    rt = build_runtime(make_settings(db_url, tmp_path / "var", mailbox, alarm_strategy_file=strategy,
+                                     alarm_webhook_secrets={"ops-room": SECRET}, analytics_thresholds_file=rules,
+                                     sms_gateway_url=f"{receiver.url}/sms", sms_gateway_token="gw-token"))
+    rt.set_pipeline(pipeline)
+    try:
+        _staff(rt)
+        seed_rising_topic(rt)
+        yield rt
+    finally:
+        _clean(rt)
+        rt.engine.dispose()
 
-            configured: ThresholdsFile = load_thresholds(rt.settings.analytics_thresholds_file)
-            run = do_detect_surges(rt.uow(), now=DETECT_AT, tz=SHANGHAI, notices=configured.surges)
-            surge = _fee_surge(rt)
-            sms = [r for r in receiver.requests if r.path == "/sms"]
-            hooks = [r for r in receiver.requests if r.path == "/hooks/ops"]
-            assert len(sms) == len(hooks) == len(run.opened)  # one lead's phone, one room, per surge
-            fee_sms = next(r.json() for r in sms if "topic card_fee" in r.json()["text"])
-            assert fee_sms["to"] == "+8613800000001" and f"/analytics/surges/{surge.id}" in fee_sms["text"]
-            assert sms[0].headers["authorization"] == "Bearer gw-token"
-            hook = next(r for r in hooks if surge.id in r.body.decode())
-            stamp = hook.headers["x-caredesk-timestamp"]
-            mac = hmac.new(secret.encode(), stamp.encode() + b"." + hook.body, hashlib.sha256).hexdigest()
-            assert hook.headers["x-caredesk-signature"] == "v1=" + mac
-            payload = str(hook.json())
-            assert "surge_opened" in payload and f"/analytics/surges/{surge.id}" in payload and "24" in payload
-            assert mailbox.messages == [] and _in_app(rt, "surge_opened") == []  # neither channel configured
-        finally:
-            _clean(rt)
-            rt.engine.dispose()
+
+def test_surge_sms_and_signed_webhook(db_url: str, tmp_path: Path, mailbox: Mailbox, pipeline: TriagePipeline
+                                      ) -> None:
+    with http_receiver() as receiver, _ops_runtime(db_url, tmp_path, mailbox, pipeline, receiver) as rt:
+        configured: ThresholdsFile = load_thresholds(rt.settings.analytics_thresholds_file)
+        run = do_detect_surges(rt.uow(), now=DETECT_AT, tz=SHANGHAI, notices=configured.surges)
+        surge = _fee_surge(rt)
+        sms = [r for r in receiver.requests if r.path == "/sms"]
+        hooks = [r for r in receiver.requests if r.path == "/hooks/ops"]
+        assert len(sms) == len(hooks) == len(run.opened)  # one lead's phone, one room, per surge
+        fee_sms = next(r.json() for r in sms if "topic card_fee" in r.json()["text"])
+        assert fee_sms["to"] == "+8613800000001" and f"/analytics/surges/{surge.id}" in fee_sms["text"]
+        assert sms[0].headers["authorization"] == "Bearer gw-token"
+        hook = next(r for r in hooks if surge.id in r.body.decode())
+        stamp = hook.headers["x-caredesk-timestamp"]
+        mac = hmac.new(SECRET.encode(), stamp.encode() + b"." + hook.body, hashlib.sha256).hexdigest()
+        assert hook.headers["x-caredesk-signature"] == "v1=" + mac
+        payload = str(hook.json())
+        assert "surge_opened" in payload and f"/analytics/surges/{surge.id}" in payload and "24" in payload
+        assert mailbox.messages == [] and _in_app(rt, "surge_opened") == []  # neither channel configured
+
+
+def test_quiet_hours_hold_surge_sms_until_they_end(db_url: str, tmp_path: Path, mailbox: Mailbox,
+                                                   pipeline: TriagePipeline) -> None:
+    quiet = 'quiet_hours: {start: "12:00", end: "13:00", timezone: Asia/Shanghai, hold: [sms]}'
+    with http_receiver() as receiver, _ops_runtime(db_url, tmp_path, mailbox, pipeline, receiver, quiet) as rt:
+        rt.clock = FrozenClock(DETECT_AT)  # the unit of work sends at once what is due by its clock
+        configured = load_thresholds(rt.settings.analytics_thresholds_file)
+        run = do_detect_surges(rt.uow(), now=DETECT_AT, tz=SHANGHAI, notices=configured.surges,  # 12:05 there
+                               quiet=rt.alarm_strategy.quiet_hours)
+        assert run.opened
+        assert [r.path for r in receiver.requests] == ["/hooks/ops"] * len(run.opened)  # chat-ops is not held
+        with rt.session_factory() as s:
+            held = list(s.scalars(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))))
+        ends = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)  # 13:00 in Shanghai
+        assert len(held) == len(run.opened) and {row.available_at for row in held} == {ends}
+        assert relay_once(rt.uow, rt.subscribers, now=ends - timedelta(minutes=1)).dispatched == 0
+        assert relay_once(rt.uow, rt.subscribers, now=ends).dispatched == len(run.opened)
+        sms = [r.json() for r in receiver.requests if r.path == "/sms"]
+        assert len(sms) == len(run.opened) and all(m["to"] == "+8613800000001" for m in sms)

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caredesk.alarms.strategy import QuietHours
 from caredesk.analytics.rollups import VALUE_MAX, hour_of, hourly_counts
 from caredesk.analytics.sources import facts_between
 from caredesk.analytics.surge import HOUR, WEEK_HOURS
@@ -60,6 +61,7 @@ class _Telling:
 
     notices: SurgeNotices
     tz: tzinfo = UTC
+    quiet: QuietHours | None = None  # the alarm strategy's quiet hours hold SMS and e-mail as for alarms
 
 
 @dataclass
@@ -181,7 +183,7 @@ def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active:
                 active[(dimension, value)] = surge
                 run.opened.append(surge.id)
                 if tell is not None:
-                    tell_surge(session, surge, "opened", tell.notices, now=now, tz=tell.tz)
+                    tell_surge(session, surge, "opened", tell.notices, now=now, tz=tell.tz, quiet=tell.quiet)
             elif step is SurgeStep.EXTEND and surge is not None and surge.window_end < end:
                 _extend(session, surge, judgement, end, counts, dimension, value, series, embedder)
                 run.extended.append(surge.id)
@@ -192,7 +194,7 @@ def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active:
                 del active[(dimension, value)]
                 run.resolved.append(surge.id)
                 if tell is not None:
-                    tell_surge(session, surge, "resolved", tell.notices, now=now, tz=tell.tz)
+                    tell_surge(session, surge, "resolved", tell.notices, now=now, tz=tell.tz, quiet=tell.quiet)
 
 
 def _by_hour(start: datetime, quarters: tuple[float, ...] | list[float]) -> dict[str, float]:
@@ -246,7 +248,7 @@ def _read(session: Session, first: datetime, stop: datetime, params: ScanParams)
 
 
 def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: ScanParams | None = None,
-                     tz: tzinfo = UTC, notices: SurgeNotices | None = None,
+                     tz: tzinfo = UTC, notices: SurgeNotices | None = None, quiet: QuietHours | None = None,
                      embedder: Embedder | None = None) -> DetectionRun:
     """Judge the last complete quarter hour before `now` for every series. Running it twice for one quarter
     changes nothing the second time (the window already reaches it; the quiet count is the same). A surge that
@@ -259,7 +261,7 @@ def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: ScanParams | Non
         s = uow.session
         counts = _read(s, quarter, quarter + QUARTER, p)
         _judge_quarter(s, counts, quarter, _active(s), p, _offset_hours(tz, quarter), now, run,
-                       tell=_Telling(notices or SurgeNotices(), tz), fits={},
+                       tell=_Telling(notices or SurgeNotices(), tz, quiet), fits={},
                        embedder=embedder or default_embedder())
         uow.commit()
     return run
@@ -329,7 +331,8 @@ def do_acknowledge_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id
 
 
 def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: str | None, now: datetime,
-                     notices: SurgeNotices | None = None, tz: tzinfo = UTC) -> Surge:
+                     notices: SurgeNotices | None = None, tz: tzinfo = UTC, quiet: QuietHours | None = None
+                     ) -> Surge:
     """Resolved by a supervisor: audited, and told once as when it resolves on its own (`notices`: the
     thresholds file's `surges`; the shipped defaults if not given)."""
     with uow:
@@ -340,6 +343,6 @@ def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: st
             surge.acknowledged_at, surge.acknowledged_by = now, staff_id
         record_audit(uow.session, actor=actor, action="surge.resolved", object_type="analytics_surge",
                      object_id=surge.id, data={"dimension": surge.dimension, "value": surge.value}, now=now)
-        tell_surge(uow.session, surge, "resolved", notices or SurgeNotices(), now=now, tz=tz)
+        tell_surge(uow.session, surge, "resolved", notices or SurgeNotices(), now=now, tz=tz, quiet=quiet)
         uow.commit()
     return surge

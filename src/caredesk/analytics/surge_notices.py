@@ -10,6 +10,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from caredesk.alarms.strategy import QuietHours
 from caredesk.analytics.notices import Notice, queue_notices, surge_source
 from caredesk.analytics.thresholds import SurgeNotices
 from caredesk.storage.orm import Surge
@@ -44,12 +45,13 @@ def surge_notice_text(surge: Surge, event: SurgeEvent, tz: tzinfo = UTC) -> tupl
 
 
 def tell_surge(session: Session, surge: Surge, event: SurgeEvent, notices: SurgeNotices, *, now: datetime,
-               tz: tzinfo = UTC) -> int:
-    """In-app notices now, e-mail, SMS and chat-ops after the commit; the caller's transaction. Returns the
-    number of notices queued for sending."""
+               tz: tzinfo = UTC, quiet: QuietHours | None = None) -> int:
+    """In-app notices now, e-mail, SMS and chat-ops after the commit (a channel the alarm strategy's `quiet`
+    hours hold waits until they end, as for threshold notices); the caller's transaction. Returns the number of
+    notices queued for sending."""
     title, body = surge_notice_text(surge, event, tz)
     kind = f"surge_{event}"
     return queue_notices(session, Notice(surge_source(surge.id), kind, kind, title, body, float(surge.observed),
                                          float(surge.expected)),
                          channels=notices.channels, recipients=[str(r) for r in notices.recipients],
-                         webhooks=notices.webhooks, now=now)
+                         webhooks=notices.webhooks, now=now, quiet=quiet)

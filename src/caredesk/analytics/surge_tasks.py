@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from caredesk.alarms.strategy import AlarmStrategy
 from caredesk.analytics.surge_actions import do_detect_surges
 from caredesk.analytics.thresholds import load_thresholds
 from caredesk.clock import Clock
@@ -20,6 +21,7 @@ class SurgeTaskDeps(Protocol):
     settings: Settings
     clock: Clock
     queue: TaskQueue
+    alarm_strategy: AlarmStrategy  # its quiet hours hold surge notices as they hold alarms
 
     @property
     def embedder(self) -> Embedder: ...
@@ -37,4 +39,4 @@ def detect_surges() -> int:
         return 0
     notices = load_thresholds(rt.settings.analytics_thresholds_file).surges
     return len(do_detect_surges(rt.uow(), now=now, tz=rt.settings.display_timezone, notices=notices,
-                                embedder=rt.embedder).opened)
+                                quiet=rt.alarm_strategy.quiet_hours, embedder=rt.embedder).opened)

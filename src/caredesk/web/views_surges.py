@@ -75,7 +75,7 @@ def _handled(request: Request, rt: Runtime, staff: Staff, surge_id: str, resolve
         if resolve:
             do_resolve_surge(rt.uow(), surge_id, actor=f"staff:{staff.id}", staff_id=staff.id, now=rt.clock.now(),
                              notices=load_thresholds(rt.settings.analytics_thresholds_file).surges,
-                             tz=rt.settings.display_timezone)
+                             tz=rt.settings.display_timezone, quiet=rt.alarm_strategy.quiet_hours)
         else:
             do_acknowledge_surge(rt.uow(), surge_id, actor=f"staff:{staff.id}", staff_id=staff.id,
                                  now=rt.clock.now())

@@ -53,4 +53,4 @@ def resolve_surge(surge_id: str, rt: RuntimeDep, session: SessionDep,
     return surge_out(do_resolve_surge(rt.uow(), surge_id, actor=caller.actor,
                                       staff_id=caller.id if caller.kind == "staff" else None, now=rt.clock.now(),
                                       notices=load_thresholds(rt.settings.analytics_thresholds_file).surges,
-                                      tz=rt.settings.display_timezone))
+                                      tz=rt.settings.display_timezone, quiet=rt.alarm_strategy.quiet_hours))
