@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from caredesk.analytics.forecast import forecast_volume
 from caredesk.analytics.forecast_eval import generated_series
 from caredesk.analytics.rollups import MessageFacts, add_messages
 from caredesk.clock import FrozenClock
@@ -101,3 +102,22 @@ def test_cli_forecast_prints_and_refuses(runtime: Runtime, tmp_path: object) -> 
                         env=env, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert "topic=card_fraud messages" in ok.stdout and "[" in ok.stdout.splitlines()[1]
+
+
+def test_the_unfinished_hour_is_no_history(runtime: Runtime) -> None:
+    """Messages of the current hour, still counting, change nothing: the points start at the next hour from
+    the whole hours before this one."""
+    _fill(runtime)
+
+    def expected() -> list[float]:
+        with runtime.session_factory() as s:
+            forecast = forecast_volume(s, dimension="topic", value="card_fraud", counter="messages", now=NOW, days=1,
+                                       granularity="hour", zone=UTC)
+        assert forecast.points[0].time == datetime(2026, 11, 30, 10, tzinfo=UTC)
+        return [p.expected for p in forecast.points]
+
+    before = expected()
+    with runtime.uow() as uow:
+        add_messages(uow.session, [MessageFacts(NOW, {"topic": ("card_fraud",)}, frozenset())] * 40)
+        uow.commit()
+    assert expected() == before

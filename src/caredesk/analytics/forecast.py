@@ -113,10 +113,13 @@ def forecast_volume(session: Session, *, dimension: str, value: str, counter: st
     """The next `days` days from the hour after `now`, hourly or by day in `zone`. With `staffing`, each hour
     (or day: its busiest hour) also says how many agents answer `target` of contacts within the wait."""
     start = hour_of(now) + timedelta(hours=1)
-    history = history_of(session, dimension, value, counter, start)
+    # The whole hours before the current one: its partial count is no history (it would pull the level down).
+    # The model forecasts the current hour too, which is dropped.
+    history = history_of(session, dimension, value, counter, hour_of(now))
     hours = len(history)
     horizon = days * 24
-    chosen, paths = forecast_paths(history, horizon, method=method)
+    chosen, paths = forecast_paths(history, horizon + 1, method=method)
+    paths = paths[:, 1:]
     low_q, high_q = (1 - interval) / 2, 1 - (1 - interval) / 2
     times = [start + timedelta(hours=h) for h in range(horizon)]
     if granularity == "day":
