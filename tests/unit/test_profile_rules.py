@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from caredesk.knowledge.at_hand import Suggestion
-from caredesk.profiles.cold_start import cold_start, emotion_trend
+from caredesk.profiles.cold_start import cold_start
+from caredesk.profiles.features import emotion_trend, load_rules
 from caredesk.profiles.recommend import ProfileFacts, load_next_steps, next_steps, recommendations
 from caredesk.profiles.similar_cases import PastCase, rank_past_cases
 
@@ -16,14 +17,17 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def test_emotion_trend_compares_the_latest_three_with_the_three_before() -> None:
-    assert emotion_trend([]) == ("neutral", "steady")
-    assert emotion_trend(["angry"]) == ("angry", "steady")  # nothing to compare with
-    assert emotion_trend(["angry", "angry", "anxious", "neutral", "neutral", "satisfied"]) == ("angry", "rising")
-    assert emotion_trend(["satisfied", "neutral", "neutral", "angry", "anxious", "angry"]) == ("satisfied",
-                                                                                                  "falling")
-    assert emotion_trend(["anxious", "neutral", "anxious", "anxious", "neutral", "anxious"]) == ("anxious",
-                                                                                                  "steady")
-    assert emotion_trend(["bored", "angry"]) == ("angry", "steady")  # an unknown label is skipped
+    scores = load_rules().emotion_scores  # the shipped file's: the stored profile and the cold panel share it
+
+    def trend(newest_first: list[str]) -> str:
+        return emotion_trend(newest_first[::-1], scores)
+
+    assert trend([]) == "steady"
+    assert trend(["angry"]) == "steady"  # nothing to compare with
+    assert trend(["angry", "angry", "anxious", "neutral", "neutral", "satisfied"]) == "rising"
+    assert trend(["satisfied", "neutral", "neutral", "angry", "anxious", "angry"]) == "falling"
+    assert trend(["anxious", "neutral", "anxious", "anxious", "neutral", "anxious"]) == "steady"
+    assert trend(["bored", "angry"]) == "steady"  # an unknown label is skipped
 
 
 def test_cold_start_scores_are_in_range_and_tags_read_the_history() -> None:

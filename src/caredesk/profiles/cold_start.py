@@ -6,21 +6,19 @@ scores in 0-1 and a segment. Pure: history in, values out.
 - escalation risk: 0.1, plus 0.15 per complaint in the recent history and 0.3 when one reached level 3
   (regulator, media, lawsuit), capped at 1;
 - segment "new"; tags by the same readable rules the model's tags use ("多次投诉", "情绪激动");
-- emotion: the latest message's, and its trend over the recent messages (below)."""
+- emotion: the latest message's, and its trend as the stored profile reads it (features.emotion_trend)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["COLD_SEGMENT", "ColdStart", "cold_start", "emotion_trend"]
+__all__ = ["COLD_SEGMENT", "EMOTIONS", "ColdStart", "cold_start"]
 
 COLD_SEGMENT = "new"
 _TIER_VALUE = {"standard": 0.3, "gold": 0.6, "private": 0.9}
-_NEGATIVITY = {"angry": 2.0, "anxious": 1.0, "neutral": 0.0, "satisfied": -1.0}
-EMOTIONS = tuple(_NEGATIVITY)
-TREND_WINDOW = 3  # messages compared: the latest three against the three before
-TREND_STEP = 0.5  # mean negativity change that counts as rising or falling
+EMOTIONS = ("angry", "anxious", "neutral", "satisfied")
+RECENT = 3  # the newest messages the 情绪激动 tag looks at
 
 
 @dataclass(frozen=True)
@@ -32,20 +30,6 @@ class ColdStart:
     tags: tuple[str, ...]
 
 
-def emotion_trend(emotions: Sequence[str]) -> tuple[str, str]:
-    """(current, trend) from the emotions of the customer's messages, newest first: current is the newest
-    (neutral when there is none); trend compares the mean negativity (angry 2, anxious 1, neutral 0,
-    satisfied -1) of the newest TREND_WINDOW with the TREND_WINDOW before them."""
-    known = [e for e in emotions if e in _NEGATIVITY]
-    current = known[0] if known else "neutral"
-    recent, before = known[:TREND_WINDOW], known[TREND_WINDOW:2 * TREND_WINDOW]
-    if not recent or not before:
-        return current, "steady"
-    change = (sum(_NEGATIVITY[e] for e in recent) / len(recent)
-              - sum(_NEGATIVITY[e] for e in before) / len(before))
-    return current, "rising" if change >= TREND_STEP else "falling" if change <= -TREND_STEP else "steady"
-
-
 def cold_start(tier: str, complaint_levels: Sequence[int], emotions: Sequence[str]) -> ColdStart:
     """Scores and tags from the tier and the recent history (complaint level and emotion of each message)."""
     complaints = sum(1 for level in complaint_levels if level >= 1)
@@ -54,6 +38,6 @@ def cold_start(tier: str, complaint_levels: Sequence[int], emotions: Sequence[st
     tags = []
     if complaints >= 2:
         tags.append("多次投诉")
-    if emotions[:TREND_WINDOW].count("angry") >= 2:
+    if emotions[:RECENT].count("angry") >= 2:
         tags.append("情绪激动")
     return ColdStart(_TIER_VALUE.get(tier, 0.3), 0.5, round(risk, 4), COLD_SEGMENT, tuple(tags))

@@ -20,7 +20,7 @@ from caredesk.errors import InvalidInput
 from caredesk.profiles.history import History
 
 __all__ = ["FAMILIES", "KINDS", "FeatureRule", "ProfileRules", "ScoreRule", "TagRule", "default_rules_path",
-           "emotion_of_history", "extract_features", "load_rules", "rule_tags"]
+           "emotion_of_history", "emotion_trend", "extract_features", "load_rules", "rule_tags"]
 
 FAMILIES = ("interaction", "emotion", "behaviour")
 KINDS = ("count", "ratio", "recency", "max", "mean", "latest", "distinct", "repeat", "trend", "source_field")
@@ -280,12 +280,20 @@ def emotion_of_history(history: History, rules: ProfileRules, *, now: datetime, 
     current = recent[-1].emotion if recent else "neutral"
     if current not in ("angry", "anxious", "neutral", "satisfied"):
         current = "neutral"
-    scores = [rules.emotion_scores.get(i.emotion, 0.0) for i in seen]
-    newer, older = scores[-last:], scores[-2 * last:-last]
+    return current, emotion_trend([i.emotion for i in seen], rules.emotion_scores, last=last, threshold=threshold)
+
+
+def emotion_trend(emotions: Sequence[str], scores: Mapping[str, float], *, last: int = 3,
+                  threshold: float = 0.15) -> str:
+    """rising (more upset), falling or steady: the mean score of the newest `last` emotions (oldest first;
+    an unknown label is skipped) against the `last` before them, by more than `threshold`. The stored profile
+    and the cold-start panel both read the trend this way."""
+    known = [scores[e] for e in emotions if e in scores]
+    newer, older = known[-last:], known[-2 * last:-last]
     if not older:
-        return current, "steady"
+        return "steady"
     change = sum(newer) / len(newer) - sum(older) / len(older)
-    return current, "rising" if change > threshold else "falling" if change < -threshold else "steady"
+    return "rising" if change > threshold else "falling" if change < -threshold else "steady"
 
 
 def rule_tags(rules: ProfileRules, features: Mapping[str, float | None], scores: Mapping[str, float | None]

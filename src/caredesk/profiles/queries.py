@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from caredesk.compliance.masking import mask_text
 from caredesk.knowledge.at_hand import Suggestion, Topic, excerpt
 from caredesk.knowledge.retrieval import KnowledgeIndex
-from caredesk.profiles.cold_start import EMOTIONS, cold_start, emotion_trend
+from caredesk.profiles.cold_start import EMOTIONS, cold_start
+from caredesk.profiles.features import emotion_trend, load_rules
 from caredesk.profiles.recommend import (
     ProfileFacts,
     Recommendation,
@@ -184,7 +185,8 @@ def profile_view(session: Session, customer: Customer, *, knowledge: KnowledgeIn
     tier = customer.tier or "standard"
     emotions = [r.emotion for r in recent]
     cold = cold_start(tier, [r.complaint_level for r in recent], emotions)
-    current, trend = emotion_trend(emotions)
+    current = next((e for e in emotions if e in EMOTIONS), "neutral")
+    trend = emotion_trend(emotions[::-1], load_rules().emotion_scores)
     if row is not None and row.emotion_current in EMOTIONS:
         current = row.emotion_current
         trend = row.emotion_trend if row.emotion_trend in TRENDS else trend
