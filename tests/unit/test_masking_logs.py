@@ -22,3 +22,12 @@ def test_log_masking_masks_args_messages_and_tracebacks(caplog: pytest.LogCaptur
     assert "13812345678" not in text and "138****5678" in text
     assert "li.wei@example.com" not in text
     assert "6222020200112233446" not in text
+
+
+def test_access_lines_lose_their_query_strings(caplog: pytest.LogCaptureFixture) -> None:
+    """A WeChat callback's query names the customer's openid; uvicorn logs the full path otherwise."""
+    install_log_masking()
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST",
+                                                 "/channels/wechat?openid=oXyZ123&signature=abc", "1.1", 200)
+    assert caplog.records[-1].getMessage() == '127.0.0.1:5000 - "POST /channels/wechat HTTP/1.1" 200'
