@@ -7,6 +7,7 @@ no retry will change is SendRefused."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Any
 
@@ -24,6 +25,20 @@ TOKEN_INVALID = frozenset({40001, 40014, 42001})  # the token is stale or was re
 TRANSIENT = frozenset({-1, 45009, 45011, 45033})  # system busy, call-frequency limits: later works
 REFRESH_MARGIN = 300.0  # a token is renewed this many seconds before WeChat says it expires
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+_SECRET_IN_URL = re.compile(r"((?:corp)?secret|access_token)=[^&\s\"']+")
+
+
+class _RedactSecrets(logging.Filter):
+    """httpx logs each request's URL; the token API takes the app secret, and every call its token, in the
+    query string: those never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg, record.args = _SECRET_IN_URL.sub(r"\1=***", record.getMessage()), None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactSecrets())
 
 
 class ApiClient:

@@ -188,7 +188,7 @@ def _take_in_within_budget(rt: CallbackDeps, service: WeChatService, account: Ac
         except Duplicate:
             return None
         except Exception as exc:
-            if not gate.give_up():  # the callback already answered "success": nobody else will hear of it
+            if gate.gave_up:  # the callback already answered "success": nobody else will hear of it
                 log.error("%s intake failed after the callback answered (account %s): %s", account.kind,
                           account.name, type(exc).__name__)
             raise

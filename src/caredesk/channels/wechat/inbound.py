@@ -57,6 +57,11 @@ class PassiveGate:
     def give_up(self) -> bool:
         return self._choose("async")
 
+    @property
+    def gave_up(self) -> bool:
+        with self._lock:
+            return self._choice == "async"
+
 
 def customer_ref(account: Account, user: str) -> str:
     return f"{account.kind}:{account.name}:{user}"
