@@ -155,14 +155,19 @@ def _message(content: str = QUESTION, *, msg_id: str | None = None, kind: str = 
 
 
 def post_encrypted(wx: WeChat, xml: str, *, app_id: str = APP_ID, token: str = TOKEN, stamp: tuple[str, str] | None
-                   = None, forge: bool = False) -> Any:
+                   = None, forge: bool = False, compatible: str | None = None, client: TestClient | None = None
+                   ) -> Any:
+    """Safe mode; `compatible`: compatible mode, whose body also carries a plaintext copy (here a different
+    one: only the signed, encrypted copy may count)."""
     timestamp, nonce = stamp or _stamp()
     encrypted = MessageCrypto(AES_KEY, app_id).encrypt(xml)
     msg_signature = signature(token, timestamp, nonce, encrypted)
     if forge:
         msg_signature = signature(token, timestamp, nonce, encrypted + "x")
     envelope = f"<xml><ToUserName><![CDATA[gh_bank]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
-    return wx.client.post("/channels/wechat", content=envelope.encode(), params={
+    if compatible is not None:
+        envelope = compatible.replace("</xml>", f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
+    return (client or wx.client).post("/channels/wechat", content=envelope.encode(), params={
         "signature": signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
         "openid": OPENID, "encrypt_type": "aes", "msg_signature": msg_signature})
 
@@ -234,9 +239,13 @@ def test_wechat_encrypted_question_gets_passive_encrypted_answer(wx: WeChat) -> 
     again = open_reply(post_encrypted(wx, _message(msg_id="1001")))
     assert again["Content"] == reply["Content"]
     assert wx.count(Message) == 2 and wx.count(InboundKey) == 1
-    # the next message continues the conversation
-    open_reply(post_encrypted(wx, _message("信用卡怎么激活", msg_id="1002")))
+    # the next message continues the conversation (compatible mode: the encrypted copy is the one taken in)
+    open_reply(post_encrypted(wx, _message("信用卡怎么激活", msg_id="1002"),
+                              compatible=_message("转账给我一百万", msg_id="1002")))
     assert wx.count(Conversation) == 1 and wx.count(InboundKey) == 2
+    with wx.rt.session_factory() as s:
+        assert "信用卡怎么激活" in s.scalars(select(Message.text)).all()
+        assert "转账给我一百万" not in s.scalars(select(Message.text)).all()
 
 
 def test_wechat_reply_past_the_budget_goes_by_customer_service_api(wx_with: Callable[..., WeChat]) -> None:
@@ -300,6 +309,14 @@ def test_wechat_token_is_shared_by_workers_through_redis(db_url: str, tmp_path: 
             assert sender is not None
             sender.send(_outgoing())
         assert provider.tokens_issued == 1 and len(provider.sent) == 2
+        # a nonce seen by one worker is a replay at the other
+        timestamp, nonce = _stamp()
+        params = {"signature": signature(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
+                  "echostr": "e1"}
+        with TestClient(create_app(workers[0], start_consumer=False)) as one, \
+                TestClient(create_app(workers[1], start_consumer=False)) as two:
+            assert one.get("/channels/wechat", params=params).status_code == 200
+            assert two.get("/channels/wechat", params=params).status_code == 403
     finally:
         _clean(workers[0])
         for rt in workers:
