@@ -161,6 +161,22 @@ class Settings(BaseSettings):
     forecast_answer_within_seconds: float = Field(60.0, ge=0)
     forecast_service_level: float = Field(0.8, gt=0, lt=1)
 
+    # --- channels.wechat ---
+    # The Official Account answered at /channels/wechat (docs/channels-wechat.md); more accounts and WeCom in
+    # channels_file (default: the shipped example, nothing enabled; each secret named by its variable there).
+    wechat_token: str = ""
+    wechat_aes_key: str = ""  # the EncodingAESKey (43 characters); empty: plaintext mode
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    channels_file: Path | None = None
+    # A callback older or newer than this is refused (and a nonce seen within it is a replay).
+    wechat_timestamp_window_seconds: int = Field(300, ge=30)
+    # WeChat waits 5 s for the passive reply: past this budget the callback answers "success" at once and
+    # the reply goes through the customer-service message API.
+    wechat_reply_budget_seconds: float = Field(4.0, ge=0, le=4.5)
+    wechat_max_body_bytes: int = Field(65_536, ge=1024)
+
     @property
     def uses_default_secret(self) -> bool:
         return self.secret_key == DEFAULT_SECRET and self.environment != "test"

@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -45,14 +45,13 @@ from caredesk.workorders.events import WorkOrderChanged
 from caredesk.workorders.lead_handoff import hand_over_conversation
 
 if TYPE_CHECKING:
-    from caredesk.intake.idempotency_store import KeyClaim
     from caredesk.knowledge.retrieval import KnowledgeIndex
     from caredesk.settings import Settings
 
-__all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "IncomingMessage", "IntakeOutcome", "check_incoming",
-           "do_receive_message", "knowledge_matches", "triage_row"]
+__all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "InTransaction", "IncomingMessage", "IntakeOutcome",
+           "check_incoming", "do_receive_message", "knowledge_matches", "triage_row"]
 
-CHANNELS = frozenset({"web", "chat", "api", "email", "wechat", "phone", "sms", "app"})
+CHANNELS = frozenset({"web", "chat", "api", "email", "wechat", "wecom", "phone", "sms", "app"})
 CUSTOMER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 _REF = re.compile(CUSTOMER_REF_PATTERN)
 
@@ -276,10 +275,18 @@ def _conversation_state(rt: IntakeDeps, conversation_id: str | None, now: dateti
     return [PriorTurn(u, e, int(level or 0), tuple(types or ())) for u, e, level, types in reversed(rows)], running
 
 
-def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[IntakeOutcome] | None = None
+class InTransaction(Protocol):
+    """A key taken in intake's own transaction: an Idempotency-Key (KeyClaim), a provider's message id."""
+
+    def take(self, session: Session, *, now: datetime) -> None: ...
+    def keep(self, result: IntakeOutcome) -> object: ...
+
+
+def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: InTransaction | None = None
                        ) -> IntakeOutcome:
-    """`claim` (a request with an Idempotency-Key: intake/idempotent.py) takes the key first thing in the
-    transaction and keeps the answer in it, so that a committed message always has its key."""
+    """`claim` (a request with an Idempotency-Key: intake/idempotent.py; a channel's provider message id)
+    takes the key first thing in the transaction and keeps the answer in it, so that a committed message
+    always has its key."""
     check_incoming(cmd, rt.settings.max_message_chars)
     history, running = _conversation_state(rt, cmd.conversation_id, rt.clock.now())
     started = time.perf_counter()
