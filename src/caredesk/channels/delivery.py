@@ -31,6 +31,7 @@ def queue_delivery(session: Session, events: EventRecorder, message: Message, co
     None when the channel has no sender (the message stays in the conversation, as for the API)."""
     if conversation.channel not in senders:
         return None
+    session.flush()  # the message's row first: no relationship orders the two INSERTs (a foreign key failed)
     delivery = MessageDelivery(message_id=message.id, conversation_id=conversation.id, channel=conversation.channel,
                                kind=kind, status="pending", attempts=0, created_at=now)
     session.add(delivery)
