@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     forecast_aht_seconds: float = Field(240.0, gt=0)
     forecast_answer_within_seconds: float = Field(60.0, ge=0)
     forecast_service_level: float = Field(0.8, gt=0, lt=1)
+    # --- channels/notices ---
+    # Proactive notices to the customer's channel (accepted, transferred, resolved): the texts, triggers, quiet
+    # window and quiet hours in a YAML file (default: the shipped channels/notices/notices.yaml).
+    notices_enabled: bool = True
+    notices_file: Path | None = None
 
     # --- channels.wechat ---
     # The Official Account answered at /channels/wechat (docs/channels-wechat.md); more accounts and WeCom in

@@ -85,7 +85,7 @@ def test_erasure_removes_the_profile_sources_personal_data_and_texts(runtime: Ru
     with runtime.session_factory() as s:
         entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "customer.erased")))
     assert entries[0].data == {"reason": "客户要求删除", "fields": ["name", "phone"], "messages": 1, "profiles": 1,
-                               "source_records": 1}
+                               "source_records": 1, "contacts": 0}
 
 
 def test_retention_deletes_an_idle_customers_profile_and_sources(runtime: Runtime) -> None:

@@ -21,18 +21,20 @@ from caredesk.compliance.masking import mask_text
 from caredesk.errors import NotFound
 from caredesk.storage.orm import (
     CUSTOMER_PII_FIELDS,
+    ChannelContact,
     Conversation,
     Customer,
     CustomerProfile,
     CustomerSourceRecord,
     Message,
+    MessageDelivery,
     TriageResult,
     WorkOrder,
 )
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["ERASED", "ErasureReport", "delete_profile_rows", "do_erase_customer", "do_export_customer",
-           "export_customer"]
+__all__ = ["ERASED", "ErasureReport", "delete_contact_rows", "delete_profile_rows", "do_erase_customer",
+           "do_export_customer", "export_customer"]
 
 ERASED = "[removed at the customer's request]"
 
@@ -44,6 +46,7 @@ class ErasureReport:
     messages: int
     profiles: int
     source_records: int
+    contacts: int = 0  # channel contacts (WeChat openid, phone, e-mail address on a channel) deleted
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -60,6 +63,22 @@ def delete_profile_rows(session: Session, customer_ids: Sequence[str]) -> tuple[
             delete(model).where(model.customer_id.in_(customer_ids)).execution_options(synchronize_session=False)))
         counts.append(int(result.rowcount or 0))
     return counts[0], counts[1]
+
+
+def delete_contact_rows(session: Session, customer_ids: Sequence[str]) -> int:
+    """Delete the customers' channel contacts (their addresses are personal data; conversations keep a null
+    contact) and give up their messages still waiting to be sent, which would have nowhere to go."""
+    if not customer_ids:
+        return 0
+    conversations = select(Conversation.id).where(Conversation.customer_id.in_(customer_ids))
+    session.execute(update(MessageDelivery).where(MessageDelivery.conversation_id.in_(conversations),
+                                                  MessageDelivery.status == "pending")
+                    .values(status="skipped", last_error="contact erased", claimed_until=None)
+                    .execution_options(synchronize_session=False))
+    result = cast(CursorResult[Any], session.execute(
+        delete(ChannelContact).where(ChannelContact.customer_id.in_(customer_ids))
+        .execution_options(synchronize_session=False)))
+    return int(result.rowcount or 0)
 
 
 def _profile(row: CustomerProfile | None) -> dict[str, Any] | None:
@@ -125,7 +144,7 @@ def do_export_customer(uow: UnitOfWork, customer_id: str, *, actor: str, reason:
 def do_erase_customer(uow: UnitOfWork, customer_id: str, *, actor: str, reason: str, now: datetime
                       ) -> ErasureReport:
     """Erase in one transaction: personal fields cleared (their keyed hashes with them), message texts
-    replaced by ERASED, the profile and source records deleted; audited as `customer.erased`."""
+    replaced by ERASED, the profile, source records and channel contacts deleted; audited as `customer.erased`."""
     with uow:
         s = uow.session
         customer = s.scalar(select(Customer).where(Customer.id == customer_id).with_for_update())
@@ -139,9 +158,11 @@ def do_erase_customer(uow: UnitOfWork, customer_id: str, *, actor: str, reason: 
             update(Message).where(Message.conversation_id.in_(conversation_ids), Message.text_masked != ERASED)
             .values(text=ERASED, text_masked=ERASED).execution_options(synchronize_session=False)))
         profiles, sources = delete_profile_rows(s, [customer_id])
-        report = ErasureReport(customer_id, held, int(erased.rowcount or 0), profiles, sources)
+        contacts = delete_contact_rows(s, [customer_id])
+        report = ErasureReport(customer_id, held, int(erased.rowcount or 0), profiles, sources, contacts)
         record_audit(s, actor=actor, action="customer.erased", object_type="customer", object_id=customer_id,
                      now=now, data={"reason": mask_text(reason)[0][:500], "fields": list(held),
-                                    "messages": report.messages, "profiles": profiles, "source_records": sources})
+                                    "messages": report.messages, "profiles": profiles, "source_records": sources,
+                                    "contacts": contacts})
         uow.commit()
     return report

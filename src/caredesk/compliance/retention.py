@@ -1,6 +1,7 @@
 """Retention: how long each kind of data is kept, and the run that applies it.
 
-Messages and customer contact data past their retention are anonymised (the text replaced, PII cleared)
+Messages and customer contact data past their retention are anonymised (the text replaced, PII cleared, the
+customer's channel contacts deleted)
 rather than deleted (the learned profile and the outside sources' records of such a customer are deleted:
 they describe the person), so that work orders, triage results and statistics keep their shape; in-app notices
 are deleted, and so are Idempotency-Key answers past their 24 hours (intake ignores them already). The audit
@@ -17,11 +18,12 @@ from sqlalchemy import CursorResult, delete, exists, func, or_, select, update
 
 from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
-from caredesk.compliance.customer_data import delete_profile_rows
+from caredesk.compliance.customer_data import delete_contact_rows, delete_profile_rows
 from caredesk.intake.idempotency_store import purge_expired_keys
 from caredesk.settings import Settings
 from caredesk.storage.orm import (
     CUSTOMER_PII_FIELDS,
+    ChannelContact,
     Conversation,
     Customer,
     CustomerProfile,
@@ -89,11 +91,13 @@ def do_apply_retention(uow: UnitOfWork, policy: RetentionPolicy, *, now: datetim
         stale = list(s.scalars(
             select(Customer.id).outerjoin(last_seen, last_seen.c.customer_id == Customer.id)
             .where(func.coalesce(last_seen.c.seen, Customer.created_at) < cut["customer"],
-                   or_(*(getattr(Customer, f).is_not(None) for f in CUSTOMER_PII_FIELDS)))
+                   or_(*(getattr(Customer, f).is_not(None) for f in CUSTOMER_PII_FIELDS),
+                       exists().where(ChannelContact.customer_id == Customer.id)))
             .limit(batch)))
         for customer in s.scalars(select(Customer).where(Customer.id.in_(stale))):
             for field in CUSTOMER_PII_FIELDS:  # all that identifies or reaches them; the ref and tier stay
                 setattr(customer, field, None)  # the keyed hashes are cleared with them
+        delete_contact_rows(s, stale)  # their addresses on the channels (openid, phone) go with the rest
         profiled = or_(exists().where(CustomerProfile.customer_id == Customer.id),
                        exists().where(CustomerSourceRecord.customer_id == Customer.id))
         unprofile = list(s.scalars(

@@ -34,6 +34,7 @@ from caredesk.workorders.model import (
     priority_of,
 )
 from caredesk.workorders.skills import SkillLexicon, load_skill_lexicon
+from caredesk.workorders.timeline_hooks import run_timeline_hooks
 
 __all__ = [
     "append_event", "do_open_work_order", "do_transition", "get_work_order", "list_events", "list_work_orders",
@@ -67,6 +68,7 @@ def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, n
     event = WorkOrderEvent(work_order_id=order.id, seq=seq, kind=kind, actor=actor, data=data or {}, note=note,
                            created_at=now)
     session.add(event)
+    run_timeline_hooks(session, order, event)  # e.g. the customer's notice, in this same transaction
     return event
 
 

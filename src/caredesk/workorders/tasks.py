@@ -13,10 +13,13 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from caredesk.channels.delivery import queue_delivery
+from caredesk.channels.outbound import Senders
 from caredesk.clock import Clock
 from caredesk.notify.email import SmtpSender, tag_notice
 from caredesk.settings import Settings
 from caredesk.storage.orm import (
+    ChannelContact,
     Conversation,
     Customer,
     DutyHandoff,
@@ -25,7 +28,7 @@ from caredesk.storage.orm import (
     Staff,
     WorkOrder,
 )
-from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.storage.unit_of_work import UnitOfWork, events_of
 from caredesk.tasks.app import TaskQueue
 from caredesk.tasks.context import task_context
 from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice, emailed_row_records
@@ -44,8 +47,17 @@ class WorkOrderTaskDeps(Protocol):
     mailer: SmtpSender
     session_factory: sessionmaker[Session]
     queue: TaskQueue
+    channels: Senders
 
     def uow(self) -> UnitOfWork: ...
+
+
+def _reaches(s: Session, conversation: Conversation, senders: Senders) -> bool:
+    """Whether the conversation's channel has a sender and the customer has not opted out there."""
+    if conversation.channel not in senders:
+        return False
+    contact = s.get(ChannelContact, conversation.contact_id) if conversation.contact_id else None
+    return contact is None or contact.opted_out_at is None
 
 
 def _survey_link(base_url: str, token: str) -> str:
@@ -53,8 +65,9 @@ def _survey_link(base_url: str, token: str) -> str:
 
 
 def send_survey(survey_id: str, outbox_id: int | None = None) -> str:
-    """By e-mail when the customer has an address (claimed, sent, recorded: tasks/notice.py), else as a
-    message in their conversation (chat). The channel, 'skipped' or 'claimed'."""
+    """On the customer's own channel when it has a sender (a delivery of kind "survey", queued in the
+    claim's transaction), else by e-mail when the customer has an address (claimed, sent, recorded:
+    tasks/notice.py), else as a message in their conversation (chat). The channel, 'skipped' or 'claimed'."""
     rt: WorkOrderTaskDeps = task_context()
 
     def claim(s: Session, now: datetime) -> Claimed[EmailMessage] | Skip:
@@ -71,6 +84,18 @@ def send_survey(survey_id: str, outbox_id: int | None = None) -> str:
         zh = order.language != "en"
         text = (f"您的工单 {order.number} 已处理完毕。请为本次服务打分（1-5 分）：{link}" if zh else
                 f"Your request {order.number} has been closed. Please rate our service (1-5): {link}")
+        conversation = s.get(Conversation, order.conversation_id) if order.conversation_id else None
+        if conversation is not None and _reaches(s, conversation, rt.channels):
+            # the customer's own channel: a message with the link, sent by the channel's sender (the chat
+            # may show the survey inline: the delivery's kind says "survey")
+            message = Message(conversation_id=conversation.id, direction="out", author="system", text=text,
+                              text_masked=text, language=order.language, created_at=now)
+            s.add(message)
+            s.flush()
+            queue_delivery(s, events_of(s, now=now), message, conversation, kind="survey", senders=rt.channels,
+                           now=now)
+            survey.channel, survey.sent_at = conversation.channel, now
+            return Skip(conversation.channel)
         if customer is not None and customer.email:
             survey.claimed_until, survey.attempts = now + rt.settings.notice_claim, survey.attempts + 1
             msg = EmailMessage()

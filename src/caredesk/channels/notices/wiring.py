@@ -23,7 +23,16 @@ def register_tasks(queue: TaskQueue) -> None:
 
 
 def subscribe(rt: Runtime) -> None:
-    """Handlers of domain events (each idempotent: the relay may deliver an event again)."""
+    """Handlers of domain events (each idempotent: the relay may deliver an event again). Notices are not a
+    handler: they are queued by a timeline hook in the transaction of the change itself. The notices file is
+    read and checked here, at start."""
+    from caredesk.channels.notices.config import load_notices
+    from caredesk.channels.notices.queueing import notice_hook
+    from caredesk.workorders.timeline_hooks import add_timeline_hook
+
+    config = load_notices(rt.settings.notices_file)
+    if rt.settings.notices_enabled:
+        add_timeline_hook(rt.session_factory, notice_hook(config, rt.channels))
 
 
 def senders(settings: Settings) -> dict[str, ChannelSender]:
