@@ -89,13 +89,14 @@ def test_browser_livechat_reconnect_gets_missed_reply_once(live_server: LiveServ
     do_reply(rt, order.id, text="first reply, while connected", actor="staff:agent", now=rt.clock.now())
     expect(page.locator("#chat-log .from-agent")).to_have_count(1)
 
-    page.wait_for_function("document.body.getAttribute('data-live') === 'reconnecting'", timeout=10_000)
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-live", "reconnecting", timeout=10_000)  # the stream has ended
     do_reply(rt, order.id, text="second reply, while the stream was down", actor="staff:agent",
              now=rt.clock.now())
     expect(page.locator("#chat-log .from-agent")).to_have_count(2, timeout=10_000)
     expect(page.locator("#chat-log .from-agent").last).to_contain_text("while the stream was down")
-    page.wait_for_function("document.body.getAttribute('data-live') === 'reconnecting'", timeout=10_000)
-    page.wait_for_function("document.body.getAttribute('data-live') === 'open'", timeout=10_000)
+    expect(body).to_have_attribute("data-live", "reconnecting", timeout=10_000)
+    expect(body).to_have_attribute("data-live", "open", timeout=10_000)
     # through one more drop and reconnect, each reply came by the stream once: none was sent twice
-    assert page.locator("body").get_attribute("data-chat-events") == "2"
+    assert body.get_attribute("data-chat-events") == "2"
     expect(page.locator("#chat-log .from-agent")).to_have_count(2)

@@ -28,12 +28,13 @@ async def sse_frames(items: AsyncIterator[StreamItem], t: Translator, *, retry_m
     async for item in items:
         if isinstance(item, ChatMessage):
             last_id = max(last_id, item.id)  # never backwards: a reconnect resumes after everything sent
-            data = {"id": item.id, "html": str(macros.delivered(item.id, item.author, item.text)).strip()}
-            yield f"id: {last_id}\nevent: message\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+            message = {"id": item.id, "html": str(macros.delivered(item.id, item.author, item.text)).strip()}
+            yield f"id: {last_id}\nevent: message\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
         elif isinstance(item, ChatState):
-            data = {"status": item.status, "case_number": item.case_number, "position": item.position,
-                    "html": str(macros.status(item)).strip(), "note": str(macros.status_note(item)).strip()}
-            yield f"event: state\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+            state: dict[str, object] = {
+                "status": item.status, "case_number": item.case_number, "position": item.position,
+                "html": str(macros.status(item)).strip(), "note": str(macros.status_note(item)).strip()}
+            yield f"event: state\ndata: {json.dumps(state, ensure_ascii=False)}\n\n"
         elif isinstance(item, Typing):
             yield "event: typing\ndata: {}\n\n"
         elif isinstance(item, KeepAlive):

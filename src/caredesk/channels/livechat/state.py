@@ -4,7 +4,7 @@ delivered to the chat after a given id (replayed on reconnect), and the state of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -82,15 +82,16 @@ def chat_state(session: Session, conversation_id: str) -> ChatState:
     if order is None:
         return ChatState()
     group = session.get(SkillGroup, order.skill_group_id) if order.skill_group_id else None
-    names = {"skill_group_zh": group.name_zh if group else None, "skill_group_en": group.name_en if group else None}
+    base = ChatState(order.number, skill_group_zh=group.name_zh if group else None,
+                     skill_group_en=group.name_en if group else None)
     if order.status_category in ("resolved", "closed"):
         token = session.scalar(select(SatisfactionSurvey.token).where(
             SatisfactionSurvey.work_order_id == order.id, SatisfactionSurvey.rating.is_(None)))
-        return ChatState(order.number, order.status_category, survey_token=token, **names)
-    if order.assignee_id is not None:
-        agent = session.get(Staff, order.assignee_id)
-        return ChatState(order.number, "assigned", agent=agent.display_name if agent else None, **names)
-    return ChatState(order.number, "queued", position=_queue_position(session, order), **names)
+        return replace(base, status=order.status_category, survey_token=token)
+    if order.assignee_id is not None or order.first_response_at is not None:  # taken, or answered from the queue
+        agent = session.get(Staff, order.assignee_id) if order.assignee_id else None
+        return replace(base, status="assigned", agent=agent.display_name if agent else None)
+    return replace(base, status="queued", position=_queue_position(session, order))
 
 
 def _queue_position(session: Session, order: WorkOrder) -> int | None:

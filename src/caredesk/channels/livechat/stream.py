@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -61,7 +62,7 @@ async def chat_stream(bus: ChatBus, sessions: Callable[[], Session], conversatio
         sent: set[str] = set()
         cursor = after
         while True:  # the replay, in pages
-            page = await read(lambda s, c=cursor: messages_after(s, conversation_id, c))
+            page = await read(partial(messages_after, conversation_id=conversation_id, after=cursor))
             for message in page:
                 sent.add(message.id)
                 yield message
@@ -90,10 +91,11 @@ async def chat_stream(bus: ChatBus, sessions: Callable[[], Session], conversatio
                 continue
             item: StreamItem | None = None
             if event.type == "message" and event.message_id and event.message_id not in sent:
-                message_id = event.message_id
-                item = await read(lambda s, m=message_id: chat_message(s, conversation_id, m))
-                if item is not None:
-                    sent.add(item.id)
+                found = await read(partial(chat_message, conversation_id=conversation_id,
+                                           message_id=event.message_id))
+                if found is not None:
+                    sent.add(found.id)
+                    item = found
             elif event.type == "state":
                 fresh = await read(lambda s: chat_state(s, conversation_id))
                 last_state = time.monotonic()
