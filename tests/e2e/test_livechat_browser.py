@@ -58,6 +58,8 @@ def test_browser_livechat_agent_reply_reaches_open_chat(live_server: LiveServer,
         sign_in_page(agent, live_server.url, "agent")
         agent.goto(f"{live_server.url}/workbench/work-orders/{order.id}?lang=en")
         expect(agent.locator("#wo-transcript")).to_contain_text("信用卡账单")  # the conversation so far
+        if page.locator("#chat-status").get_attribute("data-status") == "queued":
+            expect(page.locator("#chat-log .chat-viewing")).to_have_count(1)  # an agent has the case open
         agent.locator("#wo-reply-input").press_sequentially("您好", delay=50)
         expect(page.locator("#chat-agent-typing")).to_be_visible()  # the customer sees the agent typing
         agent.fill("#wo-reply-input", "您好，我是客服，已看到您的信用卡账单问题，马上为您核实。")

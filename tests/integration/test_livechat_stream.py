@@ -14,7 +14,7 @@ from sqlalchemy import select
 from caredesk.storage.orm import MessageDelivery, WorkOrder
 from caredesk.workorders.replies import do_reply
 from tests.support.sse import SseStream
-from tests.support.web_session import HX, csrf_token
+from tests.support.web_session import HX, csrf_token, sign_in
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -131,3 +131,28 @@ def test_livechat_stream_refusals(server: LiveServer, chat: httpx.Client) -> Non
     # a stranger's browser (no session) follows nothing, whatever id it names
     with httpx.Client(base_url=server.url, timeout=10) as stranger, SseStream(stranger, "/chat/events") as stream:
         assert stream.status == 204
+
+
+def test_livechat_agent_typing_and_viewing_reach_the_chat(server: LiveServer, chat: httpx.Client) -> None:
+    rt = server.runtime
+    say(chat, HANDOFF)
+    order = latest_chat_order(rt)
+    with contextlib.closing(httpx.Client(base_url=server.url, timeout=20)) as agent:
+        headers = sign_in(agent, "agent")  # type: ignore[arg-type]
+        transcript = agent.get(f"/workbench/conversations/{order.conversation_id}/transcript", headers=HX)
+        assert transcript.status_code == 200 and HANDOFF in transcript.text  # the conversation so far
+        with SseStream(chat, "/chat/events") as stream:
+            stream.next_event(type="state")
+            typing = f"/workbench/conversations/{order.conversation_id}/typing"
+            assert agent.post(typing, headers=headers).status_code == 204
+            assert agent.post(typing, headers=headers).status_code == 204  # within the throttle: not sent
+            assert agent.post(f"/workbench/work-orders/{order.id}/viewers", headers=headers).status_code == 200
+            events = stream.drain(2.5)
+        assert [e.type for e in events if e.type in ("typing", "viewing")] == ["typing", "viewing"]
+        assert "opened your request" in next(e for e in events if e.type == "viewing").data["html"]
+        # without the session's CSRF token the typing hook is refused (a page elsewhere cannot post it)
+        assert agent.post(typing, headers=HX).status_code == 403
+    with contextlib.closing(httpx.Client(base_url=server.url, timeout=20)) as anonymous:
+        r = anonymous.post(f"/workbench/conversations/{order.conversation_id}/typing",
+                           headers={"X-CSRF-Token": csrf_token(anonymous, "/chat")}, follow_redirects=False)  # type: ignore[arg-type]
+        assert r.status_code in (303, 401)  # sign in first

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from caredesk.channels.livechat.state import ChatMessage, ChatState
-from caredesk.channels.livechat.stream import KeepAlive, StreamItem, Typing
+from caredesk.channels.livechat.stream import KeepAlive, StreamItem, Typing, Viewing
 from caredesk.web.i18n import Translator
 from caredesk.web.rendering import template_module
 
@@ -37,5 +37,8 @@ async def sse_frames(items: AsyncIterator[StreamItem], t: Translator, *, retry_m
             yield f"event: state\ndata: {json.dumps(state, ensure_ascii=False)}\n\n"
         elif isinstance(item, Typing):
             yield "event: typing\ndata: {}\n\n"
+        elif isinstance(item, Viewing):
+            viewing = {"html": str(macros.viewing_note()).strip()}
+            yield f"event: viewing\ndata: {json.dumps(viewing, ensure_ascii=False)}\n\n"
         elif isinstance(item, KeepAlive):
             yield ": keep-alive\n\n"

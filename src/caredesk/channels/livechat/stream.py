@@ -24,7 +24,7 @@ from caredesk.channels.livechat.state import (
     messages_after,
 )
 
-__all__ = ["KeepAlive", "StreamItem", "Typing", "chat_stream"]
+__all__ = ["KeepAlive", "StreamItem", "Typing", "Viewing", "chat_stream"]
 
 T = TypeVar("T")
 READY_SECONDS = 2.0
@@ -36,11 +36,16 @@ class Typing:
 
 
 @dataclass(frozen=True)
+class Viewing:
+    """An agent has the conversation's order open (its page announces itself every 20 s)."""
+
+
+@dataclass(frozen=True)
 class KeepAlive:
     """Nothing happened for a while: a comment line keeps proxies from closing the stream."""
 
 
-StreamItem = ChatMessage | ChatState | Typing | KeepAlive
+StreamItem = ChatMessage | ChatState | Typing | Viewing | KeepAlive
 
 
 async def chat_stream(bus: ChatBus, sessions: Callable[[], Session], conversation_id: str, after: str | None, *,
@@ -103,6 +108,8 @@ async def chat_stream(bus: ChatBus, sessions: Callable[[], Session], conversatio
                     item = state = fresh
             elif event.type == "typing":
                 item = Typing()
+            elif event.type == "viewing":
+                item = Viewing()
             if item is not None:
                 last_sent = time.monotonic()
                 yield item

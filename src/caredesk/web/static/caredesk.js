@@ -68,6 +68,12 @@
       clearTimeout(typingTimer);
       typingTimer = setTimeout(function () { typing.hidden = true; }, 6000);
     }
+    function onViewing(event) {
+      // while the customer waits in the queue, once: an agent has the case open
+      if (status.getAttribute("data-status") === "queued" && !log.querySelector(".chat-viewing")) {
+        append(JSON.parse(event.data).html);
+      }
+    }
     function connect() {
       if (source) { return; }
       var url = log.getAttribute("data-events");
@@ -76,6 +82,7 @@
       source.addEventListener("message", onMessage);
       source.addEventListener("state", onState);
       source.addEventListener("typing", onTyping);
+      source.addEventListener("viewing", onViewing);
       source.onopen = function () { body.setAttribute("data-live", "open"); };
       source.onerror = function () {
         if (source.readyState === EventSource.CLOSED) { // refused: open again after the next message
