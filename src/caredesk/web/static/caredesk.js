@@ -95,7 +95,14 @@
     }
     if (log.getAttribute("data-live")) { connect(); }
     document.body.addEventListener("htmx:afterRequest", function (event) {
-      if (event.detail.successful && event.detail.target === log) { connect(); }
+      if (!event.detail.successful || event.detail.target !== log) { return; }
+      var restarted = log.querySelector(".chat-restarted:not([data-seen])");
+      if (restarted && source) { // the old conversation had ended: follow the new one
+        restarted.setAttribute("data-seen", "1");
+        source.close();
+        source = null;
+      }
+      connect();
     });
     window.addEventListener("pagehide", function () { if (source) { source.close(); } });
   }
