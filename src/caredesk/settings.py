@@ -182,6 +182,15 @@ class Settings(BaseSettings):
     wechat_reply_budget_seconds: float = Field(4.0, ge=0, le=4.5)
     wechat_max_body_bytes: int = Field(65_536, ge=1024)
 
+    # --- channels/livechat ---
+    # The customer's live chat stream (server-sent events): it ends after this long and the browser reconnects
+    # (after `retry` milliseconds) from its last event; a comment line every `keepalive` seconds keeps proxies
+    # open; the work order's state (queue place, agent) is read again every `state` seconds.
+    livechat_stream_seconds: float = Field(300.0, gt=0)
+    livechat_retry_ms: int = Field(3000, ge=100)
+    livechat_keepalive_seconds: float = Field(15.0, gt=0)
+    livechat_state_seconds: float = Field(10.0, gt=0)
+
     @property
     def uses_default_secret(self) -> bool:
         return self.secret_key == DEFAULT_SECRET and self.environment != "test"

@@ -37,7 +37,7 @@ from caredesk.workorders.queue_order import QueueFacts, Reason, ordered, reason_
 
 __all__ = ["CaseText", "ConversationView", "Invitation", "QueueRow", "chat_history", "conversation_view",
            "created_reasons", "departments_by_id", "pending_invitations", "pending_options", "queue",
-           "recent_customer_text", "reply_order", "staff_by_id"]
+           "recent_customer_text", "reply_order", "staff_by_id", "transcript"]
 
 QUEUE_LENGTH = 50
 
@@ -237,6 +237,16 @@ def chat_history(session: Session, conversation_id: str | None, customer_ref: st
         return []
     return list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
                                 .order_by(Message.created_at, Message.direction, Message.id)))
+
+
+TRANSCRIPT_LENGTH = 200
+
+
+def transcript(session: Session, conversation_id: str, n: int = TRANSCRIPT_LENGTH) -> list[Message]:
+    """The conversation's last `n` messages, oldest first (the caller has checked the reader's scope)."""
+    rows = list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                                .order_by(Message.created_at.desc(), Message.id.desc()).limit(n)))
+    return rows[::-1]
 
 
 def pending_options(session: Session, conversation_id: str | None, history: list[Message]

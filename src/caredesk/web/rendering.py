@@ -29,7 +29,7 @@ from caredesk.storage.orm import Staff
 from caredesk.web.i18n import LANGUAGES, Translator, choose_language
 
 __all__ = ["LoginRequired", "WebRoute", "current_staff", "is_htmx", "package_dir", "refusal", "render",
-           "require_staff", "staff_who_may", "ui_language"]
+           "require_staff", "staff_who_may", "template_module", "ui_language"]
 
 
 class LoginRequired(Exception):
@@ -74,6 +74,11 @@ def _environment() -> jinja2.Environment:
     env.globals.update(AlarmStatus=AlarmStatus, IncidentStatus=IncidentStatus, MeetingStatus=MeetingStatus,
                        SurgeStatus=SurgeStatus)
     return env
+
+
+def template_module(name: str, context: dict[str, Any]) -> Any:
+    """A template's macros, for a fragment written outside a response (a server-sent event's HTML)."""
+    return _environment().get_template(name).make_module(context)
 
 
 def is_htmx(request: Request) -> bool:

@@ -7,14 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from caredesk.channels.livechat.state import ChatState, chat_state, own_conversation
+from caredesk.channels.livechat.stream import chat_stream
+from caredesk.channels.livechat.wiring import chat_bus
 from caredesk.emergency.actions import do_record_join
-from caredesk.errors import CareDeskError, NotFound
+from caredesk.errors import CareDeskError, InvalidInput, NotFound
 from caredesk.http.deps import RuntimeDep, SessionDep
+from caredesk.ids import is_id
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.runtime import Runtime
 from caredesk.web import queries
+from caredesk.web.chat_live import sse_frames
 from caredesk.web.i18n import LANGUAGES, Translator
 from caredesk.web.rendering import WebRoute, render, ui_language
 
@@ -40,7 +45,35 @@ def chat_page(request: Request, session: SessionDep) -> HTMLResponse:
     remembered = request.session.get(CONVERSATION_KEY)
     history = queries.chat_history(session, remembered, request.session.get(REF_KEY))
     options = queries.pending_options(session, remembered, history)
-    return render(request, "chat.html", {"history": history, "options": options})
+    state = chat_state(session, remembered) if history and remembered else ChatState()
+    return render(request, "chat.html", {"history": history, "options": options, "state": state})
+
+
+def _own_conversation(rt: Runtime, request: Request) -> str | None:
+    """The conversation in this browser's session, if it is still this customer's (never another's)."""
+    remembered, ref = request.session.get(CONVERSATION_KEY), request.session.get(REF_KEY)
+    with rt.session_factory() as session:  # not held open for the life of the stream
+        return own_conversation(session, remembered, ref)
+
+
+@router.get("/chat/events")
+async def chat_events(request: Request, rt: RuntimeDep) -> Response:
+    """The open chat's live events (agent replies, the order's state, typing). A reconnect resumes after
+    `Last-Event-ID` (the browser sends it); the page's first connect says where its log ends (`?after=`)."""
+    conversation_id = await run_in_threadpool(_own_conversation, rt, request)
+    bus = chat_bus(rt.channels)
+    if conversation_id is None or bus is None:
+        return Response(status_code=204)  # nothing to follow yet: EventSource stops; the page opens it later
+    after = request.headers.get("last-event-id") or request.query_params.get("after") or None
+    if after is not None and not is_id(after):
+        raise InvalidInput("after must be a message id", field="after")
+    settings = rt.settings
+    items = chat_stream(bus, rt.session_factory, conversation_id, after, is_disconnected=request.is_disconnected,
+                        lifetime=settings.livechat_stream_seconds, keepalive=settings.livechat_keepalive_seconds,
+                        state_every=settings.livechat_state_seconds)
+    return StreamingResponse(sse_frames(items, Translator(ui_language(request)), retry_ms=settings.livechat_retry_ms),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 def _receive(rt: Runtime, text: str, ref: str, conversation_id: str | None) -> tuple[IntakeOutcome, bool]:
@@ -71,6 +104,7 @@ async def chat_message(request: Request, rt: RuntimeDep, text: Annotated[str, Fo
         # the entry's answer, or the clarifying question with its numbered options
         "answer": outcome.reply_text if outcome.reply_message_id else None,
         "work_order_id": outcome.work_order_id, "rt": Translator(reply_language),
+        "message_id": outcome.message_id, "reply_message_id": outcome.reply_message_id,
         "options": outcome.clarification,  # offered as buttons that send the option's number
     }
     return render(request, "_chat_exchange.html", context)

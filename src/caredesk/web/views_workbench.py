@@ -4,6 +4,7 @@ conversation and meeting pages (the work-order pages are in views_workorders.py)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import conversation_for, meeting_for
 from caredesk.accounts.roles import can
+from caredesk.channels.livechat.state import CHAT
+from caredesk.channels.livechat.wiring import chat_bus
 from caredesk.errors import CareDeskError, NotFound
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
 from caredesk.notify.live import LiveBus
@@ -133,6 +136,31 @@ def conversation_reply(conversation_id: str, request: Request, rt: RuntimeDep, s
         return render(request, "conversation.html", context, staff=staff, status=400,
                       headers={"X-CareDesk-Error": exc.code})
     return RedirectResponse(f"/workbench/conversations/{conversation_id}?sent=1", status_code=303)
+
+
+@router.get("/workbench/conversations/{conversation_id}/transcript", response_class=HTMLResponse)
+def conversation_transcript(conversation_id: str, request: Request, rt: RuntimeDep, session: SessionDep,
+                            staff: ConversationReader) -> HTMLResponse:
+    """The conversation so far, on the work-order page (a hand-off's agent reads what the bot was told)."""
+    caller = Caller.of_staff(staff)
+    conversation_for(session, caller, conversation_id)
+    note_record_read(rt, caller)
+    messages = queries.transcript(session, conversation_id)
+    audit_read(rt, caller, "conversation", conversation_id, via="web")
+    return render(request, "_transcript.html", {"messages": messages, "conversation_id": conversation_id},
+                  staff=staff)
+
+
+@router.post("/workbench/conversations/{conversation_id}/typing", status_code=204)
+def conversation_typing(conversation_id: str, rt: RuntimeDep, session: SessionDep, staff: ConversationReader
+                        ) -> Response:
+    """The agent is typing in a reply box: the customer's open chat shows it (throttled by the bus)."""
+    conversation = conversation_for(session, Caller.of_staff(staff), conversation_id)
+    bus = chat_bus(rt.channels)
+    if bus is not None and conversation.channel == CHAT:
+        with contextlib.suppress(OSError):  # a courtesy, not a message: never an error page for it
+            bus.publish_typing(conversation_id)
+    return Response(status_code=204)
 
 
 @router.get("/workbench/invitations", response_class=HTMLResponse)

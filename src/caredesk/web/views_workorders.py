@@ -7,6 +7,7 @@ swaps 400s, and only those among errors), never a 500."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -14,6 +15,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from caredesk.accounts.access import work_order_for
+from caredesk.channels.livechat.bus import ChatEvent
+from caredesk.channels.livechat.state import CHAT
+from caredesk.channels.livechat.wiring import chat_bus
 from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.errors import CareDeskError, InvalidInput
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read
@@ -177,6 +181,10 @@ def confirm_emergency(order_id: str, request: Request, rt: RuntimeDep, staff: Su
 def viewers(order_id: str, request: Request, rt: RuntimeDep, session: SessionDep, staff: Reader
             ) -> HTMLResponse:
     """The collision notice: the page announces its viewer every 20 s and shows who else has it open."""
-    get_work_order(session, order_id)
+    order = get_work_order(session, order_id)
     others = rt.presence.touch(order_id, staff.id, staff.display_name)
+    bus = chat_bus(rt.channels)
+    if bus is not None and order.channel == CHAT and order.conversation_id:
+        with contextlib.suppress(OSError):  # the customer's chat hears that an agent has the case open
+            bus.publish(order.conversation_id, ChatEvent("viewing"))
     return render(request, "_wo_viewers.html", {"others": others}, staff=staff)
