@@ -171,10 +171,20 @@ def test_complaint_is_routed_by_skills_to_an_agent_with_capacity(wo_runtime: Run
     assert second.assignee_id is None and second.queued_at is not None
     assert _events(rt, second.id, "queued")[0].data["skill_group"] == "cards"
     # ... and gets the agent as soon as the first is resolved
+    told_before = _changed(rt).count(second.id)
     closure.do_resolve(rt, order.id, resolution="年费已退回。", actor="cards.agent", now=rt.clock.now())
     with rt.session_factory() as s:
         waiting = s.get(WorkOrder, second.id)
         assert waiting is not None and waiting.assignee_id == people["agent"] and waiting.queued_at is None
+    # the workbench and the customer's live chat are told at once, not at their next re-read
+    assert _changed(rt).count(second.id) == told_before + 1
+
+
+def _changed(rt: Runtime) -> list[str]:
+    """The orders of every `workorders.changed` event recorded so far, in order."""
+    with rt.session_factory() as s:
+        return [row.payload["data"]["work_order_id"] for row in s.scalars(
+            select(OutboxEvent).where(OutboxEvent.event_type == "workorders.changed").order_by(OutboxEvent.id))]
 
 
 def test_sla_warning_breach_and_escalation_at_the_right_business_minute(wo_runtime: Runtime,

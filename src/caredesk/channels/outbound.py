@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["ChannelSender", "Outgoing", "SendRefused", "Senders", "Sent"]
+__all__ = ["ChannelSender", "Outgoing", "SendRefused", "Senders", "Sent", "reaches_later"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,12 @@ class ChannelSender(Protocol):
     def send(self, out: Outgoing) -> Sent: ...
 
 
+def reaches_later(sender: ChannelSender) -> bool:
+    """Whether a message sent now reaches a customer who has left: true of an address (WeChat, SMS, e-mail),
+    false of a session such as the open web chat (a sender says so with `reaches_later = False`)."""
+    return bool(getattr(sender, "reaches_later", True))
+
+
 class Senders:
     """channel -> sender. A channel without a sender keeps its messages in the conversation only (the API, an
     imported history)."""
@@ -54,6 +60,11 @@ class Senders:
 
     def get(self, channel: str) -> ChannelSender | None:
         return self._senders.get(channel)
+
+    def reaches_later(self, channel: str) -> bool:
+        """The channel has a sender whose messages reach a customer who has left (see `reaches_later`)."""
+        sender = self._senders.get(channel)
+        return sender is not None and reaches_later(sender)
 
     def __contains__(self, channel: object) -> bool:
         return channel in self._senders

@@ -12,7 +12,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from caredesk.storage.orm import SkillGroup, Staff, WorkOrder, staff_skill_groups
+from caredesk.storage.unit_of_work import events_of
 from caredesk.workorders.duty import high_risk
+from caredesk.workorders.events import WorkOrderChanged
 from caredesk.workorders.flows import Flow
 from caredesk.workorders.lead_handoff import hand_to_lead, risk_of
 from caredesk.workorders.routing import (
@@ -144,4 +146,7 @@ def drain_waiting(session: Session, flows: dict[str, Flow], *, skill_group_ids: 
         if route(session, order, flows, now=now).queued:
             continue  # this order's group has nobody free; others (another group) may still fit
         assigned.append(order.id)
+    events = events_of(session, now=now)
+    for order_id in assigned:  # the workbench and the customer's live chat learn it at once
+        events.record(WorkOrderChanged(order_id))
     return assigned

@@ -85,7 +85,10 @@ def send_survey(survey_id: str, outbox_id: int | None = None) -> str:
         text = (f"您的工单 {order.number} 已处理完毕。请为本次服务打分（1-5 分）：{link}" if zh else
                 f"Your request {order.number} has been closed. Please rate our service (1-5): {link}")
         conversation = s.get(Conversation, order.conversation_id) if order.conversation_id else None
-        if conversation is not None and _reaches(s, conversation, rt.channels):
+        # a session channel (the live chat) takes the survey only when no e-mail reaches the customer later
+        by_channel = conversation is not None and _reaches(s, conversation, rt.channels) and (
+            rt.channels.reaches_later(conversation.channel) or customer is None or not customer.email)
+        if conversation is not None and by_channel:
             # the customer's own channel: a message with the link, sent by the channel's sender (the chat
             # may show the survey inline: the delivery's kind says "survey")
             message = Message(conversation_id=conversation.id, direction="out", author="system", text=text,

@@ -11,6 +11,10 @@ __all__ = ["ChatSender"]
 
 
 class ChatSender:
+    # A session, not an address: proactive notices skip it (the open chat shows the order's state itself) and
+    # the survey goes by e-mail when the customer has an address (channels/outbound.reaches_later).
+    reaches_later = False
+
     def __init__(self, bus: ChatBus) -> None:
         self.bus = bus  # the chat's streams (the web layer finds the bus here, through the runtime's senders)
 

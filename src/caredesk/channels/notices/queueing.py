@@ -57,8 +57,8 @@ def queue_notice(session: Session, order: WorkOrder, event: WorkOrderEvent, *, c
     if kind is None:
         return None
     conversation = session.get(Conversation, order.conversation_id)
-    if conversation is None or conversation.channel not in senders:
-        return None  # the API, an imported history: nothing reaches the customer outside CareDesk
+    if conversation is None or not senders.reaches_later(conversation.channel):
+        return None  # the API, an imported history (no sender); the live chat (a session: it shows the state)
     contact = session.get(ChannelContact, conversation.contact_id) if conversation.contact_id else None
     if contact is not None and contact.opted_out_at is not None:
         return None  # the delivery task checks again at send time (an opt-out may come in meanwhile)
