@@ -9,7 +9,7 @@ import json
 import re
 import string
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -245,16 +245,16 @@ def map_fields(fields: Mapping[str, MappedField], data: Any) -> dict[str, Any]:
     return out
 
 
-def url_template_problem(url: str, placeholders: frozenset[str], *, relative: bool) -> str | None:
+def url_template_problem(url: str, placeholders: Sequence[str], *, relative: bool) -> str | None:
     """What is wrong with a URL template (None: nothing): unknown placeholders, no http(s) address, credentials
     in the URL. `relative`: the address comes from elsewhere and this is a path."""
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(url) if name is not None}
     except ValueError as exc:
         return f"bad URL template: {exc}"
-    unknown = sorted(names - placeholders)
+    unknown = sorted(names - set(placeholders))
     if unknown:
-        allowed = " and ".join("{" + p + "}" for p in sorted(placeholders))
+        allowed = " and ".join("{" + p + "}" for p in placeholders)
         return f"unknown placeholder(s) {unknown}; only {allowed}"
     if relative:
         return None if url.startswith("/") else "with base_url_env the url is a path starting with /"

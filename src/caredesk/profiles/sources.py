@@ -39,7 +39,7 @@ __all__ = ["CRM_IMPORT", "FIELD_NAME", "LIST_MAX", "TEXT_MAX", "Auth", "BasicAut
 
 CRM_IMPORT = "crm_import"  # the source name of the fields `caredesk customers import` stores
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
-PLACEHOLDERS = frozenset({"customer_ref", "customer_id"})
+PLACEHOLDERS = ("customer_ref", "customer_id")
 
 
 class HttpSource(ConfigModel):
