@@ -106,6 +106,8 @@ def test_failing_system_gives_a_reason_free_of_customer_data(tmp_path: Path, sys
 
 def test_budget_bounds_the_call_retries_included(tmp_path: Path, system: ConnectorServer) -> None:
     conn, cfg = connectors(tmp_path, system, timeout=1.0, retries=3)
+    conn.call(spec(cfg, "orders"), "status", "123456", now=0)  # the process's client is made on its first call
+    system.reset()
     system.mode, system.slow_seconds = "slow", 2.0
     started = time.monotonic()
     result = conn.call(spec(cfg, "orders"), "status", "123456", now=0, budget=0.6)

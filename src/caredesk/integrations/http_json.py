@@ -298,15 +298,21 @@ def _read(response: httpx.Response, deadline: float) -> bytes:
 
 def request_json(method: str, url: str, *, headers: Mapping[str, str], basic: tuple[str, str] | None,
                  timeout: float, body: Any = None, accept: frozenset[int] = frozenset({200}),
-                 bodiless: frozenset[int] = frozenset(), user_agent: str = "CareDesk") -> JsonAnswer:
+                 bodiless: frozenset[int] = frozenset(), user_agent: str = "CareDesk",
+                 client: httpx.Client | None = None) -> JsonAnswer:
     """One request within `timeout` (connecting and reading together), redirects not followed. A status in
     `accept` is read as JSON (an empty body is None), one in `bodiless` (e.g. 404: "nothing on this customer")
     answers with no data whatever its body; any other status, a body over the size limit or not JSON raises
-    HttpJsonError; httpx errors (timeouts, refused connections) pass through for the caller to name."""
+    HttpJsonError; httpx errors (timeouts, refused connections) pass through for the caller to name. `client`:
+    a long-lived one (its connections and TLS setup reused: a new client costs tens of milliseconds or more)."""
+    if client is None:
+        with httpx.Client(follow_redirects=False) as own:
+            return request_json(method, url, headers=headers, basic=basic, timeout=timeout, body=body,
+                                accept=accept, bodiless=bodiless, user_agent=user_agent, client=own)
     deadline = time.monotonic() + timeout
     sent = {"Accept": "application/json", "User-Agent": user_agent, **headers}
-    with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False) as client, \
-            client.stream(method, url, headers=sent, auth=basic, json=body) as response:
+    with client.stream(method, url, headers=sent, auth=basic, json=body, timeout=httpx.Timeout(timeout),
+                       follow_redirects=False) as response:
         if response.status_code in bodiless:
             return JsonAnswer(response.status_code, None)
         if response.status_code not in accept:

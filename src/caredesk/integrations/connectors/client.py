@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,6 +69,16 @@ class Connectors:
         self.config = config
         self.breakers: Breakers = breakers or MemoryBreakers()
         self._environ = environ
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def _http(self) -> httpx.Client:
+        """One client for the process's calls (thread-safe): kept-alive connections, TLS set up once."""
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(follow_redirects=False,
+                                            limits=httpx.Limits(max_connections=20, max_keepalive_connections=5))
+            return self._client
 
     @classmethod
     def none(cls) -> Connectors:
@@ -105,7 +116,7 @@ class Connectors:
                 headers, basic = auth_headers(spec.auth, environ)
                 answer = request_json(method, url, headers=headers, basic=basic, timeout=timeout, body=body,
                                       accept=frozenset({200, 201, 202, 204}), bodiless=frozenset({404}),
-                                      user_agent="CareDesk connectors")
+                                      user_agent="CareDesk connectors", client=self._http())
                 if answer.status == 404:
                     result: CallResult = Missing(spec.name)
                 elif method != "GET":
