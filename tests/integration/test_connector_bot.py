@@ -140,21 +140,24 @@ def test_without_a_connector_of_the_kind_the_bot_is_unchanged(runtime: Runtime, 
 
 
 def test_lookup_holds_no_database_lock(runtime: Runtime, tmp_path: Path, system: ConnectorServer) -> None:
-    """While one customer's lookup waits for a slow system, another customer's message goes through."""
-    connect(runtime, tmp_path, system, timeout=2.0, retries=0)
-    runtime.settings.connectors_bot_budget_seconds = 2.0
-    system.mode, system.slow_seconds = "slow", 1.5
+    """While one customer's lookup waits for a slow system, another customer's message is stored and answered:
+    it finishes while the lookup is still waiting."""
+    connect(runtime, tmp_path, system, timeout=6.0, retries=0)
+    runtime.settings.connectors_bot_budget_seconds = 6.0
+    say(runtime, "How do I change my card PIN?", ref="c-warm")  # first-use costs paid before the race
+    system.mode, system.slow_seconds = "slow", 4.0
     slow: list[IntakeOutcome] = []
     worker = threading.Thread(target=lambda: slow.append(say(runtime, "where is my order 123456", ref="c-slow")))
     worker.start()
     deadline = time.monotonic() + 5
     while not system.seen() and time.monotonic() < deadline:
         time.sleep(0.02)
-    started = time.monotonic()
     other = say(runtime, "How do I change my card PIN?", ref="c-other")
-    took = time.monotonic() - started
-    worker.join(10)
-    assert other.message_id and took < 1.2, took
+    still_waiting = worker.is_alive()
+    worker.join(15)
+    with runtime.session_factory() as s:
+        assert s.get(Message, other.message_id) is not None
+    assert still_waiting, "the other message waited for the slow lookup"
     assert slow and slow[0].reply_text is not None and slow[0].reply_text.startswith("Your order 123456: shipped")
 
 

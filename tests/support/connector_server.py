@@ -29,7 +29,7 @@ PARCELS: dict[str, dict[str, Any]] = {
                                 "traces": [{"place": "上海转运中心", "time": "2026-12-01 08:30"}]}},
 }
 CUSTOMERS: dict[str, dict[str, Any]] = {
-    "C-CRM-1": {"data": {"name": "王小明", "level": "gold", "id_number": "110101199003071234"}},
+    "C-CRM-1": {"data": {"name": "王小明", "level": "GOLD", "id_number": "110101199003071234"}},
 }
 
 
@@ -143,6 +143,7 @@ connectors:
           complaint: flags.complaint
           complaint_level: flags.level
           case_number: last_case
+    tiers: {{GOLD: gold, VIP: private}}
   - name: shop
     kind: orders
     enabled: {str(orders).lower()}

@@ -43,8 +43,8 @@ def test_connectors_test_file_loads_each_kind(tmp_path: Path) -> None:
      "must contain {order_number}"),
     ("          status: {path: order.status}\n", "", "updated_at: {path: order.updated_at}",
      "connectors[1].operations.status.fields", "map the field 'status'"),
-    ("timeout_seconds: 0.5\n    retries: 1\n    breaker: {failures: 3, window_seconds: 60, cooldown_seconds: 30}\n"
-     "    operations:\n      status:\n        url: /orders", "timeout_seconds: 0.5\n    retries: 9\n    breaker: "
+    ("timeout_seconds: 2.0\n    retries: 1\n    breaker: {failures: 3, window_seconds: 60, cooldown_seconds: 30}\n"
+     "    operations:\n      status:\n        url: /orders", "timeout_seconds: 2.0\n    retries: 9\n    breaker: "
      "{failures: 3, window_seconds: 60, cooldown_seconds: 30}\n    operations:\n      status:\n        url: /orders",
      "retries: 9", "connectors[1].retries", "less than or equal to 3"),
     ("kind: orders", "kind: erp", "kind: erp", "connectors[1].kind", "'crm', 'orders' or 'logistics'"),
@@ -57,6 +57,7 @@ def test_connectors_test_file_loads_each_kind(tmp_path: Path) -> None:
      "connectors[0].operations.update.body", "unknown value 'mood'"),
     ("          tier: {path: data.level}", "          tier: {path: data.level}\n          id_number: {path: data.id}",
      "name: {path: data.name}", "connectors[0].operations.lookup_by_ref.fields", "a CRM lookup maps only"),
+    ("VIP: private", "VIP: diamond", "VIP: diamond", "connectors[0].tiers", "'diamond' is not a tier"),
 ])
 def test_connectors_file_mistake_names_file_line_and_field(tmp_path: Path, old: str, new: str, at: str,
                                                            field: str, words: str) -> None:

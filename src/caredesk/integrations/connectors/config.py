@@ -99,6 +99,19 @@ class ConnectorSpec(ConfigModel):
     operations: Operations
     # the system's status codes in words for the customer, e.g. SHIPPED: {zh: 已发货, en: shipped}
     labels: dict[StrictStr, dict[Literal["zh", "en"], StrictStr]] = Field(default_factory=dict)
+    # a CRM's customer levels as CareDesk's tiers, e.g. VIP: private (a level not listed is kept only when it is
+    # a CareDesk tier already)
+    tiers: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, tiers: dict[str, str]) -> dict[str, str]:
+        from caredesk.customers.tiers import CUSTOMER_TIERS
+
+        for level, tier in tiers.items():
+            if tier not in CUSTOMER_TIERS:
+                raise ValueError(f"{level}: {tier!r} is not a tier; one of {list(CUSTOMER_TIERS)}")
+        return tiers
 
     def operation(self, name: str) -> Operation | None:
         op = getattr(self.operations, name, None) if name in OPERATIONS[self.kind] else None

@@ -74,6 +74,7 @@ def do_enrich_customer(deps: CrmTaskDeps, customer_id: str) -> str:
         return "not_found"
     assert isinstance(result, Found)
     tier, name = result.fields.get("tier"), result.fields.get("name")
+    tier = spec.tiers.get(tier, tier) if isinstance(tier, str) else tier
     if tier is not None and tier not in CUSTOMER_TIERS:
         log.warning("CRM %s: tier %r is not one of %s; kept the customer's own", spec.name, tier, CUSTOMER_TIERS)
         tier = None
