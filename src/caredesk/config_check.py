@@ -17,6 +17,7 @@ from caredesk.demo.loader import load_org_file
 from caredesk.demo.org_file import OrgFile
 from caredesk.emergency.topics import load_topics
 from caredesk.errors import InvalidConfig
+from caredesk.integrations.connectors.config import load_connectors
 from caredesk.profiles.sources import load_sources
 from caredesk.settings import Settings
 from caredesk.sla.policy import load_sla_config
@@ -38,6 +39,7 @@ _BY_NAME: dict[str, Callable[[Path], object]] = {
     "topics.yaml": load_topics,
     "thresholds.yaml": load_thresholds,
     "sources.yaml": load_sources,
+    "connectors.yaml": load_connectors,
 }
 
 
@@ -66,11 +68,13 @@ def files_in_use(settings: Settings) -> list[tuple[str, Loader]]:
         ("skills.yaml", load_skill_lexicon),
         ("outgoing_rules.yaml", lambda: load_rules(default_rules_path(), "outgoing_rules.yaml")),
         ("emergency/topics.yaml", load_topics), *_triage_lexicons(), ("demo/bank.yaml", load_org_file),
-        ("analytics/thresholds.yaml", load_thresholds), ("customers/sources.yaml", load_sources)]
+        ("analytics/thresholds.yaml", load_thresholds), ("customers/sources.yaml", load_sources),
+        ("integrations/connectors.yaml", load_connectors)]
     for path, load in ((settings.sla_file, load_sla_config), (settings.alarm_strategy_file, load_strategy),
                        (settings.outgoing_rules_path, load_rules),
                        (settings.analytics_thresholds_file, load_thresholds),
-                       (settings.customer_sources_file, load_sources)):
+                       (settings.customer_sources_file, load_sources),
+                       (settings.connectors_file, load_connectors)):
         if path is not None:
             checks.append((str(path), partial(load, path)))
     return checks

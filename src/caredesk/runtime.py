@@ -26,6 +26,7 @@ from caredesk.emergency.actions import EmergencyPlan
 from caredesk.errors import Unavailable
 from caredesk.events import Subscribers
 from caredesk.intake.decision import DecisionPolicy
+from caredesk.integrations.connectors.client import Connectors
 from caredesk.knowledge.queries import load_published, published_signature
 from caredesk.knowledge.store import IndexedEntry, KnowledgeStore
 from caredesk.notify.email import SmtpSender
@@ -69,6 +70,7 @@ class Runtime:
     subscribers: Subscribers = field(default_factory=Subscribers)  # who hears the outbox's events (bootstrap)
     customer_sources: SourcesFile = field(default_factory=load_sources)  # outside sources, CRM import columns
     channels: Senders = field(default_factory=Senders)  # who delivers replies and notices, by channel
+    connectors: Connectors = field(default_factory=Connectors.none)  # CRM, orders, logistics (set by their wiring)
     model_check_seconds: float = 30.0  # how often a process looks for a model promoted by another one
     _pipeline: TriagePipeline | None = None
     _model_checked_at: float = 0.0

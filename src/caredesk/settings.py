@@ -191,6 +191,14 @@ class Settings(BaseSettings):
     livechat_keepalive_seconds: float = Field(15.0, gt=0)
     livechat_state_seconds: float = Field(10.0, gt=0)
 
+    # --- integrations.connectors ---
+    # The CRM, order and logistics connectors (integrations/connectors/config.py): a YAML file; None = the built-in
+    # integrations/connectors.yaml (its examples are disabled: no connector, today's behaviour).
+    connectors_file: Path | None = None
+    # How long the bot waits for a live order or parcel status, retries included, before it says "we'll follow
+    # up" and opens a work order (the lookup runs before intake's transaction: no lock is held meanwhile).
+    connectors_bot_budget_seconds: float = Field(3.0, gt=0, le=10)
+
     @property
     def uses_default_secret(self) -> bool:
         return self.secret_key == DEFAULT_SECRET and self.environment != "test"

@@ -15,6 +15,7 @@ from caredesk.cli.alarms import alarms_app
 from caredesk.cli.analytics import analytics_app
 from caredesk.cli.audit import audit_app
 from caredesk.cli.config import config_app
+from caredesk.cli.connectors import connectors_app
 from caredesk.cli.customers import customers_app
 from caredesk.cli.evaluate import eval_command
 from caredesk.cli.forecast import forecast_command
@@ -51,6 +52,7 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(import_app, name="import")
 app.add_typer(customers_app, name="customers")
 app.add_typer(profiles_app, name="profiles")
+app.add_typer(connectors_app, name="connectors")
 
 
 def fail(message: str) -> NoReturn:

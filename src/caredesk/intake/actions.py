@@ -35,6 +35,7 @@ from caredesk.intake.deps import IntakeDeps
 from caredesk.intake.events import MessageReceived
 from caredesk.intake.profile_use import with_greeting, without_answered_question
 from caredesk.intake.replies import acknowledgement, emergency_reply, work_order_reply
+from caredesk.integrations.connectors.answers import live_lookup
 from caredesk.knowledge.match import KbMatch
 from caredesk.observability.metrics import metrics
 from caredesk.sla.tracking import minutes_to_first_response
@@ -299,6 +300,9 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: InTransac
     # the meeting room and the monitoring snapshot may come from other systems: asked before any lock is held;
     # a conversation whose emergency meeting is still running joins it instead of calling everyone again
     prepared = prepare_emergency(rt.emergency, doc) if emergency and running is None else None
+    # an order's or a parcel's live status, when a connector can give it: also asked before any lock is held
+    lookup = None if emergency else live_lookup(rt.connectors, cmd.text, now=rt.clock.now(),
+                                                budget=rt.settings.connectors_bot_budget_seconds)
     with rt.uow() as uow:
         s = uow.session
         now = rt.clock.now()
@@ -361,6 +365,10 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: InTransac
                 reply_text = acknowledgement("out_of_scope", doc.language)
             elif decision.kind == DecisionKind.ANSWER and decision.match:
                 reply_text = decision.match.answer
+            if lookup is not None and resolved is None and decision.kind != DecisionKind.HANDOFF:
+                decision, reply_text, options = lookup.decision, lookup.reply(doc.language), ()
+            else:
+                lookup = None
             outgoing = rt.outgoing.check(reply_text) if reply_text is not None else None
             if outgoing is not None and outgoing.blocked:  # not sent: a person takes the message, with the reason
                 decision = Decision(DecisionKind.WORK_ORDER, f"outgoing compliance blocked the reply: "
@@ -371,6 +379,8 @@ def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: InTransac
                 order = _work_order_for(rt, s, conversation, customer, message, doc, decision, now)
                 work_order_id, case_number = order.id, order.number
                 reply_text = work_order_reply(decision, doc.language, case_number)
+                if lookup is not None and lookup.failed:  # the failure on the order's timeline; "we'll follow up"
+                    reply_text = lookup.follow_up(s, order, doc.language, now=now)
         if reply_text is not None:
             reply_text = with_greeting(s, reply_text, identified=cmd.identified, customer_id=customer.id,
                                        new_conversation=cmd.conversation_id is None, conversation_id=conversation.id,

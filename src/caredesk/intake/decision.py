@@ -27,7 +27,7 @@ class DecisionKind(StrEnum):
 # `Decision.reason` stays what the API and the stored triage say).
 REASON_CODES = ("hard_rule", "urgency_met", "urgency_held", "handoff", "out_of_scope", "no_entry",
                 "below_threshold", "clarify", "kb_match", "clarified", "joins_meeting", "compliance_blocked",
-                "emergency_advice", "known_product")
+                "emergency_advice", "known_product", "live_status", "lookup_failed")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from caredesk.clock import Clock
 from caredesk.compliance.outgoing import OutgoingChecker
 from caredesk.emergency.actions import EmergencyPlan
 from caredesk.intake.decision import DecisionPolicy
+from caredesk.integrations.connectors.client import Connectors
 from caredesk.settings import Settings
 from caredesk.sla.policy import SlaConfig
 from caredesk.storage.unit_of_work import UnitOfWork
@@ -58,3 +59,5 @@ class IntakeDeps(Protocol):
     def alarm_strategy(self) -> AlarmStrategy: ...
     @property
     def channels(self) -> Senders: ...  # a reply that goes back by the customer's channel
+    @property
+    def connectors(self) -> Connectors: ...  # live order and parcel status (asked before the write transaction)

@@ -56,6 +56,9 @@ def configure_logging(fmt: Literal["text", "json"], level: int = logging.INFO) -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs each request's full URL at INFO: an outside system's URL carries a customer's reference, phone or
+    # order number (profile sources, connectors), so only its warnings are kept
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
     if fmt == "json":
         for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access"):
             logger = logging.getLogger(name)

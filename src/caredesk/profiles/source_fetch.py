@@ -8,16 +8,13 @@ URL (which carries the customer's reference) and the response body are not repea
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import httpx
 from sqlalchemy import delete, select
@@ -25,28 +22,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caredesk.clock import Clock
-from caredesk.profiles.sources import (
-    CRM_IMPORT,
-    BasicAuth,
-    BearerAuth,
-    HeaderAuth,
-    HttpSource,
-    SourcesFile,
-    convert_value,
-    extract_path,
+from caredesk.integrations.http_json import (
+    MAX_RESPONSE_BYTES,
+    HttpJsonError,
+    auth_headers,
+    failure_reason,
+    fill_url,
+    map_fields,
+    request_json,
 )
+from caredesk.profiles.sources import CRM_IMPORT, HttpSource, SourcesFile
 from caredesk.storage.orm import Customer, CustomerSourceRecord
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["MAX_RESPONSE_BYTES", "FetchResult", "SourceFetchDeps", "build_request", "do_store_results",
-           "fetch_source", "map_response", "refresh_customer_sources"]
+__all__ = ["MAX_RESPONSE_BYTES", "FetchError", "FetchResult", "SourceFetchDeps", "build_request",
+           "do_store_results", "fetch_source", "map_response", "refresh_customer_sources"]
 
 log = logging.getLogger(__name__)
-MAX_RESPONSE_BYTES = 1 << 20  # a customer's record is small; a larger answer is a misconfigured URL
-
-
-class FetchError(Exception):
-    """Why a fetch failed, in words safe to store and log (no customer data)."""
+FetchError = HttpJsonError  # why a fetch failed, in words safe to store and log (no customer data)
 
 
 @dataclass(frozen=True)
@@ -56,86 +49,38 @@ class FetchResult:
     error: str | None = None
 
 
-def _env(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name)
-    if not value:
-        raise FetchError(f"environment variable {name} is not set")
-    return value
-
-
 def build_request(source: HttpSource, *, customer_ref: str, customer_id: str, environ: Mapping[str, str]
                   ) -> tuple[str, dict[str, str], tuple[str, str] | None]:
     """(URL, headers, basic credentials) for one customer; the placeholders' values are URL-encoded."""
-    url = source.url.format(customer_ref=quote(customer_ref, safe=""), customer_id=quote(customer_id, safe=""))
-    if source.base_url_env is not None:
-        base = _env(environ, source.base_url_env).rstrip("/")
-        if not base.startswith(("http://", "https://")):
-            raise FetchError(f"{source.base_url_env} is not an http:// or https:// address")
-        url = base + url
-    headers = {"Accept": "application/json", "User-Agent": "CareDesk profile sources"}
-    basic = None
-    auth = source.auth
-    if isinstance(auth, BearerAuth):
-        headers["Authorization"] = f"Bearer {_env(environ, auth.token_env)}"
-    elif isinstance(auth, BasicAuth):
-        basic = (_env(environ, auth.username_env), _env(environ, auth.password_env))
-    elif isinstance(auth, HeaderAuth):
-        headers[auth.header] = _env(environ, auth.value_env)
-    return url, headers, basic
+    url = fill_url(source.url, {"customer_ref": customer_ref, "customer_id": customer_id},
+                   base_url_env=source.base_url_env, environ=environ)
+    headers, basic = auth_headers(source.auth, environ)
+    return url, {"Accept": "application/json", **headers}, basic
 
 
 def map_response(source: HttpSource, data: Any) -> dict[str, Any]:
-    """The mapped fields of a response, each converted to its type (a missing one is None); everything else in
-    the response is dropped here. A field of the wrong type fails the fetch: the source broke its contract."""
-    out: dict[str, Any] = {}
-    for name, spec in source.fields.items():
-        try:
-            out[name] = convert_value(extract_path(data, spec.steps), spec.type)
-        except ValueError as exc:
-            raise FetchError(f"field {name} ({spec.path}): {exc}") from None
-    return out
-
-
-def _read(response: httpx.Response, deadline: float) -> bytes:
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > MAX_RESPONSE_BYTES:
-            raise FetchError(f"response larger than {MAX_RESPONSE_BYTES // 1024} KiB")
-        if time.monotonic() > deadline:
-            raise httpx.ReadTimeout("deadline")
-    return bytes(body)
+    """The mapped fields of a response, each converted to its type; everything else is dropped here."""
+    return map_fields(source.fields, data)
 
 
 def fetch_source(source: HttpSource, *, customer_ref: str, customer_id: str,
                  environ: Mapping[str, str] | None = None) -> FetchResult:
     """One GET within the source's timeout (connecting and reading together); never raises."""
     timeout = source.timeout_seconds
+    bodiless = frozenset({404}) if source.not_found == "empty" else frozenset()
     try:
         url, headers, basic = build_request(source, customer_ref=customer_ref, customer_id=customer_id,
                                             environ=os.environ if environ is None else environ)
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False) as client, \
-                client.stream("GET", url, headers=headers, auth=basic) as response:
-            if response.status_code == 404 and source.not_found == "empty":
-                return FetchResult(source.name, dict.fromkeys(source.fields))
-            if response.status_code != 200:
-                redirect = " (redirects are not followed)" if response.is_redirect else ""
-                raise FetchError(f"HTTP {response.status_code}{redirect}")
-            body = _read(response, deadline)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise FetchError("the response is not JSON") from None
-        return FetchResult(source.name, map_response(source, data))
-    except FetchError as exc:
-        reason = str(exc)
-    except httpx.TimeoutException:
-        reason = f"no answer within {timeout:g} s"
-    except httpx.HTTPError as exc:  # connection refused, DNS, TLS, protocol: the type says which, not the URL
-        reason = f"cannot reach the source ({type(exc).__name__})"
-    except (httpx.InvalidURL, ValueError) as exc:  # e.g. a base URL variable or a token httpx cannot send
-        reason = f"cannot build the request ({type(exc).__name__})"
+        answer = request_json("GET", url, headers=headers, basic=basic, timeout=timeout, bodiless=bodiless,
+                              user_agent="CareDesk profile sources")
+        if answer.status == 404:
+            return FetchResult(source.name, dict.fromkeys(source.fields))
+        if answer.data is None:
+            raise HttpJsonError("the response is not JSON")
+        return FetchResult(source.name, map_response(source, answer.data))
+    except (HttpJsonError, httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a token httpx
+        # cannot send
+        reason = failure_reason(exc, timeout, what="the source")
     log.warning("customer source %s failed: %s", source.name, reason)
     return FetchResult(source.name, None, reason[:500])
 

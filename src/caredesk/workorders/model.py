@@ -75,7 +75,7 @@ PRIORITY_REASONS = ("urgency", "tier", "emotion", "value", "loyalty", "vip_emoti
 # The stable codes of the notes the system writes on an order's timeline (`data.note_code`, with
 # `data.note_params`); the English note stays as written and the pages translate the code.
 NOTE_CODES = ("emergency_unconfirmed", "handoff_requested", "reopened_by_customer", "emergency_started",
-              "merged_into", "vip_emotion_lead_told")
+              "merged_into", "vip_emotion_lead_told", "lookup_failed")
 UNCONFIRMED_REASON = "urgent, unconfirmed: a lead confirms the emergency"
 EMERGENCY_REASON = "emergency response started"
 _URGENCY_WEIGHT = {"urgent": 3, "attention": 2, "general": 1}
