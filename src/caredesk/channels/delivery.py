@@ -31,6 +31,9 @@ def queue_delivery(session: Session, events: EventRecorder, message: Message, co
     None when the channel has no sender (the message stays in the conversation, as for the API)."""
     if conversation.channel not in senders:
         return None
+    # the message (and a new conversation) go in first: the unit of work orders inserts by relationships,
+    # and the delivery has none to them, so one flush of all three may insert the delivery first
+    session.flush()
     delivery = MessageDelivery(message_id=message.id, conversation_id=conversation.id, channel=conversation.channel,
                                kind=kind, status="pending", attempts=0, created_at=now)
     session.add(delivery)
