@@ -154,3 +154,18 @@ def test_call_speech_engine_that_cannot_load_is_a_clear_503(
         answer = client.post("/api/v1/calls", json=call("3001", "", segments=[]))
         assert answer.status_code == 503 and answer.json()["code"] == "speech_engine_unavailable"
         assert "CAREDESK_CALLS_SPEECH_ENGINE" in answer.json()["message"]
+
+
+def test_call_long_customer_side_is_cut_at_a_turn_and_replayed_the_same(
+        db_url: str, tmp_path: Path, mailbox: Mailbox, pipeline: TriagePipeline) -> None:
+    with calls_app(db_url, tmp_path, mailbox, pipeline, max_message_chars=30) as (rt, client):
+        payload = call("c-4001", "我想查询一下我的信用卡本月账单金额", segments=[
+            {"speaker": "customer", "start_ms": 0, "end_ms": 1000, "text": "我想查询一下我的信用卡本月账单金额"},
+            {"speaker": "customer", "start_ms": 2000, "end_ms": 3000, "text": "还有上个月的分期手续费为什么这么高呢"}])
+        first = client.post("/api/v1/calls", json=payload)
+        assert first.status_code == 201 and first.json()["truncated"] is True
+        with rt.session_factory() as s:
+            message = s.get(Message, first.json()["customer_message_id"])
+            assert message is not None and message.text == "我想查询一下我的信用卡本月账单金额"
+        again = client.post("/api/v1/calls", json=payload)
+        assert again.status_code == 200 and again.json() == first.json()

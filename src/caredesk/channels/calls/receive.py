@@ -84,6 +84,7 @@ class _CallClaim:
         s.add(PhoneCall(call_id=call.call_id, conversation_id=result.conversation_id, message_id=result.message_id,
                         recording_ref=call.recording_ref, started_at=call.started_at, ended_at=ended_at(call),
                         language=call.language, segments=len(call.segments), transcript_source=self.source,
+                        truncated=self.truncated,
                         created_at=_result_time(s, result.message_id)))
 
 
@@ -105,7 +106,8 @@ def _replay(s: Session, row: PhoneCall) -> CallOutcome:
     order = s.get(WorkOrder, order_id) if order_id else None
     return CallOutcome(row.call_id, row.conversation_id, row.message_id, agents, reply,
                        triage.decision_kind if triage else "unknown", order_id, order.number if order else None,
-                       triage.meeting_id if triage else None, row.transcript_source, False, replayed=True)
+                       triage.meeting_id if triage else None, row.transcript_source, row.truncated,
+                       replayed=True)
 
 
 def _found(rt: IntakeDeps, call_id: str) -> CallOutcome | None:

@@ -26,23 +26,25 @@ __all__ = ["CallIn", "router"]
 router = APIRouter(tags=["calls"])
 MAX_BODY = 2 * 1024 * 1024
 MAX_SEGMENTS = 5000
+DAY_MS = 24 * 3600 * 1000  # no call is longer; bounds the times computed from the offsets
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL cannot store NUL: refused here, before any row is written
 
 
 class SegmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     speaker: Literal["customer", "agent"]
-    start_ms: int = Field(ge=0)
-    end_ms: int = Field(ge=0)
-    text: str = Field(max_length=5000)
+    start_ms: int = Field(ge=0, le=DAY_MS)
+    end_ms: int = Field(ge=0, le=DAY_MS)
+    text: str = Field(max_length=5000, pattern=NO_NUL)
 
 
 class CallIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     call_id: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")
     customer_ref: str | None = Field(None, pattern=CUSTOMER_REF_PATTERN)
-    caller: str | None = Field(None, max_length=32, description="the caller's phone number")
+    caller: str | None = Field(None, max_length=32, pattern=NO_NUL, description="the caller's phone number")
     started_at: datetime
-    recording_ref: str | None = Field(None, max_length=500)
+    recording_ref: str | None = Field(None, max_length=500, pattern=NO_NUL)
     segments: list[SegmentIn] = Field(default_factory=list, max_length=MAX_SEGMENTS)
     language: Literal["zh", "en"] | None = None
 
@@ -51,7 +53,26 @@ class CallIn(BaseModel):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("started_at needs a UTC offset")
+        if not 2000 <= value.year <= 2999:
+            raise ValueError("started_at is not a plausible time")
         return value
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """The body's JSON Schema with its `$defs` written in place (an OpenAPI requestBody cannot point there)."""
+    defs = schema.pop("$defs", {})
+
+    def expand(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return expand(defs[ref.removeprefix("#/$defs/")])
+            return {k: expand(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [expand(v) for v in node]
+        return node
+
+    return dict(expand(schema))
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -91,8 +112,9 @@ def _body_json(outcome: CallOutcome) -> dict[str, Any]:
 
 
 @router.post("/api/v1/calls", status_code=201, openapi_extra={"requestBody": {
-    "required": True, "content": {"application/json": {"schema": CallIn.model_json_schema()}}}},
-             responses={200: {"description": "the call was taken before: its first result"}})
+    "required": True, "content": {"application/json": {"schema": _inline(CallIn.model_json_schema())}}}},
+             responses={200: {"description": "the call was taken before: its first result, with the header "
+                                             "`Idempotency-Replayed: true`"}})
 async def post_call(request: Request, rt: RuntimeDep,
                     caller: Annotated[Caller, Depends(require("message.post"))]) -> Any:
     body = await request.body()

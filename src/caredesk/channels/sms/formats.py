@@ -60,6 +60,8 @@ def _str(item: dict[str, Any], key: str, *, required: bool = True, max_len: int 
         raise InvalidSmsPayload(f"{key} must be a string", field=key, problem="type")
     if len(value) > max_len:
         raise InvalidSmsPayload(f"{key} is longer than {max_len} characters", field=key, problem="too_long")
+    if "\x00" in value:  # PostgreSQL cannot store it: refused before any row is written
+        raise InvalidSmsPayload(f"{key} holds a NUL character", field=key, problem="nul")
     return value
 
 

@@ -23,6 +23,11 @@ __all__ = ["MAX_BODY", "router"]
 router = APIRouter(tags=["channels: sms"])
 MAX_BODY = 256 * 1024  # a few hundred pushed items at most
 _ALIYUN_OK = {"code": 0, "msg": "成功"}
+_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "invalid_sms_payload: not the documented JSON (nothing stored)", **_ERROR},
+    403: {"description": "sms_signature_refused: missing, forged or stale signature or token", **_ERROR},
+    413: {"description": "payload_too_large", **_ERROR}}
 
 
 async def _body(request: Request) -> bytes:
@@ -47,21 +52,21 @@ async def _generic_body(request: Request, rt: Runtime) -> bytes:
     return body
 
 
-@router.post("/channels/sms/inbound")
+@router.post("/channels/sms/inbound", responses=_REFUSALS)
 async def sms_inbound(request: Request, rt: RuntimeDep) -> dict[str, Any]:
     sms = generic_inbound(await _generic_body(request, rt), max_chars=rt.settings.max_message_chars)
     taken = await run_in_threadpool(do_receive_sms, rt, sms)
     return {"status": taken.status, "conversation_id": taken.conversation_id, "message_id": taken.message_id}
 
 
-@router.post("/channels/sms/receipts")
+@router.post("/channels/sms/receipts", responses=_REFUSALS)
 async def sms_receipts(request: Request, rt: RuntimeDep) -> dict[str, Any]:
     receipt = generic_receipt(await _generic_body(request, rt))
     done = await run_in_threadpool(do_record_receipts, rt, [receipt])
     return {"updated": done.updated, "unknown": done.unknown}
 
 
-@router.post("/channels/sms/aliyun/inbound")
+@router.post("/channels/sms/aliyun/inbound", responses=_REFUSALS)
 async def aliyun_inbound(request: Request, rt: RuntimeDep, token: str | None = None) -> dict[str, Any]:
     check_token(token, rt.settings.sms_aliyun_callback_token)
     for sms in aliyun_uplink(await _body(request), max_chars=rt.settings.max_message_chars):
@@ -69,7 +74,7 @@ async def aliyun_inbound(request: Request, rt: RuntimeDep, token: str | None = N
     return _ALIYUN_OK
 
 
-@router.post("/channels/sms/aliyun/receipts")
+@router.post("/channels/sms/aliyun/receipts", responses=_REFUSALS)
 async def aliyun_reports(request: Request, rt: RuntimeDep, token: str | None = None) -> dict[str, Any]:
     check_token(token, rt.settings.sms_aliyun_callback_token)
     await run_in_threadpool(do_record_receipts, rt, aliyun_receipts(await _body(request)))

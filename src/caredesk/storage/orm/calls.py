@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caredesk.storage.orm.base import Base, UTCDateTime, created_column, id_column
@@ -24,6 +24,7 @@ class PhoneCall(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     segments: Mapped[int] = mapped_column(Integer)
     transcript_source: Mapped[str] = mapped_column(String(16))  # request | engine
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)  # later customer turns left out of the message
     created_at: Mapped[datetime] = created_column()
 
 

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column('language', sa.String(length=8), nullable=True),
         sa.Column('segments', sa.Integer(), nullable=False),
         sa.Column('transcript_source', sa.String(length=16), nullable=False),
+        sa.Column('truncated', sa.Boolean(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['conversation_id'], ['conversation.id'],
                                 name='fk_phone_call_conversation_id_conversation', ondelete='CASCADE'),
