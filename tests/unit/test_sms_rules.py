@@ -116,13 +116,14 @@ def test_generic_bodies_parse_or_are_refused_with_a_reason() -> None:
     assert (sms.external_id, sms.phone, sms.to, sms.text) == ("generic:g-1", "+8613800000000", "95588", "查余额")
     assert sms.received_at == datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
     problems = []
-    for body in (b"not json", b"[]", b'{"from": "138", "text": "x", "id": "1"}', b'{"from": "13800000000", "id": "1"}',
+    for body in (b"not json", b"[" * 20_000 + b"]" * 20_000, b"[]", b'{"from": "138", "text": "x", "id": "1"}',
+                 b'{"from": "13800000000", "id": "1"}',
                  b'{"from": "13800000000", "text": "x", "id": "1", "received_at": "yesterday"}',
                  json.dumps({"from": "13800000000", "text": "x" * 101, "id": "1"}).encode()):
         with pytest.raises(InvalidSmsPayload) as refused:
             generic_inbound(body, max_chars=100)
         problems.append(refused.value.details.get("problem"))
-    assert problems == ["not_json", "not_object", "not_a_phone", "missing", "time", "too_long"]
+    assert problems == ["not_json", "not_json", "not_object", "not_a_phone", "missing", "time", "too_long"]
     receipt = generic_receipt(b'{"id": "gw-1", "status": "failed", "error": "UNDELIV"}')
     assert (receipt.external_id, receipt.delivered, receipt.error) == ("gw-1", False, "UNDELIV")
     with pytest.raises(InvalidSmsPayload):

@@ -83,7 +83,7 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
 def _transcript(body: bytes) -> CallTranscript:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         raise InvalidCall("the body is not JSON", problem="not_json") from None
     try:
         call = CallIn.model_validate(data)

@@ -44,7 +44,7 @@ class Receipt:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than the stack
         raise InvalidSmsPayload("the body is not JSON", problem="not_json") from None
 
 
