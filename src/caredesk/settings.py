@@ -199,6 +199,28 @@ class Settings(BaseSettings):
     # up" and opens a work order (the lookup runs before intake's transaction: no lock is held meanwhile).
     connectors_bot_budget_seconds: float = Field(3.0, gt=0, le=10)
 
+    # --- channels.sms ---
+    # Customer SMS in and out (docs/channels-sms-calls.md). Inbound on our generic webhook: signed
+    # (X-CareDesk-Signature: t=UNIX,v1=HMAC-SHA256 over "t.body") with the secret, or a shared token.
+    sms_inbound_secret: str | None = None
+    sms_inbound_token: str | None = None
+    sms_signature_tolerance_seconds: int = Field(300, ge=10)
+    # Replies go by the generic gateway (CAREDESK_SMS_GATEWAY_URL, as alarm SMS) or by Aliyun SMS.
+    sms_provider: Literal["generic", "aliyun"] = "generic"
+    sms_reply_max_segments: int = Field(5, ge=1, le=10)  # a longer bot reply is cut to fit
+    sms_aliyun_access_key_id: str | None = None
+    sms_aliyun_access_key_secret: str | None = None
+    sms_aliyun_sign_name: str | None = None
+    sms_aliyun_template_code: str | None = None  # a template whose only variable carries the text
+    sms_aliyun_template_param: str = "content"
+    sms_aliyun_api_base: str = "https://dysmsapi.aliyuncs.com"
+    sms_aliyun_callback_token: str | None = None  # ?token= in the uplink and receipt push URLs
+
+    # --- channels.calls ---
+    # Speech recognition for calls that arrive without a transcript: "package.module:factory" (called with the
+    # settings, returns a SpeechEngine); None = transcripts only.
+    calls_speech_engine: str | None = None
+
     @property
     def uses_default_secret(self) -> bool:
         return self.secret_key == DEFAULT_SECRET and self.environment != "test"

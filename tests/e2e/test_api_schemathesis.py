@@ -33,6 +33,8 @@ INEXPRESSIBLE = {
     "GET /api/v1/analytics/forecast": "value is required unless dimension is all",
     "GET /api/v1/analytics/overview": "from before to; a calendar date (no 30 February)",
     "GET /api/v1/analytics/surges": "a calendar date (no 30 February)",
+    "POST /api/v1/calls": "customer_ref or caller; caller a phone number; a segment ends after it starts; "
+                          "a customer turn; segments unless a speech engine is configured",
 }
 
 

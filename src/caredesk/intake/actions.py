@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from caredesk.knowledge.retrieval import KnowledgeIndex
     from caredesk.settings import Settings
 
-__all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "InTransaction", "IncomingMessage", "IntakeOutcome",
-           "check_incoming", "do_receive_message", "knowledge_matches", "triage_row"]
+__all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "IncomingMessage", "IntakeOutcome", "MessageClaim", "check_incoming",
+           "do_receive_message", "knowledge_matches", "triage_row"]
 
 CHANNELS = frozenset({"web", "chat", "api", "email", "wechat", "wecom", "phone", "sms", "app"})
 CUSTOMER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
@@ -83,6 +83,14 @@ class IntakeOutcome:
     clarification: tuple[ClarifyOption, ...] = ()  # the options of a clarifying question
     outgoing: OutgoingCheck | None = None  # the compliance check of the reply (None: no reply was drafted)
     case_number: str | None = None  # the work order's number as the customer sees it (None: no order)
+
+
+class MessageClaim(Protocol):
+    """A hold taken first thing in the message's transaction and completed just before its commit: an
+    Idempotency-Key (intake/idempotency_store.KeyClaim), a provider's message id (channels' inbound keys)."""
+
+    def take(self, session: Session, *, now: datetime) -> None: ...
+    def keep(self, result: IntakeOutcome) -> object: ...
 
 
 def check_incoming(cmd: IncomingMessage, max_chars: int) -> None:
@@ -276,14 +284,7 @@ def _conversation_state(rt: IntakeDeps, conversation_id: str | None, now: dateti
     return [PriorTurn(u, e, int(level or 0), tuple(types or ())) for u, e, level, types in reversed(rows)], running
 
 
-class InTransaction(Protocol):
-    """A key taken in intake's own transaction: an Idempotency-Key (KeyClaim), a provider's message id."""
-
-    def take(self, session: Session, *, now: datetime) -> None: ...
-    def keep(self, result: IntakeOutcome) -> object: ...
-
-
-def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: InTransaction | None = None
+def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: MessageClaim | None = None
                        ) -> IntakeOutcome:
     """`claim` (a request with an Idempotency-Key: intake/idempotent.py; a channel's provider message id)
     takes the key first thing in the transaction and keeps the answer in it, so that a committed message

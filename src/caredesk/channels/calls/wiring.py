@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
+from caredesk.channels.calls.routes import router
 
 if TYPE_CHECKING:
     from caredesk.channels.outbound import ChannelSender
@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from caredesk.tasks.app import TaskQueue
 
 __all__ = ["register_tasks", "router", "senders", "subscribe"]
-
-router = APIRouter()
 
 
 def register_tasks(queue: TaskQueue) -> None:

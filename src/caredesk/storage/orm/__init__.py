@@ -6,6 +6,7 @@ from caredesk.storage.orm.analytics_surge import Surge
 from caredesk.storage.orm.analytics_threshold import ThresholdNotice, ThresholdState
 from caredesk.storage.orm.audit import AuditEntry, Notification
 from caredesk.storage.orm.base import Base
+from caredesk.storage.orm.calls import PhoneCall
 from caredesk.storage.orm.channels import ChannelContact, InboundKey, MessageDelivery
 from caredesk.storage.orm.conversations import (
     CUSTOMER_PII_FIELDS,
@@ -89,6 +90,7 @@ __all__ = [
     "OnCallEntry",
     "OrderHour",
     "OutboxEvent",
+    "PhoneCall",
     "ProfileTrainingRun",
     "SatisfactionSurvey",
     "SkillGroup",
