@@ -31,6 +31,7 @@ def queue_delivery(session: Session, events: EventRecorder, message: Message, co
     None when the channel has no sender (the message stays in the conversation, as for the API)."""
     if conversation.channel not in senders:
         return None
+    session.flush()  # the message and its conversation go in first: no relationship orders the inserts
     delivery = MessageDelivery(message_id=message.id, conversation_id=conversation.id, channel=conversation.channel,
                                kind=kind, status="pending", attempts=0, created_at=now)
     session.add(delivery)

@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -45,12 +45,11 @@ from caredesk.workorders.events import WorkOrderChanged
 from caredesk.workorders.lead_handoff import hand_over_conversation
 
 if TYPE_CHECKING:
-    from caredesk.intake.idempotency_store import KeyClaim
     from caredesk.knowledge.retrieval import KnowledgeIndex
     from caredesk.settings import Settings
 
-__all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "IncomingMessage", "IntakeOutcome", "check_incoming",
-           "do_receive_message", "knowledge_matches", "triage_row"]
+__all__ = ["CHANNELS", "CUSTOMER_REF_PATTERN", "InTransaction", "IncomingMessage", "IntakeOutcome",
+           "check_incoming", "do_receive_message", "knowledge_matches", "triage_row"]
 
 CHANNELS = frozenset({"web", "chat", "api", "email", "wechat", "phone", "sms", "app"})
 CUSTOMER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
@@ -83,6 +82,14 @@ class IntakeOutcome:
     clarification: tuple[ClarifyOption, ...] = ()  # the options of a clarifying question
     outgoing: OutgoingCheck | None = None  # the compliance check of the reply (None: no reply was drafted)
     case_number: str | None = None  # the work order's number as the customer sees it (None: no order)
+
+
+class InTransaction(Protocol):
+    """Work of the caller's in the message's own transaction: `take` first thing (an Idempotency-Key, a
+    provider's message id), `keep` just before the commit (the answer kept, the channel's own record)."""
+
+    def take(self, session: Session, *, now: datetime) -> None: ...
+    def keep(self, result: IntakeOutcome) -> object: ...
 
 
 def check_incoming(cmd: IncomingMessage, max_chars: int) -> None:
@@ -276,10 +283,11 @@ def _conversation_state(rt: IntakeDeps, conversation_id: str | None, now: dateti
     return [PriorTurn(u, e, int(level or 0), tuple(types or ())) for u, e, level, types in reversed(rows)], running
 
 
-def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: KeyClaim[IntakeOutcome] | None = None
+def do_receive_message(rt: IntakeDeps, cmd: IncomingMessage, *, claim: InTransaction | None = None
                        ) -> IntakeOutcome:
-    """`claim` (a request with an Idempotency-Key: intake/idempotent.py) takes the key first thing in the
-    transaction and keeps the answer in it, so that a committed message always has its key."""
+    """`claim` (a request with an Idempotency-Key: intake/idempotent.py; an e-mail's Message-ID:
+    channels/mail) takes the key first thing in the transaction and keeps the answer in it, so that a
+    committed message always has its key."""
     check_incoming(cmd, rt.settings.max_message_chars)
     history, running = _conversation_state(rt, cmd.conversation_id, rt.clock.now())
     started = time.perf_counter()
