@@ -4,6 +4,7 @@ attachments within their limits, hostile input refused with nothing stored, our 
 
 from __future__ import annotations
 
+import threading
 import time
 from email import header as email_header
 from email import message_from_bytes, policy
@@ -240,3 +241,32 @@ def test_a_staff_reply_to_an_emailed_order_goes_out_threaded(api: Any, demo_runt
     assert staff[0]["In-Reply-To"] == "<staff@customer.example>"
     assert make_header(staff[0]["Subject"]) == f"Re: 年费 [{order.number}]"
     assert staff[0]["Auto-Submitted"] is None  # a person wrote it
+
+
+def test_the_same_mail_from_two_sources_at_once_is_one_message(demo_runtime: Runtime) -> None:
+    """The gateway's retry and the IMAP watcher take the same mail in at the same moment: the Message-ID key,
+    taken first in intake's transaction, lets one through; the other answers with its ids."""
+    from caredesk.channels.mail.take_in import MailOutcome, do_take_in_mail
+
+    raw = raw_mail(body=COMPLAINT, message_id="<race@customer.example>")
+    results: list[MailOutcome] = []
+    errors: list[BaseException] = []
+    gate = threading.Barrier(2)
+
+    def take() -> None:
+        try:
+            gate.wait()
+            results.append(do_take_in_mail(demo_runtime, raw))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=take) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert errors == []
+    assert len({r.message_id for r in results}) == 1 and sorted(r.duplicate for r in results) == [False, True]
+    with demo_runtime.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(MailMessage)) == 1
+        assert s.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 1
