@@ -2,6 +2,7 @@
 
 CareDeskError
 ├── InvalidInput        400  invalid_input        (bad values the schema cannot catch)
+│   ├── InvalidEmail    400  invalid_email        (an inbound e-mail that cannot be read: `problem` says why)
 │   ├── InvalidFile     400  invalid_file         (CSV/flow/config files with line-level reasons)
 │   │   └── InvalidConfig 400 invalid_config    (a YAML configuration file: file, line, field path)
 │   └── InvalidIdempotencyKey 400 invalid_idempotency_key (empty, longer than 255, not printable ASCII)
@@ -30,6 +31,7 @@ __all__ = [
     "IdempotencyKeyInProgress",
     "IdempotencyKeyReused",
     "InvalidConfig",
+    "InvalidEmail",
     "InvalidFile",
     "InvalidIdempotencyKey",
     "InvalidInput",
@@ -68,6 +70,12 @@ class ComplianceBlocked(InvalidInput):
     """An outgoing reply that the compliance rules do not let through (the reasons are in the details)."""
 
     code = "compliance_blocked"
+
+
+class InvalidEmail(InvalidInput):
+    """An inbound e-mail refused whole (no sender, no text, an unknown charset): `details.problem` says which."""
+
+    code = "invalid_email"
 
 
 class InvalidFile(InvalidInput):

@@ -252,3 +252,28 @@ class Settings(BaseSettings):
         if self.notice_claim_seconds >= self.outbox_task_lease_seconds:
             raise ValueError("CAREDESK_NOTICE_CLAIM_SECONDS must be shorter than CAREDESK_OUTBOX_TASK_LEASE_SECONDS")
         return self
+
+    # --- channels.mail ---
+    # E-mail in (docs/channels-email.md): the IMAP mailbox `caredesk mail watch` reads (IDLE, or a poll every
+    # mail_imap_poll_seconds where the server has no IDLE); processed mails are moved to mail_imap_done_folder,
+    # mails refused whole (unreadable, too large) to mail_imap_refused_folder, so that nothing is taken twice or lost.
+    mail_imap_host: str = ""
+    mail_imap_port: int = 993
+    mail_imap_ssl: bool = True
+    mail_imap_user: str = ""
+    mail_imap_password: str = ""
+    mail_imap_folder: str = "INBOX"
+    mail_imap_done_folder: str = "CareDesk-Done"
+    mail_imap_refused_folder: str = "CareDesk-Refused"
+    mail_imap_idle_seconds: int = Field(300, ge=5, le=1680)  # re-issue IDLE well within the 29-minute limit
+    mail_imap_poll_seconds: int = Field(60, ge=1)
+    # One raw message, through POST /channels/email/inbound or from IMAP: larger ones are refused (413 / the
+    # refused folder). Attachments over the size, of a type not listed, or past the count are not kept (noted).
+    mail_max_message_bytes: int = Field(25_000_000, ge=10_000)
+    mail_attachment_max_bytes: int = Field(10_000_000, ge=0)
+    mail_attachment_max_count: int = Field(10, ge=0)
+    mail_attachment_types: list[str] = Field(default_factory=lambda: [
+        "application/pdf", "image/jpeg", "image/png", "image/gif", "image/webp", "text/plain", "text/csv",
+        "application/msword", "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])

@@ -20,6 +20,7 @@ from caredesk.cli.customers import customers_app
 from caredesk.cli.evaluate import eval_command
 from caredesk.cli.forecast import forecast_command
 from caredesk.cli.imports import import_app
+from caredesk.cli.mail import mail_app
 from caredesk.cli.outbox import outbox_app
 from caredesk.cli.profiles import profiles_app
 from caredesk.cli.staff import staff_app
@@ -53,6 +54,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(customers_app, name="customers")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(mail_app, name="mail")
 
 
 def fail(message: str) -> NoReturn:

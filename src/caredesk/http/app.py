@@ -69,7 +69,8 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=rt.settings.secret_key, session_cookie=SESSION_COOKIE,
                        max_age=rt.settings.session_max_age_seconds, same_site="lax", https_only=https)
     app.add_middleware(BodySizeLimit, max_bytes=rt.settings.max_body_bytes,
-                       uploads={"/api/v1/knowledge/import": rt.settings.max_upload_bytes})
+                       uploads={"/api/v1/knowledge/import": rt.settings.max_upload_bytes,
+                                "/channels/email/inbound": rt.settings.mail_max_message_bytes})
     app.add_middleware(SecurityHeaders, https=https)
     # outermost: the request id and the metrics see every answer, refusals by the layers inside included
     app.add_middleware(RequestObservation, access_log=rt.settings.log_format == "json")

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.channels.delivery import queue_delivery
+from caredesk.channels.mail.thread import reply_thread, thread_headers
 from caredesk.channels.outbound import Senders
 from caredesk.clock import Clock
 from caredesk.notify.email import SmtpSender, tag_notice
@@ -152,6 +153,9 @@ def send_reply_email(order_id: str, message_id: str, outbox_id: int | None = Non
         msg["To"] = customer.email
         msg["Subject"] = f"[{order.number}] " + ("关于您的来信" if order.language != "en" else "About your request")
         msg["Message-ID"] = f"<reply-{message.id}@{rt.mailer.sender_address.partition('@')[2] or 'caredesk'}>"
+        thread = reply_thread(s, order.conversation_id) if order.conversation_id else None
+        if thread is not None:  # the customer e-mailed: the reply goes under their last mail
+            thread_headers(msg, thread, case_number=order.number, language=order.language)
         msg.set_content(message.text + "\n")
         return Claimed(msg)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
+from caredesk.channels.mail.routes import router
 
 if TYPE_CHECKING:
     from caredesk.channels.outbound import ChannelSender
@@ -15,11 +15,10 @@ if TYPE_CHECKING:
 
 __all__ = ["register_tasks", "router", "senders", "subscribe"]
 
-router = APIRouter()
-
 
 def register_tasks(queue: TaskQueue) -> None:
-    """Queue names are stored with queued tasks: never rename one."""
+    """Queue names are stored with queued tasks: never rename one. (The IMAP watcher is a process of its own:
+    `caredesk mail watch`.)"""
 
 
 def subscribe(rt: Runtime) -> None:
@@ -27,5 +26,7 @@ def subscribe(rt: Runtime) -> None:
 
 
 def senders(settings: Settings) -> dict[str, ChannelSender]:
-    """channel -> sender, for the channels this package delivers to."""
-    return {}
+    """The bot's replies (and notices) to e-mailed conversations, threaded (sender.py)."""
+    from caredesk.channels.mail.sender import MailSender
+
+    return {"email": MailSender(settings)}

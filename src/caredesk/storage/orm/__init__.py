@@ -25,6 +25,7 @@ from caredesk.storage.orm.emergency import (
 )
 from caredesk.storage.orm.idempotency import IdempotencyRecord
 from caredesk.storage.orm.knowledge import KnowledgeEntry, KnowledgeSuggestion, KnowledgeVersion
+from caredesk.storage.orm.mail import MailMessage
 from caredesk.storage.orm.org import (
     ApiKey,
     Branch,
@@ -83,6 +84,7 @@ __all__ = [
     "KnowledgeVersion",
     "LabelCorrection",
     "Macro",
+    "MailMessage",
     "MeetingParticipant",
     "Message",
     "MessageDelivery",
