@@ -1,7 +1,7 @@
 """phone_call: calls taken in as conversations, by the telephony system's call id, with the recording reference
 
-Revision ID: 0028
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-11 00:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0028'
-down_revision: str | None = '0024'
+revision: str = '0026'
+down_revision: str | None = '0025'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

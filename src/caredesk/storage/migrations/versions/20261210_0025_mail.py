@@ -1,6 +1,6 @@
 """mail_message: inbound e-mails' threading headers, subject and attachments
 
-Revision ID: 0027
+Revision ID: 0025
 Revises: 0024
 Create Date: 2026-12-11 00:00:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0027'
+revision: str = '0025'
 down_revision: str | None = '0024'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
