@@ -38,6 +38,7 @@ from caredesk.storage.orm.org import (
 from caredesk.storage.orm.outbox import OutboxEvent
 from caredesk.storage.orm.profiles import CustomerProfile, CustomerSourceRecord, ProfileTrainingRun
 from caredesk.storage.orm.training import LabelCorrection, TrainingRun
+from caredesk.storage.orm.webhooks import WebhookDelivery, WebhookEvent, WebhookSubscription
 from caredesk.storage.orm.workorders import (
     CallbackTask,
     CaseCounter,
@@ -100,6 +101,9 @@ __all__ = [
     "ThresholdState",
     "TrainingRun",
     "TriageResult",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "WorkOrder",
     "WorkOrderEvent",
     "WorkOrderLink",
