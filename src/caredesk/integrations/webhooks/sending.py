@@ -89,7 +89,7 @@ def _claim(s: Session, now: datetime, lease: timedelta) -> Attempt | None:
         .execution_options(populate_existing=True)).first()
     if row is None:
         return None
-    delivery, sub = row.tuple()
+    delivery, sub = row
     event = s.get(WebhookEvent, delivery.event_id)
     delivery.claimed_until, delivery.attempts, delivery.last_attempt_at = now + lease, delivery.attempts + 1, now
     if event is None:  # pruned: nothing to send
