@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.integrations.webhooks.catalog import ALL, EVENT_TYPES
@@ -33,21 +34,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# What the schema publishes is a subset the actions always accept (the actions say why anything else is refused,
+# with a stable code): an http(s) URL with a plain host, a printable-ASCII secret, known event types.
+_URL: JsonDict = {"pattern": r"^https?://[A-Za-z0-9][A-Za-z0-9.-]{0,200}(:[1-9][0-9]{0,3})?(/[!-~]*)?$"}
+_SECRET: JsonDict = {"minLength": 16, "pattern": r"^[!-~]([ -~]*[!-~])?$"}
+_EVENTS: JsonDict = {"minItems": 1, "items": {"type": "string", "enum": [ALL, *EVENT_TYPES]}}
+_TEXT: JsonDict = {"pattern": r"^[^\u0000-\u001f\u007f]*$"}
+
+
 class SubscriptionIn(_Strict):
-    url: str = Field(max_length=2000, description="http:// or https:// receiver")
-    events: list[str] = Field(max_length=len(EVENT_TYPES) + 1, description=f'event types, or "{ALL}" for all')
-    secret: str = Field(max_length=200, description="signs each delivery (HMAC-SHA256); never shown again")
-    description: str = Field("", max_length=200)
+    url: str = Field(max_length=2000, description="http:// or https:// receiver", json_schema_extra=_URL)
+    events: list[str] = Field(max_length=len(EVENT_TYPES) + 1, description=f'event types, or "{ALL}" for all',
+                              json_schema_extra=_EVENTS)
+    secret: str = Field(max_length=200, description="signs each delivery (HMAC-SHA256); never shown again",
+                        json_schema_extra=_SECRET)
+    description: str = Field("", max_length=200, json_schema_extra=_TEXT)
     include_personal_data: bool = Field(False, description="send customer text and personal data unmasked")
 
 
 class SubscriptionPatch(_Strict):
-    url: str | None = Field(None, max_length=2000)
-    events: list[str] | None = Field(None, max_length=len(EVENT_TYPES) + 1)
-    secret: str | None = Field(None, max_length=200, description="a new secret (rotation)")
+    url: str | None = Field(None, max_length=2000, json_schema_extra=_URL)
+    events: list[str] | None = Field(None, max_length=len(EVENT_TYPES) + 1, json_schema_extra=_EVENTS)
+    secret: str | None = Field(None, max_length=200, description="a new secret (rotation)",
+                               json_schema_extra=_SECRET)
     active: bool | None = None
     include_personal_data: bool | None = None
-    description: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=200, json_schema_extra=_TEXT)
 
 
 def _json(view: SubscriptionView | DeliveryView) -> dict[str, Any]:

@@ -29,9 +29,15 @@ class WeakSecret(InvalidInput):
 
 
 def _check_secret(secret: str) -> str:
-    if len(secret) < MIN_SECRET or len(secret) > 200 or secret != secret.strip():
-        raise WeakSecret(f"the secret must be {MIN_SECRET} to 200 characters without surrounding spaces")
+    if len(secret) < MIN_SECRET or len(secret) > 200 or secret != secret.strip() or not secret.isprintable():
+        raise WeakSecret(f"the secret must be {MIN_SECRET} to 200 printable characters without surrounding spaces")
     return secret
+
+
+def _check_description(text: str) -> str:
+    if not text.isprintable():
+        raise InvalidInput("the description may not contain control characters")
+    return text.strip()[:200]
 
 
 def do_create_subscription(uow: UnitOfWork, *, url: str, events: list[str], secret: str, description: str = "",
@@ -40,8 +46,9 @@ def do_create_subscription(uow: UnitOfWork, *, url: str, events: list[str], secr
     checked_url = check_url(url, refuse_private=refuse_private)
     names = normalize_events(events)
     _check_secret(secret)
+    description = _check_description(description)
     with uow:
-        sub = WebhookSubscription(url=checked_url, events=names, secret=secret, description=description.strip(),
+        sub = WebhookSubscription(url=checked_url, events=names, secret=secret, description=description,
                                   active=True, include_personal_data=include_personal_data,
                                   consecutive_failures=0, created_by=actor, created_at=now, updated_at=now)
         uow.session.add(sub)
@@ -80,6 +87,7 @@ def do_update_subscription(uow: UnitOfWork, subscription_id: str, change: Change
     names = normalize_events(change.events) if change.events is not None else None
     if change.secret is not None:
         _check_secret(change.secret)
+    description = _check_description(change.description) if change.description is not None else None
     with uow:
         sub = _locked(uow, subscription_id)
         audit: dict[str, object] = {}
@@ -91,8 +99,8 @@ def do_update_subscription(uow: UnitOfWork, subscription_id: str, change: Change
             sub.events = names
         if change.secret is not None:
             sub.secret, audit["secret"] = change.secret, "rotated"
-        if change.description is not None and change.description.strip() != sub.description:
-            sub.description, audit["description"] = change.description.strip(), "changed"
+        if description is not None and description != sub.description:
+            sub.description, audit["description"] = description, "changed"
         if change.include_personal_data is not None and change.include_personal_data != sub.include_personal_data:
             audit["include_personal_data"] = {"from": sub.include_personal_data, "to": change.include_personal_data}
             sub.include_personal_data = change.include_personal_data

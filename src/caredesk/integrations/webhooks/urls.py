@@ -27,6 +27,8 @@ def check_url(url: str, *, refuse_private: bool) -> str:
     """The URL as stored, or InvalidWebhookUrl with the reason. With `refuse_private` a host name is resolved
     here, and every address it has must be public."""
     text = url.strip()
+    if len(text) > 2000 or any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise InvalidWebhookUrl("the URL is longer than 2000 characters or contains spaces or control characters")
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -38,8 +40,6 @@ def check_url(url: str, *, refuse_private: bool) -> str:
         raise InvalidWebhookUrl("the URL has no host")
     if parts.username is not None or parts.password is not None:
         raise InvalidWebhookUrl("put no credentials in the URL: the signature authenticates CareDesk")
-    if len(text) > 2000 or any(ch.isspace() for ch in text):
-        raise InvalidWebhookUrl("the URL is longer than 2000 characters or contains spaces")
     if refuse_private:
         try:
             infos = socket.getaddrinfo(parts.hostname, port or (443 if parts.scheme == "https" else 80),
