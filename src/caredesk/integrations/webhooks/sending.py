@@ -77,13 +77,13 @@ class SendReport:
     outcomes: list[str] = field(default_factory=list)
 
 
-def _claim(s: Session, now: datetime, lease: timedelta) -> Attempt | None:
+def _claim(s: Session, now: datetime, lease: timedelta, skip: frozenset[str] = frozenset()) -> Attempt | None:
     row = s.execute(
         select(WebhookDelivery, WebhookSubscription)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now,
                or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
-               WebhookSubscription.active.is_(True))
+               WebhookSubscription.active.is_(True), WebhookDelivery.subscription_id.not_in(skip))
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(1)
         .with_for_update(skip_locked=True, of=WebhookDelivery)
         .execution_options(populate_existing=True)).first()
@@ -94,7 +94,7 @@ def _claim(s: Session, now: datetime, lease: timedelta) -> Attempt | None:
     delivery.claimed_until, delivery.attempts, delivery.last_attempt_at = now + lease, delivery.attempts + 1, now
     if event is None:  # pruned: nothing to send
         delivery.status, delivery.last_error, delivery.claimed_until = "failed", "event no longer stored", None
-        return _claim(s, now, lease)
+        return _claim(s, now, lease, skip)
     return Attempt(delivery.id, sub.id, event.type, sub.url, sub.secret,
                    body_of(event, include_personal_data=sub.include_personal_data), delivery.attempts)
 
@@ -128,8 +128,9 @@ def _post(client: httpx.Client, attempt: Attempt, *, now: datetime, refuse_priva
 
 
 def _record(s: Session, attempt: Attempt, answer: _Answer, policy: RetryPolicy, now: datetime) -> str:
-    delivery = s.get(WebhookDelivery, attempt.delivery_id, with_for_update=True, populate_existing=True)
+    # The subscription first, as the subscription actions lock it (one order: no deadlock with a replay)
     sub = s.get(WebhookSubscription, attempt.subscription_id, with_for_update=True, populate_existing=True)
+    delivery = s.get(WebhookDelivery, attempt.delivery_id, with_for_update=True, populate_existing=True)
     if delivery is None or sub is None:
         return "gone"
     delivery.claimed_until, delivery.response_code = None, answer.status
@@ -151,18 +152,21 @@ def _record(s: Session, attempt: Attempt, answer: _Answer, policy: RetryPolicy, 
 
 
 def deliver_due(deps: SenderDeps, *, limit: int = 200, client: httpx.Client | None = None) -> SendReport:
-    """Send due deliveries one at a time until none is left or `limit` were tried."""
+    """Send due deliveries one at a time until none is left or `limit` were tried. An endpoint that failed is
+    left alone for the rest of the run: a dead receiver with a thousand waiting deliveries gets one request per
+    run, not a thousand."""
     settings = deps.settings
     policy = retry_policy(settings)
     lease = timedelta(seconds=settings.webhooks_timeout_seconds + 30)
     report = SendReport()
+    failing: set[str] = set()
     own = client is None
     http = client or httpx.Client(timeout=settings.webhooks_timeout_seconds, follow_redirects=False,
                                   trust_env=False)
     try:
         for _ in range(limit):
             with deps.uow() as uow:
-                attempt = _claim(uow.session, deps.clock.now(), lease)
+                attempt = _claim(uow.session, deps.clock.now(), lease, frozenset(failing))
                 uow.commit()
             if attempt is None:
                 break
@@ -178,6 +182,7 @@ def deliver_due(deps: SenderDeps, *, limit: int = 200, client: httpx.Client | No
                 report.delivered += 1
             else:
                 report.failed += 1
+                failing.add(attempt.subscription_id)
     finally:
         if own:
             http.close()
