@@ -175,6 +175,7 @@ class Settings(BaseSettings):
     webhooks_disable_after_failures: int = Field(20, ge=1)
     webhooks_disable_after_hours: float = Field(24.0, ge=0)
     webhooks_refuse_private_addresses: bool = False
+    webhooks_keep_days: int = Field(30, ge=1)  # the delivery log (and the events' encrypted customer text)
 
     @property
     def uses_default_secret(self) -> bool:

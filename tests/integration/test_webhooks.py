@@ -20,6 +20,7 @@ from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
 from caredesk.intake.events import MessageReceived
 from caredesk.integrations.webhooks.fanout import from_message, publisher
+from caredesk.integrations.webhooks.pruning import prune_deliveries
 from caredesk.integrations.webhooks.sending import deliver_due
 from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
@@ -313,6 +314,25 @@ def test_webhook_fan_out_twice_makes_no_second_delivery(make_rt: Callable[..., R
     assert len(receiver.hits) == 1
     with rt.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
+
+
+def test_webhook_log_pruned_after_retention_but_pending_deliveries_stay(make_rt: Callable[..., Runtime],
+                                                                        receiver: WebhookReceiver) -> None:
+    rt = make_rt()
+    api = client(rt)
+    sub = subscribe(api, receiver.url, ["message.received"])
+    post_message(api, "How do I activate my new debit card?")
+    receiver.always = 503
+    post_message(api, "And what is the daily ATM withdrawal limit?")
+    assert sorted(d["status"] for d in deliveries(api, sub["id"])) == ["delivered", "pending"]
+    with rt.uow() as uow:
+        assert prune_deliveries(uow.session, now=T0 + timedelta(days=29), keep=timedelta(days=30)) == (0, 0)
+        assert prune_deliveries(uow.session, now=T0 + timedelta(days=31), keep=timedelta(days=30)) == (1, 1)
+        uow.commit()
+    [left] = deliveries(api, sub["id"])
+    assert left["status"] == "pending"
+    with rt.session_factory() as s:
+        assert [e.id for e in s.scalars(select(WebhookEvent))] == [left["event_id"]]
 
 
 def test_webhook_bad_input_is_refused_with_stable_codes(make_rt: Callable[..., Runtime]) -> None:

@@ -3,7 +3,7 @@ also takes retries whose backoff ran out), and e-mail the administrators that an
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from caredesk.clock import Clock
+from caredesk.integrations.webhooks.pruning import prune_deliveries
 from caredesk.integrations.webhooks.sending import SenderDeps, deliver_due
 from caredesk.notify.email import SmtpSender, tag_notice
 from caredesk.settings import Settings
@@ -19,7 +20,7 @@ from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.context import task_context
 from caredesk.tasks.notice import Claimed, Skip, claim_is_live, deliver_notice
 
-__all__ = ["NoticeDeps", "email_disabled_notice", "send_due_webhooks", "sweep_webhooks"]
+__all__ = ["NoticeDeps", "email_disabled_notice", "prune_webhook_log", "send_due_webhooks", "sweep_webhooks"]
 
 
 def send_due_webhooks() -> int:
@@ -32,6 +33,16 @@ def send_due_webhooks() -> int:
 def sweep_webhooks() -> int:
     """The periodic run (every worker's scheduler may fire it: senders claim different deliveries)."""
     return send_due_webhooks()
+
+
+def prune_webhook_log() -> int:
+    """The daily run: settled deliveries and their events past `webhooks_keep_days`."""
+    rt: SenderDeps = task_context()
+    with rt.uow() as uow:
+        deliveries, _ = prune_deliveries(uow.session, now=rt.clock.now(),
+                                         keep=timedelta(days=rt.settings.webhooks_keep_days))
+        uow.commit()
+    return deliveries
 
 
 class NoticeDeps(Protocol):

@@ -20,12 +20,19 @@ def register_tasks(queue: TaskQueue) -> None:
     """Queue names are stored with queued tasks: never rename one."""
     from huey import crontab
 
-    from caredesk.integrations.webhooks.tasks import email_disabled_notice, send_due_webhooks, sweep_webhooks
+    from caredesk.integrations.webhooks.tasks import (
+        email_disabled_notice,
+        prune_webhook_log,
+        send_due_webhooks,
+        sweep_webhooks,
+    )
 
     # Deliveries keep their own retry schedule (backoff on the row): the task itself need not retry much.
     queue.register("webhooks.send_due", send_due_webhooks, retries=1, retry_delay=30)
     queue.register_periodic("webhooks.sweep", sweep_webhooks, crontab(minute="*"))
     queue.register("webhooks.email_disabled_notice", email_disabled_notice, retries=5, retry_delay=30)
+    # 17:30 UTC (01:30 in Beijing), after the compliance retention run.
+    queue.register_periodic("webhooks.prune_log", prune_webhook_log, crontab(hour="17", minute="30"))
 
 
 def subscribe(rt: Runtime) -> None:
