@@ -39,7 +39,7 @@ class _Strict(BaseModel):
 _URL: JsonDict = {"pattern": r"^https?://[A-Za-z0-9][A-Za-z0-9.-]{0,200}(:[1-9][0-9]{0,3})?(/[!-~]*)?$"}
 _SECRET: JsonDict = {"minLength": 16, "pattern": r"^[!-~]([ -~]*[!-~])?$"}
 _EVENTS: JsonDict = {"minItems": 1, "items": {"type": "string", "enum": [ALL, *EVENT_TYPES]}}
-_TEXT: JsonDict = {"pattern": r"^[^\u0000-\u001f\u007f]*$"}
+_TEXT: JsonDict = {"pattern": r"^[^\u0000]*$"}
 
 
 class SubscriptionIn(_Strict):

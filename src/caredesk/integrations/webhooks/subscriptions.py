@@ -35,8 +35,8 @@ def _check_secret(secret: str) -> str:
 
 
 def _check_description(text: str) -> str:
-    if not text.isprintable():
-        raise InvalidInput("the description may not contain control characters")
+    if "\x00" in text:  # PostgreSQL stores no NUL in text
+        raise InvalidInput("the description may not contain NUL characters")
     return text.strip()[:200]
 
 
