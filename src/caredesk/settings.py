@@ -221,6 +221,22 @@ class Settings(BaseSettings):
     # settings, returns a SpeechEngine); None = transcripts only.
     calls_speech_engine: str | None = None
 
+    # --- integrations.webhooks ---
+    # Outgoing event webhooks (docs/integrations-webhooks.md): one request's timeout; how many tries a delivery
+    # gets (retryable failures: 5xx, 408, 429, timeouts, refused connections) and how many for other 4xx answers;
+    # the backoff's first wait and cap; an endpoint is disabled after this many failures in a row spread over at
+    # least this many hours (410 Gone disables at once); refusing receivers on private/loopback addresses is off
+    # by default (internal receivers are normal on-premises).
+    webhooks_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    webhooks_max_attempts: int = Field(10, ge=1, le=50)
+    webhooks_client_error_attempts: int = Field(3, ge=1, le=50)
+    webhooks_backoff_seconds: int = Field(30, ge=1)
+    webhooks_backoff_cap_seconds: int = Field(3600, ge=1)
+    webhooks_disable_after_failures: int = Field(20, ge=1)
+    webhooks_disable_after_hours: float = Field(24.0, ge=0)
+    webhooks_refuse_private_addresses: bool = False
+    webhooks_keep_days: int = Field(30, ge=1)  # the delivery log (and the events' encrypted customer text)
+
     @property
     def uses_default_secret(self) -> bool:
         return self.secret_key == DEFAULT_SECRET and self.environment != "test"

@@ -54,6 +54,8 @@ PERMISSIONS: dict[str, set[Role]] = {
     "staff.manage": {Role.ADMIN},
     # The profile model's quality: training runs (held-out AUC), CSAT by segment (issue 16).
     "profiles.model": {Role.ADMIN},
+    # Outgoing event webhooks: subscriptions, their delivery log, replays, personal data in payloads (issue 17).
+    "webhooks.manage": {Role.ADMIN},
 }
 
 

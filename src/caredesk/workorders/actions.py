@@ -18,10 +18,11 @@ from caredesk.sla.policy import SlaConfig
 from caredesk.sla.tracking import start_sla
 from caredesk.storage.orm import Conversation, Customer, Department, Message, WorkOrder, WorkOrderEvent
 from caredesk.storage.pagination import Page, paginate
-from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.storage.unit_of_work import UnitOfWork, events_of
 from caredesk.triage.doc import TriageDoc
 from caredesk.workorders.assignment import route
 from caredesk.workorders.case_numbers import allocate_case_number
+from caredesk.workorders.events import MILESTONE_KINDS, WorkOrderMilestone
 from caredesk.workorders.flows import Flow, choose_flow
 from caredesk.workorders.lead_notice import tell_lead_of_strong_emotion
 from caredesk.workorders.model import (
@@ -69,6 +70,8 @@ def append_event(session: Session, order: WorkOrder, kind: str, *, actor: str, n
                            created_at=now)
     session.add(event)
     run_timeline_hooks(session, order, event)  # e.g. the customer's notice, in this same transaction
+    if kind in MILESTONE_KINDS:  # outside systems hear of it (webhooks), recorded in this transaction
+        events_of(session, now=now).record(WorkOrderMilestone(order.id, seq, kind))
     return event
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from caredesk.events import DomainEvent, domain_event
 
-__all__ = ["DutyHandoffDue", "ReplyEmailDue", "SurveyAnswered", "SurveyDue", "WorkOrderChanged"]
+__all__ = ["MILESTONE_KINDS", "DutyHandoffDue", "ReplyEmailDue", "SurveyAnswered", "SurveyDue", "WorkOrderChanged",
+           "WorkOrderMilestone"]
 
 
 @domain_event("workorders.changed")
@@ -47,3 +48,18 @@ class DutyHandoffDue(DomainEvent):
     """A high-risk order was handed to the lead on duty: e-mail them (the in-app notice is already written)."""
 
     handoff_id: str
+
+
+# Timeline kinds that outside systems may subscribe to (integrations/webhooks maps them to public event types).
+MILESTONE_KINDS = frozenset({"created", "assigned", "transferred", "status_changed", "sla_warning", "sla_breached",
+                             "emergency_started", "survey_answered"})
+
+
+@domain_event("workorders.milestone")
+@dataclass(frozen=True)
+class WorkOrderMilestone(DomainEvent):
+    """A timeline entry of a `MILESTONE_KINDS` kind was appended (the entry holds the details)."""
+
+    work_order_id: str
+    seq: int
+    kind: str

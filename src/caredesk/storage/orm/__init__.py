@@ -40,6 +40,7 @@ from caredesk.storage.orm.org import (
 from caredesk.storage.orm.outbox import OutboxEvent
 from caredesk.storage.orm.profiles import CustomerProfile, CustomerSourceRecord, ProfileTrainingRun
 from caredesk.storage.orm.training import LabelCorrection, TrainingRun
+from caredesk.storage.orm.webhooks import WebhookDelivery, WebhookEvent, WebhookSubscription
 from caredesk.storage.orm.workorders import (
     CallbackTask,
     CaseCounter,
@@ -104,6 +105,9 @@ __all__ = [
     "ThresholdState",
     "TrainingRun",
     "TriageResult",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "WorkOrder",
     "WorkOrderEvent",
     "WorkOrderLink",
