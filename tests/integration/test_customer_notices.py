@@ -7,7 +7,7 @@ contact gets nothing; the survey goes by the channel; the API channel falls back
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -83,8 +83,16 @@ def _wechat_order(rt: Runtime, openid: str = OPENID, text: str = COMPLAINT) -> W
     assert outcome.work_order_id
     with rt.session_factory() as s:
         order = s.get(WorkOrder, outcome.work_order_id)
-        assert order is not None
-        return order
+        assert order is not None and order.assignee_id is not None
+    # Routed as it was opened: the bot's reply gave the case number, so no notice yet (a second message
+    # within the second). A minute later a lead assigns it again: the customer hears it was accepted.
+    assert _notified(rt, order.id) == []
+    _at(rt, rt.clock.now() + timedelta(minutes=1))
+    transfers.do_assign(rt, order.id, staff_id=order.assignee_id, actor="team.lead", now=rt.clock.now())
+    with rt.session_factory() as s:
+        accepted = s.get(WorkOrder, order.id)
+        assert accepted is not None
+        return accepted
 
 
 def _notified(rt: Runtime, order_id: str) -> list[str]:
@@ -107,7 +115,7 @@ def test_accepted_notice_reaches_the_customer_once_in_their_language(rt: Runtime
         assert [(m.direction, m.text) for m in system] == [("out", notice["text"])]
         delivery = s.scalar(select(MessageDelivery).where(MessageDelivery.message_id == system[0].id))
         assert delivery is not None and (delivery.kind, delivery.status, delivery.external_id) == (
-            "notice", "sent", "ext-1")
+            "notice", "sent", "ext-2")  # after the bot's reply (ext-1)
         agent = s.scalar(select(WorkOrder.assignee_id).where(WorkOrder.id == order.id))
     transfers.do_assign(rt, order.id, staff_id=agent, actor="team.lead", now=sh(4, 16, 40))  # again by hand
     assert _notified(rt, order.id) == ["accepted"] and len(provider.of_kind("notice")) == 1

@@ -12,10 +12,10 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caredesk.channels.contacts import address_hash, contact_for, current_conversation
+from caredesk.channels.inbound_claim import AlreadyTaken, InboundClaim, taken
 from caredesk.channels.mail.attachments import AttachmentRecord, keep_attachments
 from caredesk.channels.mail.parse import ParsedMail, parse_mail
 from caredesk.channels.mail.thread import OUR_ID, clean_subject, conversation_of_mail
@@ -23,7 +23,7 @@ from caredesk.errors import InvalidEmail, PayloadTooLarge
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, check_incoming, do_receive_message
 from caredesk.intake.deps import IntakeDeps
 from caredesk.settings import Settings
-from caredesk.storage.orm import Customer, InboundKey, MailMessage, Message
+from caredesk.storage.orm import Customer, MailMessage, Message
 
 __all__ = ["CHANNEL", "MailOutcome", "do_take_in_mail", "our_addresses"]
 
@@ -38,10 +38,6 @@ class MailOutcome:
     ignored: str | None = None  # auto_reply | loop
     duplicate: bool = False  # the same Message-ID was taken in before: these are the first message's ids
     reason: str | None = None  # why it was ignored (for the log; no customer data)
-
-
-class _Duplicate(Exception):
-    pass
 
 
 def our_addresses(settings: Settings) -> set[str]:
@@ -73,8 +69,7 @@ def _text(mail: ParsedMail) -> str:
 
 
 def _seen(session: Session, header_id: str) -> MailOutcome | None:
-    key = session.scalar(select(InboundKey).where(InboundKey.channel == CHANNEL,
-                                                  InboundKey.external_id == header_id[:255]))
+    key = taken(session, CHANNEL, header_id[:255])
     if key is None:
         return None
     message = session.get(Message, key.message_id) if key.message_id else None
@@ -90,26 +85,22 @@ class _MailRecord:
     account: str
     attachments: list[AttachmentRecord]
     _session: Session | None = None
-    _key: InboundKey | None = None
+    _key: InboundClaim | None = None
 
     def take(self, session: Session, *, now: datetime) -> None:
-        key = InboundKey(channel=CHANNEL, external_id=self.mail.header_id[:255], created_at=now)
-        try:
-            with session.begin_nested():
-                session.add(key)
-        except IntegrityError:
-            raise _Duplicate from None
+        key = InboundClaim(CHANNEL, self.mail.header_id[:255])
+        key.take(session, now=now)  # AlreadyTaken: a copy of this mail came first
         self._session, self._key = session, key
 
     def keep(self, result: IntakeOutcome) -> None:
-        assert self._session is not None and self._key is not None
-        self._key.message_id = result.message_id
+        assert self._session is not None and self._key is not None and self._key.row is not None
+        self._key.keep(result)
         mail = self.mail
         self._session.add(MailMessage(
             message_id=result.message_id, conversation_id=result.conversation_id, account=self.account,
             header_id=mail.header_id[:255], in_reply_to=mail.in_reply_to, reference_ids=list(mail.references),
             subject=mail.subject, attachments=[a.to_json() for a in self.attachments], notes=list(mail.notes),
-            created_at=self._key.created_at))
+            created_at=self._key.row.created_at))
 
 
 def _contact_and_conversation(rt: IntakeDeps, mail: ParsedMail, account: str, now: datetime
@@ -162,7 +153,7 @@ def do_take_in_mail(rt: IntakeDeps, raw: bytes, *, account: str = "") -> MailOut
     cmd = IncomingMessage(text, CHANNEL, ref, conversation_id, contact_id=contact_id, deliver_reply=True)
     try:
         outcome = do_receive_message(rt, cmd, claim=_MailRecord(mail, account, attachments))
-    except _Duplicate:  # a copy of the same mail committed first (a retry racing the IMAP watcher)
+    except AlreadyTaken:  # a copy of the same mail committed first (a retry racing the IMAP watcher)
         with rt.session_factory() as session:
             seen = _seen(session, mail.header_id)
         assert seen is not None

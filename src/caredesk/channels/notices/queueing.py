@@ -50,9 +50,12 @@ class _Held:
 def queue_notice(session: Session, order: WorkOrder, event: WorkOrderEvent, *, config: NoticeConfig,
                  senders: Senders) -> NoticeQueued | None:
     """The notice `event` calls for, queued in the caller's transaction; None when it calls for none (an
-    internal step, a kind off for the order's flow, within the quiet window, no channel sender, opted out)."""
+    internal step, a kind off for the order's flow, within the quiet window, no channel sender, opted out, or
+    the change came with the order itself, whose number the reply to the customer's message gave)."""
     if event.kind == NOTIFIED or not order.conversation_id:
         return None
+    if order.created_at == event.created_at:
+        return None  # in the transaction that opened the order: the reply to the customer's message said it
     kind = notice_for(config, flow=order.flow, event_kind=event.kind, data=event.data)
     if kind is None:
         return None

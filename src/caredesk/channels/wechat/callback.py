@@ -12,6 +12,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from caredesk.channels.inbound_claim import AlreadyTaken
 from caredesk.channels.wechat.accounts import Account
 from caredesk.channels.wechat.crypto import BadFrame, MessageCrypto, signature, signature_matches
 from caredesk.channels.wechat.errors import (
@@ -22,7 +23,6 @@ from caredesk.channels.wechat.errors import (
     WrongAppId,
 )
 from caredesk.channels.wechat.inbound import (
-    Duplicate,
     PassiveGate,
     TakenIn,
     do_follow,
@@ -185,7 +185,7 @@ def _take_in_within_budget(rt: CallbackDeps, service: WeChatService, account: Ac
     def run() -> TakenIn | None:
         try:
             return do_take_in(rt, account, pushed.from_user, pushed.external_id, text, gate=gate)
-        except Duplicate:
+        except AlreadyTaken:
             return None
         except Exception as exc:
             if gate.gave_up:  # the callback already answered "success": nobody else will hear of it

@@ -9,23 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caredesk.channels.contacts import contact_for, contact_of, current_conversation
+from caredesk.channels.inbound_claim import AlreadyTaken, InboundClaim, taken
 from caredesk.channels.wechat.accounts import Account
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.intake.deps import IntakeDeps
 from caredesk.storage.orm import Customer, InboundKey, Message, MessageDelivery
 
-__all__ = ["Duplicate", "PassiveGate", "TakenIn", "customer_ref", "do_follow", "do_take_in", "do_unfollow",
+__all__ = ["PassiveGate", "TakenIn", "customer_ref", "do_follow", "do_take_in", "do_unfollow",
            "earlier_passive_reply", "message_text"]
 
 PASSIVE = "answered in the callback (passive reply)"  # a reply's delivery row that the callback answered
-
-
-class Duplicate(Exception):
-    """The provider sent this message before (a retry): it is stored once."""
 
 
 @dataclass(frozen=True)
@@ -81,27 +77,22 @@ def message_text(msg_type: str, *, content: str = "", media_id: str = "", pic_ur
 
 
 class _InboundClaim:
-    """The provider's message id, inserted first thing in intake's transaction (the unique key makes a
-    concurrent retry wait and then fail); at the commit it names the message and settles the reply's way."""
+    """The provider's message id, taken first thing in intake's transaction (channels/inbound_claim.py: a
+    concurrent retry waits, then fails); at the commit it names the message and settles the reply's way."""
 
     def __init__(self, channel: str, external_id: str, gate: PassiveGate | None) -> None:
-        self.channel, self.external_id, self.gate = channel, external_id, gate
+        self.key = InboundClaim(channel, external_id)
+        self.gate = gate
         self.passive = False
         self._session: Session | None = None
-        self._row: InboundKey | None = None
 
     def take(self, session: Session, *, now: datetime) -> None:
-        row = InboundKey(channel=self.channel, external_id=self.external_id, created_at=now)
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            raise Duplicate(self.external_id) from None
-        self._session, self._row = session, row
+        self.key.take(session, now=now)  # AlreadyTaken: the provider's retry of a message taken in
+        self._session = session
 
     def keep(self, result: IntakeOutcome) -> object:
-        assert self._session is not None and self._row is not None
-        self._row.message_id = result.message_id
+        assert self._session is not None
+        self.key.keep(result)
         if self.gate is not None and result.reply_message_id is not None and self.gate.passive():
             self.passive = True
             delivery = self._session.scalar(select(MessageDelivery).where(
@@ -111,19 +102,14 @@ class _InboundClaim:
         return None
 
 
-def _known(session: Session, channel: str, external_id: str) -> bool:
-    return session.scalar(select(InboundKey.id).where(InboundKey.channel == channel,
-                                                      InboundKey.external_id == external_id)) is not None
-
-
 def do_take_in(rt: IntakeDeps, account: Account, user: str, external_id: str, text: str, *,
                gate: PassiveGate | None = None) -> TakenIn:
-    """One customer message through intake. Duplicate when the provider sent it before."""
+    """One customer message through intake. AlreadyTaken when the provider sent it before."""
     now = rt.clock.now()
     with rt.uow() as uow:
         s = uow.session
-        if _known(s, account.kind, external_id):
-            raise Duplicate(external_id)
+        if taken(s, account.kind, external_id) is not None:
+            raise AlreadyTaken(external_id)
         contact = contact_for(s, channel=account.kind, account=account.name, address=user,
                               customer_ref=customer_ref(account, user), now=now)
         ref = s.scalar(select(Customer.ref).where(Customer.id == contact.customer_id))
@@ -143,7 +129,7 @@ def do_follow(rt: IntakeDeps, account: Account, user: str, external_id: str) -> 
     now = rt.clock.now()
     with rt.uow() as uow:
         s = uow.session
-        if _known(s, account.kind, external_id):
+        if taken(s, account.kind, external_id) is not None:
             return False
         s.add(InboundKey(channel=account.kind, external_id=external_id, created_at=now))
         contact = contact_for(s, channel=account.kind, account=account.name, address=user,

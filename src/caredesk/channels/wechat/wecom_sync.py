@@ -8,9 +8,10 @@ import logging
 import threading
 from typing import Any
 
+from caredesk.channels.inbound_claim import AlreadyTaken
 from caredesk.channels.outbound import SendRefused
 from caredesk.channels.wechat.accounts import Account
-from caredesk.channels.wechat.inbound import Duplicate, do_follow, do_take_in, message_text
+from caredesk.channels.wechat.inbound import do_follow, do_take_in, message_text
 from caredesk.channels.wechat.service import service_of
 from caredesk.errors import InvalidInput
 from caredesk.intake.deps import IntakeDeps
@@ -48,7 +49,7 @@ def _take(rt: IntakeDeps, account: Account, item: dict[str, Any]) -> bool:
         return False
     try:
         do_take_in(rt, account, user, msgid, text)
-    except Duplicate:
+    except AlreadyTaken:
         return False
     except InvalidInput as exc:  # too long, say: kept out, the rest of the page goes on
         log.warning("wecom message refused by intake (account %s): %s", account.name, exc.code)
