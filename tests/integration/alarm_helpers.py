@@ -4,11 +4,10 @@ gateway and the meeting system) and a demo runtime built with extra settings."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from caredesk.demo.loader import do_load_demo
 from caredesk.runtime import Runtime
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, _clean, make_settings
+from tests.support.http_thread import reply_json, serving
 
 
 @dataclass
@@ -52,34 +52,17 @@ def http_receiver() -> Iterator[Receiver]:
             status = box.statuses.pop(0) if box.statuses else 200
             if box.check is not None and not box.check(got):
                 status = 401
-            payload = json.dumps(box.reply).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            reply_json(self, status, json.dumps(box.reply).encode())
 
         def do_GET(self) -> None:
             box.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, b""))
-            payload = json.dumps(box.reply).encode()
-            self.send_response(box.statuses.pop(0) if box.statuses else 200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            reply_json(self, box.statuses.pop(0) if box.statuses else 200, json.dumps(box.reply).encode())
 
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    box.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as box.url:
         yield box
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextmanager

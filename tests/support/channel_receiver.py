@@ -10,10 +10,11 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from caredesk.channels.outbound import Outgoing, SendRefused, Sent
+from tests.support.http_thread import reply_json, serving
 
 __all__ = ["HttpSender", "Receiver", "channel_receiver"]
 
@@ -44,24 +45,14 @@ def channel_receiver() -> Iterator[Receiver]:
             with box._lock:
                 box.received.append(body)
                 reply = json.dumps({"id": f"ext-{len(box.received)}"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+            reply_json(self, 200, reply)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    box.url = f"http://127.0.0.1:{server.server_address[1]}/send"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        box.url = f"{url}/send"
         yield box
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class HttpSender:

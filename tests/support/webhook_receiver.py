@@ -4,6 +4,7 @@ answers with queued statuses (then 200), optionally after a delay (a slow endpoi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -12,8 +13,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.http_thread import reply_json, serving
 
 
 @dataclass
@@ -70,26 +73,12 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
             status = box.next_status()
             with box._lock:
                 box.hits.append(Hit({k.lower(): v for k, v in self.headers.items()}, body, status))
-            payload = b'{"ok": true}'
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:  # the client gave up (a timeout test)
-                pass
+            with contextlib.suppress(OSError):  # the client gave up (a timeout test)
+                reply_json(self, status, b'{"ok": true}')
 
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    box.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/caredesk"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        box.url = f"{url}/hooks/caredesk"
         yield box
-    finally:
-        server.shutdown()
-        server.server_close()
