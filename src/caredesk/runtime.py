@@ -70,7 +70,7 @@ class Runtime:
     subscribers: Subscribers = field(default_factory=Subscribers)  # who hears the outbox's events (bootstrap)
     customer_sources: SourcesFile = field(default_factory=load_sources)  # outside sources, CRM import columns
     channels: Senders = field(default_factory=Senders)  # who delivers replies and notices, by channel
-    connectors: Connectors = field(default_factory=Connectors.none)  # CRM, orders, logistics (set by their wiring)
+    connectors: Connectors = field(default_factory=Connectors.none)  # CRM, orders, logistics (bootstrap/channels.py)
     model_check_seconds: float = 30.0  # how often a process looks for a model promoted by another one
     _pipeline: TriagePipeline | None = None
     _model_checked_at: float = 0.0

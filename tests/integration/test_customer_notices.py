@@ -59,7 +59,7 @@ def provider() -> Iterator[Receiver]:
 def rt(db_url: str, tmp_path: Path, mailbox: Mailbox, pipeline: TriagePipeline, provider: Receiver
        ) -> Iterator[Runtime]:
     runtime = _runtime(db_url, tmp_path, mailbox, pipeline)
-    runtime.channels.add("wechat", HttpSender(provider.url))  # as channels/wechat's wiring will register
+    runtime.channels.add("wechat", HttpSender(provider.url))  # as bootstrap registers WeChat's
     _org(runtime)
     with runtime.uow() as uow:  # room for several customers' orders at once
         uow.session.scalars(select(Staff).where(Staff.username == "cards.agent")).one().capacity = 5

@@ -14,7 +14,7 @@ import redis
 from sqlalchemy import select
 
 from caredesk.bootstrap import build_runtime
-from caredesk.channels.livechat.wiring import chat_bus
+from caredesk.channels.livechat.sender import chat_bus
 from caredesk.notify.live import CHANNEL as WORKBENCH_CHANNEL
 from caredesk.runtime import set_current_runtime
 from caredesk.storage.orm import WorkOrder

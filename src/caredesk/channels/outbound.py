@@ -1,5 +1,5 @@
 """What a channel's sender is given and returns, and the registry of senders by channel (filled by the
-composition root from each channel package's `wiring.senders`)."""
+composition root: bootstrap/channels.py)."""
 
 from __future__ import annotations
 

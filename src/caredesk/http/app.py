@@ -13,10 +13,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from caredesk import __version__
 from caredesk.accounts.sso import build_sso_client
+from caredesk.api.channel_callbacks import sms
 from caredesk.api.openapi_errors import document_errors
 from caredesk.api.openapi_limits import document_limits
-from caredesk.api.router import api_router
-from caredesk.channels.wiring import routers as channel_routers
+from caredesk.api.router import api_router, channel_callbacks_router
+from caredesk.api.routes import calls
 from caredesk.http.csrf import CsrfProtection
 from caredesk.http.errors import install_error_handlers
 from caredesk.http.health import router as health_router
@@ -61,8 +62,7 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(api_router())
     app.include_router(web_router)
-    for router in channel_routers():  # channel callbacks (/channels/...) and the integrations' API routes
-        app.include_router(router)
+    app.include_router(channel_callbacks_router())  # /channels/...: WeChat and WeCom, inbound e-mail, SMS
     https = rt.settings.base_url.startswith("https")
     # Outermost last: security headers on every answer, then the body limit, the session, and CSRF inside it.
     app.add_middleware(CsrfProtection, cookie_name=SESSION_COOKIE)
@@ -70,7 +70,9 @@ def create_app(rt: Runtime, *, start_consumer: bool | None = None) -> FastAPI:
                        max_age=rt.settings.session_max_age_seconds, same_site="lax", https_only=https)
     app.add_middleware(BodySizeLimit, max_bytes=rt.settings.max_body_bytes,
                        uploads={"/api/v1/knowledge/import": rt.settings.max_upload_bytes,
-                                "/channels/email/inbound": rt.settings.mail_max_message_bytes})
+                                "/api/v1/calls": calls.MAX_BODY,
+                                "/channels/email/inbound": rt.settings.mail_max_message_bytes,
+                                **dict.fromkeys(sms.PATHS, sms.MAX_BODY)})
     app.add_middleware(SecurityHeaders, https=https)
     # outermost: the request id and the metrics see every answer, refusals by the layers inside included
     app.add_middleware(RequestObservation, access_log=rt.settings.log_format == "json")

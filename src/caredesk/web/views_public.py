@@ -9,9 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from caredesk.channels.livechat.sender import chat_bus
 from caredesk.channels.livechat.state import ChatState, chat_state, own_conversation
 from caredesk.channels.livechat.stream import chat_stream
-from caredesk.channels.livechat.wiring import chat_bus
 from caredesk.emergency.actions import do_record_join
 from caredesk.errors import CareDeskError, InvalidInput, NotFound
 from caredesk.http.deps import RuntimeDep, SessionDep

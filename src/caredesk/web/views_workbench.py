@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import conversation_for, meeting_for
 from caredesk.accounts.roles import can
+from caredesk.channels.livechat.sender import chat_bus
 from caredesk.channels.livechat.state import CHAT
-from caredesk.channels.livechat.wiring import chat_bus
 from caredesk.errors import CareDeskError, NotFound
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
 from caredesk.notify.live import LiveBus

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from caredesk.accounts.access import work_order_for
 from caredesk.channels.livechat.bus import ChatEvent
+from caredesk.channels.livechat.sender import chat_bus
 from caredesk.channels.livechat.state import CHAT
-from caredesk.channels.livechat.wiring import chat_bus
 from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.errors import CareDeskError, InvalidInput
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read

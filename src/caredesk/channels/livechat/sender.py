@@ -5,9 +5,10 @@ database; a chat that is closed now replays it when it reconnects, so a delivery
 from __future__ import annotations
 
 from caredesk.channels.livechat.bus import ChatBus, ChatEvent
-from caredesk.channels.outbound import Outgoing, Sent
+from caredesk.channels.livechat.state import CHAT
+from caredesk.channels.outbound import Outgoing, Senders, Sent
 
-__all__ = ["ChatSender"]
+__all__ = ["ChatSender", "chat_bus"]
 
 
 class ChatSender:
@@ -21,3 +22,9 @@ class ChatSender:
     def send(self, out: Outgoing) -> Sent:
         self.bus.publish(out.conversation_id, ChatEvent("message", out.message_id))  # OSError: retried
         return Sent(external_id=None)
+
+
+def chat_bus(channels: Senders) -> ChatBus | None:
+    """The chat's live bus, owned by its sender (so the delivery task and the streams of one runtime share it)."""
+    sender = channels.get(CHAT)
+    return sender.bus if isinstance(sender, ChatSender) else None

@@ -26,7 +26,7 @@ from caredesk.integrations.webhooks.views import DeliveryView, SubscriptionView
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 Admin = Annotated[Caller, Depends(require("webhooks.manage"))]
 
 

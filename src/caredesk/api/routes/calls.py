@@ -17,7 +17,6 @@ from caredesk.channels.calls.receive import CallOutcome, InvalidCall, do_receive
 from caredesk.channels.calls.speech import Segment, SpeechEngine, speech_engine
 from caredesk.channels.calls.transcript import CallTranscript
 from caredesk.channels.sms.text import normalise_phone
-from caredesk.errors import PayloadTooLarge
 from caredesk.http.deps import Caller, RuntimeDep, require
 from caredesk.intake.actions import CUSTOMER_REF_PATTERN
 
@@ -111,16 +110,13 @@ def _body_json(outcome: CallOutcome) -> dict[str, Any]:
             "transcript_source": outcome.transcript_source, "truncated": outcome.truncated}
 
 
-@router.post("/api/v1/calls", status_code=201, openapi_extra={"requestBody": {
+@router.post("/calls", status_code=201, openapi_extra={"requestBody": {
     "required": True, "content": {"application/json": {"schema": _inline(CallIn.model_json_schema())}}}},
              responses={200: {"description": "the call was taken before: its first result, with the header "
                                              "`Idempotency-Replayed: true`"}})
 async def post_call(request: Request, rt: RuntimeDep,
                     caller: Annotated[Caller, Depends(require("message.post"))]) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes", limit=MAX_BODY)
-    call = _transcript(body)
+    call = _transcript(await request.body())  # its size is limited by the app (MAX_BODY: http/app.py)
     engine: SpeechEngine | None = None if call.segments else speech_engine(rt.settings)
     outcome = await run_in_threadpool(do_receive_call, rt, call, engine)
     response = JSONResponse(_body_json(outcome), status_code=200 if outcome.replayed else 201)

@@ -12,7 +12,12 @@ from typing import Any
 from caredesk.accounts.rate_limit import make_counter
 from caredesk.accounts.throttle import make_attempt_store
 from caredesk.alarms.strategy import load_strategy
-from caredesk.channels import wiring as channels
+from caredesk.bootstrap.channels import (
+    build_connectors,
+    build_senders,
+    register_channel_tasks,
+    subscribe_channels,
+)
 from caredesk.clock import Clock, SystemClock
 from caredesk.compliance.crypto import install_keyring, keyring_from_settings
 from caredesk.compliance.outgoing import load_checker
@@ -92,7 +97,7 @@ def _register_tasks(queue: TaskQueue) -> None:
     # A failed fetch is recorded (stale / failed) rather than raised, so one try each.
     queue.register("profiles.fetch_customer_sources", fetch_customer_sources, retries=0)
     _register_profile_tasks(queue)
-    channels.register_tasks(queue)
+    register_channel_tasks(queue)
 
 
 def _register_profile_tasks(queue: TaskQueue) -> None:
@@ -170,7 +175,7 @@ def _subscribe(rt: Runtime) -> None:
     # a customer's outside sources are fetched in the background when their message arrives (if any is enabled)
     on(MessageReceived, sources_on_message(lambda: rt.queue, rt), name="queue:sources")
     _subscribe_profiles(rt)
-    channels.subscribe(rt)
+    subscribe_channels(rt)
     # live updates for the workbench: ids and labels only
     on(AlarmChanged, lambda e: live({"type": "alarm", "alarm_id": e.alarm_id, "conversation_id": e.conversation_id,
                                      "change": e.change}), name="live:alarm")
@@ -251,7 +256,7 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
                  sla=load_sla_config(settings.sla_file), presence=Presence(settings.redis_url),
                  rate_counter=make_counter(settings.redis_url),
                  customer_sources=load_sources(settings.customer_sources_file),
-                 channels=channels.build_senders(settings))
+                 channels=build_senders(settings), connectors=build_connectors(settings))
     install_sources(rt.customer_sources)  # what source_statuses lists when not handed the configuration
     _subscribe(rt)
     _check_task_shapes(rt)

@@ -14,14 +14,15 @@ from fastapi.concurrency import run_in_threadpool
 from caredesk.channels.sms.formats import aliyun_receipts, aliyun_uplink, generic_inbound, generic_receipt
 from caredesk.channels.sms.inbound import do_receive_sms, do_record_receipts
 from caredesk.channels.sms.signature import check_generic, check_token
-from caredesk.errors import PayloadTooLarge
 from caredesk.http.deps import RuntimeDep
 from caredesk.runtime import Runtime
 
-__all__ = ["MAX_BODY", "router"]
+__all__ = ["MAX_BODY", "PATHS", "router"]
 
 router = APIRouter(tags=["channels: sms"])
-MAX_BODY = 256 * 1024  # a few hundred pushed items at most
+MAX_BODY = 256 * 1024  # a few hundred pushed items at most (the app's body limit applies it: http/app.py)
+PATHS = ("/channels/sms/inbound", "/channels/sms/receipts", "/channels/sms/aliyun/inbound",
+         "/channels/sms/aliyun/receipts")
 _ALIYUN_OK = {"code": 0, "msg": "成功"}
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -30,21 +31,8 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
     413: {"description": "payload_too_large", **_ERROR}}
 
 
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes", limit=MAX_BODY)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes", limit=MAX_BODY)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _generic_body(request: Request, rt: Runtime) -> bytes:
-    body = await _body(request)
+    body = await request.body()
     s = rt.settings
     check_generic(signature=request.headers.get("x-caredesk-signature"),
                   token=request.headers.get("x-caredesk-token"), body=body, secret=s.sms_inbound_secret,
@@ -69,7 +57,7 @@ async def sms_receipts(request: Request, rt: RuntimeDep) -> dict[str, Any]:
 @router.post("/channels/sms/aliyun/inbound", responses=_REFUSALS)
 async def aliyun_inbound(request: Request, rt: RuntimeDep, token: str | None = None) -> dict[str, Any]:
     check_token(token, rt.settings.sms_aliyun_callback_token)
-    for sms in aliyun_uplink(await _body(request), max_chars=rt.settings.max_message_chars):
+    for sms in aliyun_uplink(await request.body(), max_chars=rt.settings.max_message_chars):
         await run_in_threadpool(do_receive_sms, rt, sms)  # each once: a retried batch skips those taken
     return _ALIYUN_OK
 
@@ -77,5 +65,5 @@ async def aliyun_inbound(request: Request, rt: RuntimeDep, token: str | None = N
 @router.post("/channels/sms/aliyun/receipts", responses=_REFUSALS)
 async def aliyun_reports(request: Request, rt: RuntimeDep, token: str | None = None) -> dict[str, Any]:
     check_token(token, rt.settings.sms_aliyun_callback_token)
-    await run_in_threadpool(do_record_receipts, rt, aliyun_receipts(await _body(request)))
+    await run_in_threadpool(do_record_receipts, rt, aliyun_receipts(await request.body()))
     return _ALIYUN_OK
