@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.alarms.events import AlarmChanged
 from caredesk.clock import Clock
@@ -143,6 +143,7 @@ def fan_out(s: Session, events: list[PublicEvent], *, now: datetime) -> list[str
 
 class FanOutDeps(Protocol):
     clock: Clock
+    session_factory: sessionmaker[Session]
 
     def uow(self) -> UnitOfWork: ...
 
@@ -155,6 +156,9 @@ def publisher(deps: FanOutDeps, build: Callable[[Session, E], list[PublicEvent]]
     for the sender (after the commit)."""
 
     def handle(event: E) -> None:
+        with deps.session_factory() as s:  # most sites subscribe nothing: no write, no decrypting, no building
+            if s.scalar(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1)) is None:
+                return
         with deps.uow() as uow:
             made = fan_out(uow.session, build(uow.session, event), now=deps.clock.now())
             if made:
