@@ -4,6 +4,7 @@ running it again changes nothing that is already there."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,17 @@ def _data(name: str) -> Path:
         return Path(path)
 
 
+@cache
 def load_org_file() -> OrgFile:
-    """The demo organisation, validated (references between its entries included)."""
+    """The demo organisation, validated (references between its entries included); a packaged file, read once
+    per process."""
     return load_config(OrgFile, resources.files("caredesk.demo").joinpath("bank.yaml"), "demo/bank.yaml")
+
+
+@cache
+def _demo_password_hash() -> str:
+    """One argon2 hash per process (it costs ~0.1 s on purpose; the demo password is public anyway)."""
+    return hash_password(DEMO_PASSWORD)
 
 
 def _by_code(session: Session, model: Any) -> dict[str, Any]:
@@ -115,7 +124,7 @@ def do_load_demo(uow: UnitOfWork, clock: Clock) -> DemoReport:
     for line, parsed in zip(org["oncall"], spec.oncall, strict=True):
         line["roster"] = parsed.roster
     drafts = read_kb_csv(_data("knowledge_base.csv"))
-    password_hash = hash_password(DEMO_PASSWORD)
+    password_hash = _demo_password_hash()
     with uow:
         staff_count = _load_org(uow.session, org, password_hash)
         report = save_entries(uow.session, drafts, actor="demo", now=clock.now())
