@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from caredesk.bench import api_pg, processes
+from caredesk.bench.processes import MODEL_DIR_ENV
+from caredesk.triage.model import TriageModel, activate
 from tests.conftest import POSTGRES_URL
 
 PG_FIGURES = {"intake_api_rps_pg", "intake_api_p50_ms_pg", "intake_api_p99_ms_pg", "intake_api_failed_requests_pg",
@@ -77,7 +79,8 @@ def test_api_pg_without_postgres_is_a_note(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_api_pg_quick_measures_and_cleans_up(postgres_url: str, redis_url: str, tmp_path: Path) -> None:
+def test_api_pg_quick_measures_and_cleans_up(postgres_url: str, redis_url: str, tmp_path: Path,
+                                             triage_model: TriageModel) -> None:
     """The quick form end to end. Whether every request succeeded is CareDesk's concern, not the harness's:
     a failed request is counted (intake_api_failed_requests_pg) and named in the api_pg_error note."""
     import redis
@@ -88,13 +91,16 @@ def test_api_pg_quick_measures_and_cleans_up(postgres_url: str, redis_url: str, 
         before = set(conn.scalars(schemas))
     store = redis.Redis.from_url(redis_url)
     store.set("left-from-before", "1")  # flushed before the run
-    env = {**os.environ, "CAREDESK_BENCH_POSTGRES_URL": POSTGRES_URL, "CAREDESK_BENCH_REDIS_URL": redis_url}
+    activate(triage_model, tmp_path / "models")  # the servers load it (CAREDESK_BENCH_MODEL_DIR) rather than train
+    env = {**os.environ, "CAREDESK_BENCH_POSTGRES_URL": POSTGRES_URL, "CAREDESK_BENCH_REDIS_URL": redis_url,
+           MODEL_DIR_ENV: str(tmp_path / "models")}
     out = tmp_path / "report.json"
     done = subprocess.run([sys.executable, "-m", "caredesk.bench", "--only", "api_pg", "--quick", "--output",
                            str(out)], env=env, capture_output=True, text=True, timeout=600)
     report = json.loads(out.read_text())
     assert set(report) >= PG_FIGURES, done.stderr[-3000:]
     assert report["intake_api_rps_pg"] > 0 and 0 < report["bench_client_cpu_share_pg"] < 1
+    assert f"loads the model copied from {MODEL_DIR_ENV}" in report["notes"]["api_pg"]
     assert report["api_pss_mb_pg"] < report["api_master_rss_mb_pg"] + 2 * report["api_rss_mb_pg"]
     errors = {key for key in report["notes"] if key.endswith("_error")}
     assert done.returncode == (1 if errors else 0)

@@ -13,7 +13,17 @@ from pathlib import Path
 
 from caredesk.bench.http_load import load as _load
 from caredesk.bench.http_load import read as _read
-from caredesk.bench.processes import cli, free_port, last_traceback, rss_mb, rss_parts_mb, start, stop, wait_ready
+from caredesk.bench.processes import (
+    cli,
+    free_port,
+    last_traceback,
+    models_for_servers,
+    rss_mb,
+    rss_parts_mb,
+    start,
+    stop,
+    wait_ready,
+)
 from caredesk.bench.stats import Figures, Notes, log, mixed_messages, summary_ms
 
 __all__ = ["run", "slope_per_10k"]
@@ -43,8 +53,8 @@ def run(quick: bool) -> tuple[Figures, Notes]:
            # one client key sends everything as fast as it can: the per-key rate limit would measure itself,
            # and its thousands of conversation reads would freeze it as a bulk reader
            "CAREDESK_RATE_LIMIT_PER_MINUTE": "0", "CAREDESK_RECORD_READS_FREEZE_PER_HOUR": "0"}
-    for var in ("CAREDESK_REDIS_URL", "CAREDESK_MODEL_DIR"):
-        env.pop(var, None)
+    env.pop("CAREDESK_REDIS_URL", None)
+    first_start = models_for_servers(env, tmp / "models")
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for args in (["db", "upgrade"], ["demo"]):
@@ -55,7 +65,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         log_path = tmp / "serve.log"
         proc = start(["serve", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1]], env, log_path)
         procs.append(proc)
-        log(f"api: starting caredesk serve (pid {proc.pid}) on {url}; the first start trains the model")
+        log(f"api: starting caredesk serve (pid {proc.pid}) on {url}; the first start {first_start}")
         t0 = time.perf_counter()
         wait_ready(url, proc, log_path)
         start_s = time.perf_counter() - t0
@@ -115,7 +125,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     decisions = ", ".join(f"{k} {v}" for k, v in sorted(load.decisions.items()))
     notes = {"api": (
         "`caredesk serve` (1 uvicorn worker) as a subprocess on a fresh SQLite file after `caredesk db "
-        "upgrade`, `caredesk demo` and `caredesk apikey create`; the model is trained at first start "
+        f"upgrade`, `caredesk demo` and `caredesk apikey create`; the first start {first_start} "
         "(api_startup_s, which includes building the knowledge index). One first request alone (api_first_request_s), "
         f"{warmup} warm-up then {n} timed POST /api/v1/messages from {concurrency} client "
         "threads (httpx, loopback, one connection each), mixed zh/en messages, about half continuing the "

@@ -105,7 +105,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
            "CAREDESK_ENVIRONMENT": "development",
            # as in `api`: the per-key rate limit would measure itself (and count in Redis)
            "CAREDESK_RATE_LIMIT_PER_MINUTE": "0", "CAREDESK_RECORD_READS_FREEZE_PER_HOUR": "0"}
-    env.pop("CAREDESK_MODEL_DIR", None)
+    first_start = processes.models_for_servers(env, tmp / "models")
     procs: list[subprocess.Popen[bytes]] = []
     notes: Notes = {}
     try:
@@ -117,7 +117,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
                         "--workers", str(WORKERS)], env, serve_log)
         procs.append(master)
         log(f"api_pg: starting caredesk serve --workers {WORKERS} (master pid {master.pid}) on {base}; the "
-            "master trains the model, then forks")
+            f"master {first_start}, then forks")
         t0 = time.perf_counter()
         processes.wait_ready(base, master, serve_log)
         _wait_workers(master.pid, WORKERS)
@@ -159,7 +159,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     notes["api_pg"] = (
         f"The `api` intake load (same messages, {concurrency} client threads, {warmup} warm-up then {n} timed "
         f"POST /api/v1/messages after one first request alone) against `caredesk serve --workers {WORKERS}`: "
-        "a gunicorn master that trains the model and builds the knowledge index once (api_startup_s_pg, until "
+        f"a gunicorn master that {first_start} and builds the knowledge index once (api_startup_s_pg, until "
         f"both workers are up), then forks {WORKERS} uvicorn workers; PostgreSQL at {shown_url(bench_postgres_url())}, "
         f"temporary schema {schema} (migrated with `caredesk db upgrade`, `caredesk demo`, dropped at the end); "
         f"CAREDESK_TASKS_MODE=external on Redis at {shown_url(_redis_url())} (flushed before and after) with one "

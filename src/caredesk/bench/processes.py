@@ -5,6 +5,7 @@ says about their memory."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,9 +16,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
-__all__ = ["children", "cli", "free_port", "last_traceback", "memory_mb", "rss_mb", "rss_parts_mb",
-           "sigterm_unwinds", "start",
-           "stop", "wait_ready"]
+__all__ = ["MODEL_DIR_ENV", "children", "cli", "free_port", "last_traceback", "memory_mb", "models_for_servers",
+           "rss_mb", "rss_parts_mb", "sigterm_unwinds", "start", "stop", "wait_ready"]
+
+MODEL_DIR_ENV = "CAREDESK_BENCH_MODEL_DIR"
 
 
 def free_port() -> int:
@@ -29,6 +31,20 @@ def free_port() -> int:
 def cli() -> list[str]:
     exe = Path(sys.executable).with_name("caredesk")
     return [str(exe)] if exe.is_file() else [sys.executable, "-m", "caredesk.cli.main"]
+
+
+def models_for_servers(env: dict[str, str], into: Path) -> str:
+    """Point the bench's servers at a copy of CAREDESK_BENCH_MODEL_DIR (a models folder with an active triage
+    model) when it is set: their first start then loads that model instead of training one, which takes minutes.
+    Otherwise at no models folder at all (not the operator's CAREDESK_MODEL_DIR), so the first start trains.
+    Returns what the first start does, for the log and the notes."""
+    env.pop("CAREDESK_MODEL_DIR", None)
+    given = os.environ.get(MODEL_DIR_ENV)
+    if not given:
+        return "trains the model"
+    shutil.copytree(given, into)
+    env["CAREDESK_MODEL_DIR"] = str(into)
+    return f"loads the model copied from {MODEL_DIR_ENV}"
 
 
 def start(args: list[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
