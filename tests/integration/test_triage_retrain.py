@@ -52,7 +52,7 @@ def _wrong_trainer(examples: Sequence[Example]) -> TriageModel:
 
 def test_retrain_nightly_promotes_a_better_model(runtime: Runtime) -> None:
     root = runtime.settings.models_path
-    seed = merge_examples(read_corpus(seed_corpus_path()), [])
+    seed = merge_examples(read_corpus(seed_corpus_path())[::5], [])  # wrong on purpose: a fifth of it will do
     bad = train_examples(_corrupted(seed), holdout=0)
     activate(bad, root)
     message_id = do_receive_message(runtime, IncomingMessage("网银转账一直提示系统繁忙", "web", "c-rt")).message_id
@@ -83,11 +83,13 @@ def test_retrain_nightly_promotes_a_better_model(runtime: Runtime) -> None:
 
 def test_retrain_refuses_a_worse_candidate_and_keeps_the_active_model(runtime: Runtime) -> None:
     root = runtime.settings.models_path
-    train, _held = split_holdout(merge_examples(read_corpus(seed_corpus_path()), []))
+    rows = read_corpus(seed_corpus_path())[::4]  # a quarter of the corpus: both trainings are the test's cost
+    train, _held = split_holdout(merge_examples(rows, []))
     good = train_examples(train, holdout=0)
     activate(good, root)
 
-    outcome = do_retrain(runtime.uow(), root, now=runtime.clock.now(), trigger="manual", trainer=_wrong_trainer)
+    outcome = do_retrain(runtime.uow(), root, now=runtime.clock.now(), trigger="manual", seed_rows=rows,
+                         trainer=_wrong_trainer)
 
     assert not outcome.promoted and outcome.model is None
     assert "not better" in outcome.decision.reason
