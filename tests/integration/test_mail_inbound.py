@@ -270,3 +270,22 @@ def test_the_same_mail_from_two_sources_at_once_is_one_message(demo_runtime: Run
     with demo_runtime.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(MailMessage)) == 1
         assert s.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 1
+
+
+def test_a_known_address_finds_its_customer_and_a_shared_one_guesses_no_one(api: Any, demo_runtime: Runtime) -> None:
+    """The bank's customer with this address (the CRM's) gets the mail; an address two customers share (a family's
+    mailbox) gets a customer of its own, never one of theirs: a guess would show one's history to the other."""
+    with demo_runtime.uow() as uow:
+        uow.session.add_all([Customer(ref="crm-li", email="li.si@customer.example"),
+                             Customer(ref="crm-wang-1", email="wang.family@customer.example"),
+                             Customer(ref="crm-wang-2", email="wang.family@customer.example")])
+        uow.commit()
+    known = _post(api, raw_mail(sender="李四 <Li.Si@customer.example>", message_id="<li@customer.example>"))
+    shared = _post(api, raw_mail(sender="王 <wang.family@customer.example>", message_id="<wang@customer.example>"))
+    assert known.status_code == shared.status_code == 202, (known.text, shared.text)
+    with demo_runtime.session_factory() as s:
+        li = s.get(Conversation, known.json()["conversation_id"])
+        wang = s.get(Conversation, shared.json()["conversation_id"])
+        assert li is not None and wang is not None
+        assert s.get(Customer, li.customer_id).ref == "crm-li"
+        assert s.get(Customer, wang.customer_id).ref.startswith("email:")

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caredesk.channels.contacts import address_hash, contact_for, current_conversation
+from caredesk.channels.contacts import address_hash, contact_for, current_conversation, known_customer
 from caredesk.storage.orm import ChannelContact, Customer
 
 __all__ = ["PhoneContact", "phone_contact"]
@@ -24,19 +23,12 @@ class PhoneContact:
     opted_out: bool
 
 
-def _known_customer(session: Session, phone: str) -> Customer | None:
-    """A customer the bank already has with this number (imported from the CRM: with or without +86)."""
-    forms = {phone, phone.removeprefix("+86")} if phone.startswith("+86") else {phone}
-    hashes = [address_hash("phone", form) for form in forms]
-    found = list(session.scalars(select(Customer).where(Customer.phone_hash.in_(hashes)).limit(2)))
-    return found[0] if len(found) == 1 else None
-
-
 def phone_contact(session: Session, *, channel: str, phone: str, now: datetime, continues: bool = True
                   ) -> PhoneContact:
     """In the caller's transaction. The customer's reference for a new number is `tel:<keyed hash>`: the
     number itself never becomes an identifier that is shown and logged."""
-    known = _known_customer(session, phone)
+    forms = {phone, phone.removeprefix("+86")}  # the CRM's numbers come with or without +86
+    known = known_customer(session, "phone", forms)
     ref = known.ref if known is not None else f"tel:{address_hash('phone', phone)[:32]}"
     contact: ChannelContact = contact_for(session, channel=channel, account="", address=phone, customer_ref=ref,
                                           now=now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -12,19 +13,30 @@ from caredesk.compliance.crypto import current_keyring
 from caredesk.compliance.lookup import lookup_hash
 from caredesk.storage.orm import ChannelContact, Conversation, Customer
 
-__all__ = ["CONTINUE_WITHIN", "address_hash", "contact_for", "contact_of", "current_conversation"]
+__all__ = ["CONTINUE_WITHIN", "address_hash", "contact_for", "contact_of", "current_conversation", "known_customer"]
 
 # A message within this time of the conversation's last one continues it; later, a new conversation starts
 # (a customer who writes again tomorrow starts a new session, as in the web chat).
 CONTINUE_WITHIN = timedelta(hours=24)
+_CUSTOMER_FIELD = {"email": "email", "sms": "phone", "phone": "phone"}  # channels whose address a customer has
 
 
 def address_hash(channel: str, address: str) -> str:
     """The keyed hash an address is found by (the e-mail and phone forms normalise as the customer's do)."""
-    field = {"email": "email", "sms": "phone", "phone": "phone"}.get(channel, "channel_address")
+    field = _CUSTOMER_FIELD.get(channel, "channel_address")
     digest = lookup_hash(current_keyring(), field, address)
     assert digest is not None
     return digest
+
+
+def known_customer(session: Session, channel: str, forms: Iterable[str]) -> Customer | None:
+    """The one customer the bank already has with this phone number or e-mail address (any of its `forms`, e.g.
+    with and without +86), imported from the CRM or met on another channel. None when there is none, or more
+    than one (a family's shared number or mailbox): a guess would show one customer's history to another."""
+    column = Customer.email_hash if _CUSTOMER_FIELD[channel] == "email" else Customer.phone_hash
+    hashes = sorted({address_hash(channel, form) for form in forms})
+    found = list(session.scalars(select(Customer).where(column.in_(hashes)).limit(2)))
+    return found[0] if len(found) == 1 else None
 
 
 def contact_of(session: Session, channel: str, account: str, address: str) -> ChannelContact | None:

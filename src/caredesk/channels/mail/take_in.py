@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caredesk.channels.contacts import address_hash, contact_for, current_conversation
+from caredesk.channels.contacts import address_hash, contact_for, current_conversation, known_customer
 from caredesk.channels.inbound_claim import AlreadyTaken, InboundClaim, taken
 from caredesk.channels.mail.attachments import AttachmentRecord, keep_attachments
 from caredesk.channels.mail.parse import ParsedMail, parse_mail
@@ -109,10 +108,8 @@ def _contact_and_conversation(rt: IntakeDeps, mail: ParsedMail, account: str, no
     customer already known by this address (the CRM, an earlier order) is the contact's customer."""
     with rt.uow() as uow:
         s = uow.session
-        digest = address_hash(CHANNEL, mail.sender)
-        known = s.scalar(select(Customer).where(Customer.email_hash == digest).order_by(Customer.created_at)
-                         .limit(1))
-        ref = known.ref if known is not None else f"email:{digest[:24]}"
+        known = known_customer(s, CHANNEL, [mail.sender])
+        ref = known.ref if known is not None else f"email:{address_hash(CHANNEL, mail.sender)[:24]}"
         contact = contact_for(s, channel=CHANNEL, account=account, address=mail.sender, customer_ref=ref, now=now)
         customer = s.get(Customer, contact.customer_id)
         assert customer is not None
