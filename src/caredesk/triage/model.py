@@ -80,7 +80,7 @@ class TriageModel:
 
     def dense(self, texts: Sequence[str]) -> np.ndarray:
         """The columns after the TF-IDF ones: the sentence embedding, then the emotion head's own features."""
-        return _dense(self.vectors.encode(texts) * self.dense_weight, texts)
+        return _dense(self.vectors.encode(texts, keep=False) * self.dense_weight, texts)
 
     def scorer(self) -> FastTriageScorer:
         if self._fast is None:

@@ -35,8 +35,13 @@ class SentenceVectors:
         self._size = cache_size
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit-length float64 row per text."""
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def encode(self, texts: Sequence[str], *, keep: bool = True) -> np.ndarray:
+        """One unit-length float64 row per text. `keep=False` (messages being triaged) looks the cache up but adds
+        nothing: serving would fill it with every message the process sees, while the encoder's own small cache
+        already serves repeated messages."""
         from caredesk.text.encoder import default_embedder
 
         embedder = default_embedder()
@@ -46,6 +51,7 @@ class SentenceVectors:
         missing = list(dict.fromkeys(k for k in keys if k not in known))
         if missing:
             known.update(zip(missing, embedder.encode(missing), strict=True))
+        if missing and keep:
             with self._lock:
                 self._cache.update((k, known[k]) for k in missing)
                 while len(self._cache) > self._size:
