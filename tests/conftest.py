@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from threadpoolctl import threadpool_limits
 
 from caredesk.bootstrap import build_runtime
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.settings import Settings
 from caredesk.storage.migrate import upgrade
 from caredesk.storage.orm import Base

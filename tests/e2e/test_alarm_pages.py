@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import IncidentRecord, Staff
 from tests.support.web_session import HX, sign_in
 

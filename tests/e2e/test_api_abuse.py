@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from caredesk.accounts.rate_limit import RedisCounter, Window, over_limit
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import ApiKey, AuditEntry, Notification, Staff
 from tests.conftest import create_key
 

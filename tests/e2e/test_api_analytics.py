@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import HourlyCount, SatisfactionSurvey
 from tests.conftest import create_key
 

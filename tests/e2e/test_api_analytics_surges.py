@@ -17,9 +17,9 @@ from sqlalchemy import select
 from caredesk.analytics.facts import message_facts
 from caredesk.analytics.rollups import MessageFacts, add_messages
 from caredesk.analytics.surge_actions import do_detect_surges, replay_surges
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.masking import mask_text
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, Message, Notification, Staff, Surge, TriageResult
 from tests.conftest import create_key
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.storage.orm import Department, KnowledgeEntry, Staff
 
 CARD_FRAUD = "我的信用卡昨天被盗刷了三万块，现在就要冻结！"

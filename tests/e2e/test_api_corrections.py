@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from tests.conftest import create_key
 
 TEXT = "我的网银一直登录不上，提示系统错误"

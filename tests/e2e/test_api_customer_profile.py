@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.customers.search import find_customers
 from caredesk.http.app import create_app
 from caredesk.http.deps import Caller
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Branch, Customer, Staff
 from tests.conftest import create_key
 

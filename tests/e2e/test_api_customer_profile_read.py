@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
 from caredesk.accounts.credentials import hash_password
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Branch, KnowledgeEntry, Staff
 from tests.conftest import create_key
 from tests.support.profiles import (

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, EmergencyMeeting
 from tests.conftest import create_key
 

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from caredesk.analytics.forecast import forecast_volume
 from caredesk.analytics.forecast_eval import generated_series
 from caredesk.analytics.rollups import MessageFacts, add_messages
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from tests.conftest import create_key
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)

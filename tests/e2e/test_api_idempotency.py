@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.storage.orm import Alarm, IdempotencyRecord, Message, WorkOrder
 from tests.conftest import create_key
 

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Base, Customer, KnowledgeEntry
 from tests.conftest import create_key
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, create_key
 from tests.integration.alarm_helpers import demo_runtime_with

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from tests.conftest import create_key
 
 ENTRY = {"key": "en-swift-code", "language": "en", "question": "What is the bank's SWIFT code?",

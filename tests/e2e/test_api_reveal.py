@@ -7,9 +7,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.reveal import mask_name
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Customer
 from tests.conftest import create_key
 

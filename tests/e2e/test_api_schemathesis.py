@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Branch
 from tests.conftest import create_key
 

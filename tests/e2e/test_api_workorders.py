@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from tests.conftest import create_key
 
 COMPLAINT = {"text": "信用卡年费被乱扣了，我要投诉，请给我一个说法", "channel": "chat", "customer_ref": "wo-api-1"}

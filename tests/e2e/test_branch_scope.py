@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from caredesk.accounts.credentials import hash_password
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Branch, Conversation, Customer, Department, Message, Staff
 from tests.conftest import create_key
 from tests.support.web_session import submit_sign_in

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.audit import record_audit
-from caredesk.runtime import Runtime
 from caredesk.triage.model import TriageModel, activate
 from tests.conftest import free_port
 

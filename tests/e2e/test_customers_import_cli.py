@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from caredesk.bootstrap import build_runtime
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.settings import Settings
 from caredesk.storage.migrate import upgrade
 from caredesk.storage.orm import AuditEntry, Branch, Customer, CustomerSourceRecord

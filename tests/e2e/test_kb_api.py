@@ -8,7 +8,7 @@ from typing import Any
 
 import openpyxl
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from tests.conftest import create_key
 
 ENTRY = {

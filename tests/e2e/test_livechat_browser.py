@@ -16,7 +16,7 @@ from tests.e2e.browsing import shot
 from tests.support.web_session import sign_in_page
 
 if TYPE_CHECKING:
-    from caredesk.runtime import Runtime
+    from caredesk.bootstrap.runtime import Runtime
     from tests.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]

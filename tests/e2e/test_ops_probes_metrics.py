@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.logfilter import install_log_masking
 from caredesk.http.app import create_app
 from caredesk.observability.logs import JsonFormatter
 from caredesk.observability.metrics import MULTIPROC_ENV
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Surge
 from tests.conftest import Mailbox, create_key, free_port, make_settings
 

@@ -12,8 +12,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from caredesk.accounts.roles import PERMISSIONS, Role, can
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from tests.conftest import create_key
 
 # Reached without an account: the customer's own survey link (the token is the credential).

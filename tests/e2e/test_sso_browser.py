@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.storage.orm import AuditEntry
 from tests.conftest import LiveServer
 from tests.e2e.browsing import shot

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import MeetingParticipant, Message, Staff, WorkOrder, WorkOrderEvent
 from tests.conftest import create_key
 from tests.e2e.browsing import shot

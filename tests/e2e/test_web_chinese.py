@@ -15,9 +15,9 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import IncidentRecord, KnowledgeEntry, Staff
 from caredesk.web.i18n_keys import FAMILIES
 from tests.support.web_session import sign_in

@@ -17,9 +17,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from caredesk.analytics.rollups import MessageFacts, add_messages
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff, WorkOrder
 from tests.support.web_session import HX, submit_sign_in
 

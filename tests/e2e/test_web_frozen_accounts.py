@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from caredesk.accounts.abuse import do_freeze_account
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Notification, Staff
 from tests.conftest import LiveServer
 from tests.support.web_session import csrf_token, sign_in_page, submit_sign_in

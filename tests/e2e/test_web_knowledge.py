@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.knowledge.actions import do_archive, do_save_entries, load_published
 from caredesk.knowledge.model import EntryDraft
 from caredesk.knowledge.queries import list_versions
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, KnowledgeEntry, Message, TriageResult
 from tests.e2e.browsing import shot
 from tests.support import web_session

@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Staff
 from tests.support.web_session import DEMO_PASSWORD, csrf_token, post_login
 

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, event, func, select
 
 from caredesk.accounts.credentials import hash_password
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, MeetingParticipant, Message, Staff, TriageResult
 from caredesk.web.i18n import Translator, choose_language, parse_accept_language
 from tests.support.web_session import HX, csrf_token, submit_sign_in

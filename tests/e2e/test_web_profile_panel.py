@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from caredesk.accounts.credentials import hash_password
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Branch, Staff
 from tests.conftest import LiveServer
 from tests.e2e.browsing import shot

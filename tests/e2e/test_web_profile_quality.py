@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.profiles.actions import do_refresh_all
 from caredesk.profiles.generated import generate_history
 from caredesk.profiles.model import load_active
 from caredesk.profiles.training import do_train_profiles
-from caredesk.runtime import Runtime
 from tests.support.web_session import submit_sign_in
 
 PAGE = "/workbench/profiles/quality"

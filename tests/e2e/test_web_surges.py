@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from caredesk.analytics.surge_actions import do_detect_surges
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Surge
 from tests.support.surges import DETECT_AT, PHONE, SHANGHAI, seed_rising_topic
 from tests.support.web_session import csrf_token, submit_sign_in

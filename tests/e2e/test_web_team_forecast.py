@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from caredesk.analytics.rollups import MessageFacts, add_messages, hour_of
 from caredesk.analytics.team_forecast import QueueStore
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff, WorkOrder
 from caredesk.workorders.replies import do_reply
 from tests.support.web_session import submit_sign_in

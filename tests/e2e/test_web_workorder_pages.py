@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.sla.tracking import check_order
 from caredesk.storage.orm import CallbackTask, SatisfactionSurvey, Staff, WorkOrder, WorkOrderEvent
 from caredesk.workorders import closure, replies, transfers

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import SatisfactionSurvey, Staff, WorkOrder
 from caredesk.workorders import closure, replies, transfers
 from tests.e2e.browsing import shot

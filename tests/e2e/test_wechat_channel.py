@@ -18,13 +18,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.outbound import Outgoing, SendRefused
 from caredesk.channels.wechat.crypto import MessageCrypto, signature
 from caredesk.channels.wechat.inbound import PASSIVE
 from caredesk.channels.wechat.service import WeChatService, service_of
 from caredesk.channels.wechat.xml_messages import fields_of
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     ChannelContact,
     Conversation,

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.demo.loader import do_load_demo
-from caredesk.runtime import Runtime
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, _clean, make_settings
 from tests.support.http_thread import reply_json, serving

@@ -17,9 +17,9 @@ from caredesk.accounts.access import (
     work_order_filter,
     work_order_for,
 )
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.errors import NotFound
 from caredesk.http.deps import Caller
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Branch, Conversation, Customer, Department, Staff, WorkOrder, WorkOrderEvent
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)

@@ -21,10 +21,10 @@ from sqlalchemy import select
 
 from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
 from caredesk.bootstrap import _register_tasks
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.notify.live import CHANNEL
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Alarm, AlarmDelivery, OutboxEvent, Staff
 from caredesk.storage.outbox import relay_once
 from caredesk.tasks.app import EmbeddedConsumer, TaskQueue

@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from caredesk.alarms.lifecycle import AlarmActor, do_acknowledge_alarm, run_alarm_action
 from caredesk.alarms.tasks import deliver_alarm_notice, escalate_alarm
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, AuditEntry, Notification, OutboxEvent, Staff
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox

@@ -17,8 +17,8 @@ from caredesk.analytics.rollups import MessageFacts, add_messages
 from caredesk.analytics.threshold_actions import do_check_thresholds
 from caredesk.analytics.thresholds import Rule, load_thresholds
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Notification, OutboxEvent, Staff, ThresholdNotice, ThresholdState
 from caredesk.storage.outbox import relay_once
 from caredesk.triage.pipeline import TriagePipeline

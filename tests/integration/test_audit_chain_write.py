@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import event, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.audit import GENESIS, record_audit, verify_chain
 from caredesk.compliance.read_audit import do_audit_read
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.intake.decision import DecisionKind
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import TriageResult, WorkOrder
 from tests.integration.test_clarification import AMBIGUOUS, CREDIT, DEBIT, _seed
 

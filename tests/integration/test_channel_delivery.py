@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.contacts import contact_for, current_conversation
 from caredesk.channels.delivery import deliver_message, queue_delivery
 from caredesk.channels.outbound import Outgoing, SendRefused, Sent
 from caredesk.clock import FrozenClock
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import ChannelContact, Conversation, Message, MessageDelivery
 from tests.integration.alarm_helpers import Receiver, http_receiver
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.intake.decision import DecisionKind
 from caredesk.knowledge.actions import do_save_entries
 from caredesk.knowledge.model import EntryDraft
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, KnowledgeEntry, Message, TriageResult
 
 AMBIGUOUS = "I forgot my card PIN"

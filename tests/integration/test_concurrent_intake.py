@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.audit import record_audit, verify_chain
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Notification, Staff, WorkOrder
 from caredesk.workorders.assignment import _candidates
 from caredesk.workorders.case_numbers import allocate_case_number

@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
 from caredesk.intake.decision import DecisionKind
 from caredesk.integrations.connectors.breaker import MemoryBreakers
 from caredesk.integrations.connectors.client import Connectors
 from caredesk.integrations.connectors.config import load_connectors
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Customer, Message, TriageResult, WorkOrderEvent
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, _clean, free_port, make_settings

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.contacts import contact_for, contact_of
 from caredesk.compliance.crypto import current_keyring, install_keyring, keyring_from_settings
 from caredesk.compliance.customer_data import do_erase_customer
 from caredesk.compliance.key_rotation import rotate_keys
 from caredesk.compliance.retention import RetentionPolicy, do_apply_retention
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, ChannelContact, Conversation, Message, MessageDelivery
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.contacts import contact_for
 from caredesk.clock import FrozenClock
 from caredesk.errors import InvalidConfig
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     ChannelContact,
     Customer,

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.customer_data import ERASED, do_erase_customer, do_export_customer
 from caredesk.compliance.retention import RetentionPolicy, do_apply_retention
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Customer, CustomerProfile, CustomerSourceRecord, Message
 from tests.conftest import create_key
 from tests.support.profiles import Said, add_conversation, add_customer, add_order, add_profile, add_source

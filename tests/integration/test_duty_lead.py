@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import DutyHandoff, Notification, Staff, WorkOrder, WorkOrderEvent
 from caredesk.triage.pipeline import TriagePipeline
 from caredesk.workorders.tasks import hand_over_to_duty_lead

@@ -20,11 +20,11 @@ import yaml
 from icalendar import Calendar
 from sqlalchemy import func, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.emergency.actions import RECORDER_SECTIONS
 from caredesk.emergency.tasks import send_meeting_notice
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     AuditEntry,
     EmergencyMeeting,

@@ -10,13 +10,13 @@ import os
 
 from sqlalchemy import select, text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.crypto import current_keyring, install_keyring, keyring_from_settings
 from caredesk.compliance.key_rotation import rotate_keys
 from caredesk.compliance.lookup import lookup_hash
 from caredesk.customers.search import find_customers
 from caredesk.http.deps import Caller
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Customer, Message
 
 PHONE = "13812345678"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.storage.orm import Alarm, Conversation, Notification, Staff
 
 THREATS = ["再不解决我就打12378投诉你们", "我要向金融监管总局举报", "我已经联系了银保监会和媒体"]

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Alarm, Conversation
 from tests.integration.test_escalation_alarm import alarm_notices, alarms
 

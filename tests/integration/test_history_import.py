@@ -13,8 +13,8 @@ from caredesk.analytics import history_import
 from caredesk.analytics.history_file import HistoryRow, read_history_csv
 from caredesk.analytics.history_import import do_import_history
 from caredesk.analytics.rollups import TOTAL, hourly_counts
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.errors import InvalidFile
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     Alarm,
     AuditEntry,

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.compliance.retention import RetentionPolicy, do_apply_retention
 from caredesk.errors import IdempotencyKeyReused, NotFound
@@ -21,7 +22,6 @@ from caredesk.intake.actions import IncomingMessage, IntakeOutcome
 from caredesk.intake.idempotency import IdempotentRequest, StoredResponse
 from caredesk.intake.idempotency_store import KeyClaim
 from caredesk.intake.idempotent import IdempotentAnswer, do_receive_message_once
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Alarm, EmergencyMeeting, IdempotencyRecord, Message, OutboxEvent, WorkOrder
 
 COMPLAINT = IncomingMessage("你们柜员态度太差了，我在浦东支行排队两个小时没人理，要求给个说法", "web", "idem-1")

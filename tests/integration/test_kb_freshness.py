@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.knowledge.actions import do_approve, do_save_entry, do_submit_for_review
 from caredesk.knowledge.model import EntryDraft
-from caredesk.runtime import Runtime
 
 EDITOR = "knowledge_editor"
 

@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.errors import InvalidFile
 from caredesk.knowledge.actions import do_import_file
 from caredesk.knowledge.exporting import export_bytes, export_file
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, KnowledgeEntry, KnowledgeVersion
 
 HEADER = [

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.errors import Conflict
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.knowledge.suggestion_actions import (
@@ -16,7 +17,6 @@ from caredesk.knowledge.suggestion_actions import (
     do_dismiss_suggestion,
     do_generate_suggestions,
 )
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, KnowledgeEntry, KnowledgeSuggestion, Message
 
 SAFE_BOX = [

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.errors import Conflict, Forbidden, InvalidInput
 from caredesk.knowledge.actions import (
     do_approve,
@@ -22,7 +23,6 @@ from caredesk.knowledge.actions import (
 )
 from caredesk.knowledge.model import EntryDraft
 from caredesk.knowledge.queries import list_versions, version_notes
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry
 
 EDITOR = "knowledge_editor"

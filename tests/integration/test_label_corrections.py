@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.audit import verify_chain
 from caredesk.errors import Conflict, InvalidInput, NotFound
 from caredesk.intake.actions import IncomingMessage, do_receive_message
@@ -18,7 +19,6 @@ from caredesk.learning.correction_actions import (
     list_corrections,
 )
 from caredesk.learning.training_data import stored_corrections
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, LabelCorrection, Message
 from caredesk.triage.labels import Urgency
 

@@ -14,9 +14,9 @@ import redis
 from sqlalchemy import select
 
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import set_current_runtime
 from caredesk.channels.livechat.sender import chat_bus
 from caredesk.notify.live import CHANNEL as WORKBENCH_CHANNEL
-from caredesk.runtime import set_current_runtime
 from caredesk.storage.orm import WorkOrder
 from caredesk.tasks.context import set_task_context
 from caredesk.workorders.replies import do_reply
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from caredesk.runtime import Runtime
+    from caredesk.bootstrap.runtime import Runtime
     from caredesk.triage.pipeline import TriagePipeline
     from tests.conftest import Mailbox
 

@@ -19,7 +19,7 @@ from tests.support.web_session import HX, csrf_token, sign_in
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from caredesk.runtime import Runtime
+    from caredesk.bootstrap.runtime import Runtime
     from tests.conftest import LiveServer
 
 HANDOFF = "转人工"

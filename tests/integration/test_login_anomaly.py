@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from caredesk.accounts.login import LoginAttempt, do_login
 from caredesk.accounts.unfreeze import do_unfreeze_staff
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.compliance.audit import verify_chain
 from caredesk.errors import AccountFrozen, Conflict, Unauthenticated
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Notification, Staff, StaffLoginPlace
 
 PASSWORD = "caredesk-demo"

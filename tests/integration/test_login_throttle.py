@@ -12,10 +12,10 @@ from sqlalchemy import select
 from caredesk.accounts.login import LoginAttempt, do_login
 from caredesk.accounts.throttle import MemoryAttemptStore, RedisAttemptStore, make_attempt_store
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.compliance.audit import verify_chain
 from caredesk.errors import LoginThrottled, Unauthenticated
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry
 
 WRONG = LoginAttempt("agent", "not-my-password", "192.0.2.10")

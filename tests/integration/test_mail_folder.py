@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.demo.loader import do_load_demo
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.notify.email import FolderSender
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import MeetingParticipant, Staff
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, _clean, make_settings

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.mail.imap_watch import PassReport, connect, poll_once, watch
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import InboundKey, MailMessage, Message
 from caredesk.triage.model import TriageModel, activate
 from tests.conftest import Mailbox, free_port, unavailable

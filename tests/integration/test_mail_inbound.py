@@ -14,9 +14,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.mail.attachments import attachment_path
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     ChannelContact,
     Conversation,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.triage.model import activate
 
 

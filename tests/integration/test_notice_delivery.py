@@ -25,9 +25,9 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from caredesk.bootstrap import _register_tasks
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.emergency.tasks import send_meeting_notice
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import MeetingParticipant, OutboxEvent, Staff
 from caredesk.storage.outbox import TASK_LEASE, outbox_status, relay_once
 from caredesk.tasks.app import TaskQueue

@@ -18,8 +18,8 @@ from sqlalchemy.exc import OperationalError
 
 from caredesk.accounts.rate_limit import FallbackCounter, RedisCounter, Window
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.outages import is_storage_outage
 from tests.conftest import Mailbox, create_key, free_port, make_settings
 

@@ -19,9 +19,9 @@ from sqlalchemy import event, select
 
 from caredesk.alarms.events import NoticeDue
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.events import DomainEvent, Subscribers, domain_event
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AlarmDelivery, OutboxEvent
 from caredesk.storage.outbox import LEASE, outbox_status, relay_once
 from caredesk.storage.unit_of_work import UnitOfWork

@@ -9,12 +9,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.outgoing import load_checker
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.intake.decision import DecisionKind
 from caredesk.knowledge.actions import do_save_entries
 from caredesk.knowledge.model import EntryDraft
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Message, TriageResult, WorkOrder, WorkOrderEvent
 
 QUESTION = "What is the return on your Wealth Plus product?"

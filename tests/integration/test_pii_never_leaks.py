@@ -9,9 +9,9 @@ import logging
 import pytest
 from sqlalchemy import text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.logfilter import install_log_masking
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 
 PHONE, EMAIL = "13812345678", "zhang.wei@example.com"
 

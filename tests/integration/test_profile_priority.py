@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.deps import Caller
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Notification, Staff, WorkOrder, WorkOrderEvent
 from caredesk.triage.pipeline import TriagePipeline
 from caredesk.web import queries

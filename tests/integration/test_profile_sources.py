@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import select
 
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.profiles.source_fetch import refresh_customer_sources
 from caredesk.profiles.source_status import request_refresh, source_statuses
 from caredesk.profiles.sources import SourcesFile, load_sources
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Customer, CustomerSourceRecord
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.triage.pipeline import TriagePipeline

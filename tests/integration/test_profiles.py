@@ -15,6 +15,7 @@ from huey import RedisHuey
 from sqlalchemy import func, select
 
 from caredesk.bootstrap import _register_tasks, build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.demo.loader import do_load_demo
 from caredesk.errors import NotFound
 from caredesk.intake.actions import IncomingMessage, do_receive_message
@@ -25,7 +26,6 @@ from caredesk.profiles.history import collect_history
 from caredesk.profiles.model import load_active
 from caredesk.profiles.tasks import refresh_profile
 from caredesk.profiles.training import do_train_profiles
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     Alarm,
     Conversation,

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.retention import REDACTED, RetentionPolicy, do_apply_retention
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Conversation, Customer, Message
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -16,13 +16,13 @@ from urllib.parse import parse_qsl
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.delivery import deliver_message, queue_delivery
 from caredesk.channels.sms.aliyun import signature
 from caredesk.channels.sms.signature import sign
 from caredesk.channels.sms.text import sms_length
 from caredesk.http.app import create_app
 from caredesk.ids import new_id
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     ChannelContact,
     Conversation,

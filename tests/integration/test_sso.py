@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 from sqlalchemy import select, update
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import SESSION_COOKIE, create_app
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Staff
 from tests.conftest import LiveServer
 from tests.support.oidc_provider import OidcProvider, serve_caredesk_with_sso, serve_provider

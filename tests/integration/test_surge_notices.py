@@ -19,9 +19,9 @@ from sqlalchemy import select
 from caredesk.analytics.surge_actions import do_detect_surges, do_resolve_surge, replay_surges
 from caredesk.analytics.thresholds import SurgeNotices, ThresholdsFile, load_thresholds
 from caredesk.bootstrap import build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.errors import Conflict
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Notification, OutboxEvent, Staff, Surge, ThresholdNotice
 from caredesk.storage.outbox import relay_once
 from caredesk.triage.pipeline import TriagePipeline

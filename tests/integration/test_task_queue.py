@@ -19,11 +19,11 @@ from huey.constants import EmptyData
 from sqlalchemy import func, select
 
 from caredesk.bootstrap import _register_tasks, build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.demo.loader import do_load_demo
 from caredesk.emergency.tasks import send_meeting_notice
 from caredesk.errors import NotFound
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import EmergencyMeeting, MeetingParticipant, Message, Staff
 from caredesk.tasks.app import EmbeddedConsumer, TaskQueue, start_embedded_consumer
 from caredesk.triage.pipeline import TriagePipeline

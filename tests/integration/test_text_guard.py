@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.errors import InvalidInput
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, Message
 
 

@@ -9,12 +9,12 @@ from collections.abc import Mapping, Sequence
 import pytest
 from sqlalchemy import select
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.learning.correction_actions import do_correct_label
 from caredesk.learning.retrain import do_retrain, split_holdout
 from caredesk.learning.tasks import retrain_nightly
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import AuditEntry, Message, TrainingRun
 from caredesk.triage.examples import Example, merge_examples
 from caredesk.triage.labels import HEADS

@@ -16,13 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
 from caredesk.intake.events import MessageReceived
 from caredesk.integrations.webhooks.fanout import from_message, publisher
 from caredesk.integrations.webhooks.pruning import prune_deliveries
 from caredesk.integrations.webhooks.sending import deliver_due
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import (
     AuditEntry,
     Notification,

@@ -21,10 +21,10 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from caredesk.bootstrap import _register_tasks, build_runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.errors import Conflict, InvalidInput
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.sla.tasks import check_sla, sla_sweep
 from caredesk.storage.orm import (
     CallbackTask,

@@ -29,7 +29,7 @@ from starlette.routing import Route
 from tests.support.serving import uvicorn_in_thread
 
 if TYPE_CHECKING:
-    from caredesk.runtime import Runtime
+    from caredesk.bootstrap.runtime import Runtime
     from tests.conftest import LiveServer
 
 __all__ = ["Misbehaviour", "OidcProvider", "serve_caredesk_with_sso", "serve_provider"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.storage.orm import (
     Conversation,
     Customer,

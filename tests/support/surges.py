@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from caredesk.analytics.facts import message_facts
 from caredesk.analytics.rollups import MessageFacts, add_messages
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.masking import mask_text
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Conversation, Customer, Message, TriageResult
 
 __all__ = ["DETECT_AT", "HOUR", "PHONE", "RISE_HOURS", "RISE_START", "SHANGHAI", "TEXTS", "seed_rising_topic"]

@@ -18,6 +18,7 @@ from caredesk.bootstrap.channels import (
     register_channel_tasks,
     subscribe_channels,
 )
+from caredesk.bootstrap.runtime import Runtime, current_runtime, set_current_runtime
 from caredesk.clock import Clock, SystemClock
 from caredesk.compliance.crypto import install_keyring, keyring_from_settings
 from caredesk.compliance.outgoing import load_checker
@@ -28,7 +29,6 @@ from caredesk.emergency.topics import load_topics
 from caredesk.notify.email import mail_sender
 from caredesk.notify.live import LiveBus
 from caredesk.profiles.sources import install_sources, load_sources
-from caredesk.runtime import Runtime, current_runtime, set_current_runtime
 from caredesk.settings import Settings
 from caredesk.sla.policy import load_sla_config
 from caredesk.storage.db import make_engine, make_session_factory

@@ -12,8 +12,8 @@ from caredesk.channels.outbound import ChannelSender, Senders
 from caredesk.settings import Settings
 
 if TYPE_CHECKING:
+    from caredesk.bootstrap.runtime import Runtime
     from caredesk.integrations.connectors.client import Connectors
-    from caredesk.runtime import Runtime
     from caredesk.tasks.app import TaskQueue
 
 __all__ = ["build_connectors", "build_senders", "register_channel_tasks", "subscribe_channels"]

@@ -15,7 +15,7 @@ from caredesk.analytics.rebuild import do_rebuild, message_span
 from caredesk.errors import CareDeskError, InvalidInput
 
 if TYPE_CHECKING:
-    from caredesk.runtime import Runtime
+    from caredesk.bootstrap.runtime import Runtime
 
 __all__ = ["analytics_app"]
 

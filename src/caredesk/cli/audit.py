@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from caredesk.runtime import Runtime
+    from caredesk.bootstrap.runtime import Runtime
 
 __all__ = ["audit_app"]
 

@@ -28,7 +28,7 @@ from caredesk.errors import CareDeskError
 from caredesk.settings import DEFAULT_SECRET_WARNING
 
 if TYPE_CHECKING:
-    from caredesk.runtime import Runtime
+    from caredesk.bootstrap.runtime import Runtime
 
 app = typer.Typer(help="CareDesk: customer service and complaint handling.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)

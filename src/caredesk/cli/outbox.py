@@ -12,7 +12,7 @@ import typer
 from caredesk.storage.outbox import MAX_ATTEMPTS, outbox_status, relay_once
 
 if TYPE_CHECKING:
-    from caredesk.runtime import Runtime
+    from caredesk.bootstrap.runtime import Runtime
 
 __all__ = ["outbox_app"]
 

@@ -18,6 +18,7 @@ from caredesk.api.openapi_errors import document_errors
 from caredesk.api.openapi_limits import document_limits
 from caredesk.api.router import api_router, channel_callbacks_router
 from caredesk.api.routes import calls
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.csrf import CsrfProtection
 from caredesk.http.errors import install_error_handlers
 from caredesk.http.health import router as health_router
@@ -25,7 +26,6 @@ from caredesk.http.limits import BodySizeLimit
 from caredesk.http.metrics_route import router as metrics_router
 from caredesk.http.observe import RequestObservation
 from caredesk.http.security_headers import SecurityHeaders
-from caredesk.runtime import Runtime
 from caredesk.tasks.app import start_embedded_consumer
 from caredesk.web.routes import router as web_router
 

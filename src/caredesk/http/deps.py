@@ -15,9 +15,9 @@ from caredesk.accounts.abuse import do_freeze_account
 from caredesk.accounts.credentials import authenticate_key
 from caredesk.accounts.rate_limit import Window, over_limit
 from caredesk.accounts.roles import can
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.read_audit import do_audit_read
 from caredesk.errors import Forbidden, RateLimited, Unauthenticated
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 
 __all__ = ["Caller", "CallerDep", "RuntimeDep", "SessionDep", "audit_read", "get_caller", "note_record_read",

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from caredesk.runtime import Runtime
+from caredesk.bootstrap.runtime import Runtime
 
 __all__ = ["readiness", "router"]
 

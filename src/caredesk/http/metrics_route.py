@@ -14,9 +14,9 @@ from ipaddress import ip_address
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.observability.gauges import SystemCollector
 from caredesk.observability.metrics import metrics, multiprocess_dir
-from caredesk.runtime import Runtime
 
 __all__ = ["router"]
 

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import conversation_for, work_order_for
 from caredesk.accounts.roles import can
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.errors import NotFound
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep
 from caredesk.knowledge.at_hand import Suggestion, Topic, suggest
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff, WorkOrder
 from caredesk.web import queries
 from caredesk.web.i18n import N_

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.livechat.sender import chat_bus
 from caredesk.channels.livechat.state import ChatState, chat_state, own_conversation
 from caredesk.channels.livechat.stream import chat_stream
@@ -17,7 +18,6 @@ from caredesk.errors import CareDeskError, InvalidInput, NotFound
 from caredesk.http.deps import RuntimeDep, SessionDep
 from caredesk.ids import is_id
 from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_message
-from caredesk.runtime import Runtime
 from caredesk.web import queries
 from caredesk.web.chat_live import sse_frames
 from caredesk.web.i18n import LANGUAGES, Translator

@@ -19,9 +19,9 @@ from caredesk.analytics.surge_actions import (
     list_surges,
 )
 from caredesk.analytics.thresholds import load_thresholds
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.errors import Conflict, InvalidInput
 from caredesk.http.deps import RuntimeDep, SessionDep
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 from caredesk.web.dashboard_pages import DIMENSION_KEYS
 from caredesk.web.i18n import Translator

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import conversation_for, meeting_for
 from caredesk.accounts.roles import can
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.livechat.sender import chat_bus
 from caredesk.channels.livechat.state import CHAT
 from caredesk.errors import CareDeskError, NotFound
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read, note_record_read
 from caredesk.notify.live import LiveBus
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff, WorkOrder
 from caredesk.web import queries
 from caredesk.web.knowledge_queries import web_actor

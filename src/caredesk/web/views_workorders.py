@@ -15,13 +15,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from caredesk.accounts.access import work_order_for
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.livechat.bus import ChatEvent
 from caredesk.channels.livechat.sender import chat_bus
 from caredesk.channels.livechat.state import CHAT
 from caredesk.emergency.confirm import do_confirm_emergency
 from caredesk.errors import CareDeskError, InvalidInput
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, audit_read
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import Staff
 from caredesk.web.i18n import N_, Translator
 from caredesk.web.knowledge_queries import web_actor

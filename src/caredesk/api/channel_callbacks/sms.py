@@ -11,11 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.sms.formats import aliyun_receipts, aliyun_uplink, generic_inbound, generic_receipt
 from caredesk.channels.sms.inbound import do_receive_sms, do_record_receipts
 from caredesk.channels.sms.signature import check_generic, check_token
 from caredesk.http.deps import RuntimeDep
-from caredesk.runtime import Runtime
 
 __all__ = ["MAX_BODY", "PATHS", "router"]
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.accounts.access import incident_for, meeting_for
 from caredesk.api.schemas import StrictModel
+from caredesk.bootstrap.runtime import Runtime
 from caredesk.emergency.incident import MAX_SECTION_CHARS
 from caredesk.emergency.incident_actions import (
     do_end_meeting,
@@ -28,7 +29,6 @@ from caredesk.emergency.incident_export import export_markdown
 from caredesk.emergency.incident_status import IncidentStatus
 from caredesk.errors import Conflict
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
-from caredesk.runtime import Runtime
 from caredesk.storage.orm import IncidentRecord
 
 router = APIRouter(tags=["incidents"])

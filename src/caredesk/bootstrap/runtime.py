@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime", "current_runtime", "set_current_runtime"]
 
-_log = logging.getLogger("caredesk.runtime")
+_log = logging.getLogger("caredesk.bootstrap.runtime")
 
 
 @dataclass
