@@ -158,3 +158,15 @@ def test_customer_side_joins_the_customer_turns_in_time_order_and_cuts_at_a_turn
     cut = customer_side(segments, 5)
     assert cut is not None and cut.text == "你好" and cut.truncated
     assert customer_side((Segment("agent", 0, 1, "喂"),), 100) is None
+
+
+def test_aliyun_config_from_settings_names_every_missing_setting() -> None:
+    from caredesk.settings import Settings
+
+    base = dict(environment="test", secret_key="s" * 40, sms_provider="aliyun")
+    with pytest.raises(ValueError, match="ALIYUN_ACCESS_KEY_SECRET, CAREDESK_SMS_ALIYUN_TEMPLATE_CODE"):
+        AliyunConfig.from_settings(Settings(**base, sms_aliyun_access_key_id="id", sms_aliyun_sign_name="银行"))
+    full = Settings(**base, sms_aliyun_access_key_id="id", sms_aliyun_access_key_secret="k",
+                    sms_aliyun_sign_name="银行", sms_aliyun_template_code="SMS_1")
+    config = AliyunConfig.from_settings(full)
+    assert (config.access_key_id, config.sign_name, config.template_code) == ("id", "银行", "SMS_1")

@@ -198,16 +198,7 @@ def _sms_senders(settings: Settings) -> dict[str, ChannelSender]:
 
     segments = settings.sms_reply_max_segments
     if settings.sms_provider == "aliyun":
-        needed = {"CAREDESK_SMS_ALIYUN_ACCESS_KEY_ID": settings.sms_aliyun_access_key_id,
-                  "CAREDESK_SMS_ALIYUN_ACCESS_KEY_SECRET": settings.sms_aliyun_access_key_secret,
-                  "CAREDESK_SMS_ALIYUN_SIGN_NAME": settings.sms_aliyun_sign_name,
-                  "CAREDESK_SMS_ALIYUN_TEMPLATE_CODE": settings.sms_aliyun_template_code}
-        missing = [name for name, value in needed.items() if not value]
-        if missing:
-            raise ValueError(f"CAREDESK_SMS_PROVIDER=aliyun needs {', '.join(missing)}")
-        config = AliyunConfig(str(settings.sms_aliyun_access_key_id), str(settings.sms_aliyun_access_key_secret),
-                              str(settings.sms_aliyun_sign_name), str(settings.sms_aliyun_template_code),
-                              settings.sms_aliyun_template_param, settings.sms_aliyun_api_base)
+        config = AliyunConfig.from_settings(settings)
         return {"sms": AliyunSmsSender(config, SystemClock(), max_segments=segments)}
     if settings.sms_gateway_url:
         return {"sms": GatewaySmsSender(SmsGateway(settings.sms_gateway_url, settings.sms_gateway_token),

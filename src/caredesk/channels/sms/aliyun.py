@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from caredesk.settings import Settings
+
 __all__ = ["AliyunAnswer", "AliyunConfig", "judge", "send_params", "signature"]
 
 API_VERSION = "2017-05-25"
@@ -31,6 +33,20 @@ class AliyunConfig:
     template_param: str = "content"
     api_base: str = "https://dysmsapi.aliyuncs.com"
     region: str = "cn-hangzhou"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AliyunConfig:
+        """The account from CAREDESK_SMS_ALIYUN_*; ValueError naming every one that is missing."""
+        needed = {"CAREDESK_SMS_ALIYUN_ACCESS_KEY_ID": settings.sms_aliyun_access_key_id,
+                  "CAREDESK_SMS_ALIYUN_ACCESS_KEY_SECRET": settings.sms_aliyun_access_key_secret,
+                  "CAREDESK_SMS_ALIYUN_SIGN_NAME": settings.sms_aliyun_sign_name,
+                  "CAREDESK_SMS_ALIYUN_TEMPLATE_CODE": settings.sms_aliyun_template_code}
+        missing = [name for name, value in needed.items() if not value]
+        if missing:
+            raise ValueError(f"CAREDESK_SMS_PROVIDER=aliyun needs {', '.join(missing)}")
+        return cls(str(settings.sms_aliyun_access_key_id), str(settings.sms_aliyun_access_key_secret),
+                   str(settings.sms_aliyun_sign_name), str(settings.sms_aliyun_template_code),
+                   settings.sms_aliyun_template_param, settings.sms_aliyun_api_base)
 
 
 def _enc(value: str) -> str:
