@@ -47,3 +47,11 @@ def test_the_memory_forgets_the_least_recent_text_beyond_its_bound() -> None:
     encoder.encode(["三"])  # 二 is forgotten
     encoder.encode(["一", "二"])
     assert encoder.encoded == ["一", "二", "三", "二"]
+
+
+def test_a_remembered_row_does_not_keep_its_whole_batch_alive() -> None:
+    encoder = UseEmbedder(cache_size=1)
+    encoder.encode(["开户需要什么材料", "信用卡额度怎么提高", "转人工"])  # a batch, as a knowledge rebuild encodes
+    (kept,) = encoder._cache.values()
+    assert kept.base is None and kept.nbytes == 512 * 4  # its own 2 KB, not a view into the 3-row batch
+    assert not kept.flags.writeable

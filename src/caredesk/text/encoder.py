@@ -38,13 +38,13 @@ class UseEmbedder:
     name = "use-multilingual-v3"
     dims = 512
 
-    def __init__(self, threads: int = 1, cache_size: int = 4096, table_dir: Path | None = None) -> None:
+    def __init__(self, threads: int = 1, cache_size: int = 1024, table_dir: Path | None = None) -> None:
         self.threads = threads
         self.table_dir = table_dir  # where the embedding table is mapped from (see map_table); None: in memory
         self._model: object | None = None
         self._lock = threading.Lock()
-        # Recent texts' vectors (2 KB each): greetings, "转人工" and the knowledge questions of an index
-        # rebuild come back again and again, and encoding is the slow step.
+        # Recent texts' vectors (2 KB each): greetings and "转人工" come back again and again, and encoding is
+        # the slow step. Rows are copied in: a view would keep its whole batch (a knowledge rebuild's) alive.
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
@@ -82,7 +82,11 @@ class UseEmbedder:
             out.flags.writeable = False  # rows are shared between callers through the cache
             with self._cache_lock:
                 for key, row in zip(missing, out, strict=True):
-                    rows[key] = self._cache[key] = row
+                    rows[key] = row
+                    if len(out) > 1:
+                        row = row.copy()
+                        row.flags.writeable = False
+                    self._cache[key] = row
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return np.stack([rows[k] for k in keys])
