@@ -202,7 +202,8 @@ def make_settings(db_url: str, var_dir: Path, smtp: Mailbox, **overrides: Any) -
     values: dict[str, Any] = dict(environment="test", secret_key="test-secret-" + "x" * 32, database_url=db_url,
                                   var_dir=var_dir, tasks_mode="immediate", smtp_host=smtp.host, smtp_port=smtp.port,
                                   mail_from="CareDesk <caredesk@demo-bank.example>",
-                                  kb_freshness_seconds=0)  # a publish answers at once (test_kb_freshness.py: >0)
+                                  kb_freshness_seconds=0,  # a publish answers at once (test_kb_freshness.py: >0)
+                                  webhook_freshness_seconds=0)  # a new subscription gets the next event
     values.update(overrides)
     return Settings(**values)
 

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # publish, edit or archive (in any process) answers customers within this many seconds. 0: read it on every
     # message (one query and one session each: ~6% of an intake on SQLite, measured in docs/performance.md).
     kb_freshness_seconds: float = Field(2.0, ge=0.0, le=60.0)
+    # How long a process trusts its last finding that no webhook subscription is active (most sites have none):
+    # a subscription added in any process receives the events of at most this many seconds later. 0: look on
+    # every domain event (a session and a query each: two per intake).
+    webhook_freshness_seconds: float = Field(2.0, ge=0.0, le=60.0)
     # The conversation watch's rule is the alarm strategy's `watch:` (strategy.yaml: level 2, threshold 3,
     # earlier contacts of 7 days); these override its level, threshold and message window when set.
     alarm_complaint_level: int | None = Field(None, ge=1, le=4)

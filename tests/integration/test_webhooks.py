@@ -20,7 +20,7 @@ from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
 from caredesk.intake.events import MessageReceived
-from caredesk.integrations.webhooks.fanout import from_message, publisher
+from caredesk.integrations.webhooks.fanout import NoSubscriptions, from_message, publisher
 from caredesk.integrations.webhooks.pruning import prune_deliveries
 from caredesk.integrations.webhooks.sending import deliver_due
 from caredesk.storage.orm import (
@@ -305,7 +305,8 @@ def test_webhook_fan_out_twice_makes_no_second_delivery(make_rt: Callable[..., R
     with rt.session_factory() as s:
         message_id = s.scalar(select(WebhookDelivery.event_id))
         assert message_id
-    again = publisher(rt, from_message)  # the relay delivering the source event a second time
+    # the relay delivering the source event a second time
+    again = publisher(rt, from_message, NoSubscriptions(timedelta(0)))
     event = MessageReceived(sent["conversation_id"], receiver.hits[0].json()["data"]["message_id"],
                             sent["decision"]["kind"], False, "general")
     again(event)
@@ -314,6 +315,23 @@ def test_webhook_fan_out_twice_makes_no_second_delivery(make_rt: Callable[..., R
     assert len(receiver.hits) == 1
     with rt.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
+
+
+def test_a_site_without_subscriptions_looks_again_after_the_freshness_window(
+        make_rt: Callable[..., Runtime], receiver: WebhookReceiver) -> None:
+    """No subscription: a process remembers that for webhook_freshness_seconds, so a subscription added just
+    after misses the events of that window (documented), and gets those after it."""
+    rt = make_rt(webhook_freshness_seconds=2)
+    api = client(rt)
+    post_message(api, "How do I activate my new debit card?")  # none active: remembered as of T0
+    sub = subscribe(api, receiver.url, ["message.received"])
+    rt.clock = FrozenClock(T0 + timedelta(seconds=1))
+    post_message(api, "Where can I see my card's PIN?", ref="cust-hook-2")  # within the window: not published
+    rt.clock = FrozenClock(T0 + timedelta(seconds=3))
+    third = post_message(api, "How do I order a new card?", ref="cust-hook-3")
+    receiver.wait_for(1)
+    assert [h.json()["data"]["conversation_id"] for h in receiver.hits] == [third["conversation_id"]]
+    assert len(deliveries(api, sub["id"])) == 1
 
 
 def test_webhook_log_pruned_after_retention_but_pending_deliveries_stay(make_rt: Callable[..., Runtime],

@@ -102,17 +102,26 @@ def _subscribe_notices(rt: Runtime) -> None:
 
 
 def _subscribe_webhooks(rt: Runtime) -> None:
+    from datetime import timedelta
+
     from caredesk.alarms.events import AlarmChanged
     from caredesk.intake.events import MessageReceived
     from caredesk.integrations.webhooks.events import DeliveriesDue, EndpointDisabled
-    from caredesk.integrations.webhooks.fanout import from_alarm, from_message, from_milestone, publisher
+    from caredesk.integrations.webhooks.fanout import (
+        NoSubscriptions,
+        from_alarm,
+        from_message,
+        from_milestone,
+        publisher,
+    )
     from caredesk.integrations.webhooks.tasks import email_disabled_notice, send_due_webhooks
     from caredesk.workorders.events import WorkOrderMilestone
 
     on = rt.subscribers.subscribe
-    on(MessageReceived, publisher(rt, from_message), name="webhooks:message")
-    on(WorkOrderMilestone, publisher(rt, from_milestone), name="webhooks:work order")
-    on(AlarmChanged, publisher(rt, from_alarm), name="webhooks:alarm")
+    none_active = NoSubscriptions(timedelta(seconds=rt.settings.webhook_freshness_seconds))
+    on(MessageReceived, publisher(rt, from_message, none_active), name="webhooks:message")
+    on(WorkOrderMilestone, publisher(rt, from_milestone, none_active), name="webhooks:work order")
+    on(AlarmChanged, publisher(rt, from_alarm, none_active), name="webhooks:alarm")
     on(DeliveriesDue, lambda e: rt.queue.enqueue(send_due_webhooks), name="queue:webhooks")
     rt.subscribers.subscribe_task(EndpointDisabled,
                                   lambda e, row: rt.queue.enqueue(email_disabled_notice, e.subscription_id, row),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
@@ -37,7 +37,8 @@ from caredesk.storage.orm import (
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.workorders.events import WorkOrderMilestone
 
-__all__ = ["FanOutDeps", "PublicEvent", "fan_out", "from_alarm", "from_message", "from_milestone", "publisher"]
+__all__ = ["FanOutDeps", "NoSubscriptions", "PublicEvent", "fan_out", "from_alarm", "from_message", "from_milestone",
+           "publisher"]
 
 # Timeline data worth passing on (ids and labels; a note or a reply text never is).
 _TIMELINE_KEYS = ("from", "to", "target", "kind", "policy", "meeting_id", "department", "from_department",
@@ -148,17 +149,40 @@ class FanOutDeps(Protocol):
     def uow(self) -> UnitOfWork: ...
 
 
+class NoSubscriptions:
+    """A process's memory that no subscription is active, trusted for `ttl`: a site without webhooks then
+    reads nothing per domain event. Only the absence is remembered; with a subscription every event reads
+    the subscriptions anyway (fan_out)."""
+
+    def __init__(self, ttl: timedelta) -> None:
+        self.ttl = ttl
+        self._seen_at: datetime | None = None
+
+    def known(self, now: datetime) -> bool:
+        seen = self._seen_at
+        return seen is not None and timedelta(0) <= now - seen < self.ttl  # a clock set back looks again
+
+    def look(self, session_factory: sessionmaker[Session], now: datetime) -> bool:
+        """True when none is active (and remembered as of `now`)."""
+        if self.known(now):
+            return True
+        with session_factory() as s:
+            none = s.scalar(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1)) is None
+        self._seen_at = now if none else None
+        return none
+
+
 E = TypeVar("E", bound=DomainEvent)
 
 
-def publisher(deps: FanOutDeps, build: Callable[[Session, E], list[PublicEvent]]) -> Callable[[E], None]:
+def publisher(deps: FanOutDeps, build: Callable[[Session, E], list[PublicEvent]],
+              none_active: NoSubscriptions) -> Callable[[E], None]:
     """The subscriber of a domain event: its public events and deliveries in one transaction, then a kick
     for the sender (after the commit)."""
 
     def handle(event: E) -> None:
-        with deps.session_factory() as s:  # most sites subscribe nothing: no write, no decrypting, no building
-            if s.scalar(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1)) is None:
-                return
+        if none_active.look(deps.session_factory, deps.clock.now()):  # most sites: no write, no building
+            return
         with deps.uow() as uow:
             made = fan_out(uow.session, build(uow.session, event), now=deps.clock.now())
             if made:
