@@ -40,8 +40,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Each pooled connection keeps its own page cache (2 MB by default), and a server under load holds a
-    # dozen or more connections: most of a long run's memory growth. The kernel's page cache already holds
-    # the file for every connection, so a small private cache costs a read call per page, not a disk read.
+    # dozen or more connections: a third of a long run's memory growth (docs/performance.md). The kernel's page
+    # cache already holds the file for every connection, so a small private cache costs a read call, not a disk read.
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
     cursor.close()
 
