@@ -20,7 +20,7 @@ from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
 from caredesk.intake.events import MessageReceived
-from caredesk.integrations.webhooks.fanout import NoSubscriptions, from_message, publisher
+from caredesk.integrations.webhooks.fanout import ActiveSubscriptions, from_message, publisher
 from caredesk.integrations.webhooks.pruning import prune_deliveries
 from caredesk.integrations.webhooks.sending import deliver_due
 from caredesk.storage.orm import (
@@ -306,7 +306,7 @@ def test_webhook_fan_out_twice_makes_no_second_delivery(make_rt: Callable[..., R
         message_id = s.scalar(select(WebhookDelivery.event_id))
         assert message_id
     # the relay delivering the source event a second time
-    again = publisher(rt, from_message, NoSubscriptions(timedelta(0)))
+    again = publisher(rt, from_message, ActiveSubscriptions(timedelta(0)))
     event = MessageReceived(sent["conversation_id"], receiver.hits[0].json()["data"]["message_id"],
                             sent["decision"]["kind"], False, "general")
     again(event)

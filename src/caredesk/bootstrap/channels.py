@@ -108,7 +108,7 @@ def _subscribe_webhooks(rt: Runtime) -> None:
     from caredesk.intake.events import MessageReceived
     from caredesk.integrations.webhooks.events import DeliveriesDue, EndpointDisabled
     from caredesk.integrations.webhooks.fanout import (
-        NoSubscriptions,
+        ActiveSubscriptions,
         from_alarm,
         from_message,
         from_milestone,
@@ -118,10 +118,10 @@ def _subscribe_webhooks(rt: Runtime) -> None:
     from caredesk.workorders.events import WorkOrderMilestone
 
     on = rt.subscribers.subscribe
-    none_active = NoSubscriptions(timedelta(seconds=rt.settings.webhook_freshness_seconds))
-    on(MessageReceived, publisher(rt, from_message, none_active), name="webhooks:message")
-    on(WorkOrderMilestone, publisher(rt, from_milestone, none_active), name="webhooks:work order")
-    on(AlarmChanged, publisher(rt, from_alarm, none_active), name="webhooks:alarm")
+    subscriptions = ActiveSubscriptions(timedelta(seconds=rt.settings.webhook_freshness_seconds))
+    on(MessageReceived, publisher(rt, from_message, subscriptions), name="webhooks:message")
+    on(WorkOrderMilestone, publisher(rt, from_milestone, subscriptions), name="webhooks:work order")
+    on(AlarmChanged, publisher(rt, from_alarm, subscriptions), name="webhooks:alarm")
     on(DeliveriesDue, lambda e: rt.queue.enqueue(send_due_webhooks), name="queue:webhooks")
     rt.subscribers.subscribe_task(EndpointDisabled,
                                   lambda e, row: rt.queue.enqueue(email_disabled_notice, e.subscription_id, row),

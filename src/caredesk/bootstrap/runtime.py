@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -20,7 +20,7 @@ from caredesk.accounts.throttle import AttemptStore, MemoryAttemptStore
 from caredesk.alarms.rules import AlarmPolicy
 from caredesk.alarms.strategy import AlarmStrategy
 from caredesk.channels.outbound import Senders
-from caredesk.clock import Clock
+from caredesk.clock import Clock, Remembered
 from caredesk.compliance.outgoing import OutgoingChecker, load_checker
 from caredesk.emergency.actions import EmergencyPlan
 from caredesk.errors import Unavailable
@@ -75,7 +75,7 @@ class Runtime:
     _pipeline: TriagePipeline | None = None
     _model_checked_at: float = 0.0
     _embedder: Embedder | None = None
-    _kb_signature: tuple[tuple[int, str], datetime] | None = None  # (last signature read, when: the clock's)
+    _kb_signature: Remembered[tuple[int, str]] = field(default_factory=Remembered)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _write_lock: threading.RLock = field(default_factory=threading.RLock)
     _marks: DeferredMarks = field(default_factory=DeferredMarks)  # SQLite: outbox marks for the next writer
@@ -164,14 +164,12 @@ class Runtime:
         """The signature read at most every `kb_freshness_seconds` (by the runtime's clock): under load every
         message read it, a session and a query each, although entries change a few times a day."""
         now = self.clock.now()
-        cached = self._kb_signature
-        ttl = timedelta(seconds=self.settings.kb_freshness_seconds)
-        if cached is not None and timedelta(0) <= now - cached[1] < ttl:  # a clock set back reads again
-            return cached[0]
-        with self.session_factory() as session:
-            signature = published_signature(session, now)
-        self._kb_signature = (signature, now)
-        return signature
+
+        def read() -> tuple[int, str]:
+            with self.session_factory() as session:
+                return published_signature(session, now)
+
+        return self._kb_signature.get(now, timedelta(seconds=self.settings.kb_freshness_seconds), read)
 
     def _index_entries(self) -> list[IndexedEntry]:
         from sqlalchemy.exc import OperationalError

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from caredesk.alarms.events import AlarmChanged
-from caredesk.clock import Clock
+from caredesk.clock import Clock, Remembered
 from caredesk.compliance.masking import mask_text
 from caredesk.events import DomainEvent
 from caredesk.intake.events import MessageReceived
@@ -37,8 +37,8 @@ from caredesk.storage.orm import (
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.workorders.events import WorkOrderMilestone
 
-__all__ = ["FanOutDeps", "NoSubscriptions", "PublicEvent", "fan_out", "from_alarm", "from_message", "from_milestone",
-           "publisher"]
+__all__ = ["ActiveSubscriptions", "FanOutDeps", "PublicEvent", "fan_out", "from_alarm", "from_message",
+           "from_milestone", "publisher"]
 
 # Timeline data worth passing on (ids and labels; a note or a reply text never is).
 _TIMELINE_KEYS = ("from", "to", "target", "kind", "policy", "meeting_id", "department", "from_department",
@@ -149,39 +149,34 @@ class FanOutDeps(Protocol):
     def uow(self) -> UnitOfWork: ...
 
 
-class NoSubscriptions:
-    """A process's memory that no subscription is active, trusted for `ttl`: a site without webhooks then
-    reads nothing per domain event. Only the absence is remembered; with a subscription every event reads
-    the subscriptions anyway (fan_out)."""
+class ActiveSubscriptions:
+    """Whether any subscription is active, as this process last read it, trusted for `ttl`: a site without
+    webhooks (most) then reads nothing per domain event. A stale "yes" costs nothing wrong: fan_out reads the
+    subscriptions themselves."""
 
     def __init__(self, ttl: timedelta) -> None:
         self.ttl = ttl
-        self._seen_at: datetime | None = None
+        self._seen: Remembered[bool] = Remembered()
 
-    def known(self, now: datetime) -> bool:
-        seen = self._seen_at
-        return seen is not None and timedelta(0) <= now - seen < self.ttl  # a clock set back looks again
+    def any(self, session_factory: sessionmaker[Session], now: datetime) -> bool:
+        def read() -> bool:
+            with session_factory() as s:
+                active = select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1)
+                return s.scalar(active) is not None
 
-    def look(self, session_factory: sessionmaker[Session], now: datetime) -> bool:
-        """True when none is active (and remembered as of `now`)."""
-        if self.known(now):
-            return True
-        with session_factory() as s:
-            none = s.scalar(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1)) is None
-        self._seen_at = now if none else None
-        return none
+        return self._seen.get(now, self.ttl, read)
 
 
 E = TypeVar("E", bound=DomainEvent)
 
 
 def publisher(deps: FanOutDeps, build: Callable[[Session, E], list[PublicEvent]],
-              none_active: NoSubscriptions) -> Callable[[E], None]:
+              subscriptions: ActiveSubscriptions) -> Callable[[E], None]:
     """The subscriber of a domain event: its public events and deliveries in one transaction, then a kick
     for the sender (after the commit)."""
 
     def handle(event: E) -> None:
-        if none_active.look(deps.session_factory, deps.clock.now()):  # most sites: no write, no building
+        if not subscriptions.any(deps.session_factory, deps.clock.now()):  # most sites: no write, no building
             return
         with deps.uow() as uow:
             made = fan_out(uow.session, build(uow.session, event), now=deps.clock.now())
