@@ -29,7 +29,7 @@ def test_triaged_messages_are_not_kept_but_training_texts_are() -> None:
     memory by ~30 MB per 10,000); training keeps its corpus for the next retraining in the same process."""
     vectors = SentenceVectors(cache_size=100)
     corpus = ["信用卡账单怎么查询", "How do I block my card?"]
-    kept = vectors.encode(corpus)
+    kept = vectors.encode(corpus, keep=True)
     assert len(vectors) == 2
-    served = vectors.encode(["转账一直失败，怎么办", corpus[0]], keep=False)
+    served = vectors.encode(["转账一直失败，怎么办", corpus[0]])
     assert len(vectors) == 2 and (served[1] == kept[0]).all()

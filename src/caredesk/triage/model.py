@@ -80,7 +80,7 @@ class TriageModel:
 
     def dense(self, texts: Sequence[str]) -> np.ndarray:
         """The columns after the TF-IDF ones: the sentence embedding, then the emotion head's own features."""
-        return _dense(self.vectors.encode(texts, keep=False) * self.dense_weight, texts)
+        return _dense(self.vectors.encode(texts) * self.dense_weight, texts)
 
     def scorer(self) -> FastTriageScorer:
         if self._fast is None:
@@ -235,7 +235,7 @@ def train_examples(examples: Sequence[Example], *, holdout: float = 0.2, seed: i
     there (then the final heads are fitted on all examples and keep those temperatures)."""
     examples = [replace(e, text=model_input(e.text)) for e in examples]
     vectors = sentence_vectors()
-    dense = vectors.encode([e.text for e in examples]) * DENSE_WEIGHT
+    dense = vectors.encode([e.text for e in examples], keep=True) * DENSE_WEIGHT
     metrics: dict[str, Any] = {"n_train": len(examples),
                                "n_corrections": sum(1 for e in examples if e.corrected), "heads": {}}
     temperatures: dict[str, float] = {}

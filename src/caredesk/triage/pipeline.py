@@ -71,7 +71,7 @@ class TriagePipeline:
             docs.append(doc)
         if not docs:
             return []
-        embeddings = self.model.vectors.encode([d.masked for d in docs], keep=False)
+        embeddings = self.model.vectors.encode([d.masked for d in docs])
         out = []
         for doc, embedding in zip(docs, embeddings, strict=True):
             doc = assign(doc, self.model, self.model.predict(doc.masked, embedding=embedding), embedding)

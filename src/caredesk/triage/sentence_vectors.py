@@ -38,10 +38,10 @@ class SentenceVectors:
     def __len__(self) -> int:
         return len(self._cache)
 
-    def encode(self, texts: Sequence[str], *, keep: bool = True) -> np.ndarray:
-        """One unit-length float64 row per text. `keep=False` (messages being triaged) looks the cache up but adds
-        nothing: serving would fill it with every message the process sees, while the encoder's own small cache
-        already serves repeated messages."""
+    def encode(self, texts: Sequence[str], *, keep: bool = False) -> np.ndarray:
+        """One unit-length float64 row per text. Only `keep=True` (a training corpus) adds to the cache; by default
+        it is looked up and left alone: serving would fill it with every message the process sees, while the
+        encoder's own small cache already serves repeated messages."""
         from caredesk.text.encoder import default_embedder
 
         embedder = default_embedder()

@@ -34,7 +34,7 @@ def assign(doc: TriageDoc, model: TriageModel, scores: dict[str, LabelScore], em
            writes=("labels", "emotion", "signals", "known_words", "embedding", "model_version"))
 def make_classify(model: TriageModel) -> Step:
     def classify(doc: TriageDoc) -> TriageDoc:
-        embedding = model.vectors.encode([doc.masked], keep=False)[0]
+        embedding = model.vectors.encode([doc.masked])[0]
         return assign(doc, model, model.predict(doc.masked, embedding=embedding), embedding)
 
     return classify
