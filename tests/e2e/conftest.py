@@ -33,11 +33,16 @@ def browser(chromium_path: str) -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """Closing the context ends its event streams before the server stops; confirm dialogs are accepted."""
+    from playwright.sync_api import expect
+
     context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(10_000)
     # A page load waits for the in-thread server; on a 2-core CI machine with two xdist workers and a model
-    # training next door it has taken over 10 s (twice in one run of 1,805): navigation gets more room.
+    # training or the chaos check next door it has taken over 10 s. A click that submits a form waits for the
+    # navigation it starts under the action timeout, so actions get the same room as navigation; the waits only
+    # cost time when a test fails.
+    context.set_default_timeout(30_000)
     context.set_default_navigation_timeout(30_000)
+    expect.set_options(timeout=10_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
