@@ -30,8 +30,9 @@ from caredesk.text.segment import tokenize
 from caredesk.triage.components.lexicon_rules import emotion_cues_of, load_lexicons
 from caredesk.triage.corpus import read_corpus
 from caredesk.triage.emotion_features import emotion_features
-from caredesk.triage.model import _featuriser, model_input
+from caredesk.triage.model import model_input
 from caredesk.triage.sentence_vectors import sentence_vectors
+from caredesk.triage.training import _featuriser
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ["angry", "anxious", "neutral", "satisfied"]

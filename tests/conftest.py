@@ -28,8 +28,10 @@ from caredesk.bootstrap.runtime import Runtime
 from caredesk.settings import Settings
 from caredesk.storage.migrate import upgrade
 from caredesk.storage.orm import Base
-from caredesk.triage.model import TriageModel, read_corpus, seed_corpus_path, train_model
+from caredesk.triage.examples import merge_examples
+from caredesk.triage.model import TriageModel, read_corpus, seed_corpus_path
 from caredesk.triage.pipeline import TriagePipeline
+from caredesk.triage.training import FittedTriage, fit_examples
 
 # One BLAS/OpenMP thread per test process: xdist runs one worker per core, and OpenBLAS threads that outnumber
 # the cores wait on each other (a 30 ms eigendecomposition took 0.9 s with two workers). The variables reach
@@ -83,8 +85,14 @@ def free_port() -> int:
 
 # --- the trained model: once per test session, from the shipped seed corpus -------------------------
 @pytest.fixture(scope="session")
-def triage_model() -> TriageModel:
-    return train_model(read_corpus(seed_corpus_path()), holdout=0)
+def fitted_triage() -> FittedTriage:
+    """The fitted scikit-learn objects, for the tests that compare the served model with them."""
+    return fit_examples(merge_examples(read_corpus(seed_corpus_path()), ()), holdout=0)
+
+
+@pytest.fixture(scope="session")
+def triage_model(fitted_triage: FittedTriage) -> TriageModel:
+    return fitted_triage.model()
 
 
 @pytest.fixture(scope="session")

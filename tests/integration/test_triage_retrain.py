@@ -18,14 +18,8 @@ from caredesk.learning.tasks import retrain_nightly
 from caredesk.storage.orm import AuditEntry, Message, TrainingRun
 from caredesk.triage.examples import Example, merge_examples
 from caredesk.triage.labels import HEADS
-from caredesk.triage.model import (
-    TriageModel,
-    activate,
-    active_version,
-    read_corpus,
-    seed_corpus_path,
-    train_examples,
-)
+from caredesk.triage.model import TriageModel, activate, active_version, read_corpus, seed_corpus_path
+from caredesk.triage.training import train_examples
 
 # Training dominates the time; the database paths are covered on both backends by test_label_corrections.
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

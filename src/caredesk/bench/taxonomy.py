@@ -30,8 +30,8 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     from caredesk.intake.decision import DecisionPolicy
     from caredesk.settings import Settings
     from caredesk.triage.corpus import read_corpus, seed_corpus_path
-    from caredesk.triage.model import train_model
     from caredesk.triage.taxonomy_eval import evaluate_taxonomy
+    from caredesk.triage.training import train_model
 
     settings = Settings()
     policy = DecisionPolicy.of(settings)

@@ -65,8 +65,9 @@ def peak_rss_mb() -> float:
 
 
 def run(quick: bool) -> tuple[Figures, Notes]:
-    from caredesk.triage.model import read_corpus, seed_corpus_path, train_model
+    from caredesk.triage.model import read_corpus, seed_corpus_path
     from caredesk.triage.pipeline import TriagePipeline
+    from caredesk.triage.training import train_model
 
     n = 300 if quick else 2000
     t0 = time.perf_counter()

@@ -137,8 +137,9 @@ def _run_taxonomy(train: Path | None, test: Path | None, with_shipped: bool) -> 
         raise InvalidFile(f"{train}: no data rows")
     from caredesk.intake.decision import DecisionPolicy
     from caredesk.settings import Settings
-    from caredesk.triage.model import load_active_model, train_model
+    from caredesk.triage.model import load_active_model
     from caredesk.triage.taxonomy_eval import evaluate_taxonomy
+    from caredesk.triage.training import train_model
 
     settings = Settings()
     policy = DecisionPolicy.of(settings)

@@ -254,7 +254,8 @@ def train(data: Annotated[list[Path] | None, typer.Option("--data", help="Extra 
     """Train the triage heads from the shipped seed corpus (plus --data files and the agents' label
     corrections stored in the database) and make them active."""
     from caredesk.learning.training_data import stored_corrections
-    from caredesk.triage.model import activate, read_corpus, seed_corpus_path, train_model
+    from caredesk.triage.model import activate, read_corpus, seed_corpus_path
+    from caredesk.triage.training import train_model
 
     rt = _runtime()
     try:

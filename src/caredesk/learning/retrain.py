@@ -28,10 +28,9 @@ from caredesk.triage.model import (
     active_version,
     load_active_model,
     read_corpus,
-    score_model,
     seed_corpus_path,
-    train_examples,
 )
+from caredesk.triage.training import score_model, train_examples
 
 __all__ = ["RetrainOutcome", "do_retrain", "split_holdout"]
 

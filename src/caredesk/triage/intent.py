@@ -22,7 +22,6 @@ DESIGN.md 10), with a threshold tuned on a held-out slice of the training data:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,8 +40,8 @@ from sklearn.svm import LinearSVC
 
 from caredesk.errors import InvalidFile
 from caredesk.text.normalise import normalise_text
-from caredesk.text.segment import tokenize
-from caredesk.triage.fast_scoring import FastFeaturiser
+from caredesk.triage.fast_scoring import text_features
+from caredesk.triage.intent_tokens import intent_tokens
 
 __all__ = ["IntentModel", "IntentPrediction", "intent_tokens", "train_intent_model"]
 
@@ -52,20 +51,7 @@ ARTEFACT = "intent.joblib"
 OOS_PRIOR = 0.2
 # Share of in-scope held-out rows a threshold-only model (no oos training rows) may reject.
 NO_OOS_REJECT_SHARE = 0.03
-_SUFFIX = re.compile(r"(?:'s|ing|ed|es|s|ly)$")
-_LATIN_WORD = re.compile(r"[a-z]")
-
 Progress = Callable[[str], None]
-
-
-def _stem(word: str) -> str:
-    """A deliberately light English stemmer (card/cards, top/topped-up, charged/charge): +0.2-0.4 points."""
-    return _SUFFIX.sub("", word) if len(word) > 4 and _LATIN_WORD.match(word) else word
-
-
-def intent_tokens(text: str) -> list[str]:
-    """Word tokens for the intent model: jieba words for Chinese, stemmed words for English."""
-    return [_stem(t) for t in tokenize(text)]
 
 
 def _featuriser() -> FeatureUnion:
@@ -106,7 +92,7 @@ class _FastScorer:
     building (about 7 ms down to well under 1 ms per message)."""
 
     def __init__(self, featuriser: FeatureUnion, classifier: LinearSVC) -> None:
-        self.features = FastFeaturiser(featuriser)
+        self.features = text_features(featuriser)
         coef = np.asarray(classifier.coef_, dtype=np.float64)
         self.weights = np.ascontiguousarray(coef.T)  # features x classes: a row per feature
         self.dense_from = self.features.width  # the sentence embedding's columns, if any, come last
