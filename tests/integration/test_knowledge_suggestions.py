@@ -11,12 +11,8 @@ from sqlalchemy import select
 from caredesk.bootstrap.runtime import Runtime
 from caredesk.errors import Conflict
 from caredesk.intake.actions import IncomingMessage, do_receive_message
-from caredesk.knowledge.suggestion_actions import (
-    GenerateReport,
-    do_accept_suggestion,
-    do_dismiss_suggestion,
-    do_generate_suggestions,
-)
+from caredesk.knowledge.suggestion_actions import GenerateReport, do_generate_suggestions
+from caredesk.knowledge.suggestion_review import do_accept_suggestion, do_dismiss_suggestion
 from caredesk.storage.orm import Conversation, Customer, KnowledgeEntry, KnowledgeSuggestion, Message
 
 SAFE_BOX = [

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from caredesk.analytics.surge_actions import do_detect_surges, do_resolve_surge, replay_surges
+from caredesk.analytics.surge_actions import do_detect_surges, replay_surges
+from caredesk.analytics.surge_lifecycle import do_resolve_surge
 from caredesk.analytics.thresholds import SurgeNotices, ThresholdsFile, load_thresholds
 from caredesk.bootstrap import build_runtime
 from caredesk.bootstrap.runtime import Runtime

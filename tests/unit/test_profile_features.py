@@ -20,8 +20,8 @@ from caredesk.profiles.history import (
     SurveyRecord,
     clean_interactions,
 )
-from caredesk.profiles.model import COLD_START, cold_scores, fit_model, score_profile
-from caredesk.profiles.training import Example, should_promote, split_by_time
+from caredesk.profiles.model import COLD_START, cold_scores, score_profile
+from caredesk.profiles.training import Example, fit_model, should_promote, split_by_time
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RULES = load_rules()

@@ -1,6 +1,6 @@
-"""Surge actions: judge the last complete quarter hour of every series (do_detect_surges, run every 15 minutes),
-replay a past period quarter by quarter in time order (replay_surges, after a history import), and the lifecycle a
-supervisor drives (do_acknowledge_surge, do_resolve_surge). Each owns its transaction.
+"""Surge detection: judge the last complete quarter hour of every series (do_detect_surges, run every 15 minutes)
+and replay a past period quarter by quarter in time order (replay_surges, after a history import). Each owns its
+transaction. The lifecycle a supervisor drives is in caredesk.analytics.surge_lifecycle.
 
 The detector (analytics/surge_scan.py) fits its baseline on the hourly roll-up and judges the last two hours in
 quarter hours, counted from the messages themselves (analytics/sources.py facts_between: the roll-up is hourly)."""
@@ -20,6 +20,7 @@ from caredesk.alarms.strategy import QuietHours
 from caredesk.analytics.rollups import VALUE_MAX, hour_of, hourly_counts
 from caredesk.analytics.sources import facts_between
 from caredesk.analytics.surge import HOUR, WEEK_HOURS
+from caredesk.analytics.surge_lifecycle import SERIES_DIMENSIONS
 from caredesk.analytics.surge_notices import tell_surge
 from caredesk.analytics.surge_report import build_report
 from caredesk.analytics.surge_scan import (
@@ -34,16 +35,12 @@ from caredesk.analytics.surge_scan import (
 )
 from caredesk.analytics.surge_status import ACTIVE, SurgeStatus, SurgeStep, check_surge_move, next_step
 from caredesk.analytics.thresholds import SurgeNotices
-from caredesk.compliance.audit import record_audit
-from caredesk.errors import NotFound
 from caredesk.storage.orm import Surge
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.text.encoder import Embedder, default_embedder
 
-__all__ = ["SERIES_DIMENSIONS", "DetectionRun", "do_acknowledge_surge", "do_detect_surges", "do_resolve_surge",
-           "get_surge", "list_surges", "quarter_of", "replay_surges"]
+__all__ = ["DetectionRun", "do_detect_surges", "quarter_of", "replay_surges"]
 
-SERIES_DIMENSIONS = ("topic", "product", "content_type", "problem_type", "channel", "branch")
 CHART_HOURS = 48  # hours before the window shown on the report's chart
 # Quarter counts are read this far before the judged span: an active surge's window ends at most three hours
 # (the quiet hours that resolve it) before the judged quarter, and its growth is counted from there.
@@ -295,54 +292,3 @@ def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: Sc
         run.hours = _index(stop, first, HOUR)
         uow.commit()
     return run
-
-
-def get_surge(session: Session, surge_id: str, *, lock: bool = False) -> Surge:
-    stmt = select(Surge).where(Surge.id == surge_id)
-    surge = session.scalar(stmt.with_for_update() if lock else stmt)
-    if surge is None:
-        raise NotFound("surge not found", id=surge_id)
-    return surge
-
-
-def list_surges(session: Session, *, since: datetime | None = None, limit: int = 500,
-                statuses: frozenset[SurgeStatus] | None = None, dimension: str | None = None) -> list[Surge]:
-    """Newest first; `statuses` and `dimension` narrow the list (the surges page's filter)."""
-    stmt = select(Surge)
-    if since is not None:
-        stmt = stmt.where(Surge.detected_at >= since)
-    if statuses is not None:
-        stmt = stmt.where(Surge.status.in_(sorted(s.value for s in statuses)))
-    if dimension is not None:
-        stmt = stmt.where(Surge.dimension == dimension)
-    return list(session.scalars(stmt.order_by(Surge.detected_at.desc(), Surge.id).limit(limit)))
-
-
-def do_acknowledge_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: str | None,
-                         now: datetime) -> Surge:
-    with uow:
-        surge = get_surge(uow.session, surge_id, lock=True)
-        surge.status = check_surge_move(surge.status, SurgeStatus.ACKNOWLEDGED)
-        surge.acknowledged_at, surge.acknowledged_by = now, staff_id
-        record_audit(uow.session, actor=actor, action="surge.acknowledged", object_type="analytics_surge",
-                     object_id=surge.id, data={"dimension": surge.dimension, "value": surge.value}, now=now)
-        uow.commit()
-    return surge
-
-
-def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: str | None, now: datetime,
-                     notices: SurgeNotices | None = None, tz: tzinfo = UTC, quiet: QuietHours | None = None
-                     ) -> Surge:
-    """Resolved by a supervisor: audited, and told once as when it resolves on its own (`notices`: the
-    thresholds file's `surges`; the shipped defaults if not given)."""
-    with uow:
-        surge = get_surge(uow.session, surge_id, lock=True)
-        surge.status = check_surge_move(surge.status, SurgeStatus.RESOLVED)
-        surge.resolved_at = now
-        if surge.acknowledged_at is None:
-            surge.acknowledged_at, surge.acknowledged_by = now, staff_id
-        record_audit(uow.session, actor=actor, action="surge.resolved", object_type="analytics_surge",
-                     object_id=surge.id, data={"dimension": surge.dimension, "value": surge.value}, now=now)
-        tell_surge(uow.session, surge, "resolved", notices or SurgeNotices(), now=now, tz=tz, quiet=quiet)
-        uow.commit()
-    return surge

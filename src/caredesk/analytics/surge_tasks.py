@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from caredesk.alarms.strategy import AlarmStrategy
-from caredesk.analytics.surge_actions import do_detect_surges
 from caredesk.analytics.thresholds import load_thresholds
 from caredesk.clock import Clock
 from caredesk.settings import Settings
@@ -33,6 +32,9 @@ def detect_surges() -> int:
     """Two minutes past each quarter hour (late messages of the quarter are in): judge the quarter that just
     ended, once across every worker running the schedule; a surge that opens or resolves is told as the
     thresholds file's `surges` section says (read each time, like the rules). Returns the number opened."""
+    # imported when the task runs: detection's statistics (scipy) stay out of processes that only serve
+    from caredesk.analytics.surge_actions import do_detect_surges
+
     rt: SurgeTaskDeps = task_context()
     now = rt.clock.now()
     if not rt.queue.first_this_minute("detect_surges", now):

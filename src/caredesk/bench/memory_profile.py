@@ -64,12 +64,7 @@ def _imports() -> list[tuple[str, Callable[[], Any]]]:
         return load
 
     return [
-        ("numpy", mods("numpy")),
-        ("scipy (sparse, stats, linalg: what scikit-learn imports)", mods("scipy.sparse", "scipy.stats",
-                                                                         "scipy.sparse.linalg")),
-        ("scikit-learn (the estimators triage uses)", mods(
-            "sklearn.linear_model", "sklearn.feature_extraction.text",
-            "sklearn.svm", "sklearn.pipeline", "sklearn.metrics", "sklearn.model_selection")),
+        ("numpy", mods("numpy")),  # serving needs no scipy or scikit-learn (caredesk.triage.linear_text)
         ("SQLAlchemy, pydantic, FastAPI, Starlette, Jinja2, httpx", mods(
             "sqlalchemy.orm", "pydantic", "pydantic_settings", "fastapi", "starlette.applications", "jinja2",
             "httpx")),
@@ -158,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
              .splitlines() if line.startswith(("RssAnon", "RssFile"))}
     print(f"\nRssAnon {parts['RssAnon']:.1f} MB (the process's own), RssFile {parts['RssFile']:.1f} MB (mapped files)")
     mods = sorted({m.split(".")[0] for m in sys.modules})
-    print(f"\nmodules loaded: {len(sys.modules)}; pandas {'pandas' in sys.modules}, statsmodels "
-          f"{'statsmodels' in sys.modules}, pkg_resources {'pkg_resources' in sys.modules}")
+    heavy = ("sklearn", "scipy", "pandas", "statsmodels", "pkg_resources")
+    print(f"\nmodules loaded: {len(sys.modules)}; " + ", ".join(f"{m} {m in sys.modules}" for m in heavy))
     print("top-level packages:", " ".join(mods))
     if args.smaps:
         print("\n| mapping | RSS MB |\n| --- | ---: |")

@@ -7,12 +7,12 @@ import logging
 from typing import TYPE_CHECKING, Protocol
 
 from caredesk.clock import Clock
-from caredesk.knowledge.suggestion_actions import GenerateReport, do_generate_suggestions
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.tasks.context import task_context
 
 if TYPE_CHECKING:
     from caredesk.knowledge.retrieval import KnowledgeIndex
+    from caredesk.knowledge.suggestion_actions import GenerateReport
 
 __all__ = ["generate_suggestions", "generate_suggestions_daily"]
 
@@ -31,6 +31,9 @@ def generate_suggestions(
 ) -> GenerateReport:
     """Run the clustering with the process's knowledge index (cached; fetched outside the write transaction,
     as `Runtime.knowledge_index` asks)."""
+    # imported when it runs: the clustering's scikit-learn stays out of processes that only serve
+    from caredesk.knowledge.suggestion_actions import do_generate_suggestions
+
     index = rt.knowledge_index()
     return do_generate_suggestions(
         rt.uow(), rt.clock.now(), days=days, min_size=min_size, index=index, actor=actor

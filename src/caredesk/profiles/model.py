@@ -20,20 +20,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
-from sklearn.cluster import MiniBatchKMeans
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from caredesk.profiles.features import ProfileRules, rule_tags
 
+if TYPE_CHECKING:  # fitted in caredesk.profiles.training; a process that never loads a model never imports them
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
 __all__ = ["ARTEFACT", "COLD_START", "ProfileModel", "ProfileScore", "activate", "active_version", "cold_scores",
-           "feature_matrix", "fit_model", "load_active", "name_segments", "score_profile"]
+           "feature_matrix", "load_active", "name_segments", "new_version", "score_profile"]
 
 ARTEFACT = "model.joblib"
 COLD_START = "cold-start"
@@ -172,34 +172,6 @@ def score_profile(model: ProfileModel | None, rules: ProfileRules, features: Map
     cluster = int(model.segments.predict(zrow)[0])
     segment = model.segment_names[cluster] if cluster < len(model.segment_names) else rules.segments.fallback
     return _finish(rules, features, z, (round(prob, 4), _drivers(risk_parts)), model.version, segment)
-
-
-def fit_model(rules: ProfileRules, rows: Sequence[Mapping[str, float | None]], labels: Sequence[int],
-              segment_rows: Sequence[Mapping[str, float | None]], *, version: str | None = None,
-              seed: int = 7, batch: int = 256) -> ProfileModel:
-    """Fit the Pipeline and the segments. The imputer and the scaler learn the customers as they are now
-    (`segment_rows`: outside sources' fields are known for the present only), the classifier learns
-    (features before a cut-off -> outcome after it) on that scale; the segments by partial_fit in batches."""
-    names = rules.names
-    x = feature_matrix(rows, names)
-    current = feature_matrix(segment_rows, names) if segment_rows else x
-    k = rules.segments.clusters
-    if len(current) < k:
-        raise ValueError(f"{len(current)} customers cannot make {k} segments")
-    pipeline = Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                         ("scale", StandardScaler()),
-                         ("risk", LogisticRegression(C=0.5, class_weight="balanced", max_iter=1000))])
-    pipeline[:-1].fit(current)
-    pipeline[-1].fit(pipeline[:-1].transform(x), np.asarray(labels, dtype=int))
-    model = ProfileModel(version or new_version(), names, pipeline,
-                         MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=batch), [])
-    z = model.standardise(current)
-    order = np.random.default_rng(seed).permutation(len(z))
-    parts = [z[order[start:start + batch]] for start in range(0, len(z), batch)]
-    for part in [p for p in parts if len(p) >= k] or [z]:
-        model.segments.partial_fit(part)
-    model.segment_names = name_segments(rules, names, model.segments.cluster_centers_)
-    return model
 
 
 # --- artefacts ----------------------------------------------------------------------------------------------

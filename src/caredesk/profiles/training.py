@@ -18,21 +18,63 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sqlalchemy import select
 
 from caredesk.compliance.audit import record_audit
 from caredesk.profiles.features import ProfileRules, extract_features, load_rules
 from caredesk.profiles.history import History, collect_histories
-from caredesk.profiles.model import ProfileModel, activate, active_version, feature_matrix, fit_model, load_active
+from caredesk.profiles.model import (
+    ProfileModel,
+    activate,
+    active_version,
+    feature_matrix,
+    load_active,
+    name_segments,
+    new_version,
+)
 from caredesk.storage.orm import Customer, ProfileTrainingRun
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["Example", "TrainOutcome", "auc_of", "do_train_profiles", "examples_of", "outcome_in",
+__all__ = ["Example", "TrainOutcome", "auc_of", "do_train_profiles", "examples_of", "fit_model", "outcome_in",
            "should_promote", "split_by_time"]
 
 log = logging.getLogger(__name__)
 STEP = timedelta(days=7)
+
+
+def fit_model(rules: ProfileRules, rows: Sequence[Mapping[str, float | None]], labels: Sequence[int],
+              segment_rows: Sequence[Mapping[str, float | None]], *, version: str | None = None,
+              seed: int = 7, batch: int = 256) -> ProfileModel:
+    """Fit the Pipeline and the segments. The imputer and the scaler learn the customers as they are now
+    (`segment_rows`: outside sources' fields are known for the present only), the classifier learns
+    (features before a cut-off -> outcome after it) on that scale; the segments by partial_fit in batches."""
+    names = rules.names
+    x = feature_matrix(rows, names)
+    current = feature_matrix(segment_rows, names) if segment_rows else x
+    k = rules.segments.clusters
+    if len(current) < k:
+        raise ValueError(f"{len(current)} customers cannot make {k} segments")
+    pipeline = Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                         ("scale", StandardScaler()),
+                         ("risk", LogisticRegression(C=0.5, class_weight="balanced", max_iter=1000))])
+    pipeline[:-1].fit(current)
+    pipeline[-1].fit(pipeline[:-1].transform(x), np.asarray(labels, dtype=int))
+    model = ProfileModel(version or new_version(), names, pipeline,
+                         MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=batch), [])
+    z = model.standardise(current)
+    order = np.random.default_rng(seed).permutation(len(z))
+    parts = [z[order[start:start + batch]] for start in range(0, len(z), batch)]
+    for part in [p for p in parts if len(p) >= k] or [z]:
+        model.segments.partial_fit(part)
+    model.segment_names = name_segments(rules, names, model.segments.cluster_centers_)
+    return model
+
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from caredesk.analytics.surge_actions import SERIES_DIMENSIONS
+from caredesk.analytics.surge_lifecycle import SERIES_DIMENSIONS
 from caredesk.analytics.surge_status import ACTIVE, SurgeStatus
 from caredesk.errors import InvalidInput
 from caredesk.storage.orm import Surge

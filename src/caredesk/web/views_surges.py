@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from caredesk.analytics.surge_actions import (
+from caredesk.analytics.surge_lifecycle import (
     SERIES_DIMENSIONS,
     do_acknowledge_surge,
     do_resolve_surge,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from caredesk.analytics.period import parse_moment
-from caredesk.analytics.surge_actions import do_acknowledge_surge, do_resolve_surge, get_surge, list_surges
+from caredesk.analytics.surge_lifecycle import do_acknowledge_surge, do_resolve_surge, get_surge, list_surges
 from caredesk.analytics.thresholds import load_thresholds
 from caredesk.api.query_params import MOMENT_PATTERN
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require

@@ -13,8 +13,7 @@ from caredesk.api.schemas import PageOut
 from caredesk.errors import NotFound
 from caredesk.http.deps import Caller, RuntimeDep, SessionDep, require
 from caredesk.knowledge.queries import get_entry
-from caredesk.knowledge.suggestion_actions import do_accept_suggestion, do_dismiss_suggestion
-from caredesk.knowledge.tasks import generate_suggestions
+from caredesk.knowledge.suggestion_review import do_accept_suggestion, do_dismiss_suggestion
 from caredesk.storage.orm import KnowledgeSuggestion
 from caredesk.storage.pagination import paginate
 
@@ -46,6 +45,9 @@ def generate_suggestions_now(
     min_size: Annotated[int, Query(ge=1, le=1000)] = 3,
 ) -> dict[str, Any]:
     """Run the daily clustering now (idempotent)."""
+    # imported here: the clustering's scikit-learn (~100 MB) loads only in a process that is asked to run it
+    from caredesk.knowledge.tasks import generate_suggestions
+
     report = generate_suggestions(rt, days=days, min_size=min_size, actor=caller.actor)
     return {
         "questions": report.questions,
