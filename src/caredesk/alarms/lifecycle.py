@@ -17,9 +17,10 @@ from caredesk.alarms.alarm_status import AlarmStatus, check_alarm_move
 from caredesk.alarms.dispatch import alarm_changed, log_alarm_event
 from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
-from caredesk.errors import Conflict, InvalidInput, NotFound
+from caredesk.errors import Conflict, InvalidInput
 from caredesk.events import DomainEvent, EventRecorder
 from caredesk.storage.orm import Alarm, AlarmDelivery, AlarmEvent, Notification, Staff
+from caredesk.storage.rows import row_by_id
 
 __all__ = ["HANDLER_ROLES", "AlarmActor", "check_open", "do_acknowledge_alarm", "do_assign_alarm",
            "do_resolve_alarm", "get_alarm", "list_alarm_deliveries", "list_alarm_events", "run_alarm_action"]
@@ -34,11 +35,7 @@ class AlarmActor:
 
 
 def get_alarm(session: Session, alarm_id: str, *, lock: bool = False) -> Alarm:
-    stmt = select(Alarm).where(Alarm.id == alarm_id)
-    alarm = session.scalar(stmt.with_for_update() if lock else stmt)
-    if alarm is None:
-        raise NotFound("alarm not found", id=alarm_id)
-    return alarm
+    return row_by_id(session, Alarm, alarm_id, what="alarm", lock=lock)
 
 
 def list_alarm_events(session: Session, alarm_id: str) -> list[AlarmEvent]:

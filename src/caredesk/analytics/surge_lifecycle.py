@@ -14,8 +14,8 @@ from caredesk.analytics.surge_notices import tell_surge
 from caredesk.analytics.surge_status import SurgeStatus, check_surge_move
 from caredesk.analytics.thresholds import SurgeNotices
 from caredesk.compliance.audit import record_audit
-from caredesk.errors import NotFound
 from caredesk.storage.orm import Surge
+from caredesk.storage.rows import row_by_id
 from caredesk.storage.unit_of_work import UnitOfWork
 
 __all__ = ["SERIES_DIMENSIONS", "do_acknowledge_surge", "do_resolve_surge", "get_surge", "list_surges"]
@@ -24,11 +24,7 @@ SERIES_DIMENSIONS = ("topic", "product", "content_type", "problem_type", "channe
 
 
 def get_surge(session: Session, surge_id: str, *, lock: bool = False) -> Surge:
-    stmt = select(Surge).where(Surge.id == surge_id)
-    surge = session.scalar(stmt.with_for_update() if lock else stmt)
-    if surge is None:
-        raise NotFound("surge not found", id=surge_id)
-    return surge
+    return row_by_id(session, Surge, surge_id, what="surge", lock=lock)
 
 
 def list_surges(session: Session, *, since: datetime | None = None, limit: int = 500,

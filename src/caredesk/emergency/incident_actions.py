@@ -44,6 +44,7 @@ from caredesk.storage.orm import (
     IncidentRecordVersion,
     Message,
 )
+from caredesk.storage.rows import row_by_id
 from caredesk.storage.unit_of_work import UnitOfWork
 
 __all__ = ["CUSTOMER_NOTICE", "IncidentChange", "do_end_meeting", "do_fill_section", "do_return_form",
@@ -65,11 +66,7 @@ class IncidentChange:
 
 
 def get_record(session: Session, record_id: str, *, lock: bool = False) -> IncidentRecord:
-    stmt = select(IncidentRecord).where(IncidentRecord.id == record_id)
-    record = session.scalar(stmt.with_for_update() if lock else stmt)
-    if record is None:
-        raise NotFound("incident record not found", id=record_id)
-    return record
+    return row_by_id(session, IncidentRecord, record_id, what="incident record", lock=lock)
 
 
 def record_for_meeting(session: Session, meeting_id: str) -> IncidentRecord:

@@ -76,7 +76,6 @@ def fit_model(rules: ProfileRules, rows: Sequence[Mapping[str, float | None]], l
     return model
 
 
-
 @dataclass(frozen=True, slots=True)
 class Example:
     customer_id: str

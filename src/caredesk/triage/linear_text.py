@@ -9,8 +9,9 @@ the terms scikit-learn's `char_wb` and tokenizer-based word analysers give (test
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -227,10 +228,10 @@ class LinearHeads:
         return out
 
     def with_temperatures(self, temperatures: Mapping[str, float]) -> LinearHeads:
-        heads = [HeadSpec(h.name, h.classes, h.start, h.intercept, temperatures.get(h.name, 1.0))
-                 for h in self.heads.values()]
-        return LinearHeads(self.features, heads, self.weights, self.dense_weights, self.explained,
-                           self.explain_part)
+        """The same heads calibrated: features, weights and the explanation's terms are shared, not rebuilt."""
+        out = copy.copy(self)
+        out.heads = {name: replace(h, temperature=temperatures.get(name, 1.0)) for name, h in self.heads.items()}
+        return out
 
     def state(self) -> dict[str, Any]:
         return {"features": self.features.state(),

@@ -56,9 +56,9 @@ class FittedTriage:
     temperatures: dict[str, float] = field(default_factory=dict)
     vectors: SentenceVectors | None = field(default=None, repr=False, compare=False)
 
-    def model(self, vectors: SentenceVectors | None = None) -> TriageModel:
+    def model(self) -> TriageModel:
         return TriageModel(self.version, linear_heads(self.featuriser, self.heads, EXPLAINED), self.metrics,
-                           self.temperatures, DENSE_WEIGHT, vectors or self.vectors or sentence_vectors())
+                           self.temperatures, DENSE_WEIGHT, self.vectors or sentence_vectors())
 
 
 def _featuriser() -> FeatureUnion:
@@ -73,7 +73,6 @@ def _head(name: str = "") -> LogisticRegression:
     """Unweighted: every head keeps the corpus's label mix (measured on dev: balanced class weights gave
     emotion macro-F1 0.672 against 0.686 unweighted, and over-predict rare labels)."""
     return LogisticRegression(C=HEAD_C.get(name, C), max_iter=3000)
-
 
 
 def _stratify(examples: Sequence[Example]) -> list[str] | None:
@@ -188,7 +187,7 @@ def fit_examples(examples: Sequence[Example], *, holdout: float = 0.2, seed: int
             held_part = [examples[i] for i in held_i]
             feat, heads = _fit_heads(train_part, dense[train_i])
             temperatures = _temperatures(feat, heads, held_part, dense[held_i]) if calibrate else {}
-            measured = score_model(FittedTriage("holdout", feat, heads, {}, temperatures).model(vectors),
+            measured = score_model(FittedTriage("holdout", feat, heads, {}, temperatures, vectors).model(),
                                    held_part)
             metrics["heads"] = measured["heads"]
             metrics["n_holdout"] = measured["n_holdout"]

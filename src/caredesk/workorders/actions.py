@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from caredesk.errors import NotFound
 from caredesk.ids import new_id
 from caredesk.profiles.priority import profile_lift
 from caredesk.profiles.scores import scores_of
@@ -18,6 +17,7 @@ from caredesk.sla.policy import SlaConfig
 from caredesk.sla.tracking import start_sla
 from caredesk.storage.orm import Conversation, Customer, Department, Message, WorkOrder, WorkOrderEvent
 from caredesk.storage.pagination import Page, paginate
+from caredesk.storage.rows import row_by_id
 from caredesk.storage.unit_of_work import UnitOfWork, events_of
 from caredesk.triage.doc import TriageDoc
 from caredesk.workorders.assignment import route
@@ -135,11 +135,7 @@ def do_open_work_order(session: Session, *, flows: dict[str, Flow], conversation
 
 
 def get_work_order(session: Session, order_id: str, *, for_update: bool = False) -> WorkOrder:
-    stmt = select(WorkOrder).where(WorkOrder.id == order_id)
-    order = session.scalar(stmt.with_for_update() if for_update else stmt)
-    if order is None:
-        raise NotFound("work order not found", id=order_id)
-    return order
+    return row_by_id(session, WorkOrder, order_id, what="work order", lock=for_update)
 
 
 def do_transition(uow: UnitOfWork, order_id: str, target: str, *, actor: str, now: datetime, note: str = ""
