@@ -3,13 +3,15 @@ weekday (`expected_hours`, which the quarter-hour scan in surge_scan.py, the det
 hourly detectors it replaced, kept for comparison on the bench (docs/analytics-surge.md, bench group `surge`): is
 the last complete hour the end of a count well above what is usual?
 
-The expected count of an hour is a Poisson model with hour-of-day and weekday main effects fitted on the
-last few weeks (closed form: a two-way table's margins), scaled by the last week's level against the model, with
-past surges down-weighted as in Farrington's method (hours far above their fit are replaced by the fit, and the
-model refitted). Over-dispersion is a negative binomial's 1/k by moments, floored. The test (`method`) is a count
-CUSUM (Lucas): the NB log-likelihood ratio of a rate multiplied by `cusum_ratio` against the expected one, summed
-over the last hours and restarted at zero `cusum_hours` back, a surge at `cusum_threshold`; the compared one
-("quantile") puts the sums over the last 1, 2 and 3 hours against the NB's upper (1 - alpha) quantile."""
+The expected count of an hour is a Poisson model with hour-of-day and weekday main effects fitted on the last few
+weeks (closed form: a two-way table's margins), scaled by the last week's level against the model, with past surges
+down-weighted as in Farrington's method (hours far above their fit are replaced by the fit, and the model refitted).
+Given the dimension's total (`pool`), the series takes its shape from it, with its own deviations shrunk by
+empirical Bayes; the day so far sets today's level (gamma-Poisson). Over-dispersion is a negative binomial's 1/k by
+moments, floored. The test (`method`) is a count CUSUM (Lucas): the NB log-likelihood ratio of a rate multiplied by
+`cusum_ratio` against the expected one, summed over the last hours and restarted at zero `cusum_hours` back, a surge
+at `cusum_threshold`; the compared one ("quantile") puts the sums over the last 1, 2 and 3 hours against the NB's
+upper (1 - alpha) quantile."""
 
 from __future__ import annotations
 
@@ -47,6 +49,9 @@ class SurgeParams:
     cusum_ratio: float = 6.0  # the CUSUM's alternative: the expected count multiplied by this
     cusum_threshold: float = 10.0  # h: a surge when the CUSUM reaches it (bench: the false-alarm target)
     cusum_hours: int = 6  # the CUSUM's memory: it restarts at zero this many hours back (pure, stateless)
+    pool_shape: bool = True  # the daily and weekly shape from the dimension's total (given), shrunk to the series
+    day_level: bool = True  # the day so far sets today's level (a gamma-Poisson shrinkage)
+    pool_min_tau2: float = 0.005  # the least variance of a series' log deviation from the pool's shape
 
     @property
     def widest_hours(self) -> int:
@@ -91,9 +96,27 @@ def _phase(start: datetime, n: int, utc_offset_hours: int) -> tuple[NDArray[np.i
     return how % 24, how // 24
 
 
+def _shrunk_to_pool(y: NDArray[np.float64], pool_mu: NDArray[np.float64], hod: NDArray[np.int64],
+                    dow: NDArray[np.int64], min_tau2: float) -> NDArray[np.float64]:
+    """The series' hour-of-day and weekday factors as the pool's (its dimension's total) times the series' own
+    deviations, each shrunk by empirical Bayes: a margin of E expected messages keeps E / (E + 1/tau^2) of its
+    log deviation, tau^2 the deviations' variance beyond Poisson (moments). A quiet series estimates 31 factors
+    from a few hundred messages; the pool estimates its shape from many more."""
+    mu = pool_mu * (float(y.sum()) + 0.5) / (float(pool_mu.sum()) + 0.5)
+    for groups, n in ((hod, 24), (dow, 7)):
+        obs, exp = np.bincount(groups, y, n), np.bincount(groups, mu, n)
+        present = exp > 1e-9
+        chi2 = float(np.sum((obs[present] - exp[present]) ** 2 / exp[present]))
+        tau2 = max(min_tau2, (chi2 - (int(present.sum()) - 1)) / max(float(exp.sum()), 1e-9))
+        mu = mu * ((obs + 1.0 / tau2) / (exp + 1.0 / tau2))[groups]
+    return mu
+
+
 def expected_hours(counts: NDArray[np.float64], start: datetime, fit_end: int, targets: range, *,
-                   params: SurgeParams, utc_offset_hours: int = 0) -> tuple[NDArray[np.float64], float]:
-    """Expected counts at the `targets` indices and the dispersion, from the history counts[lo:fit_end]."""
+                   params: SurgeParams, utc_offset_hours: int = 0, pool: NDArray[np.float64] | None = None
+                   ) -> tuple[NDArray[np.float64], float]:
+    """Expected counts at the `targets` indices and the dispersion, from the history counts[lo:fit_end].
+    `pool` (the same hours' counts of the series' whole dimension) lends the series its daily and weekly shape."""
     lo = max(0, fit_end - params.history_weeks * WEEK_HOURS)
     n_all = max(fit_end, targets.stop)
     hod, dow = _phase(start, n_all, utc_offset_hours)
@@ -107,7 +130,11 @@ def expected_hours(counts: NDArray[np.float64], start: datetime, fit_end: int, t
     cleaned = np.where(z > params.outlier_z, mu, y)
     if params.baseline == "same_hour":
         return _same_hour(cleaned, lo, fit_end, targets, params), _dispersion(cleaned, mu, 31)
-    mu = _fit_main_effects(cleaned, h, d)
+    if pool is not None and params.pool_shape:
+        pool_mu = _fit_main_effects(np.asarray(pool[lo:fit_end], dtype=np.float64), h, d)
+        mu = _shrunk_to_pool(cleaned, pool_mu, h, d, params.pool_min_tau2)
+    else:
+        mu = _fit_main_effects(cleaned, h, d)
     dispersion = _dispersion(cleaned, mu, 31)
     # Level: the last week's count against the model's (shrunk by a pseudo-count of one day's messages).
     recent = slice(max(0, len(y) - WEEK_HOURS), len(y))
@@ -127,7 +154,26 @@ def expected_hours(counts: NDArray[np.float64], start: datetime, fit_end: int, t
         else:  # an hour of the week not yet in the history: the product of its margins
             hour_share = float(mu[h == hod[t]].mean()) if np.any(h == hod[t]) else float(mu.mean())
             out[i] = hour_share
+    if params.day_level:
+        level *= _today_factor(cleaned, mu * level, start + lo * HOUR, utc_offset_hours, targets.start - lo)
     return np.maximum(out * level, 0.01), dispersion
+
+
+def _today_factor(y: NDArray[np.float64], mu: NDArray[np.float64], start: datetime, utc_offset_hours: int,
+                  target: int) -> float:
+    """Today's level: the centre's day so far (the first target hour's day) against the model, shrunk as a
+    gamma-Poisson whose day-to-day variance is the history's. Weather, a campaign or a holiday move every hour
+    of a day together, and a few weeks' fit cannot know today's (bench: half the false surges)."""
+    local0 = (start + timedelta(hours=utc_offset_hours)).hour
+    day = (local0 + np.arange(len(y))) // 24
+    whole = np.bincount(day, minlength=int(day[-1]) + 1) == 24
+    obs_d, exp_d = np.bincount(day, y)[whole], np.bincount(day, mu)[whole]
+    if len(obs_d) < 3:
+        return 1.0
+    inv_shape = float(np.mean(((obs_d - exp_d) ** 2 - exp_d) / np.maximum(exp_d, 1e-9) ** 2))
+    shape = 1.0 / min(max(inv_shape, 0.0025), 1.0)  # a day's factor has sd 5 % to 100 %
+    today = day == (local0 + target) // 24
+    return (shape + float(y[today].sum())) / (shape + float(mu[today].sum()))
 
 
 def _same_hour(y: NDArray[np.float64], lo: int, fit_end: int, targets: range, params: SurgeParams

@@ -32,6 +32,7 @@ from caredesk.analytics.surge_scan import (
     expected_span,
     judge_quarter,
     scan_quarter,
+    share_spread,
 )
 from caredesk.analytics.surge_status import ACTIVE, SurgeStatus, SurgeStep, check_surge_move, next_step
 from caredesk.analytics.thresholds import SurgeNotices
@@ -79,6 +80,10 @@ class _Counts:
     hourly: Dense
     quarter_start: datetime
     quarters: Dense
+    pools: dict[str, Array] = field(default_factory=dict)  # each dimension's total (its series' shared shape)
+
+    def __post_init__(self) -> None:
+        self.pools = {d: np.sum(list(values.values()), axis=0) for d, values in self.hourly.items() if values}
 
 
 def quarter_of(moment: datetime) -> datetime:
@@ -145,11 +150,27 @@ def _chart(series: Array, start: datetime, surge: Surge, expected: dict[str, flo
     return hours
 
 
+def _fit_dimension(counts: _Counts, dimension: str, values: list[str], fit_end: int, params: ScanParams,
+                   offset: int) -> dict[str, SpanExpectation | None]:
+    """The baselines of one dimension's series for the judged span: each lent the dimension's shape, all tested
+    with the dimension's spread."""
+    lo = max(0, fit_end - params.fit.history_weeks * WEEK_HOURS)
+    hourly, pool = counts.hourly.get(dimension, {}), counts.pools.get(dimension)
+    start = counts.hourly_start + lo * HOUR
+    fits = {}
+    for value in values:
+        series = hourly.get(value)
+        fits[value] = None if series is None else expected_span(
+            series[lo:fit_end], start, params=params, utc_offset_hours=offset,
+            pool=None if pool is None else pool[lo:fit_end])
+    return share_spread(fits, params)
+
+
 def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active: dict[tuple[str, str], Surge],
                    params: ScanParams, offset: int, now: datetime, run: DetectionRun, *, tell: _Telling | None,
-                   fits: dict[tuple[str, str, datetime], SpanExpectation | None], embedder: Embedder) -> None:
-    """Judge the quarter hour starting at `quarter` for every series; `fits` caches each series' baseline for
-    the hour (it is fitted on the hours before the judged span, the same for the hour's four quarters)."""
+                   fits: dict[tuple[str, datetime], dict[str, SpanExpectation | None]], embedder: Embedder) -> None:
+    """Judge the quarter hour starting at `quarter` for every series; `fits` caches each dimension's baselines
+    for the hour (fitted on the hours before the judged span, the same for the hour's four quarters)."""
     span_start = hour_of(quarter) - (SPAN_HOURS - 1) * HOUR
     fit_end = _index(span_start, counts.hourly_start, HOUR)
     lo = max(0, fit_end - params.fit.history_weeks * WEEK_HOURS)
@@ -157,18 +178,16 @@ def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active:
     end = quarter + QUARTER
     for dimension in SERIES_DIMENSIONS:
         hourly, quarters = counts.hourly.get(dimension, {}), counts.quarters.get(dimension, {})
-        values = set(hourly) | set(quarters) | {v for d, v in active if d == dimension}
-        for value in sorted(values):
+        values = sorted(set(hourly) | set(quarters) | {v for d, v in active if d == dimension})
+        if (dimension, span_start) not in fits:
+            fits[(dimension, span_start)] = _fit_dimension(counts, dimension, values, fit_end, params, offset)
+        for value in values:
             full = hourly.get(value)
             series = full if full is not None else np.zeros(fit_end + SPAN_HOURS)
             span_full = quarters.get(value)
             span = span_full[q0:q1] if span_full is not None else np.zeros(q1 - q0)
             surge = active.get((dimension, value))
-            key = (dimension, value, span_start)
-            if key not in fits:
-                fits[key] = expected_span(series[lo:fit_end], counts.hourly_start + lo * HOUR, params=params,
-                                          utc_offset_hours=offset)
-            expectation = fits[key]
+            expectation = fits[(dimension, span_start)].get(value)
             if expectation is None:
                 judgement = judge_quarter(series[lo:fit_end], counts.hourly_start + lo * HOUR, span, params=params)
             else:
@@ -280,7 +299,7 @@ def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: Sc
         while chunk < stop:
             chunk_end = min(chunk + REPLAY_CHUNK, stop)
             counts = _read(s, chunk, chunk_end, p)
-            fits: dict[tuple[str, str, datetime], SpanExpectation | None] = {}
+            fits: dict[tuple[str, datetime], dict[str, SpanExpectation | None]] = {}
             quarter = chunk
             while quarter < chunk_end:
                 if quarter.minute == 0:

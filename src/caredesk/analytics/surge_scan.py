@@ -3,15 +3,17 @@ usual? Judging hourly at hh:05 spends up to an hour of a 2-hour budget waiting f
 that starts at 10:40 has only its first 20 minutes in the 10:00 hour (docs/analytics-surge.md, bench `surge`).
 
 The expected count of a quarter hour is a quarter of its hour's (analytics/surge.py expected_hours: the hour x
-weekday model fitted on the hours before the judged span, scaled by the last week's level, past surges
-down-weighted). The test is a scan: the sums over the last 1, 2, ... `span_quarters` quarter hours, each against
-a negative binomial with the window's expected sum (1/k floored, shared within an hour: the quarters of one hour
-share its over-dispersion); the least likely window decides, a surge when its upper tail is at most `alpha`
+weekday model fitted on the hours before the judged span, its shape lent by the dimension's total, scaled by the
+last week's and today's level, past surges down-weighted). The test is a scan: the sums over the last 1, 2, ...
+`span_quarters` quarter hours, each against a negative binomial with the window's expected sum (1/k from the
+dimension's series, `share_spread`, shared within an hour: the quarters of one hour share its over-dispersion);
+the least likely window decides, a surge when its upper tail is at most `alpha`
 (the multiple windows and quarter hours are paid for in `alpha`, calibrated on the bench's false-alarm budget)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -22,7 +24,7 @@ from scipy import special
 from caredesk.analytics.surge import HOUR, SurgeParams, expected_hours, nb_threshold
 
 __all__ = ["QUARTER", "QUARTERS_PER_HOUR", "SPAN_HOURS", "ScanJudgement", "ScanParams", "SpanExpectation",
-           "expected_span", "judge_quarter", "scan_quarter"]
+           "expected_span", "judge_quarter", "scan_quarter", "share_spread"]
 
 QUARTER = timedelta(minutes=15)
 QUARTERS_PER_HOUR = 4
@@ -35,7 +37,9 @@ class ScanParams:
     span_quarters: int = 8  # windows of 1..8 quarter hours (15 min to 2 h) ending with the judged quarter
     alpha: float = 3e-6  # per window and quarter (bench: at most one false surge per 60 days over 8 series)
     min_count: int = 5  # never a surge on fewer messages than this in the window
-    min_inv_size: float = 0.3  # the NB 1/k floor (its estimate and the fitted mean's error make tails too light)
+    spread_factor: float = 2.5  # the test's NB 1/k: this times the moment estimate (the median of the dimension's
+    # series), which runs low (0.115 against a true 0.14 on the bench) and leaves out the fitted mean's own error
+    min_inv_size: float = 0.08  # and at least this (a Poisson history estimates 1/k at 0)
     continue_alpha: float = 0.01  # an active surge goes on while its last hour is above this quantile
     # (and its latest quarter above the usual)
 
@@ -59,11 +63,12 @@ class SpanExpectation:
     """The expected count of each quarter of the judged span and the NB 1/k its test uses."""
 
     quarters: NDArray[np.float64]  # SPAN_HOURS x 4 values, the span's quarters in time order
-    inv_size: float
+    inv_size: float  # the NB 1/k the test uses
+    dispersion: float = 0.0  # the series' own moment estimate of 1/k (what share_spread pools)
 
 
 def expected_span(hourly: NDArray[np.float64], start: datetime, *, params: ScanParams,
-                  utc_offset_hours: int = 0) -> SpanExpectation | None:
+                  utc_offset_hours: int = 0, pool: NDArray[np.float64] | None = None) -> SpanExpectation | None:
     """Expected quarter counts of the SPAN_HOURS hours after `hourly` (complete hourly counts from `start`, UTC,
     oldest first, ending where the judged span begins). None when the series is too young to judge."""
     y = np.asarray(hourly, dtype=np.float64)
@@ -72,9 +77,24 @@ def expected_span(hourly: NDArray[np.float64], start: datetime, *, params: ScanP
     if fit_end - (int(seen[0]) if len(seen) else fit_end) < params.fit.min_history_days * 24:
         return None
     hours, dispersion = expected_hours(y, start, fit_end, range(fit_end, fit_end + SPAN_HOURS), params=params.fit,
-                                       utc_offset_hours=utc_offset_hours)
-    inv_size = min(max(dispersion, params.min_inv_size), params.fit.max_inv_size)
-    return SpanExpectation(np.repeat(hours / QUARTERS_PER_HOUR, QUARTERS_PER_HOUR), inv_size)
+                                       utc_offset_hours=utc_offset_hours, pool=pool)
+    return SpanExpectation(np.repeat(hours / QUARTERS_PER_HOUR, QUARTERS_PER_HOUR),
+                           _test_inv_size(dispersion, params), dispersion)
+
+
+def _test_inv_size(estimate: float, params: ScanParams) -> float:
+    return min(max(params.spread_factor * estimate, params.min_inv_size), params.fit.max_inv_size)
+
+
+def share_spread(expectations: Mapping[str, SpanExpectation | None], params: ScanParams
+                 ) -> dict[str, SpanExpectation | None]:
+    """Every series of one dimension tested with one NB 1/k, from the median of their estimates: one series'
+    few weeks estimate it loosely (0.02-0.19 on the bench, true 0.14), and a low one cries wolf."""
+    estimates = [e.dispersion for e in expectations.values() if e is not None]
+    if not estimates:
+        return dict(expectations)
+    inv_size = _test_inv_size(float(np.median(estimates)), params)
+    return {v: None if e is None else replace(e, inv_size=inv_size) for v, e in expectations.items()}
 
 
 def _nb_tails(observed: NDArray[np.float64], mean: NDArray[np.float64], variance: NDArray[np.float64]

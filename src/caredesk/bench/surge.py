@@ -1,18 +1,19 @@
-"""Surge detection on generated replays (issue 15's target: a fivefold rise of a quiet topic seen within 2 hours,
-at most one false surge in 60 days across the other series). The replays are described in
-bench/surge_replays.py; each seed is a new replay, judged in time order with the surge lifecycle.
+"""Surge detection on generated replays (issue 15's target: a fivefold rise of a quiet topic seen within 2 hours, at
+most one false surge in 60 days across the other series). The replays are described in bench/surge_replays.py; each
+seed is a new replay, judged in time order with the surge lifecycle.
 
 Figures (docs/analytics-surge.md): `surge_detection_delay_hours_median` / `_max` (detected_at - the rise's start,
 over the seeds where it was detected during the rise), `surge_detected_share`, `surge_detected_within_2h_share`
-(detected_at - start <= 2 h; shares of all seeds), `surge_false_alarms_60d` (surges opened on the eight other
-topics in one 60-day replay, the mean over seeds; `_max`: the worst seed), `surge_false_alarm_rate_per_series_day`
-and `surge_false_alarms_quiet_topic_60d` (surges opened on the surging topic outside its rise), for the chosen
-detector: the quarter-hour scan (analytics/surge_scan.py). Compared: `surge_hourly_*` (the hourly count CUSUM,
-judged at the end of each hour, as before), `surge_hourly_on_the_hour_*` (the same, rises starting on the hour as
-the previous generator had them), `surge_oracle_*` (the scan told the true rates: a bound on what any detector
-sees at that false-alarm rate), `surge_mean_rise_*` and `surge_strict_rise_*` (the two plain readings of
-"fivefold", detection only). The same-hour baseline (measured 2026-12-06: 3.35 false surges per 60 days) is no
-longer replayed: it costs as much as a detector and was never close."""
+(detected_at - start <= 2 h; shares of all seeds), `surge_false_alarms_60d` (surges opened on the eight other topics
+in one 60-day replay, the mean over seeds; `_max`: the worst seed), `surge_false_alarm_rate_per_series_day` and
+`surge_false_alarms_quiet_topic_60d` (surges opened on the surging topic outside its rise), for the chosen detector:
+the quarter-hour scan (analytics/surge_scan.py). Compared: `surge_hourly_*` (the hourly count CUSUM, judged at the
+end of each hour, as before), `surge_hourly_on_the_hour_*` (the same, rises starting on the hour as the previous
+generator had them), `surge_oracle_*` (the scan told the true rates: a bound on what any detector sees at that
+false-alarm rate), `surge_mean_rise_*` and `surge_strict_rise_*` (the two plain readings of "fivefold", detection
+only), `surge_poisson_*` (the chosen detector on replays of plain Poisson counts of the same rhythm: no hourly
+over-dispersion, no day effect). The same-hour baseline (measured 2026-12-06: 3.35 false surges per 60 days) is
+no longer replayed: it costs as much as a detector and was never close."""
 
 from __future__ import annotations
 
@@ -41,42 +42,46 @@ ORACLE_ALPHA = 1e-5  # the oracle's threshold: its false surges at about the tar
 
 @dataclass(frozen=True)
 class Detect:
-    """One detector: (replay, topic) -> the minutes (from START) at which a surge opened, i.e. the end of the
-    period judged (detected_at), and that period's length in minutes."""
+    """One detector: (replay, n) -> for each of the first n topics, the minutes (from START) at which a surge
+    opened, i.e. the end of the period judged (detected_at), and that period's length in minutes."""
 
-    opened: Callable[[Replay, int], list[int]]
+    opened: Callable[[Replay, int], list[list[int]]]
     period: int
 
 
 def detections(kind: str, *, hourly: SurgeParams | None = None, scan: ScanParams | None = None) -> Detect:
     if kind == "hourly":
         p = hourly or SurgeParams()
-        return Detect(lambda r, k: [(t + 1) * 60 for t in replay_detections(r.counts[k], p)], 60)
+        return Detect(lambda r, n: [[(t + 1) * 60 for t in replay_detections(r.counts[k], p)] for k in range(n)], 60)
     if kind == "scan":
         s = scan or ScanParams()
-        return Detect(lambda r, k: [(t + 1) * 15 for t in scan_detections(r.counts[k], r.quarters[k], s)], 15)
+        # the topics are judged together (they share shape and spread), so all of them, whatever n
+        return Detect(lambda r, n: [[(t + 1) * 15 for t in ts] for ts in scan_detections(r.counts, r.quarters, s)],
+                      15)
     if kind == "oracle":
-        return Detect(lambda r, k: [(t + 1) * 15 for t in oracle_detections(r.quarters[k], r.rates[k],
-                                                                            alpha=ORACLE_ALPHA)], 15)
+        return Detect(lambda r, n: [[(t + 1) * 15 for t in oracle_detections(r.quarters[k], r.rates[k],
+                                                                              alpha=ORACLE_ALPHA)]
+                                    for k in range(n)], 15)
     raise ValueError(f"unknown detector {kind}")
 
 
 def measure(seeds: range, detect: Detect, *, rise: str = "level", on_the_hour: bool = False,
-            false_alarms_too: bool = True) -> dict[str, float]:
+            false_alarms_too: bool = True, dispersed: bool = True) -> dict[str, float]:
     delays: list[float] = []
     false_alarms: list[int] = []
     quiet_topic: list[int] = []
     for seed in seeds:
-        replay = make_replay(seed, rise=rise, on_the_hour=on_the_hour)
+        replay = make_replay(seed, rise=rise, on_the_hour=on_the_hour, dispersed=dispersed)
         s, d = replay.surge_start_minute, replay.surge_minutes
-        hits = detect.opened(replay, 0)
+        per_topic = detect.opened(replay, TOPICS if false_alarms_too else 1)
+        hits = per_topic[0]
         # a judged period (quarter hour or hour) that ends after the rise began and began before it ended
         during = [t for t in hits if s < t < s + d + detect.period]
         if during:
             delays.append((during[0] - s) / 60)
         if false_alarms_too:
             quiet_topic.append(len(hits) - len(during))
-            false_alarms.append(sum(len(detect.opened(replay, k)) for k in range(1, TOPICS)))
+            false_alarms.append(sum(len(per_topic[k]) for k in range(1, TOPICS)))
     judged_days = DAYS - 7
     detection = {
         "detection_delay_hours_median": round(statistics.median(delays), 2) if delays else -1.0,
@@ -98,19 +103,21 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     seeds = range(4 if quick else 20)
     scan = ScanParams()
     hourly = SurgeParams()
-    variants: list[tuple[str, Detect, str, bool, bool]] = [
-        ("surge", detections("scan", scan=scan), "level", False, True),
-        ("surge_hourly", detections("hourly", hourly=hourly), "level", False, True),
-        ("surge_hourly_on_the_hour", detections("hourly", hourly=hourly), "level", True, False),
-        ("surge_oracle", detections("oracle"), "level", False, True),
-        ("surge_mean_rise", detections("scan", scan=scan), "mean", False, False),
-        ("surge_strict_rise", detections("scan", scan=scan), "strict", False, False),
+    variants: list[tuple[str, Detect, str, bool, bool, bool]] = [
+        ("surge", detections("scan", scan=scan), "level", False, True, True),
+        ("surge_hourly", detections("hourly", hourly=hourly), "level", False, True, True),
+        ("surge_hourly_on_the_hour", detections("hourly", hourly=hourly), "level", True, False, True),
+        ("surge_oracle", detections("oracle"), "level", False, True, True),
+        ("surge_mean_rise", detections("scan", scan=scan), "mean", False, False, True),
+        ("surge_strict_rise", detections("scan", scan=scan), "strict", False, False, True),
+        ("surge_poisson", detections("scan", scan=scan), "level", False, True, False),
     ]
     figures: Figures = {}
     t0 = time.perf_counter()
-    for prefix, detect, rise, on_the_hour, false_alarms_too in variants:
+    for prefix, detect, rise, on_the_hour, false_alarms_too, dispersed in variants:
         t1 = time.perf_counter()
-        result = measure(seeds, detect, rise=rise, on_the_hour=on_the_hour, false_alarms_too=false_alarms_too)
+        result = measure(seeds, detect, rise=rise, on_the_hour=on_the_hour, false_alarms_too=false_alarms_too,
+                         dispersed=dispersed)
         log(f"{prefix}: {result} ({time.perf_counter() - t1:.0f} s)")
         figures.update({f"{prefix}_{k}": v for k, v in result.items()})
     figures["surge_replay_seconds"] = round(time.perf_counter() - t0, 1)

@@ -22,9 +22,9 @@ from caredesk.analytics.surge_scan import (
     QUARTERS_PER_HOUR,
     SPAN_HOURS,
     ScanParams,
-    SpanExpectation,
     expected_span,
     scan_quarter,
+    share_spread,
 )
 from caredesk.analytics.surge_status import SurgeStep, next_step
 
@@ -63,28 +63,29 @@ class Replay:
         return -(-(self.surge_start_minute + self.surge_minutes) // 60) - self.surge_start
 
 
-def _rates(rng: np.random.Generator, per_day: float) -> NDArray[np.float64]:
+def _rates(rng: np.random.Generator, per_day: float, day_effect_shape: float) -> NDArray[np.float64]:
     hours = np.arange(DAYS * 24) + OFFSET
     shape = DAY_SHAPE * rng.uniform(0.8, 1.2, 24)  # each topic its own variant of the rhythm
     week = WEEK_SHAPE * rng.uniform(0.9, 1.1, 7)
     rate = shape[hours % 24] * week[(hours // 24) % 7]
     rate *= per_day * DAYS / rate.sum()
-    day_effect = rng.gamma(DAY_SHAPE_K, 1.0 / DAY_SHAPE_K, DAYS + 1)[hours // 24 - (OFFSET // 24)]
+    day_effect = rng.gamma(day_effect_shape, 1.0 / day_effect_shape, DAYS + 1)[hours // 24 - (OFFSET // 24)]
     return np.asarray(rate * day_effect, dtype=np.float64)
 
 
-def make_replay(seed: int, *, rise: str = "level", on_the_hour: bool = False) -> Replay:
+def make_replay(seed: int, *, rise: str = "level", on_the_hour: bool = False, dispersed: bool = True) -> Replay:
     """`rise`: "level" adds 4x the usual rate of each hour, at least 4x the topic's mean hourly rate (the
     figures); "mean" adds 4x the mean hourly rate at every hour; "strict" 4x each hour's usual rate only.
-    `on_the_hour`: the rise starts and ends on the hour (the previous generator's assumption; compared)."""
+    `on_the_hour`: the rise starts and ends on the hour (the previous generator's assumption; compared).
+    `dispersed=False`: Poisson counts of the rhythm alone, no day effect (the plainest reading of the issue)."""
     rng = np.random.default_rng(seed)
     hours = DAYS * 24
     counts = np.zeros((TOPICS, hours))
     quarters = np.zeros((TOPICS, hours * Q))
     rates = np.zeros((TOPICS, hours))
     for topic in range(TOPICS):
-        rate = _rates(rng, QUIET_PER_DAY if topic == 0 else BUSY_PER_DAY)
-        hourly = rng.negative_binomial(HOUR_SIZE, HOUR_SIZE / (HOUR_SIZE + rate))
+        rate = _rates(rng, QUIET_PER_DAY if topic == 0 else BUSY_PER_DAY, DAY_SHAPE_K if dispersed else 1e9)
+        hourly = rng.negative_binomial(HOUR_SIZE, HOUR_SIZE / (HOUR_SIZE + rate)) if dispersed else rng.poisson(rate)
         quarters[topic] = rng.multinomial(hourly, [1.0 / Q] * Q).ravel()  # uniform times within the hour
         rates[topic] = rate
         if topic == 0:
@@ -129,34 +130,38 @@ def replay_detections(series: NDArray[np.float64], params: SurgeParams) -> list[
     return opened
 
 
-def scan_detections(hourly: NDArray[np.float64], quarters: NDArray[np.float64], params: ScanParams) -> list[int]:
-    """The quarter-hour scan (analytics/surge_scan.py): the quarter indices at which a surge opens, judging every
-    quarter hour in time order with the lifecycle (the baseline fitted once an hour, as the task does)."""
-    opened: list[int] = []
-    active, window_end = False, 0  # window_end in quarters
+def scan_detections(hourly: NDArray[np.float64], quarters: NDArray[np.float64], params: ScanParams
+                    ) -> list[list[int]]:
+    """The quarter-hour scan (analytics/surge_scan.py) over every topic of a replay (topics x hours, topics x
+    quarter hours), as the task runs it: each hour the topics' baselines are fitted together (the topics' total
+    lends them its shape, their spread is shared), then every quarter hour is judged in time order with the
+    lifecycle. Per topic, the quarter indices at which a surge opens."""
+    topics = len(hourly)
+    opened: list[list[int]] = [[] for _ in range(topics)]
+    active, window_end = [False] * topics, [0] * topics  # window_end in quarters
     keep = params.fit.history_weeks * WEEK_HOURS
-    recent = np.concatenate([[0.0], np.cumsum(quarters)])
-    for hour in range(params.fit.min_history_days * 24 + SPAN_HOURS, len(hourly)):
+    pool = hourly.sum(axis=0)
+    for hour in range(params.fit.min_history_days * 24 + SPAN_HOURS, hourly.shape[1]):
         fit_end = hour + 1 - SPAN_HOURS
-        expectation: SpanExpectation | None = None
-        for q in range(Q):
-            t = hour * Q + q
-            if not active and recent[t + 1] - recent[t + 1 - params.span_quarters] < params.min_count:
-                continue  # fewer messages than a surge needs in the widest window: no surge (saves the fit)
+        lo = max(0, fit_end - keep)
+        fits = share_spread({str(k): expected_span(hourly[k, lo:fit_end], _at(lo), params=params,
+                                                   utc_offset_hours=OFFSET, pool=pool[lo:fit_end])
+                             for k in range(topics)}, params)
+        for k in range(topics):
+            expectation = fits[str(k)]
             if expectation is None:
-                lo = max(0, fit_end - keep)
-                expectation = expected_span(hourly[lo:fit_end], _at(lo), params=params, utc_offset_hours=OFFSET)
-                if expectation is None:
-                    break
-            judgement = scan_quarter(quarters[fit_end * Q:t + 1], expectation, _at(fit_end), params=params,
-                                     continuing=active)
-            step = next_step(active=active, surging=judgement.surge, quiet_hours=(t + 1 - window_end) // Q)
-            if step is SurgeStep.OPEN:
-                opened.append(t)
-            if step in (SurgeStep.OPEN, SurgeStep.EXTEND):
-                active, window_end = True, t + 1
-            elif step is SurgeStep.RESOLVE:
-                active = False
+                continue
+            for q in range(Q):
+                t = hour * Q + q
+                judgement = scan_quarter(quarters[k, fit_end * Q:t + 1], expectation, _at(fit_end), params=params,
+                                         continuing=active[k])
+                step = next_step(active=active[k], surging=judgement.surge, quiet_hours=(t + 1 - window_end[k]) // Q)
+                if step is SurgeStep.OPEN:
+                    opened[k].append(t)
+                if step in (SurgeStep.OPEN, SurgeStep.EXTEND):
+                    active[k], window_end[k] = True, t + 1
+                elif step is SurgeStep.RESOLVE:
+                    active[k] = False
     return opened
 
 
