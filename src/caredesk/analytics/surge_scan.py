@@ -39,7 +39,7 @@ class ScanParams:
     min_count: int = 5  # never a surge on fewer messages than this in the window
     spread_factor: float = 2.5  # the test's NB 1/k: this times the moment estimate (the median of the dimension's
     # series), which runs low (0.115 against a true 0.14 on the bench) and leaves out the fitted mean's own error
-    min_inv_size: float = 0.08  # and at least this (a Poisson history estimates 1/k at 0)
+    min_inv_size: float = 0.12  # and at least this (a Poisson history estimates 1/k at 0; the fit has its error)
     continue_alpha: float = 0.01  # an active surge goes on while its last hour is above this quantile
     # (and its latest quarter above the usual)
 
