@@ -195,6 +195,19 @@ def test_the_day_so_far_sets_todays_level() -> None:
     assert risen[0] > 1.5 * usual[0]
 
 
+def test_hours_before_the_first_message_are_no_history() -> None:
+    """A centre whose data begins inside the four weeks read (a history import): the hours before a series' first
+    message are not zeros it had. Read as zeros they made the spread four times too wide, and a rise in the
+    first weeks after the import's start went unseen for longer."""
+    series = _seasonal(14, 20)
+    padded = np.concatenate([np.zeros(14 * 24), series])
+    alone, spread_alone = expected_hours(series, START + 14 * 24 * HOUR, len(series),
+                                         range(len(series), len(series) + 3), params=SurgeParams())
+    after, spread_after = expected_hours(padded, START, len(padded), range(len(padded), len(padded) + 3),
+                                         params=SurgeParams())
+    assert after == pytest.approx(alone) and spread_after == pytest.approx(spread_alone)
+
+
 def test_a_dimension_shares_one_spread() -> None:
     """The test's 1/k is the factor times the median of the series' estimates, at least the floor (a Poisson
     history estimates 0); series too young to judge stay unjudged."""

@@ -118,6 +118,9 @@ def expected_hours(counts: NDArray[np.float64], start: datetime, fit_end: int, t
     """Expected counts at the `targets` indices and the dispersion, from the history counts[lo:fit_end].
     `pool` (the same hours' counts of the series' whole dimension) lends the series its daily and weekly shape."""
     lo = max(0, fit_end - params.history_weeks * WEEK_HOURS)
+    seen = np.flatnonzero(counts[lo:fit_end])
+    if len(seen):  # the hours before the series' first message are no history (a centre's data starting
+        lo += int(seen[0])  # mid-window read as zeros inflated the spread fourfold: docs/analytics-surge.md)
     n_all = max(fit_end, targets.stop)
     hod, dow = _phase(start, n_all, utc_offset_hours)
     y = counts[lo:fit_end].astype(np.float64)
