@@ -209,14 +209,19 @@ def test_hours_before_the_first_message_are_no_history() -> None:
 
 
 def test_a_dimension_shares_one_spread() -> None:
-    """The test's 1/k is the factor times the median of the series' estimates, at least the floor (a Poisson
-    history estimates 0); series too young to judge stay unjudged."""
+    """The test's 1/k is the factor times the volume-weighted median of the series' estimates, at least the floor
+    (a Poisson history estimates 0); series too young to judge stay unjudged."""
     params = ScanParams()
     quarters = np.full(12, 1.0)
     shared = share_spread({"a": SpanExpectation(quarters, 0.0, 0.02), "b": SpanExpectation(quarters, 0.0, 0.12),
                            "c": SpanExpectation(quarters, 0.0, 0.16), "d": None}, params)
     assert shared["d"] is None
     assert [e.inv_size for e in shared.values() if e is not None] == [pytest.approx(params.spread_factor * 0.12)] * 3
+    # a product that is a busy topic's share outweighs quiet ones whose few messages estimate 0
+    weighted = share_spread({"busy": SpanExpectation(quarters, 0.0, 0.12, 2550.0 ** 2),
+                             "q1": SpanExpectation(quarters, 0.0, 0.0, 520.0 ** 2),
+                             "q2": SpanExpectation(quarters, 0.0, 0.0, 516.0 ** 2)}, params)["q1"]
+    assert weighted is not None and weighted.inv_size == pytest.approx(params.spread_factor * 0.12)
     poisson = share_spread({"a": SpanExpectation(quarters, 0.0, 0.0)}, params)["a"]
     assert poisson is not None and poisson.inv_size == params.min_inv_size
     assert WEEK_HOURS == 168

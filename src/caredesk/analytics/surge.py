@@ -35,7 +35,8 @@ Method = Literal["cusum", "quantile", "both"]
 @dataclass(frozen=True, slots=True)
 class SurgeParams:
     history_weeks: int = 4  # the fit reads at most this many weeks before the judged windows
-    min_history_days: int = 7  # with less, no judgement (too little to know what is usual)
+    min_history_days: int = 14  # with less, no judgement: one week is one count per hour of the week, and on
+    # the import replays a week's baseline opened most false surges (docs/analytics-surge.md)
     windows: tuple[int, ...] = (1, 2, 3)  # hours summed, ending with the judged hour
     alpha: float = 3e-7  # per window and hour: at most one false surge in 60 days over 8 series (bench)
     min_count: int = 6  # never a surge on fewer messages than this in the window

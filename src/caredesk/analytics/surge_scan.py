@@ -65,6 +65,7 @@ class SpanExpectation:
     quarters: NDArray[np.float64]  # SPAN_HOURS x 4 values, the span's quarters in time order
     inv_size: float  # the NB 1/k the test uses
     dispersion: float = 0.0  # the series' own moment estimate of 1/k (what share_spread pools)
+    weight: float = 1.0  # its say in the pooled estimate: (messages in its history)^2, as in sum(mu^2)
 
 
 def expected_span(hourly: NDArray[np.float64], start: datetime, *, params: ScanParams,
@@ -79,7 +80,7 @@ def expected_span(hourly: NDArray[np.float64], start: datetime, *, params: ScanP
     hours, dispersion = expected_hours(y, start, fit_end, range(fit_end, fit_end + SPAN_HOURS), params=params.fit,
                                        utc_offset_hours=utc_offset_hours, pool=pool)
     return SpanExpectation(np.repeat(hours / QUARTERS_PER_HOUR, QUARTERS_PER_HOUR),
-                           _test_inv_size(dispersion, params), dispersion)
+                           _test_inv_size(dispersion, params), dispersion, float(y.sum()) ** 2)
 
 
 def _test_inv_size(estimate: float, params: ScanParams) -> float:
@@ -88,12 +89,16 @@ def _test_inv_size(estimate: float, params: ScanParams) -> float:
 
 def share_spread(expectations: Mapping[str, SpanExpectation | None], params: ScanParams
                  ) -> dict[str, SpanExpectation | None]:
-    """Every series of one dimension tested with one NB 1/k, from the median of their estimates: one series'
-    few weeks estimate it loosely (0.02-0.19 on the bench, true 0.14), and a low one cries wolf."""
-    estimates = [e.dispersion for e in expectations.values() if e is not None]
-    if not estimates:
+    """Every series of one dimension tested with one NB 1/k, from the median of their estimates weighted by
+    volume: one series' few weeks estimate it loosely (0.02-0.19 on the bench, true 0.14), and a low one cries
+    wolf; a quiet series' estimate is mostly 0 (a thinned share of a busy one has the same 1/k, unseen)."""
+    fitted = [e for e in expectations.values() if e is not None]
+    if not fitted:
         return dict(expectations)
-    inv_size = _test_inv_size(float(np.median(estimates)), params)
+    order = sorted(fitted, key=lambda e: e.dispersion)
+    cumulative = np.cumsum([e.weight for e in order])
+    middle = order[int(np.searchsorted(cumulative, cumulative[-1] / 2))]
+    inv_size = _test_inv_size(middle.dispersion, params)
     return {v: None if e is None else replace(e, inv_size=inv_size) for v, e in expectations.items()}
 
 

@@ -23,7 +23,7 @@ from caredesk.bench.processes import sigterm_unwinds
 from caredesk.bench.stats import log
 
 GROUPS = ("triage", "taxonomy", "api", "api_pg", "knowledge", "workorders", "alarms", "chaos", "analytics",
-          "surge", "profiles")
+          "surge", "surge_import", "profiles")
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
