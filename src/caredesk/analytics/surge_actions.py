@@ -29,10 +29,9 @@ from caredesk.analytics.surge_scan import (
     ScanJudgement,
     ScanParams,
     SpanExpectation,
-    expected_span,
+    expected_dimension,
     judge_quarter,
     scan_quarter,
-    share_spread,
 )
 from caredesk.analytics.surge_status import ACTIVE, SurgeStatus, SurgeStep, check_surge_move, next_step
 from caredesk.analytics.thresholds import SurgeNotices
@@ -80,10 +79,6 @@ class _Counts:
     hourly: Dense
     quarter_start: datetime
     quarters: Dense
-    pools: dict[str, Array] = field(default_factory=dict)  # each dimension's total (its series' shared shape)
-
-    def __post_init__(self) -> None:
-        self.pools = {d: np.sum(list(values.values()), axis=0) for d, values in self.hourly.items() if values}
 
 
 def quarter_of(moment: datetime) -> datetime:
@@ -150,22 +145,6 @@ def _chart(series: Array, start: datetime, surge: Surge, expected: dict[str, flo
     return hours
 
 
-def _fit_dimension(counts: _Counts, dimension: str, values: list[str], fit_end: int, params: ScanParams,
-                   offset: int) -> dict[str, SpanExpectation | None]:
-    """The baselines of one dimension's series for the judged span: each lent the dimension's shape, all tested
-    with the dimension's spread."""
-    lo = max(0, fit_end - params.fit.history_weeks * WEEK_HOURS)
-    hourly, pool = counts.hourly.get(dimension, {}), counts.pools.get(dimension)
-    start = counts.hourly_start + lo * HOUR
-    fits = {}
-    for value in values:
-        series = hourly.get(value)
-        fits[value] = None if series is None else expected_span(
-            series[lo:fit_end], start, params=params, utc_offset_hours=offset,
-            pool=None if pool is None else pool[lo:fit_end])
-    return share_spread(fits, params)
-
-
 def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active: dict[tuple[str, str], Surge],
                    params: ScanParams, offset: int, now: datetime, run: DetectionRun, *, tell: _Telling | None,
                    fits: dict[tuple[str, datetime], dict[str, SpanExpectation | None]], embedder: Embedder) -> None:
@@ -180,7 +159,9 @@ def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active:
         hourly, quarters = counts.hourly.get(dimension, {}), counts.quarters.get(dimension, {})
         values = sorted(set(hourly) | set(quarters) | {v for d, v in active if d == dimension})
         if (dimension, span_start) not in fits:
-            fits[(dimension, span_start)] = _fit_dimension(counts, dimension, values, fit_end, params, offset)
+            fits[(dimension, span_start)] = expected_dimension(
+                {v: None if (full := hourly.get(v)) is None else full[lo:fit_end] for v in values},
+                counts.hourly_start + lo * HOUR, params=params, utc_offset_hours=offset)
         for value in values:
             full = hourly.get(value)
             series = full if full is not None else np.zeros(fit_end + SPAN_HOURS)

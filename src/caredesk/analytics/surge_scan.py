@@ -24,7 +24,7 @@ from scipy import special
 from caredesk.analytics.surge import HOUR, SurgeParams, expected_hours, nb_threshold
 
 __all__ = ["QUARTER", "QUARTERS_PER_HOUR", "SPAN_HOURS", "ScanJudgement", "ScanParams", "SpanExpectation",
-           "expected_span", "judge_quarter", "scan_quarter", "share_spread"]
+           "expected_dimension", "expected_span", "judge_quarter", "scan_quarter", "share_spread"]
 
 QUARTER = timedelta(minutes=15)
 QUARTERS_PER_HOUR = 4
@@ -37,8 +37,9 @@ class ScanParams:
     span_quarters: int = 8  # windows of 1..8 quarter hours (15 min to 2 h) ending with the judged quarter
     alpha: float = 3e-6  # per window and quarter (bench: at most one false surge per 60 days over 8 series)
     min_count: int = 5  # never a surge on fewer messages than this in the window
-    spread_factor: float = 2.5  # the test's NB 1/k: this times the moment estimate (the median of the dimension's
-    # series), which runs low (0.115 against a true 0.14 on the bench) and leaves out the fitted mean's own error
+    spread_factor: float = 2.5  # the test's NB 1/k: this times the moment estimate (the dimension's median,
+    # weighted by volume: share_spread), which runs low (0.115 against a true 0.14 on the bench) and leaves out
+    # the fitted mean's own error
     min_inv_size: float = 0.12  # and at least this (a Poisson history estimates 1/k at 0; the fit has its error)
     continue_alpha: float = 0.01  # an active surge goes on while its last hour is above this quantile
     # (and its latest quarter above the usual)
@@ -85,6 +86,19 @@ def expected_span(hourly: NDArray[np.float64], start: datetime, *, params: ScanP
 
 def _test_inv_size(estimate: float, params: ScanParams) -> float:
     return min(max(params.spread_factor * estimate, params.min_inv_size), params.fit.max_inv_size)
+
+
+def expected_dimension(hourly: Mapping[str, NDArray[np.float64] | None], start: datetime, *, params: ScanParams,
+                       utc_offset_hours: int = 0) -> dict[str, SpanExpectation | None]:
+    """The baselines of one dimension's series (each value's complete hourly counts from `start`, aligned; None for
+    a value with no history) for the span after them: the dimension's total lends each its shape, and all are
+    tested with one spread (share_spread). How the task and the bench fit a dimension."""
+    present = [series for series in hourly.values() if series is not None]
+    pool = np.sum(present, axis=0) if present else None
+    fits = {value: None if series is None else expected_span(series, start, params=params,
+                                                             utc_offset_hours=utc_offset_hours, pool=pool)
+            for value, series in hourly.items()}
+    return share_spread(fits, params)
 
 
 def share_spread(expectations: Mapping[str, SpanExpectation | None], params: ScanParams

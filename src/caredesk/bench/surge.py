@@ -35,9 +35,10 @@ from caredesk.bench.surge_replays import (
     scan_detections,
 )
 
-__all__ = ["ORACLE_ALPHA", "Detect", "detections", "measure", "run"]
+__all__ = ["ORACLE_ALPHA", "ORACLE_FIRST_DAY", "Detect", "Variant", "detections", "measure", "run"]
 
 ORACLE_ALPHA = 1e-5  # the oracle's threshold: its false surges at about the target (0.1-0.3 per 60 days)
+ORACLE_FIRST_DAY = 7  # it needs no history to know the rates; it starts where the detectors once did
 
 
 @dataclass(frozen=True)
@@ -47,21 +48,36 @@ class Detect:
 
     opened: Callable[[Replay, int], list[list[int]]]
     period: int
+    first_day: int  # the first day judged (the history it waits for): false alarms are counted per day from it
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One line of figures: a detector on one kind of replay (`measure`'s keywords)."""
+
+    prefix: str
+    detect: Detect
+    rise: str = "level"
+    on_the_hour: bool = False
+    false_alarms_too: bool = True
+    dispersed: bool = True
 
 
 def detections(kind: str, *, hourly: SurgeParams | None = None, scan: ScanParams | None = None) -> Detect:
     if kind == "hourly":
         p = hourly or SurgeParams()
-        return Detect(lambda r, n: [[(t + 1) * 60 for t in replay_detections(r.counts[k], p)] for k in range(n)], 60)
+        return Detect(lambda r, n: [[(t + 1) * 60 for t in replay_detections(r.counts[k], p)] for k in range(n)], 60,
+                      p.min_history_days)
     if kind == "scan":
         s = scan or ScanParams()
         # the topics are judged together (they share shape and spread), so all of them, whatever n
         return Detect(lambda r, n: [[(t + 1) * 15 for t in ts] for ts in scan_detections(r.counts, r.quarters, s)],
-                      15)
+                      15, s.fit.min_history_days)
     if kind == "oracle":
         return Detect(lambda r, n: [[(t + 1) * 15 for t in oracle_detections(r.quarters[k], r.rates[k],
-                                                                              alpha=ORACLE_ALPHA)]
-                                    for k in range(n)], 15)
+                                                                              alpha=ORACLE_ALPHA,
+                                                                              min_history_days=ORACLE_FIRST_DAY)]
+                                    for k in range(n)], 15, ORACLE_FIRST_DAY)
     raise ValueError(f"unknown detector {kind}")
 
 
@@ -82,7 +98,7 @@ def measure(seeds: range, detect: Detect, *, rise: str = "level", on_the_hour: b
         if false_alarms_too:
             quiet_topic.append(len(hits) - len(during))
             false_alarms.append(sum(len(per_topic[k]) for k in range(1, TOPICS)))
-    judged_days = DAYS - 7
+    judged_days = DAYS - detect.first_day
     detection = {
         "detection_delay_hours_median": round(statistics.median(delays), 2) if delays else -1.0,
         "detection_delay_hours_max": round(max(delays), 2) if delays else -1.0,
@@ -103,23 +119,24 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     seeds = range(4 if quick else 20)
     scan = ScanParams()
     hourly = SurgeParams()
-    variants: list[tuple[str, Detect, str, bool, bool, bool]] = [
-        ("surge", detections("scan", scan=scan), "level", False, True, True),
-        ("surge_hourly", detections("hourly", hourly=hourly), "level", False, True, True),
-        ("surge_hourly_on_the_hour", detections("hourly", hourly=hourly), "level", True, False, True),
-        ("surge_oracle", detections("oracle"), "level", False, True, True),
-        ("surge_mean_rise", detections("scan", scan=scan), "mean", False, False, True),
-        ("surge_strict_rise", detections("scan", scan=scan), "strict", False, False, True),
-        ("surge_poisson", detections("scan", scan=scan), "level", False, True, False),
+    variants = [
+        Variant("surge", detections("scan", scan=scan)),
+        Variant("surge_hourly", detections("hourly", hourly=hourly)),
+        Variant("surge_hourly_on_the_hour", detections("hourly", hourly=hourly), on_the_hour=True,
+                false_alarms_too=False),
+        Variant("surge_oracle", detections("oracle")),
+        Variant("surge_mean_rise", detections("scan", scan=scan), rise="mean", false_alarms_too=False),
+        Variant("surge_strict_rise", detections("scan", scan=scan), rise="strict", false_alarms_too=False),
+        Variant("surge_poisson", detections("scan", scan=scan), dispersed=False),
     ]
     figures: Figures = {}
     t0 = time.perf_counter()
-    for prefix, detect, rise, on_the_hour, false_alarms_too, dispersed in variants:
+    for v in variants:
         t1 = time.perf_counter()
-        result = measure(seeds, detect, rise=rise, on_the_hour=on_the_hour, false_alarms_too=false_alarms_too,
-                         dispersed=dispersed)
-        log(f"{prefix}: {result} ({time.perf_counter() - t1:.0f} s)")
-        figures.update({f"{prefix}_{k}": v for k, v in result.items()})
+        result = measure(seeds, v.detect, rise=v.rise, on_the_hour=v.on_the_hour, false_alarms_too=v.false_alarms_too,
+                         dispersed=v.dispersed)
+        log(f"{v.prefix}: {result} ({time.perf_counter() - t1:.0f} s)")
+        figures.update({f"{v.prefix}_{k}": x for k, x in result.items()})
     figures["surge_replay_seconds"] = round(time.perf_counter() - t0, 1)
     notes: Notes = {"surge": (
         f"{len(seeds)} seeds of 60-day replays, 9 topics (8 at ~40/day, 1 at ~20/day), NB hourly counts x gamma "

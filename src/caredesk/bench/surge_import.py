@@ -15,20 +15,20 @@ from __future__ import annotations
 import csv
 import os
 import random
-import shutil
-import sqlite3
 import statistics
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from caredesk.bench.processes import MODEL_DIR_ENV, cli
+from caredesk.analytics.surge_lifecycle import list_surges
+from caredesk.bench.processes import cli, models_for_servers
 from caredesk.bench.stats import Figures, Notes, log
 from caredesk.bench.surge_replays import START, make_replay
+from caredesk.storage.db import make_engine, make_session_factory
 
 __all__ = ["TOPIC_PHRASES", "run", "write_history"]
 
@@ -73,9 +73,16 @@ def write_history(seed: int, path: Path) -> tuple[datetime, datetime]:
 
 
 def _surges(db: Path) -> list[tuple[str, str, datetime]]:
-    with sqlite3.connect(db) as c:
-        rows = c.execute("select dimension, value, detected_at from analytics_surge order by detected_at").fetchall()
-    return [(d, v, datetime.fromisoformat(at).replace(tzinfo=START.tzinfo)) for d, v, at in rows]
+    """What the import's replay opened, oldest first, read as the surges page reads them."""
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with make_session_factory(engine)() as session:
+            surges = list_surges(session, limit=10_000)
+    finally:
+        engine.dispose()
+    at = [(s.dimension, s.value, s.detected_at if s.detected_at.tzinfo else s.detected_at.replace(tzinfo=UTC))
+          for s in surges]
+    return sorted(at, key=lambda s: s[2])
 
 
 def run(quick: bool) -> tuple[Figures, Notes]:
@@ -88,16 +95,8 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="caredesk-bench-surge-import-") as tmp:
         base = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-        env |= {"CAREDESK_VAR_DIR": str(base / "var"), "CAREDESK_MODEL_DIR": str(base / "models")}
-        if os.environ.get(MODEL_DIR_ENV):
-            shutil.copytree(os.environ[MODEL_DIR_ENV], base / "models")
-            model = f"the model copied from {MODEL_DIR_ENV}"
-        else:
-            env["CAREDESK_DATABASE_URL"] = f"sqlite:///{base / 'train.db'}"
-            subprocess.run([*cli(), "db", "upgrade"], env=env, check=True, capture_output=True, timeout=300)
-            subprocess.run([*cli(), "train"], env=env, check=True, capture_output=True, timeout=1800)
-            model = "a model trained for the run"
+        env = {**os.environ, "CAREDESK_VAR_DIR": str(base / "var")}
+        model = models_for_servers(env, base / "models")  # else the first import trains it, and the rest load it
         for seed in seeds:
             t1 = time.perf_counter()
             history, db = base / f"history-{seed}.csv", base / f"seed-{seed}.db"
@@ -130,7 +129,8 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     notes: Notes = {"surge_import": (
         f"{n} seeds of the surge bench's 60-day replay written as a history CSV (texts from the shipped bank "
         f"topics' phrases, channel and customer drawn), taken in by `caredesk import messages` on a fresh SQLite "
-        f"file with {model}; every dimension judged (topic, product, content type, problem type, channel, branch); "
+        f"file (the first import {model}); every dimension judged (topic, product, content type, problem type, "
+        f"channel, branch); "
         f"false alarms: surges opened neither on the rising topic during its rise nor on any series during the "
         f"rise or the three hours after it")}
     return figures, notes

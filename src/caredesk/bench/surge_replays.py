@@ -22,9 +22,8 @@ from caredesk.analytics.surge_scan import (
     QUARTERS_PER_HOUR,
     SPAN_HOURS,
     ScanParams,
-    expected_span,
+    expected_dimension,
     scan_quarter,
-    share_spread,
 )
 from caredesk.analytics.surge_status import SurgeStep, next_step
 
@@ -140,13 +139,11 @@ def scan_detections(hourly: NDArray[np.float64], quarters: NDArray[np.float64], 
     opened: list[list[int]] = [[] for _ in range(topics)]
     active, window_end = [False] * topics, [0] * topics  # window_end in quarters
     keep = params.fit.history_weeks * WEEK_HOURS
-    pool = hourly.sum(axis=0)
     for hour in range(params.fit.min_history_days * 24 + SPAN_HOURS, hourly.shape[1]):
         fit_end = hour + 1 - SPAN_HOURS
         lo = max(0, fit_end - keep)
-        fits = share_spread({str(k): expected_span(hourly[k, lo:fit_end], _at(lo), params=params,
-                                                   utc_offset_hours=OFFSET, pool=pool[lo:fit_end])
-                             for k in range(topics)}, params)
+        fits = expected_dimension({str(k): hourly[k, lo:fit_end] for k in range(topics)}, _at(lo), params=params,
+                                  utc_offset_hours=OFFSET)
         for k in range(topics):
             expectation = fits[str(k)]
             if expectation is None:
