@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from caredesk.analytics.facts import message_facts
 from caredesk.analytics.rollups import MessageFacts, add_messages
-from caredesk.analytics.surge_actions import do_detect_surges, replay_surges
+from caredesk.analytics.surge_actions import DetectionRun, do_detect_surges, replay_surges
 from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.masking import mask_text
 from caredesk.http.app import create_app
@@ -29,9 +29,9 @@ RISE_START = datetime(2026, 3, 2, 2, tzinfo=UTC)  # Monday 10:00 in Shanghai
 RISE_HOURS = 2
 
 
-def _seed(rt: Runtime) -> None:
+def _seed(rt: Runtime, *, per_hour: int = 12) -> None:
     """21 days of two topics at about 1.5 an hour by day and 0.2 by night (Shanghai), on the web channel; then
-    12 real messages an hour about a double-charged annual fee for two hours."""
+    `per_hour` real messages an hour about a double-charged annual fee for two hours."""
     rng = random.Random(15)
     facts = []
     for back in range(21 * 24, 0, -1):
@@ -55,8 +55,8 @@ def _seed(rt: Runtime) -> None:
         s.add(conv)
         s.flush()
         real = []
-        for i in range(12 * RISE_HOURS):
-            at = RISE_START + timedelta(minutes=5 * i)
+        for i in range(per_hour * RISE_HOURS):
+            at = RISE_START + timedelta(minutes=60 * i / per_hour)
             text = texts[i % len(texts)]
             msg = Message(conversation_id=conv.id, direction="in", author="customer", text=text,
                           text_masked=mask_text(text)[0], created_at=at)
@@ -170,3 +170,83 @@ def test_live_detection_fires_within_the_hour_at_a_quarter_hour(runtime: Runtime
 @pytest.fixture(autouse=True)
 def _utc() -> None:
     assert RISE_START.tzinfo is UTC
+
+
+
+def _untopiced_web_messages(rt: Runtime, per_hour: int) -> None:
+    """`per_hour` messages an hour over the rise on the web channel that triage gave no topic (a page that does
+    not load): the channel's own rise."""
+    with rt.uow() as uow:
+        s = uow.session
+        customer = Customer(ref="surge-e2e-outage", tier="standard")
+        s.add(customer)
+        s.flush()
+        conv = Conversation(customer_id=customer.id, channel="web")
+        s.add(conv)
+        s.flush()
+        facts = []
+        for i in range(per_hour * RISE_HOURS):
+            at = RISE_START + timedelta(minutes=60 * i / per_hour + 1)
+            msg = Message(conversation_id=conv.id, direction="in", author="customer", text="网页打不开",
+                          text_masked="网页打不开", created_at=at)
+            s.add(msg)
+            s.flush()
+            triage = TriageResult(message_id=msg.id, model_version="test", language="zh", content_type="system",
+                                  content_type_confidence=0.9, problem_type="consultation",
+                                  problem_type_confidence=0.9, urgency="general", urgency_confidence=0.9,
+                                  emotion="neutral", topic=None, decision_kind="answer", decision_reason="test",
+                                  created_at=at)
+            s.add(triage)
+            facts.append(message_facts(triage, received_at=at, channel="web", branch=None))
+        add_messages(s, facts)
+        uow.commit()
+
+
+def _detect(rt: Runtime) -> tuple[DetectionRun, dict[tuple[str, str], Surge]]:
+    run = do_detect_surges(rt.uow(), now=RISE_START + RISE_HOURS * HOUR + timedelta(minutes=5), tz=SHANGHAI)
+    with rt.session_factory() as s:
+        return run, {(x.dimension, x.value): x for x in s.scalars(select(Surge))}
+
+
+def test_a_topic_surge_accounts_for_the_rise_it_causes_in_its_channel(runtime: Runtime) -> None:
+    """20 fee messages an hour, all on the web channel, lift the channel well above its usual (about 3 an hour):
+    one surge (the topic's) with the channel on its report, not a second surge and a second notice."""
+    rt = runtime
+    _seed(rt, per_hour=20)
+    run, surges = _detect(rt)
+    assert set(surges) == {("topic", "card_fee")} and len(run.opened) == 1
+    surge = surges[("topic", "card_fee")]
+    assert (surge.id, "channel", "web") in run.explained
+    body = _client(rt, "team_lead").get("/api/v1/analytics/surges").json()
+    raised = {(r["dimension"], r["value"]): r for r in body["items"][0]["also_raised"]}
+    web = raised[("channel", "web")]
+    assert web["observed"] >= 30 and web["observed"] > 4 * web["expected"]
+    assert web["without_surge"] < web["expected"] + 6  # the fee topic's excess taken out: about the usual
+    assert web["first_at"] == web["last_at"] == (RISE_START + RISE_HOURS * HOUR).isoformat()
+
+
+def test_an_aggregate_rising_beyond_the_topic_surge_is_a_surge_of_its_own(runtime: Runtime) -> None:
+    """As above, and the web channel also gets 18 messages an hour without a topic: taking the fee topic's
+    excess out leaves the channel well above its usual, so it opens its own surge."""
+    rt = runtime
+    _seed(rt, per_hour=20)
+    _untopiced_web_messages(rt, per_hour=18)
+    run, surges = _detect(rt)
+    assert {("topic", "card_fee"), ("channel", "web")} <= set(surges)
+    assert not any(d == "channel" for _, d, _ in run.explained)
+    assert surges[("channel", "web")].observed >= 76
+
+
+def test_a_channel_surge_already_open_does_not_swallow_the_topic_that_explains_it(runtime: Runtime) -> None:
+    """The web channel crossed first (open since the first hour); the fee topic crossing later is the cause
+    and opens its own surge: only a more specific dimension accounts for a less specific one."""
+    rt = runtime
+    _seed(rt, per_hour=20)
+    with rt.uow() as uow:
+        uow.session.add(Surge(dimension="channel", value="web", window_start=RISE_START,
+                              window_end=RISE_START + HOUR, detected_at=RISE_START + HOUR, observed=20, expected=3.0,
+                              status="open", report={}))
+        uow.commit()
+    run, surges = _detect(rt)
+    assert ("topic", "card_fee") in surges and surges[("topic", "card_fee")].id in run.opened
+    assert run.explained == []

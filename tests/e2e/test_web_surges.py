@@ -112,3 +112,18 @@ def test_surge_pages_by_role(web: TestClient, surge_id: str) -> None:
     submit_sign_in(web, "agent")
     assert web.get("/analytics/surges").status_code == 403
     assert web.get(f"/analytics/surges/{surge_id}").status_code == 403
+
+
+def test_surge_report_lists_the_series_it_also_raised(demo_runtime: Runtime, web: TestClient) -> None:
+    seed_rising_topic(demo_runtime, per_hour=20)
+    do_detect_surges(demo_runtime.uow(), now=DETECT_AT, tz=SHANGHAI)
+    with demo_runtime.session_factory() as s:
+        surges = s.scalars(select(Surge)).all()
+    assert [(x.dimension, x.value) for x in surges] == [("topic", "card_fee")]
+    submit_sign_in(web, "lead")
+    for lang, series, help_text in (("en", "Channel: web", "without its excess"), ("zh", "渠道：web", "扣除")):
+        page = web.get(f"/analytics/surges/{surges[0].id}?lang={lang}")
+        section = re.search(r'id="surge-also-raised".*?</section>', page.text, re.S)
+        assert section is not None
+        rows = re.findall(r'<tr class="raised"><td>([^<]*)</td><td class="rate">(\d+)</td>', section.group(0))
+        assert [(name, int(n) >= 30) for name, n in rows] == [(series, True)] and help_text in section.group(0)

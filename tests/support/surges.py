@@ -1,8 +1,8 @@
 """A surge to look at, for the surge notice, page and browser tests: three weeks of roll-up history of two topics
 (about 1.5 messages an hour by day in Shanghai, 0.2 by night), then real customer messages about a double-charged
 annual fee rising to 12 an hour for two hours (masked before storing; the newest has a phone number, so it is
-among the report's samples). Detection at `DETECT_AT` opens a surge of topic card_fee (and of the series the
-messages share)."""
+among the report's samples). Detection at `DETECT_AT` opens a surge of topic card_fee; at `per_hour=20` the web
+channel rises well above its usual too, by the topic's messages (on the topic surge's report)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ TEXTS = ["信用卡年费重复扣款", "为什么年费扣了两次", "my annua
          "annual fee charged twice again", "年费重复扣款请退回", f"年费被扣了两次，电话{PHONE}"]  # the newest last
 
 
-def seed_rising_topic(rt: Runtime, *, ref: str = "surge-seed") -> None:
+def seed_rising_topic(rt: Runtime, *, ref: str = "surge-seed", per_hour: int = 12) -> None:
     rng = random.Random(15)
     facts = []
     for back in range(21 * 24, 0, -1):
@@ -48,8 +48,8 @@ def seed_rising_topic(rt: Runtime, *, ref: str = "surge-seed") -> None:
         s.add(conv)
         s.flush()
         real = []
-        for i in range(12 * RISE_HOURS):
-            at = RISE_START + timedelta(minutes=5 * i)
+        for i in range(per_hour * RISE_HOURS):
+            at = RISE_START + timedelta(minutes=60 * i / per_hour)
             text = TEXTS[i % len(TEXTS)]
             msg = Message(conversation_id=conv.id, direction="in", author="customer", text=text,
                           text_masked=mask_text(text)[0], created_at=at)

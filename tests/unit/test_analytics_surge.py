@@ -25,6 +25,7 @@ from caredesk.analytics.surge_scan import (
     QUARTER,
     ScanParams,
     SpanExpectation,
+    explained_counts,
     judge_quarter,
     scan_quarter,
     share_spread,
@@ -307,3 +308,10 @@ def test_distinguishing_phrases_are_those_over_represented_in_the_window() -> No
     phrases = [p["phrase"] for p in distinguishing_phrases(window, baseline)]
     assert phrases[:2] == ["charged twice", "charged"] or phrases[:2] == ["charged", "charged twice"]
     assert "app" not in phrases and "slow" not in phrases
+
+
+def test_explained_counts_take_the_other_surges_excess_in_the_share_it_shares() -> None:
+    # the other series: 4 messages against 0.5 usual, 2 of them also in this series; no excess; 3 of 3 shared
+    part = explained_counts(np.array([4.0, 0.0, 0.2, 3.0]), np.array([0.5, 0.5, 0.5, 0.5]),
+                            np.array([2.0, 0.0, 0.0, 3.0]))
+    assert part == pytest.approx([3.5 * 2 / 4, 0.0, 0.0, 2.5])

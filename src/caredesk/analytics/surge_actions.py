@@ -30,6 +30,7 @@ from caredesk.analytics.surge_scan import (
     ScanParams,
     SpanExpectation,
     expected_dimension,
+    explained_counts,
     judge_quarter,
     scan_quarter,
 )
@@ -49,6 +50,8 @@ REPLAY_CHUNK = timedelta(days=1)  # a replay reads the messages' quarter counts 
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
 Dense = dict[str, dict[str, Array]]  # dimension -> value -> counts (hourly or quarter-hourly) from a start
+Series = tuple[str, str]  # (dimension, value)
+Fits = dict[tuple[str, datetime], dict[str, SpanExpectation | None]]  # (dimension, span start) -> baselines
 
 
 @dataclass(frozen=True)
@@ -69,16 +72,25 @@ class DetectionRun:
     opened: list[str] = field(default_factory=list)
     extended: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
+    explained: list[tuple[str, str, str]] = field(default_factory=list)  # (surge id, dimension, value) of a
+    # series whose rise that surge accounted for: recorded on it, not opened
 
 
 @dataclass
 class _Counts:
-    """Every series' hourly counts (the roll-up) and quarter-hour counts (the messages), each from its start."""
+    """Every series' hourly counts (the roll-up) and quarter-hour counts (the messages), each from its start, and
+    per quarter the series each message counted in (for what one surge accounts for in another series)."""
 
     hourly_start: datetime
     hourly: Dense
     quarter_start: datetime
     quarters: Dense
+    members: list[list[frozenset[Series]]] = field(default_factory=list)
+
+    def shared(self, one: Series, other: Series, q0: int, q1: int) -> Array:
+        """Per quarter in [q0, q1), the messages counted in both series."""
+        return np.array([sum(1 for m in self.members[i] if one in m and other in m) for i in range(q0, q1)],
+                        dtype=np.float64)
 
 
 def quarter_of(moment: datetime) -> datetime:
@@ -115,22 +127,26 @@ def _read_hourly(session: Session, start: datetime, end: datetime) -> Dense:
             for d in SERIES_DIMENSIONS}
 
 
-def _read_quarters(session: Session, start: datetime, end: datetime) -> Dense:
+def _read_quarters(session: Session, start: datetime, end: datetime
+                   ) -> tuple[Dense, list[list[frozenset[Series]]]]:
     """Every series' quarter-hour counts over [start, end) from the messages (counted as the roll-up counts them:
-    analytics/facts.py, values cut at VALUE_MAX)."""
+    analytics/facts.py, values cut at VALUE_MAX), and per quarter each message's series."""
     n = _index(end, start, QUARTER)
     out: dict[str, dict[str, Array]] = {d: defaultdict(lambda: np.zeros(n)) for d in SERIES_DIMENSIONS}
+    members: list[list[frozenset[Series]]] = [[] for _ in range(n)]
     for fact in facts_between(session, start, end):
         at = fact.received_at if fact.received_at.tzinfo else fact.received_at.replace(tzinfo=UTC)
         i = _index(at, start, QUARTER)
-        for dimension in SERIES_DIMENSIONS:
-            for value in dict.fromkeys(fact.values.get(dimension, ())):
-                if value and 0 <= i < n:
-                    out[dimension][value[:VALUE_MAX]][i] += 1
-    return {d: dict(values) for d, values in out.items()}
+        if not 0 <= i < n:
+            continue
+        series = frozenset((d, v[:VALUE_MAX]) for d in SERIES_DIMENSIONS for v in fact.values.get(d, ()) if v)
+        members[i].append(series)
+        for dimension, value in series:
+            out[dimension][value][i] += 1
+    return {d: dict(values) for d, values in out.items()}, members
 
 
-def _active(session: Session) -> dict[tuple[str, str], Surge]:
+def _active(session: Session) -> dict[Series, Surge]:
     return {(s.dimension, s.value): s
             for s in session.scalars(select(Surge).where(Surge.status.in_([a.value for a in ACTIVE])))}
 
@@ -145,37 +161,103 @@ def _chart(series: Array, start: datetime, surge: Surge, expected: dict[str, flo
     return hours
 
 
-def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active: dict[tuple[str, str], Surge],
-                   params: ScanParams, offset: int, now: datetime, run: DetectionRun, *, tell: _Telling | None,
-                   fits: dict[tuple[str, datetime], dict[str, SpanExpectation | None]], embedder: Embedder) -> None:
-    """Judge the quarter hour starting at `quarter` for every series; `fits` caches each dimension's baselines
-    for the hour (fitted on the hours before the judged span, the same for the hour's four quarters)."""
+@dataclass(frozen=True)
+class _Quarter:
+    """Where the judged quarter hour's span and its baseline's history lie in the counts."""
+
+    span_start: datetime  # the judged span's first hour
+    lo: int  # the fit's first hour and the span's first (fit_end), as indices of the hourly counts
+    fit_end: int
+    q0: int  # the span's quarters, as indices of the quarter counts
+    q1: int
+
+
+def _where(counts: _Counts, quarter: datetime, params: ScanParams) -> _Quarter:
     span_start = hour_of(quarter) - (SPAN_HOURS - 1) * HOUR
     fit_end = _index(span_start, counts.hourly_start, HOUR)
-    lo = max(0, fit_end - params.fit.history_weeks * WEEK_HOURS)
-    q0, q1 = _index(span_start, counts.quarter_start, QUARTER), _index(quarter, counts.quarter_start, QUARTER) + 1
+    return _Quarter(span_start, max(0, fit_end - params.fit.history_weeks * WEEK_HOURS), fit_end,
+                    _index(span_start, counts.quarter_start, QUARTER),
+                    _index(quarter, counts.quarter_start, QUARTER) + 1)
+
+
+def _fitted(counts: _Counts, where: _Quarter, dimension: str, values: list[str], params: ScanParams, offset: int,
+            fits: Fits) -> dict[str, SpanExpectation | None]:
+    """The dimension's baselines for the hour (cached in `fits`: the same for the hour's four quarters)."""
+    key = (dimension, where.span_start)
+    if key not in fits:
+        hourly = counts.hourly.get(dimension, {})
+        fits[key] = expected_dimension(
+            {v: None if (full := hourly.get(v)) is None else full[where.lo:where.fit_end] for v in values},
+            counts.hourly_start + where.lo * HOUR, params=params, utc_offset_hours=offset)
+    return fits[key]
+
+
+def _values(counts: _Counts, dimension: str, active: dict[Series, Surge]) -> list[str]:
+    return sorted(set(counts.hourly.get(dimension, {})) | set(counts.quarters.get(dimension, {}))
+                  | {v for d, v in active if d == dimension})
+
+
+def _span(counts: _Counts, where: _Quarter, series: Series) -> Array:
+    full = counts.quarters.get(series[0], {}).get(series[1])
+    return full[where.q0:where.q1] if full is not None else np.zeros(where.q1 - where.q0)
+
+
+def _explaining(counts: _Counts, where: _Quarter, series: Series, span: Array, expectation: SpanExpectation,
+                active: dict[Series, Surge], params: ScanParams, offset: int, fits: Fits
+                ) -> tuple[Surge, ScanJudgement] | None:
+    """The active surge of a more specific dimension (earlier in SERIES_DIMENSIONS) that accounts for this
+    series' rise, with this series' judgement once that surge's excess is taken out; None when the rise is the
+    series' own. A quiet topic rising fivefold lifts its channel and content type: one surge, the topic's, told
+    once. Never the other way: a channel that rose first does not swallow the topic that explains it."""
+    rank = SERIES_DIMENSIONS.index(series[0])
+    best: tuple[float, Surge, Array] | None = None
+    for other, surge in active.items():
+        if SERIES_DIMENSIONS.index(other[0]) >= rank:
+            continue
+        fit = _fitted(counts, where, other[0], _values(counts, other[0], active), params, offset, fits).get(other[1])
+        if fit is None:
+            continue
+        other_span = _span(counts, where, other)
+        part = explained_counts(other_span, fit.quarters[:len(other_span)],
+                                counts.shared(series, other, where.q0, where.q1))
+        if best is None or part.sum() > best[0]:
+            best = (float(part.sum()), surge, part)
+    if best is None or best[0] <= 0:
+        return None
+    rest = scan_quarter(np.maximum(span - best[2], 0.0), expectation, where.span_start, params=params)
+    return None if rest.surge else (best[1], rest)
+
+
+def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active: dict[Series, Surge],
+                   params: ScanParams, offset: int, now: datetime, run: DetectionRun, *, tell: _Telling | None,
+                   fits: Fits, embedder: Embedder) -> None:
+    """Judge the quarter hour starting at `quarter` for every series, the most specific dimension first (a
+    topic's surge then accounts for the rise it causes in its aggregates); `fits` caches each dimension's
+    baselines for the hour (fitted on the hours before the judged span)."""
+    where = _where(counts, quarter, params)
     end = quarter + QUARTER
     for dimension in SERIES_DIMENSIONS:
-        hourly, quarters = counts.hourly.get(dimension, {}), counts.quarters.get(dimension, {})
-        values = sorted(set(hourly) | set(quarters) | {v for d, v in active if d == dimension})
-        if (dimension, span_start) not in fits:
-            fits[(dimension, span_start)] = expected_dimension(
-                {v: None if (full := hourly.get(v)) is None else full[lo:fit_end] for v in values},
-                counts.hourly_start + lo * HOUR, params=params, utc_offset_hours=offset)
+        values = _values(counts, dimension, active)
+        fitted = _fitted(counts, where, dimension, values, params, offset, fits)
         for value in values:
-            full = hourly.get(value)
-            series = full if full is not None else np.zeros(fit_end + SPAN_HOURS)
-            span_full = quarters.get(value)
-            span = span_full[q0:q1] if span_full is not None else np.zeros(q1 - q0)
+            full = counts.hourly.get(dimension, {}).get(value)
+            series = full if full is not None else np.zeros(where.fit_end + SPAN_HOURS)
+            span = _span(counts, where, (dimension, value))
             surge = active.get((dimension, value))
-            expectation = fits[(dimension, span_start)].get(value)
+            expectation = fitted.get(value)
             if expectation is None:
-                judgement = judge_quarter(series[lo:fit_end], counts.hourly_start + lo * HOUR, span, params=params)
+                judgement = judge_quarter(series[where.lo:where.fit_end], counts.hourly_start + where.lo * HOUR,
+                                          span, params=params)
             else:
-                judgement = scan_quarter(span, expectation, span_start, params=params, continuing=surge is not None)
+                judgement = scan_quarter(span, expectation, where.span_start, params=params,
+                                         continuing=surge is not None)
             quiet = (end - surge.window_end) // HOUR if surge else 0
             step = next_step(active=surge is not None, surging=judgement.surge, quiet_hours=quiet)
-            if step is SurgeStep.OPEN:
+            if step is SurgeStep.OPEN and expectation is not None and (explained := _explaining(
+                    counts, where, (dimension, value), span, expectation, active, params, offset, fits)):
+                _record_raised(explained[0], dimension, value, judgement, explained[1], end)
+                run.explained.append((explained[0].id, dimension, value))
+            elif step is SurgeStep.OPEN:
                 surge = _open(session, dimension, value, judgement, end, series, counts.hourly_start, embedder)
                 active[(dimension, value)] = surge
                 run.opened.append(surge.id)
@@ -192,6 +274,22 @@ def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active:
                 run.resolved.append(surge.id)
                 if tell is not None:
                     tell_surge(session, surge, "resolved", tell.notices, now=now, tz=tell.tz, quiet=tell.quiet)
+
+
+def _record_raised(surge: Surge, dimension: str, value: str, judgement: ScanJudgement, rest: ScanJudgement,
+                   end: datetime) -> None:
+    """Note on `surge`'s report that it also raised this series: when first and last, and the window with the
+    most messages above the usual (observed, expected, and how many of them the series would have without the
+    surge's excess)."""
+    raised = {(r["dimension"], r["value"]): r for r in surge.report.get("also_raised", [])}
+    seen = raised.get((dimension, value))
+    entry = {"dimension": dimension, "value": value, "first_at": seen["first_at"] if seen else end.isoformat(),
+             "last_at": end.isoformat(), "observed": judgement.observed, "expected": judgement.expected,
+             "without_surge": rest.observed}
+    if seen and seen["observed"] - seen["expected"] >= judgement.observed - judgement.expected:
+        entry |= {k: seen[k] for k in ("observed", "expected", "without_surge")}
+    raised[(dimension, value)] = entry
+    surge.report = {**surge.report, "also_raised": list(raised.values())}
 
 
 def _by_hour(start: datetime, quarters: tuple[float, ...] | list[float]) -> dict[str, float]:
@@ -229,9 +327,9 @@ def _extend(session: Session, surge: Surge, judgement: ScanJudgement, end: datet
         surge.observed += int(quarters[first:_index(end, counts.quarter_start, QUARTER)].sum())
     surge.window_end = end
     surge.expected = round(sum(expected.values()), 3)
+    kept = {k: surge.report[k] for k in ("threshold", "also_raised") if k in surge.report}
     surge.report = build_report(session, surge, _chart(series, counts.hourly_start, surge, expected),
-                                embedder=embedder) | {"threshold": surge.report.get("threshold"),
-                                                      "expected_by_hour": expected}
+                                embedder=embedder) | kept | {"expected_by_hour": expected}
 
 
 def _read(session: Session, first: datetime, stop: datetime, params: ScanParams) -> _Counts:
@@ -240,8 +338,9 @@ def _read(session: Session, first: datetime, stop: datetime, params: ScanParams)
     span_start = hour_of(first) - (SPAN_HOURS - 1) * HOUR
     hourly_start = span_start - params.fit.history_weeks * WEEK_HOURS * HOUR
     quarter_start = span_start - QUARTERS_BEFORE_SPAN
+    quarters, members = _read_quarters(session, quarter_start, stop)
     return _Counts(hourly_start, _read_hourly(session, hourly_start, hour_of(stop - QUARTER) + HOUR),
-                   quarter_start, _read_quarters(session, quarter_start, stop))
+                   quarter_start, quarters, members)
 
 
 def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: ScanParams | None = None,
@@ -280,7 +379,7 @@ def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: Sc
         while chunk < stop:
             chunk_end = min(chunk + REPLAY_CHUNK, stop)
             counts = _read(s, chunk, chunk_end, p)
-            fits: dict[tuple[str, datetime], dict[str, SpanExpectation | None]] = {}
+            fits: Fits = {}
             quarter = chunk
             while quarter < chunk_end:
                 if quarter.minute == 0:

@@ -24,7 +24,8 @@ from scipy import special
 from caredesk.analytics.surge import HOUR, SurgeParams, expected_hours, nb_threshold
 
 __all__ = ["QUARTER", "QUARTERS_PER_HOUR", "SPAN_HOURS", "ScanJudgement", "ScanParams", "SpanExpectation",
-           "expected_dimension", "expected_span", "judge_quarter", "scan_quarter", "share_spread"]
+           "expected_dimension", "expected_span", "explained_counts", "judge_quarter", "scan_quarter",
+           "share_spread"]
 
 QUARTER = timedelta(minutes=15)
 QUARTERS_PER_HOUR = 4
@@ -178,6 +179,15 @@ def scan_quarter(span: NDArray[np.float64] | list[int], expectation: SpanExpecta
     threshold = max(nb_threshold(float(means[best]), float(variances[best] / means[best]), params.alpha),
                     params.min_count) if surge else 0
     return judgement(w, threshold, float(tails[best]), surge)
+
+
+def explained_counts(other: NDArray[np.float64], other_expected: NDArray[np.float64],
+                     shared: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per quarter, the messages of a series that another series' surge accounts for: the other's excess over
+    its expected count, in the share of its messages that are also in this series (`shared`). A topic's rise
+    lifts its channel and content type by that much; what is left is the aggregate's own."""
+    excess = np.maximum(np.asarray(other, dtype=np.float64) - other_expected, 0.0)
+    return np.asarray(excess * np.asarray(shared, dtype=np.float64) / np.maximum(other, 1.0), dtype=np.float64)
 
 
 def judge_quarter(hourly: NDArray[np.float64] | list[int], start: datetime, span: NDArray[np.float64] | list[int],

@@ -7,8 +7,9 @@ back. Unlike the `surge` group, every dimension is judged, as the task judges th
 Figures: `surge_import_detected_within_2h_share` and `surge_import_detected_share` (the quiet topic's rise, its
 own series), `surge_import_false_alarms_60d` (mean over seeds) and `_max` (worst seed): surges opened on any
 other series, or on the quiet topic outside its rise, that began neither during the rise nor in the three hours
-after it; `surge_import_during_rise_60d`: surges of other series opened during the rise (the same messages counted
-in an aggregate such as a channel or a content type; reported apart, not counted as false)."""
+after it; `surge_import_during_rise_60d`: surges of other series opened during the rise (reported apart, not
+counted as false); `surge_import_also_raised`: the series the topic's surge accounted for (the same messages
+counted in an aggregate such as a channel or a content type: on its report, not surges of their own)."""
 
 from __future__ import annotations
 
@@ -72,16 +73,17 @@ def write_history(seed: int, path: Path) -> tuple[datetime, datetime]:
     return start, start + timedelta(minutes=replay.surge_minutes)
 
 
-def _surges(db: Path) -> list[tuple[str, str, datetime]]:
-    """What the import's replay opened, oldest first, read as the surges page reads them."""
+def _surges(db: Path) -> list[tuple[str, str, datetime, int]]:
+    """What the import's replay opened, oldest first, read as the surges page reads them: the series, when it was
+    detected, and how many other series it accounted for."""
     engine = make_engine(f"sqlite:///{db}")
     try:
         with make_session_factory(engine)() as session:
             surges = list_surges(session, limit=10_000)
     finally:
         engine.dispose()
-    at = [(s.dimension, s.value, s.detected_at if s.detected_at.tzinfo else s.detected_at.replace(tzinfo=UTC))
-          for s in surges]
+    at = [(s.dimension, s.value, s.detected_at if s.detected_at.tzinfo else s.detected_at.replace(tzinfo=UTC),
+           len((s.report or {}).get("also_raised", []))) for s in surges]
     return sorted(at, key=lambda s: s[2])
 
 
@@ -92,6 +94,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     detected: list[bool] = []
     false_alarms: list[int] = []
     during: list[int] = []
+    raised: list[int] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="caredesk-bench-surge-import-") as tmp:
         base = Path(tmp)
@@ -107,16 +110,19 @@ def run(quick: bool) -> tuple[Figures, Notes]:
                            timeout=3600)
             surges = _surges(db)
             late = end + timedelta(minutes=15)
-            own = [at for d, v, at in surges if (d, v) == ("topic", quiet) and start < at <= late]
+            own = [(at, n) for d, v, at, n in surges if (d, v) == ("topic", quiet) and start < at <= late]
             detected.append(bool(own))
-            within.append(bool(own) and own[0] - start <= timedelta(hours=2))
-            rest = [(d, v, at) for d, v, at in surges if not ((d, v) == ("topic", quiet) and own and at == own[0])]
+            within.append(bool(own) and own[0][0] - start <= timedelta(hours=2))
+            raised.append(sum(n for _, n in own))
+            rest = [(d, v, at) for d, v, at, _ in surges
+                    if not ((d, v) == ("topic", quiet) and own and at == own[0][0])]
             near = [s for s in rest if start < s[2] <= end + timedelta(hours=3)]
             during.append(len(near))
             false_alarms.append(len(rest) - len(near))
             others = [(d, v, f"{at:%m-%d %H:%M}") for d, v, at in rest]
             log(f"surge_import seed {seed}: rise {start:%m-%d %H:%M} UTC, detected "
-                f"{(own[0] - start) if own else None}, other surges {others} ({time.perf_counter() - t1:.0f} s)")
+                f"{(own[0][0] - start) if own else None} (also raised {raised[-1]}), other surges {others} "
+                f"({time.perf_counter() - t1:.0f} s)")
     n = len(seeds)
     figures: Figures = {
         "surge_import_detected_within_2h_share": round(sum(within) / n, 3),
@@ -124,6 +130,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         "surge_import_false_alarms_60d": round(statistics.mean(false_alarms), 3),
         "surge_import_false_alarms_60d_max": float(max(false_alarms)),
         "surge_import_during_rise_60d": round(statistics.mean(during), 3),
+        "surge_import_also_raised": round(statistics.mean(raised), 3),
         "surge_import_seconds": round(time.perf_counter() - t0, 1),
     }
     notes: Notes = {"surge_import": (
@@ -132,5 +139,6 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         f"file (the first import {model}); every dimension judged (topic, product, content type, problem type, "
         f"channel, branch); "
         f"false alarms: surges opened neither on the rising topic during its rise nor on any series during the "
-        f"rise or the three hours after it")}
+        f"rise or the three hours after it; also raised: series the rising topic's surge accounted for (on its "
+        f"report, not surges of their own)")}
     return figures, notes

@@ -1,7 +1,8 @@
 """The surge pages' content, in the reader's language: the list's filter (status, dimension) and a surge's report
 as the page shows it: key figures, the chart specification of its hourly series (static/analytics.js draws it,
 as the dashboards' charts), and the report's samples, phrases, clusters, channels and branches (all masked when
-stored: analytics/surge_report.py). The views only parse the request and render."""
+stored: analytics/surge_report.py), and the other series the surge also raised (its channel, its content
+type). The views only parse the request and render."""
 
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ class SurgeReport:
     clusters: list[dict[str, Any]] = field(default_factory=list)
     channels: list[tuple[str, int]] = field(default_factory=list)
     branches: list[tuple[str, int]] = field(default_factory=list)
+    also_raised: list[dict[str, Any]] = field(default_factory=list)  # other series this surge accounts for
 
 
 def _local(moment: str | datetime, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -111,4 +113,14 @@ def surge_report(surge: Surge, t: Translator, zone: ZoneInfo) -> SurgeReport:
         samples=list(report.get("samples") or []), phrases=list(report.get("phrases") or []),
         clusters=list(report.get("clusters") or []),
         channels=[(t.label(k), int(v)) for k, v in (report.get("channels") or {}).items()],
-        branches=[(str(k), int(v)) for k, v in (report.get("branches") or {}).items()])
+        branches=[(str(k), int(v)) for k, v in (report.get("branches") or {}).items()],
+        also_raised=[_raised(r, t, zone) for r in report.get("also_raised") or []])
+
+
+def _raised(entry: dict[str, Any], t: Translator, zone: ZoneInfo) -> dict[str, Any]:
+    """A series this surge also raised, as the page lists it."""
+    key = DIMENSION_KEYS[entry["dimension"]]
+    return {"series": t("surge.series", dimension=t(key), value=t.label(entry["value"])),
+            "observed": entry["observed"], "expected": f"{entry['expected']:.1f}",
+            "without": entry["without_surge"], "first": _local(entry["first_at"], zone),
+            "last": _local(entry["last_at"], zone)}
