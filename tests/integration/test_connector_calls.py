@@ -93,13 +93,14 @@ def test_failing_system_gives_a_reason_free_of_customer_data(tmp_path: Path, sys
                                                              reason: str, attempts: int,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     conn, cfg = connectors(tmp_path, system, timeout=0.5)
-    system.mode, system.slow_seconds = mode, 1.5  # type: ignore[assignment]
+    system.mode, system.slow_seconds = mode, 6.0  # type: ignore[assignment]
     caplog.set_level(logging.INFO)
     started = time.monotonic()
     result = conn.call(spec(cfg, "orders"), "status", "123456", now=0)
     assert result == Failed("shop", reason)
     assert len(system.seen("/orders")) == attempts
-    assert time.monotonic() - started < 0.5 * attempts + 0.8
+    # the timeout cuts each try (waiting for the slow answers would take 12 s); a wide margin for a loaded machine
+    assert time.monotonic() - started < 0.5 * attempts + 3.0
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("caredesk"))
     assert "123456" not in ours and f"connector shop status failed: {reason}" in ours
 
@@ -108,10 +109,11 @@ def test_budget_bounds_the_call_retries_included(tmp_path: Path, system: Connect
     conn, cfg = connectors(tmp_path, system, timeout=1.0, retries=3)
     conn.call(spec(cfg, "orders"), "status", "123456", now=0)  # the process's client is made on its first call
     system.reset()
-    system.mode, system.slow_seconds = "slow", 2.0
+    system.mode, system.slow_seconds = "slow", 8.0
     started = time.monotonic()
     result = conn.call(spec(cfg, "orders"), "status", "123456", now=0, budget=0.6)
-    assert isinstance(result, Failed) and time.monotonic() - started < 1.0
+    # without the budget: four tries of 1 s (or the 8 s answer); a wide margin for a loaded machine
+    assert isinstance(result, Failed) and time.monotonic() - started < 3.0
     assert len(system.seen("/orders")) == 1
 
 
