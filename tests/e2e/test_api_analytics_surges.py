@@ -5,71 +5,29 @@ live."""
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from caredesk.analytics.facts import message_facts
-from caredesk.analytics.rollups import MessageFacts, add_messages
 from caredesk.analytics.surge_actions import DetectionRun, do_detect_surges, replay_surges
 from caredesk.bootstrap.runtime import Runtime
-from caredesk.compliance.masking import mask_text
 from caredesk.http.app import create_app
-from caredesk.storage.orm import Conversation, Customer, Message, Notification, Staff, Surge, TriageResult
+from caredesk.storage.orm import Notification, Staff, Surge
 from tests.conftest import create_key
-
-HOUR = timedelta(hours=1)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-RISE_START = datetime(2026, 3, 2, 2, tzinfo=UTC)  # Monday 10:00 in Shanghai
-RISE_HOURS = 2
+from tests.support.surges import HOUR, RISE_HOURS, RISE_START, SHANGHAI, add_rise_messages, seed_rising_topic
 
 
 def _seed(rt: Runtime, *, per_hour: int = 12) -> None:
-    """21 days of two topics at about 1.5 an hour by day and 0.2 by night (Shanghai), on the web channel; then
-    `per_hour` real messages an hour about a double-charged annual fee for two hours."""
-    rng = random.Random(15)
-    facts = []
-    for back in range(21 * 24, 0, -1):
-        hour = RISE_START - back * HOUR
-        day = 8 <= hour.astimezone(SHANGHAI).hour < 20
-        for topic in ("card_fee", "loans"):
-            for _ in range(sum(rng.random() < (0.5 if day else 0.07) for _ in range(3))):
-                facts.append(MessageFacts(hour + timedelta(minutes=rng.randrange(60)),
-                                          {"topic": (topic,), "channel": ("web",)}, frozenset({"messages"})))
-    texts = ["年费被扣了两次，电话13812345678", "信用卡年费重复扣款", "为什么年费扣了两次",
-             "my annual fee was charged twice", "annual fee charged twice again", "年费重复扣款请退回"]
+    """A team lead and an agent; 21 days of two topics at about 1.5 an hour by day and 0.2 by night (Shanghai), on
+    the web channel; then `per_hour` real messages an hour about a double-charged annual fee for two hours."""
     with rt.uow() as uow:
-        s = uow.session
-        add_messages(s, facts)
         for role in ("team_lead", "agent"):
-            s.add(Staff(username=f"surge-{role}", display_name=role, email=f"{role}@example.com", role=role))
-        customer = Customer(ref="surge-e2e", tier="standard")
-        s.add(customer)
-        s.flush()
-        conv = Conversation(customer_id=customer.id, channel="web")
-        s.add(conv)
-        s.flush()
-        real = []
-        for i in range(per_hour * RISE_HOURS):
-            at = RISE_START + timedelta(minutes=60 * i / per_hour)
-            text = texts[i % len(texts)]
-            msg = Message(conversation_id=conv.id, direction="in", author="customer", text=text,
-                          text_masked=mask_text(text)[0], created_at=at)
-            s.add(msg)
-            s.flush()
-            triage = TriageResult(message_id=msg.id, model_version="test", language="zh", content_type="business",
-                                  content_type_confidence=0.9, problem_type="complaint", problem_type_confidence=0.9,
-                                  urgency="general", urgency_confidence=0.9, emotion="angry", topic="card_fee",
-                                  decision_kind="work_order", decision_reason="test", created_at=at)
-            s.add(triage)
-            real.append(message_facts(triage, received_at=at, channel="web", branch=None))
-        add_messages(s, real)
+            uow.session.add(Staff(username=f"surge-{role}", display_name=role, email=f"{role}@example.com", role=role))
         uow.commit()
+    seed_rising_topic(rt, ref="surge-e2e", per_hour=per_hour)
 
 
 def _client(rt: Runtime, role: str) -> TestClient:
@@ -167,40 +125,6 @@ def test_live_detection_fires_within_the_hour_at_a_quarter_hour(runtime: Runtime
     assert sum(grown.report["expected_by_hour"].values()) == pytest.approx(grown.expected, abs=0.01)
 
 
-@pytest.fixture(autouse=True)
-def _utc() -> None:
-    assert RISE_START.tzinfo is UTC
-
-
-
-def _untopiced_web_messages(rt: Runtime, per_hour: int) -> None:
-    """`per_hour` messages an hour over the rise on the web channel that triage gave no topic (a page that does
-    not load): the channel's own rise."""
-    with rt.uow() as uow:
-        s = uow.session
-        customer = Customer(ref="surge-e2e-outage", tier="standard")
-        s.add(customer)
-        s.flush()
-        conv = Conversation(customer_id=customer.id, channel="web")
-        s.add(conv)
-        s.flush()
-        facts = []
-        for i in range(per_hour * RISE_HOURS):
-            at = RISE_START + timedelta(minutes=60 * i / per_hour + 1)
-            msg = Message(conversation_id=conv.id, direction="in", author="customer", text="网页打不开",
-                          text_masked="网页打不开", created_at=at)
-            s.add(msg)
-            s.flush()
-            triage = TriageResult(message_id=msg.id, model_version="test", language="zh", content_type="system",
-                                  content_type_confidence=0.9, problem_type="consultation",
-                                  problem_type_confidence=0.9, urgency="general", urgency_confidence=0.9,
-                                  emotion="neutral", topic=None, decision_kind="answer", decision_reason="test",
-                                  created_at=at)
-            s.add(triage)
-            facts.append(message_facts(triage, received_at=at, channel="web", branch=None))
-        add_messages(s, facts)
-        uow.commit()
-
 
 def _detect(rt: Runtime) -> tuple[DetectionRun, dict[tuple[str, str], Surge]]:
     run = do_detect_surges(rt.uow(), now=RISE_START + RISE_HOURS * HOUR + timedelta(minutes=5), tz=SHANGHAI)
@@ -230,7 +154,8 @@ def test_an_aggregate_rising_beyond_the_topic_surge_is_a_surge_of_its_own(runtim
     excess out leaves the channel well above its usual, so it opens its own surge."""
     rt = runtime
     _seed(rt, per_hour=20)
-    _untopiced_web_messages(rt, per_hour=18)
+    add_rise_messages(rt, ref="surge-e2e-outage", per_hour=18, texts=["网页打不开"], topic=None,
+                      content_type="system", problem_type="consultation", emotion="neutral", minute=1)
     run, surges = _detect(rt)
     assert {("topic", "card_fee"), ("channel", "web")} <= set(surges)
     assert not any(d == "channel" for _, d, _ in run.explained)

@@ -16,7 +16,8 @@ from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.masking import mask_text
 from caredesk.storage.orm import Conversation, Customer, Message, TriageResult
 
-__all__ = ["DETECT_AT", "HOUR", "PHONE", "RISE_HOURS", "RISE_START", "SHANGHAI", "TEXTS", "seed_rising_topic"]
+__all__ = ["DETECT_AT", "HOUR", "PHONE", "RISE_HOURS", "RISE_START", "SHANGHAI", "TEXTS", "add_rise_messages",
+           "seed_rising_topic"]
 
 HOUR = timedelta(hours=1)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -39,8 +40,18 @@ def seed_rising_topic(rt: Runtime, *, ref: str = "surge-seed", per_hour: int = 1
                 facts.append(MessageFacts(hour + timedelta(minutes=rng.randrange(60)),
                                           {"topic": (topic,), "channel": ("web",)}, frozenset({"messages"})))
     with rt.uow() as uow:
+        add_messages(uow.session, facts)
+        uow.commit()
+    add_rise_messages(rt, ref=ref, per_hour=per_hour, texts=TEXTS)
+
+
+def add_rise_messages(rt: Runtime, *, ref: str, per_hour: int, texts: list[str], topic: str | None = "card_fee",
+                      content_type: str = "business", problem_type: str = "complaint", emotion: str = "angry",
+                      minute: float = 0.0) -> None:
+    """`per_hour` real customer messages an hour over the rise, from one customer on the web channel, triaged
+    with the given labels (masked before storing, counted in the roll-up)."""
+    with rt.uow() as uow:
         s = uow.session
-        add_messages(s, facts)
         customer = Customer(ref=ref, tier="standard")
         s.add(customer)
         s.flush()
@@ -49,15 +60,15 @@ def seed_rising_topic(rt: Runtime, *, ref: str = "surge-seed", per_hour: int = 1
         s.flush()
         real = []
         for i in range(per_hour * RISE_HOURS):
-            at = RISE_START + timedelta(minutes=60 * i / per_hour)
-            text = TEXTS[i % len(TEXTS)]
+            at = RISE_START + timedelta(minutes=60 * i / per_hour + minute)
+            text = texts[i % len(texts)]
             msg = Message(conversation_id=conv.id, direction="in", author="customer", text=text,
                           text_masked=mask_text(text)[0], created_at=at)
             s.add(msg)
             s.flush()
-            triage = TriageResult(message_id=msg.id, model_version="test", language="zh", content_type="business",
-                                  content_type_confidence=0.9, problem_type="complaint", problem_type_confidence=0.9,
-                                  urgency="general", urgency_confidence=0.9, emotion="angry", topic="card_fee",
+            triage = TriageResult(message_id=msg.id, model_version="test", language="zh", content_type=content_type,
+                                  content_type_confidence=0.9, problem_type=problem_type, problem_type_confidence=0.9,
+                                  urgency="general", urgency_confidence=0.9, emotion=emotion, topic=topic,
                                   decision_kind="work_order", decision_reason="test", created_at=at)
             s.add(triage)
             real.append(message_facts(triage, received_at=at, channel="web", branch=None))
