@@ -23,6 +23,7 @@ from caredesk.analytics.surge_actions import quarter_of
 from caredesk.analytics.surge_report import distinguishing_phrases
 from caredesk.analytics.surge_scan import (
     QUARTER,
+    SPAN_HOURS,
     ScanParams,
     SpanExpectation,
     explained_counts,
@@ -240,22 +241,23 @@ def test_rise_on_the_hour_is_the_previous_generator() -> None:
     assert replay.surge_hours == replay.surge_minutes // 60
 
 
-FLAT = SpanExpectation(np.full(12, 1.0), 0.5)  # one message a quarter hour expected, NB 1/k 0.5 per hour
+FLAT = SpanExpectation(np.full(SPAN_HOURS * 4, 1.0), 0.5)  # one message a quarter hour expected, NB 1/k 0.5 an hour
+EARLIER = [1] * ((SPAN_HOURS - 3) * 4)  # the span's hours before the last three, at the usual
 
 
 def test_scan_quarter_finds_the_least_likely_window_and_its_start() -> None:
-    quiet = scan_quarter([1, 0, 2, 1, 1, 1, 0, 1, 2, 1, 1, 0], FLAT, START, params=ScanParams())
+    quiet = scan_quarter([*EARLIER, 1, 0, 2, 1, 1, 1, 0, 1, 2, 1, 1, 0], FLAT, START, params=ScanParams())
     assert not quiet.surge and quiet.threshold == 0
-    risen = scan_quarter([1, 0, 2, 1, 1, 1, 0, 1, 2, 1, 12, 12], FLAT, START, params=ScanParams())
+    risen = scan_quarter([*EARLIER, 1, 0, 2, 1, 1, 1, 0, 1, 2, 1, 12, 12], FLAT, START, params=ScanParams())
     assert risen.surge and risen.window_quarters == 2 and risen.observed == 24
-    assert risen.window_start == START + 10 * QUARTER and risen.expected == 2.0
+    assert risen.window_start == START + (len(EARLIER) + 10) * QUARTER and risen.expected == 2.0
     assert risen.observed >= risen.threshold > risen.expected and risen.tail <= ScanParams().alpha
     assert risen.window_expected == (1.0, 1.0) and risen.quarter_expected == 1.0
 
 
 def test_scan_quarter_window_of_one_hour_is_a_negative_binomial() -> None:
     """Four quarters of one hour share its over-dispersion: mean 4, variance 4 + 0.5 x 4^2."""
-    judgement = scan_quarter([0] * 8 + [5, 5, 5, 5], FLAT, START, params=ScanParams(alpha=1e-3))
+    judgement = scan_quarter(EARLIER + [0] * 8 + [5, 5, 5, 5], FLAT, START, params=ScanParams(alpha=1e-3))
     assert judgement.window_quarters == 4 and judgement.observed == 20
     mean, var = 4.0, 4.0 + 0.5 * 16.0
     reference = stats.nbinom.sf(19, mean * mean / (var - mean), mean / var)
@@ -264,34 +266,37 @@ def test_scan_quarter_window_of_one_hour_is_a_negative_binomial() -> None:
 
 def test_scan_quarter_spreads_across_hours_less_than_within_one() -> None:
     """The same eight messages in two quarters of two hours are likelier than in two quarters of one hour."""
-    across = scan_quarter([0] * 7 + [4, 4, 0, 0, 0], FLAT, START, params=ScanParams(min_count=1))
-    within = scan_quarter([0] * 8 + [0, 0, 4, 4], FLAT, START, params=ScanParams(min_count=1))
+    across = scan_quarter(EARLIER + [0] * 7 + [4, 4, 0, 0, 0], FLAT, START, params=ScanParams(min_count=1))
+    within = scan_quarter(EARLIER + [0] * 8 + [0, 0, 4, 4], FLAT, START, params=ScanParams(min_count=1))
     assert within.window_quarters == 2 and across.window_quarters in (4, 5)
     assert within.tail < across.tail
 
 
 def test_scan_quarter_continues_while_the_last_hour_is_high_and_stops_at_the_end() -> None:
     params = ScanParams()
-    going = scan_quarter([1] * 8 + [6, 6, 6, 6], FLAT, START, params=params, continuing=True)
+    going = scan_quarter(EARLIER + [1] * 8 + [6, 6, 6, 6], FLAT, START, params=params, continuing=True)
     assert going.surge and going.window_quarters == 4
-    ended = scan_quarter([1] * 8 + [6, 6, 6, 0], FLAT, START, params=params, continuing=True)
+    ended = scan_quarter(EARLIER + [1] * 8 + [6, 6, 6, 0], FLAT, START, params=params, continuing=True)
     assert not ended.surge  # the hour is still high, but its latest quarter is ordinary
 
 
-def test_scan_quarter_needs_nine_to_twelve_quarters() -> None:
-    with pytest.raises(ValueError, match="9 to 12"):
-        scan_quarter([0] * 8, FLAT, START, params=ScanParams())
+def test_scan_quarter_needs_the_span_s_whole_hours_and_the_judged_quarter() -> None:
+    with pytest.raises(ValueError, match="17 to 20"):
+        scan_quarter([0] * 16, FLAT, START, params=ScanParams())
+    with pytest.raises(ValueError, match="not 21"):
+        scan_quarter([0] * 21, FLAT, START, params=ScanParams())
 
 
 def test_judge_quarter_sees_half_an_hour_of_a_rise_at_a_busy_hour() -> None:
     series = _seasonal(28, 20)  # about 1.2 an hour by day
     noon = 28 * 24 - 12
-    hourly, span = series[:noon - 2], np.zeros(9)
+    before = SPAN_HOURS - 1  # whole hours in the span before the judged one
+    hourly, span = series[:noon - before], np.zeros(before * 4 + 1)
     assert not judge_quarter(hourly, START, span).surge
-    span[7:9] = 6  # +6 a quarter hour, twice: two hours of the usual in half an hour
+    span[-2:] = 6  # +6 a quarter hour, twice: two hours of the usual in half an hour
     judgement = judge_quarter(hourly, START, span)
     assert judgement.surge and judgement.window_quarters <= 2
-    assert judgement.window_start == START + (noon - 2) * HOUR + 7 * QUARTER
+    assert judgement.window_start == START + noon * HOUR - QUARTER
     young = np.zeros(28 * 24)
     young[-3 * 24:] = 2
     assert judge_quarter(young, START, span).reason == "history_too_short"

@@ -2,7 +2,7 @@
 and replay a past period quarter by quarter in time order (replay_surges, after a history import). Each owns its
 transaction. The lifecycle a supervisor drives is in caredesk.analytics.surge_lifecycle.
 
-The detector (analytics/surge_scan.py) fits its baseline on the hourly roll-up and judges the last two hours in
+The detector (analytics/surge_scan.py) fits its baseline on the hourly roll-up and judges the last four hours in
 quarter hours, counted from the messages themselves (analytics/sources.py facts_between: the roll-up is hourly)."""
 
 from __future__ import annotations

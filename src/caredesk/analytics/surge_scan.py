@@ -1,4 +1,4 @@
-"""Surge detection every quarter hour, pure: are the last 15 minutes to 2 hours of one series well above what is
+"""Surge detection every quarter hour, pure: are the last 15 minutes to 4 hours of one series well above what is
 usual? Judging hourly at hh:05 spends up to an hour of a 2-hour budget waiting for the hour to end, and a rise
 that starts at 10:40 has only its first 20 minutes in the 10:00 hour (docs/analytics-surge.md, bench `surge`).
 
@@ -8,7 +8,9 @@ last week's and today's level, past surges down-weighted). The test is a scan: t
 `span_quarters` quarter hours, each against a negative binomial with the window's expected sum (1/k from the
 dimension's series, `share_spread`, shared within an hour: the quarters of one hour share its over-dispersion);
 the least likely window decides, a surge when its upper tail is at most `alpha`
-(the multiple windows and quarter hours are paid for in `alpha`, calibrated on the bench's false-alarm budget)."""
+(the multiple windows and quarter hours are paid for in `alpha`, calibrated on the bench's false-alarm budget).
+Windows of up to 2 hours see a sharp rise within the 2-hour target; the longer ones add up a rise too low for
+2 hours (a quiet topic's fivefold rise at an ordinary hour), which the 2-hour windows never saw at all."""
 
 from __future__ import annotations
 
@@ -29,14 +31,14 @@ __all__ = ["QUARTER", "QUARTERS_PER_HOUR", "SPAN_HOURS", "ScanJudgement", "ScanP
 
 QUARTER = timedelta(minutes=15)
 QUARTERS_PER_HOUR = 4
-SPAN_HOURS = 3  # the judged span: the two hours before the judged quarter's hour, and that hour so far
+SPAN_HOURS = 5  # the judged span: the four hours before the judged quarter's hour, and that hour so far
 
 
 @dataclass(frozen=True, slots=True)
 class ScanParams:
     fit: SurgeParams = field(default_factory=SurgeParams)  # the baseline's settings (history, outliers, 1/k cap)
-    span_quarters: int = 8  # windows of 1..8 quarter hours (15 min to 2 h) ending with the judged quarter
-    alpha: float = 3e-6  # per window and quarter (bench: at most one false surge per 60 days over 8 series)
+    span_quarters: int = 16  # windows of 1..16 quarter hours (15 min to 4 h) ending with the judged quarter
+    alpha: float = 1.5e-6  # per window and quarter (bench: at most one false surge per 60 days over 8 series)
     min_count: int = 5  # never a surge on fewer messages than this in the window
     spread_factor: float = 2.5  # the test's NB 1/k: this times the moment estimate (the dimension's median,
     # weighted by volume: share_spread), which runs low (0.115 against a true 0.14 on the bench) and leaves out
@@ -146,13 +148,14 @@ def _window_moments(expected: NDArray[np.float64], inv_size: float, last: int, w
 
 def scan_quarter(span: NDArray[np.float64] | list[int], expectation: SpanExpectation, span_start: datetime, *,
                  params: ScanParams, continuing: bool = False) -> ScanJudgement:
-    """Judge the last quarter of `span` (the quarter counts from `span_start`, an hour boundary, 9 to 12 of them:
-    two whole hours and the judged hour so far). An active surge (`continuing`) goes on while the last four
-    quarters are above the `continue_alpha` quantile."""
+    """Judge the last quarter of `span` (the quarter counts from `span_start`, an hour boundary: SPAN_HOURS - 1
+    whole hours and the judged hour so far, 17 to 20 quarters). An active surge (`continuing`) goes on while the
+    last four quarters are above the `continue_alpha` quantile."""
     y = np.asarray(span, dtype=np.float64)
     last = len(y) - 1
-    if not 2 * QUARTERS_PER_HOUR <= last < SPAN_HOURS * QUARTERS_PER_HOUR:
-        raise ValueError(f"a span holds 9 to 12 quarter hours, not {len(y)}")
+    if not (SPAN_HOURS - 1) * QUARTERS_PER_HOUR <= last < SPAN_HOURS * QUARTERS_PER_HOUR:
+        raise ValueError(f"a span holds {(SPAN_HOURS - 1) * QUARTERS_PER_HOUR + 1} to {SPAN_HOURS * QUARTERS_PER_HOUR}"
+                         f" quarter hours, not {len(y)}")
     exp = expectation.quarters
     sums = np.cumsum(y[::-1])  # sums[w - 1]: the last w quarters
 
@@ -194,7 +197,7 @@ def judge_quarter(hourly: NDArray[np.float64] | list[int], start: datetime, span
                   *, params: ScanParams | None = None, utc_offset_hours: int = 0, continuing: bool = False
                   ) -> ScanJudgement:
     """Judge the last quarter hour of `span`: `hourly` holds the complete hours from `start` (UTC) before the
-    span; `span` the quarter counts from the end of `hourly` to the judged quarter (9 to 12 of them)."""
+    span; `span` the quarter counts from the end of `hourly` to the judged quarter (17 to 20 of them)."""
     p = params or ScanParams()
     span_start = start + len(hourly) * HOUR
     expectation = expected_span(np.asarray(hourly, dtype=np.float64), start, params=p,
