@@ -109,16 +109,18 @@ def test_sms_inbound_answered_by_sms_retry_taken_once_and_receipt_recorded(
         assert again.status_code == 200 and again.json()["status"] == "duplicate"
         assert counts(rt) == before and len(sms_posts(receiver)) == 1
 
-        # a second message within the day continues the conversation
+        # a second message within the day continues the conversation (the gateway gives its reply its own id)
+        receiver.reply = {"id": "gw-0002"}
         follow = post_signed(client, "/channels/sms/inbound", inbound("还有储蓄卡的账单呢", "in-2"))
         assert follow.json()["conversation_id"] == conversation_id and len(sms_posts(receiver)) == 2
 
         # the gateway's delivery receipt (repeated: the second changes nothing)
-        for _ in range(2):
+        for updated in (1, 0):
             receipt = post_signed(client, "/channels/sms/receipts", {"id": "gw-0001", "status": "delivered",
                                                                      "at": "2026-12-07T02:00:03Z"})
-            assert receipt.status_code == 200
-        delivery = deliveries(rt)[0]
+            assert receipt.status_code == 200 and receipt.json() == {"updated": updated, "unknown": 0}
+        delivery, second = deliveries(rt)
+        assert (second.external_id, second.status) == ("gw-0002", "sent")
         assert delivery.status == "delivered" and delivery.receipt_at is not None
         assert delivery.receipt_at.isoformat() == "2026-12-07T02:00:03+00:00"
         unknown = post_signed(client, "/channels/sms/receipts", {"id": "not-ours", "status": "failed"})
