@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 __all__ = ["HOUR", "WEEK_HOURS", "SurgeJudgement", "SurgeParams", "cusum", "cusum_threshold_count",
-           "expected_hours", "judge_hour", "nb_tail", "nb_threshold"]
+           "expected_hours", "hours_known", "judge_hour", "nb_tail", "nb_threshold"]
 
 HOUR = timedelta(hours=1)
 WEEK_HOURS = 168
@@ -113,15 +113,23 @@ def _shrunk_to_pool(y: NDArray[np.float64], pool_mu: NDArray[np.float64], hod: N
     return mu
 
 
+def hours_known(counts: NDArray[np.float64]) -> int:
+    """Hours of history in `counts`: from the series' first message on (the hours before it are no history,
+    not silence: a centre's data starting mid-window read as zeros inflated the spread fourfold,
+    docs/analytics-surge.md); 0 for a series without messages."""
+    seen = np.flatnonzero(counts)
+    return len(counts) - int(seen[0]) if len(seen) else 0
+
+
 def expected_hours(counts: NDArray[np.float64], start: datetime, fit_end: int, targets: range, *,
                    params: SurgeParams, utc_offset_hours: int = 0, pool: NDArray[np.float64] | None = None
                    ) -> tuple[NDArray[np.float64], float]:
     """Expected counts at the `targets` indices and the dispersion, from the history counts[lo:fit_end].
     `pool` (the same hours' counts of the series' whole dimension) lends the series its daily and weekly shape."""
     lo = max(0, fit_end - params.history_weeks * WEEK_HOURS)
-    seen = np.flatnonzero(counts[lo:fit_end])
-    if len(seen):  # the hours before the series' first message are no history (a centre's data starting
-        lo += int(seen[0])  # mid-window read as zeros inflated the spread fourfold: docs/analytics-surge.md)
+    known = hours_known(counts[lo:fit_end])
+    if known:
+        lo = fit_end - known
     n_all = max(fit_end, targets.stop)
     hod, dow = _phase(start, n_all, utc_offset_hours)
     y = counts[lo:fit_end].astype(np.float64)
@@ -265,8 +273,7 @@ def judge_hour(counts: NDArray[np.float64] | list[int], start: datetime, *, para
     n = len(y)
     fit_end = n - p.widest_hours
     judged_start = start + (n - 1) * HOUR
-    seen = np.flatnonzero(y[:max(fit_end, 0)])  # a series is as old as its first message
-    if fit_end - (int(seen[0]) if len(seen) else fit_end) < p.min_history_days * 24:
+    if hours_known(y[:max(fit_end, 0)]) < p.min_history_days * 24:
         return SurgeJudgement(False, int(y[-1]) if n else 0, 0.0, 0, judged_start, 1, 1.0,
                               reason="history_too_short")
     expected, dispersion = expected_hours(y, start, fit_end, range(fit_end, n), params=p,

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from caredesk.analytics.surge import HOUR, SurgeParams, expected_hours, nb_threshold
+from caredesk.analytics.surge import HOUR, SurgeParams, expected_hours, hours_known, nb_threshold
 
 __all__ = ["QUARTER", "QUARTERS_PER_HOUR", "SPAN_HOURS", "ScanJudgement", "ScanParams", "SpanExpectation",
            "expected_dimension", "expected_span", "explained_counts", "judge_quarter", "scan_quarter",
@@ -78,8 +78,7 @@ def expected_span(hourly: NDArray[np.float64], start: datetime, *, params: ScanP
     oldest first, ending where the judged span begins). None when the series is too young to judge."""
     y = np.asarray(hourly, dtype=np.float64)
     fit_end = len(y)
-    seen = np.flatnonzero(y)
-    if fit_end - (int(seen[0]) if len(seen) else fit_end) < params.fit.min_history_days * 24:
+    if hours_known(y) < params.fit.min_history_days * 24:
         return None
     hours, dispersion = expected_hours(y, start, fit_end, range(fit_end, fit_end + SPAN_HOURS), params=params.fit,
                                        utc_offset_hours=utc_offset_hours, pool=pool)
