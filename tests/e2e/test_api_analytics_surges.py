@@ -164,7 +164,8 @@ def test_an_aggregate_rising_beyond_the_topic_surge_is_a_surge_of_its_own(runtim
 
 def test_a_channel_surge_already_open_does_not_swallow_the_topic_that_explains_it(runtime: Runtime) -> None:
     """The web channel crossed first (open since the first hour); the fee topic crossing later is the cause
-    and opens its own surge: only a more specific dimension accounts for a less specific one."""
+    and opens its own surge: only a more specific dimension accounts for a less specific one. The two are
+    linked: the channel's surge stays open (it was told), and each report names the other."""
     rt = runtime
     _seed(rt, per_hour=20)
     with rt.uow() as uow:
@@ -173,5 +174,28 @@ def test_a_channel_surge_already_open_does_not_swallow_the_topic_that_explains_i
                               status="open", report={}))
         uow.commit()
     run, surges = _detect(rt)
-    assert ("topic", "card_fee") in surges and surges[("topic", "card_fee")].id in run.opened
-    assert run.explained == []
+    topic, channel = surges[("topic", "card_fee")], surges[("channel", "web")]
+    assert topic.id in run.opened and run.explained == [(topic.id, "channel", "web")]
+    assert channel.status == "open" and channel.id in run.extended
+    body = {i["id"]: i for i in _client(rt, "team_lead").get("/api/v1/analytics/surges").json()["items"]}
+    assert body[channel.id]["explained_by"]["surge_id"] == topic.id
+    (raised,) = body[topic.id]["also_raised"]
+    assert (raised["dimension"], raised["value"], raised["surge_id"]) == ("channel", "web", channel.id)
+    assert body[topic.id]["explained_by"] is None
+
+
+def test_an_open_channel_surge_of_its_own_is_not_linked_to_a_topic(runtime: Runtime) -> None:
+    """The web channel's surge is open and its rise is more than the fee topic's (18 messages an hour without a
+    topic besides): when the topic opens, the channel is not put down to it."""
+    rt = runtime
+    _seed(rt, per_hour=20)
+    add_rise_messages(rt, ref="surge-e2e-outage", per_hour=18, texts=["网页打不开"], topic=None,
+                      content_type="system", problem_type="consultation", emotion="neutral", minute=1)
+    with rt.uow() as uow:
+        uow.session.add(Surge(dimension="channel", value="web", window_start=RISE_START,
+                              window_end=RISE_START + HOUR, detected_at=RISE_START + HOUR, observed=38, expected=3.0,
+                              status="open", report={}))
+        uow.commit()
+    run, surges = _detect(rt)
+    assert surges[("topic", "card_fee")].id in run.opened and run.explained == []
+    assert "explained_by" not in surges[("channel", "web")].report

@@ -19,7 +19,7 @@ from caredesk.analytics.surge_actions import do_detect_surges
 from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.storage.orm import AuditEntry, Surge
-from tests.support.surges import DETECT_AT, PHONE, SHANGHAI, seed_rising_topic
+from tests.support.surges import DETECT_AT, HOUR, PHONE, RISE_START, SHANGHAI, seed_rising_topic
 from tests.support.web_session import csrf_token, submit_sign_in
 
 EN = {"Accept-Language": "en"}
@@ -127,3 +127,25 @@ def test_surge_report_lists_the_series_it_also_raised(demo_runtime: Runtime, web
         assert section is not None
         rows = re.findall(r'<tr class="raised"><td>([^<]*)</td><td class="rate">(\d+)</td>', section.group(0))
         assert [(name, int(n) >= 30) for name, n in rows] == [(series, True)] and help_text in section.group(0)
+
+
+def test_surge_reports_link_a_channel_surge_to_the_topic_that_explains_it(demo_runtime: Runtime,
+                                                                         web: TestClient) -> None:
+    seed_rising_topic(demo_runtime, per_hour=20)
+    with demo_runtime.uow() as uow:  # the web channel crossed an hour before the topic
+        uow.session.add(Surge(dimension="channel", value="web", window_start=RISE_START,
+                              window_end=RISE_START + HOUR, detected_at=RISE_START + HOUR, observed=20,
+                              expected=3.0, status="open", report={}))
+        uow.commit()
+    do_detect_surges(demo_runtime.uow(), now=DETECT_AT, tz=SHANGHAI)
+    with demo_runtime.session_factory() as s:
+        ids = {(x.dimension, x.value): x.id for x in s.scalars(select(Surge))}
+    submit_sign_in(web, "lead")
+    channel = web.get(f"/analytics/surges/{ids[('channel', 'web')]}?lang=en").text
+    cause = re.search(r'id="surge-explained-by">(.*?)</p>', channel, re.S)
+    assert cause and f'href="/analytics/surges/{ids[("topic", "card_fee")]}"' in cause.group(1)
+    assert "Topic: card_fee" in cause.group(1)
+    topic = web.get(f"/analytics/surges/{ids[('topic', 'card_fee')]}?lang=zh").text
+    section = re.search(r'id="surge-also-raised".*?</section>', topic, re.S)
+    assert section and f'<a href="/analytics/surges/{ids[("channel", "web")]}">渠道：web</a>' in section.group(0)
+    assert 'id="surge-explained-by"' not in topic

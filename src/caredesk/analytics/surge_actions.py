@@ -228,6 +228,37 @@ def _explaining(counts: _Counts, where: _Quarter, series: Series, span: Array, e
     return None if rest.surge else (best[1], rest)
 
 
+def _link_aggregates(counts: _Counts, where: _Quarter, series: Series, span: Array, expectation: SpanExpectation,
+                     surge: Surge, active: dict[Series, Surge], params: ScanParams, offset: int, fits: Fits,
+                     end: datetime) -> list[Series]:
+    """When `surge` opens, the active surges of less specific dimensions that it accounts for (the aggregate
+    crossed first): each still surging, but not once this surge's excess is taken out. Each is noted on this
+    surge's report with its id, and gets `explained_by` on its own; it stays active (it was told; a supervisor
+    resolves it, or quiet hours do)."""
+    rank = SERIES_DIMENSIONS.index(series[0])
+    linked = []
+    for other, aggregate in active.items():
+        if SERIES_DIMENSIONS.index(other[0]) <= rank:
+            continue
+        fit = _fitted(counts, where, other[0], _values(counts, other[0], active), params, offset, fits).get(other[1])
+        if fit is None:
+            continue
+        other_span = _span(counts, where, other)
+        own = scan_quarter(other_span, fit, where.span_start, params=params)
+        part = explained_counts(span, expectation.quarters[:len(span)],
+                                counts.shared(other, series, where.q0, where.q1))
+        if not own.surge or part.sum() <= 0:
+            continue
+        rest = scan_quarter(np.maximum(other_span - part, 0.0), fit, where.span_start, params=params)
+        if rest.surge:
+            continue
+        _record_raised(surge, other[0], other[1], own, rest, end, surge_id=aggregate.id)
+        aggregate.report = {**aggregate.report, "explained_by": {
+            "surge_id": surge.id, "dimension": series[0], "value": series[1], "at": end.isoformat()}}
+        linked.append(other)
+    return linked
+
+
 def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active: dict[Series, Surge],
                    params: ScanParams, offset: int, now: datetime, run: DetectionRun, *, tell: _Telling | None,
                    fits: Fits, embedder: Embedder) -> None:
@@ -259,6 +290,10 @@ def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active:
                 run.explained.append((explained[0].id, dimension, value))
             elif step is SurgeStep.OPEN:
                 surge = _open(session, dimension, value, judgement, end, series, counts.hourly_start, embedder)
+                if expectation is not None:
+                    run.explained += [(surge.id, *other) for other in _link_aggregates(
+                        counts, where, (dimension, value), span, expectation, surge, active, params, offset, fits,
+                        end)]
                 active[(dimension, value)] = surge
                 run.opened.append(surge.id)
                 if tell is not None:
@@ -277,15 +312,18 @@ def _judge_quarter(session: Session, counts: _Counts, quarter: datetime, active:
 
 
 def _record_raised(surge: Surge, dimension: str, value: str, judgement: ScanJudgement, rest: ScanJudgement,
-                   end: datetime) -> None:
+                   end: datetime, *, surge_id: str | None = None) -> None:
     """Note on `surge`'s report that it also raised this series: when first and last, and the window with the
     most messages above the usual (observed, expected, and how many of them the series would have without the
-    surge's excess)."""
+    surge's excess); `surge_id` when the series' own surge had opened before this one."""
     raised = {(r["dimension"], r["value"]): r for r in surge.report.get("also_raised", [])}
     seen = raised.get((dimension, value))
     entry = {"dimension": dimension, "value": value, "first_at": seen["first_at"] if seen else end.isoformat(),
              "last_at": end.isoformat(), "observed": judgement.observed, "expected": judgement.expected,
              "without_surge": rest.observed}
+    known_id = surge_id or (seen or {}).get("surge_id")
+    if known_id:
+        entry["surge_id"] = known_id
     if seen and seen["observed"] - seen["expected"] >= judgement.observed - judgement.expected:
         entry |= {k: seen[k] for k in ("observed", "expected", "without_surge")}
     raised[(dimension, value)] = entry
@@ -327,7 +365,7 @@ def _extend(session: Session, surge: Surge, judgement: ScanJudgement, end: datet
         surge.observed += int(quarters[first:_index(end, counts.quarter_start, QUARTER)].sum())
     surge.window_end = end
     surge.expected = round(sum(expected.values()), 3)
-    kept = {k: surge.report[k] for k in ("threshold", "also_raised") if k in surge.report}
+    kept = {k: surge.report[k] for k in ("threshold", "also_raised", "explained_by") if k in surge.report}
     surge.report = build_report(session, surge, _chart(series, counts.hourly_start, surge, expected),
                                 embedder=embedder) | kept | {"expected_by_hour": expected}
 

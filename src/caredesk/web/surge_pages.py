@@ -76,6 +76,7 @@ class SurgeReport:
     channels: list[tuple[str, int]] = field(default_factory=list)
     branches: list[tuple[str, int]] = field(default_factory=list)
     also_raised: list[dict[str, Any]] = field(default_factory=list)  # other series this surge accounts for
+    explained_by: dict[str, str] | None = None  # the more specific surge that accounts for this one
 
 
 def _local(moment: str | datetime, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -114,7 +115,15 @@ def surge_report(surge: Surge, t: Translator, zone: ZoneInfo) -> SurgeReport:
         clusters=list(report.get("clusters") or []),
         channels=[(t.label(k), int(v)) for k, v in (report.get("channels") or {}).items()],
         branches=[(str(k), int(v)) for k, v in (report.get("branches") or {}).items()],
-        also_raised=[_raised(r, t, zone) for r in report.get("also_raised") or []])
+        also_raised=[_raised(r, t, zone) for r in report.get("also_raised") or []],
+        explained_by=_cause(report.get("explained_by"), t))
+
+
+def _cause(entry: dict[str, Any] | None, t: Translator) -> dict[str, str] | None:
+    if not entry:
+        return None
+    key = DIMENSION_KEYS[entry["dimension"]]
+    return {"id": entry["surge_id"], "series": t("surge.series", dimension=t(key), value=t.label(entry["value"]))}
 
 
 def _raised(entry: dict[str, Any], t: Translator, zone: ZoneInfo) -> dict[str, Any]:
@@ -123,4 +132,4 @@ def _raised(entry: dict[str, Any], t: Translator, zone: ZoneInfo) -> dict[str, A
     return {"series": t("surge.series", dimension=t(key), value=t.label(entry["value"])),
             "observed": entry["observed"], "expected": f"{entry['expected']:.1f}",
             "without": entry["without_surge"], "first": _local(entry["first_at"], zone),
-            "last": _local(entry["last_at"], zone)}
+            "last": _local(entry["last_at"], zone), "surge_id": entry.get("surge_id")}

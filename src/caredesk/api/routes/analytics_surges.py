@@ -25,7 +25,8 @@ def surge_out(s: Surge) -> dict[str, Any]:
             "summary": report.get("summary"), "phrases": report.get("phrases", []),
             "samples": report.get("samples", []), "channels": report.get("channels", {}),
             "branches": report.get("branches", {}), "clusters": report.get("clusters", []),
-            "series": report.get("series", []), "also_raised": report.get("also_raised", [])}
+            "series": report.get("series", []), "also_raised": report.get("also_raised", []),
+            "explained_by": report.get("explained_by")}
 
 
 @router.get("/analytics/surges")
