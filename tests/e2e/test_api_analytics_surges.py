@@ -162,17 +162,22 @@ def test_an_aggregate_rising_beyond_the_topic_surge_is_a_surge_of_its_own(runtim
     assert surges[("channel", "web")].observed >= 76
 
 
+def _open_web_channel_surge(rt: Runtime, *, observed: int) -> None:
+    """The web channel's surge, open since the rise's first hour (it crossed before the topic)."""
+    with rt.uow() as uow:
+        uow.session.add(Surge(dimension="channel", value="web", window_start=RISE_START,
+                              window_end=RISE_START + HOUR, detected_at=RISE_START + HOUR, observed=observed,
+                              expected=3.0, status="open", report={}))
+        uow.commit()
+
+
 def test_a_channel_surge_already_open_does_not_swallow_the_topic_that_explains_it(runtime: Runtime) -> None:
     """The web channel crossed first (open since the first hour); the fee topic crossing later is the cause
     and opens its own surge: only a more specific dimension accounts for a less specific one. The two are
     linked: the channel's surge stays open (it was told), and each report names the other."""
     rt = runtime
     _seed(rt, per_hour=20)
-    with rt.uow() as uow:
-        uow.session.add(Surge(dimension="channel", value="web", window_start=RISE_START,
-                              window_end=RISE_START + HOUR, detected_at=RISE_START + HOUR, observed=20, expected=3.0,
-                              status="open", report={}))
-        uow.commit()
+    _open_web_channel_surge(rt, observed=20)
     run, surges = _detect(rt)
     topic, channel = surges[("topic", "card_fee")], surges[("channel", "web")]
     assert topic.id in run.opened and run.explained == [(topic.id, "channel", "web")]
@@ -191,11 +196,7 @@ def test_an_open_channel_surge_of_its_own_is_not_linked_to_a_topic(runtime: Runt
     _seed(rt, per_hour=20)
     add_rise_messages(rt, ref="surge-e2e-outage", per_hour=18, texts=["网页打不开"], topic=None,
                       content_type="system", problem_type="consultation", emotion="neutral", minute=1)
-    with rt.uow() as uow:
-        uow.session.add(Surge(dimension="channel", value="web", window_start=RISE_START,
-                              window_end=RISE_START + HOUR, detected_at=RISE_START + HOUR, observed=38, expected=3.0,
-                              status="open", report={}))
-        uow.commit()
+    _open_web_channel_surge(rt, observed=38)
     run, surges = _detect(rt)
     assert surges[("topic", "card_fee")].id in run.opened and run.explained == []
     assert "explained_by" not in surges[("channel", "web")].report
