@@ -21,7 +21,7 @@ from caredesk.storage.unit_of_work import UnitOfWork
 __all__ = ["SERIES_DIMENSIONS", "do_acknowledge_surge", "do_resolve_surge", "get_surge", "list_surges"]
 
 # Most specific first: detection judges them in this order, and a surge accounts for the rise it causes in the
-# later dimensions' series (analytics/surge_actions.py _explaining).
+# later dimensions' series (analytics/surge_attribution.py).
 SERIES_DIMENSIONS = ("topic", "product", "content_type", "problem_type", "channel", "branch")
 
 

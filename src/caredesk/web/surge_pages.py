@@ -62,7 +62,11 @@ def active_surges(session: Session) -> int:
 
 def surge_title(surge: Surge, t: Translator) -> str:
     """`主题：年费` / `Topic: card fee`: the series in words."""
-    return t("surge.series", dimension=t(DIMENSION_KEYS[surge.dimension]), value=t.label(surge.value))
+    return _series_title(surge.dimension, surge.value, t)
+
+
+def _series_title(dimension: str, value: str, t: Translator) -> str:
+    return t("surge.series", dimension=t(DIMENSION_KEYS[dimension]), value=t.label(value))
 
 
 @dataclass(slots=True)
@@ -122,14 +126,12 @@ def surge_report(surge: Surge, t: Translator, zone: ZoneInfo) -> SurgeReport:
 def _cause(entry: dict[str, Any] | None, t: Translator) -> dict[str, str] | None:
     if not entry:
         return None
-    key = DIMENSION_KEYS[entry["dimension"]]
-    return {"id": entry["surge_id"], "series": t("surge.series", dimension=t(key), value=t.label(entry["value"]))}
+    return {"id": entry["surge_id"], "series": _series_title(entry["dimension"], entry["value"], t)}
 
 
 def _raised(entry: dict[str, Any], t: Translator, zone: ZoneInfo) -> dict[str, Any]:
     """A series this surge also raised, as the page lists it."""
-    key = DIMENSION_KEYS[entry["dimension"]]
-    return {"series": t("surge.series", dimension=t(key), value=t.label(entry["value"])),
+    return {"series": _series_title(entry["dimension"], entry["value"], t),
             "observed": entry["observed"], "expected": f"{entry['expected']:.1f}",
             "without": entry["without_surge"], "first": _local(entry["first_at"], zone),
             "last": _local(entry["last_at"], zone), "surge_id": entry.get("surge_id")}
