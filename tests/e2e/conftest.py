@@ -30,18 +30,23 @@ def browser(chromium_path: str) -> Iterator[Any]:
         lg.propagate = propagate
 
 
+def new_context(browser: Any, locale: str = "en-US", width: int = 1360) -> Any:
+    """A browser context (its own cookies). A page load waits for the in-thread server; on a 2-core CI machine
+    with two xdist workers and a model training or the chaos check next door it has taken over 10 s. A click that
+    submits a form waits for the navigation it starts under the action timeout, so actions get the same room as
+    navigation; the waits only cost time when a test fails."""
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+    context.set_default_timeout(30_000)
+    context.set_default_navigation_timeout(30_000)
+    return context
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """Closing the context ends its event streams before the server stops; confirm dialogs are accepted."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
-    # A page load waits for the in-thread server; on a 2-core CI machine with two xdist workers and a model
-    # training or the chaos check next door it has taken over 10 s. A click that submits a form waits for the
-    # navigation it starts under the action timeout, so actions get the same room as navigation; the waits only
-    # cost time when a test fails.
-    context.set_default_timeout(30_000)
-    context.set_default_navigation_timeout(30_000)
+    context = new_context(browser)
     expect.set_options(timeout=10_000)
     page = context.new_page()
     errors: list[str] = []

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from caredesk.storage.orm import WorkOrder
 from caredesk.workorders.replies import do_reply
 from tests.e2e.browsing import shot
+from tests.e2e.conftest import new_context
 from tests.support.web_session import sign_in_page
 
 if TYPE_CHECKING:
@@ -50,8 +51,7 @@ def test_browser_livechat_agent_reply_reaches_open_chat(live_server: LiveServer,
     page.evaluate("window.__sameDocument = 'yes'")
     order = chat_order(live_server.runtime)
 
-    agent_context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
-    agent_context.set_default_timeout(10_000)
+    agent_context = new_context(browser)
     agent_context.set_default_navigation_timeout(30_000)
     agent = agent_context.new_page()
     try:

@@ -18,6 +18,7 @@ from caredesk.intake.actions import IncomingMessage, IntakeOutcome, do_receive_m
 from caredesk.storage.orm import MeetingParticipant, Message, Staff, WorkOrder, WorkOrderEvent
 from tests.conftest import create_key
 from tests.e2e.browsing import shot
+from tests.e2e.conftest import new_context
 from tests.support.web_session import sign_in_page
 
 if TYPE_CHECKING:
@@ -196,8 +197,7 @@ def test_browser_invitee_sees_the_meeting_invitation_at_once_until_joining(live_
 
     rt = live_server.runtime
     sign_in_page(page, live_server.url, "agent")  # the first context: an agent who is not on call
-    invitee_context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
-    invitee_context.set_default_timeout(10_000)
+    invitee_context = new_context(browser)
     try:
         invitee = invitee_context.new_page()
         errors: list[str] = []

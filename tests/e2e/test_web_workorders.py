@@ -19,6 +19,7 @@ from caredesk.intake.actions import IncomingMessage, do_receive_message
 from caredesk.storage.orm import SatisfactionSurvey, Staff, WorkOrder
 from caredesk.workorders import closure, replies, transfers
 from tests.e2e.browsing import shot
+from tests.e2e.conftest import new_context
 from tests.support.web_session import sign_in_page
 
 if TYPE_CHECKING:
@@ -36,8 +37,7 @@ def contexts(browser: Any) -> Iterator[Any]:
     errors: list[str] = []
 
     def new_page() -> Any:
-        context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
-        context.set_default_timeout(10_000)
+        context = new_context(browser)
         opened.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
