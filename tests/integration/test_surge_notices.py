@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from caredesk.analytics.surge_actions import do_detect_surges, replay_surges
 from caredesk.analytics.surge_lifecycle import do_resolve_surge
-from caredesk.analytics.thresholds import SurgeNotices, ThresholdsFile, load_thresholds
+from caredesk.analytics.thresholds import SurgeSettings, ThresholdsFile, load_thresholds
 from caredesk.bootstrap import build_runtime
 from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
@@ -100,7 +100,7 @@ def test_a_surge_resolved_on_its_own_is_told_and_a_replay_tells_nobody(runtime: 
     rt = runtime
     _staff(rt)
     seed_rising_topic(rt)
-    notices = SurgeNotices(channels=["in_app"], recipients=["team_lead"])
+    notices = SurgeSettings(channels=["in_app"], recipients=["team_lead"])
     opened = do_detect_surges(rt.uow(), now=DETECT_AT, tz=SHANGHAI, notices=notices).opened
     for later in (1, 2):  # quiet, not yet long enough
         assert do_detect_surges(rt.uow(), now=DETECT_AT + later * HOUR, tz=SHANGHAI, notices=notices).resolved == []

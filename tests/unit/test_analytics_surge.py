@@ -28,10 +28,12 @@ from caredesk.analytics.surge_scan import (
     SpanExpectation,
     explained_counts,
     judge_quarter,
+    scan_params,
     scan_quarter,
     share_spread,
 )
 from caredesk.analytics.surge_status import QUIET_HOURS_TO_RESOLVE, SurgeStatus, SurgeStep, check_surge_move, next_step
+from caredesk.analytics.thresholds import SurgeDetection, load_thresholds
 from caredesk.bench.surge_replays import OFFSET, TOPICS, make_replay, oracle_detections, scan_detections
 from caredesk.errors import Conflict
 
@@ -320,3 +322,13 @@ def test_explained_counts_take_the_other_surges_excess_in_the_share_it_shares() 
     part = explained_counts(np.array([4.0, 0.0, 0.2, 3.0]), np.array([0.5, 0.5, 0.5, 0.5]),
                             np.array([2.0, 0.0, 0.0, 3.0]))
     assert part == pytest.approx([3.5 * 2 / 4, 0.0, 0.0, 2.5])
+
+
+def test_the_thresholds_files_detection_defaults_are_the_scans_and_a_setting_reaches_it() -> None:
+    """The shipped file may leave `surges.detection` out: its defaults must be the bench's chosen scan."""
+    assert scan_params(SurgeDetection()) == ScanParams()
+    tuned = scan_params(SurgeDetection(alpha=1e-5, longest_window_hours=2, min_count=3, history_days=21,
+                                       dimensions=["channel", "topic"]))
+    assert (tuned.alpha, tuned.span_quarters, tuned.min_count, tuned.fit.min_history_days) == (1e-5, 8, 3, 21)
+    assert tuned.dimensions == ("topic", "channel")  # judged most specific first, whatever the file's order
+    assert load_thresholds().surges.detection == SurgeDetection()

@@ -29,6 +29,8 @@ from caredesk.analytics.facts import message_facts
 from caredesk.analytics.history_file import HistoryRow
 from caredesk.analytics.rollups import add_messages, hour_of
 from caredesk.analytics.surge_actions import replay_surges
+from caredesk.analytics.surge_scan import scan_params
+from caredesk.analytics.thresholds import load_thresholds
 from caredesk.clock import Clock
 from caredesk.compliance.audit import record_audit
 from caredesk.compliance.outgoing import OutgoingChecker
@@ -228,6 +230,8 @@ def do_import_history(deps: HistoryImportDeps, rows: Sequence[HistoryRow], *, na
                       progress: Progress | None = None) -> HistoryImportResult:
     """`rows`: a checked file (history_file.read_history_csv). Returns the counts; writes all or nothing."""
     report: Progress = progress or (lambda phase, done, total: None)
+    # the surge settings in use, read before anything is written: a broken thresholds file stops the import here
+    detection = scan_params(load_thresholds(deps.settings.analytics_thresholds_file).surges.detection)
     done = _already_imported(deps, rows)
     fresh: list[HistoryRow] = []
     for row in sorted(rows, key=lambda r: (r.received_at, r.line)):
@@ -258,7 +262,7 @@ def do_import_history(deps: HistoryImportDeps, rows: Sequence[HistoryRow], *, na
     if start is not None and end is not None:
         # Surge detection over the imported hours in time order, as it would have run live: each surge's
         # detected_at is when it would have fired. After the import's commit: it reads the roll-up just written.
-        run = replay_surges(deps.uow(), start, hour_of(end) + timedelta(hours=1),
+        run = replay_surges(deps.uow(), start, hour_of(end) + timedelta(hours=1), params=detection,
                             tz=deps.settings.display_timezone)
         result = replace(result, surges_opened=len(run.opened))
     return result

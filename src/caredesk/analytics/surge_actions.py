@@ -1,6 +1,7 @@
-"""Surge detection: judge the last complete quarter hour of every series (do_detect_surges, run every 15 minutes)
-and replay a past period quarter by quarter in time order (replay_surges, after a history import). Each owns its
-transaction. The lifecycle a supervisor drives is in caredesk.analytics.surge_lifecycle.
+"""Surge detection: judge the last complete quarter hour of every series (do_detect_surges, run every 15 minutes),
+replay a past period quarter by quarter in time order (replay_surges, after a history import), and try settings on
+a past period without storing anything (try_surges). Each owns its transaction. The lifecycle a supervisor drives
+is in caredesk.analytics.surge_lifecycle.
 
 The detector (analytics/surge_scan.py) fits its baseline on the hourly roll-up and judges the last four hours in
 quarter hours, counted from the messages themselves (analytics/sources.py facts_between: the roll-up is hourly)."""
@@ -21,17 +22,17 @@ from caredesk.analytics.rollups import hour_of
 from caredesk.analytics.surge import HOUR
 from caredesk.analytics.surge_attribution import explaining_surge, link_aggregates, record_raised
 from caredesk.analytics.surge_counts import Array, Fits, QuarterView, Series, SeriesCounts, index, read_counts
-from caredesk.analytics.surge_lifecycle import SERIES_DIMENSIONS
 from caredesk.analytics.surge_notices import tell_surge
 from caredesk.analytics.surge_report import build_report
 from caredesk.analytics.surge_scan import QUARTER, SPAN_HOURS, ScanJudgement, ScanParams, judge_quarter, scan_quarter
 from caredesk.analytics.surge_status import ACTIVE, SurgeStatus, SurgeStep, check_surge_move, next_step
-from caredesk.analytics.thresholds import SurgeNotices
+from caredesk.analytics.thresholds import SurgeSettings
+from caredesk.ids import new_id
 from caredesk.storage.orm import Surge
 from caredesk.storage.unit_of_work import UnitOfWork
 from caredesk.text.encoder import Embedder, default_embedder
 
-__all__ = ["DetectionRun", "do_detect_surges", "quarter_of", "replay_surges"]
+__all__ = ["DetectionRun", "do_detect_surges", "quarter_of", "replay_surges", "try_surges"]
 
 CHART_HOURS = 48  # hours before the window shown on the report's chart
 REPLAY_CHUNK = timedelta(days=1)  # a replay reads the messages' quarter counts a day at a time
@@ -42,7 +43,7 @@ class _Telling:
     """How a live run tells (a replay of history tells nobody): who and over which channels, and the centre's
     time zone for the times in the words."""
 
-    notices: SurgeNotices
+    notices: SurgeSettings
     tz: tzinfo = UTC
     quiet: QuietHours | None = None  # the alarm strategy's quiet hours hold SMS and e-mail as for alarms
 
@@ -53,6 +54,7 @@ class DetectionRun:
 
     hours: int = 0  # the hours judged (four quarter hours each)
     opened: list[str] = field(default_factory=list)
+    rows: list[Surge] = field(default_factory=list)  # the surges opened, in that order
     extended: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     explained: list[tuple[str, str, str]] = field(default_factory=list)  # (surge id, dimension, value) of a
@@ -86,13 +88,14 @@ def _chart(series: Array, start: datetime, surge: Surge, expected: dict[str, flo
 
 def _judge_quarter(session: Session, counts: SeriesCounts, quarter: datetime, active: dict[Series, Surge],
                    params: ScanParams, offset: int, now: datetime, run: DetectionRun, *, tell: _Telling | None,
-                   fits: Fits, embedder: Embedder) -> None:
+                   fits: Fits, embedder: Embedder | None) -> None:
     """Judge the quarter hour starting at `quarter` for every series, the most specific dimension first (a
     topic's surge then accounts for the rise it causes in its aggregates: analytics/surge_attribution.py);
-    `fits` caches each dimension's baselines for the hour (fitted on the hours before the judged span)."""
+    `fits` caches each dimension's baselines for the hour (fitted on the hours before the judged span). Without
+    an `embedder` nothing is stored: the surges are rows outside the session, without reports (a trial)."""
     view = QuarterView.at(counts, quarter, params, offset, fits)
     end = quarter + QUARTER
-    for dimension in SERIES_DIMENSIONS:
+    for dimension in params.dimensions:
         fitted = view.fitted(dimension, active)
         for value in view.values(dimension, active):
             full = counts.hourly.get(dimension, {}).get(value)
@@ -119,6 +122,7 @@ def _judge_quarter(session: Session, counts: SeriesCounts, quarter: datetime, ac
                         view, (dimension, value), span, expectation, surge, active, end)]
                 active[(dimension, value)] = surge
                 run.opened.append(surge.id)
+                run.rows.append(surge)
                 if tell is not None:
                     tell_surge(session, surge, "opened", tell.notices, now=now, tz=tell.tz, quiet=tell.quiet)
             elif step is SurgeStep.EXTEND and surge is not None and surge.window_end < end:
@@ -143,20 +147,23 @@ def _by_hour(start: datetime, quarters: tuple[float, ...] | list[float]) -> dict
 
 
 def _open(session: Session, dimension: str, value: str, judgement: ScanJudgement, end: datetime,
-          series: Array, series_start: datetime, embedder: Embedder) -> Surge:
+          series: Array, series_start: datetime, embedder: Embedder | None) -> Surge:
     surge = Surge(dimension=dimension, value=value, window_start=judgement.window_start, window_end=end,
                   detected_at=end, observed=judgement.observed, expected=judgement.expected,
                   status=SurgeStatus.OPEN.value)
+    expected = _by_hour(judgement.window_start, judgement.window_expected)
+    if embedder is None:  # a trial (try_surges): never in the session, no report
+        surge.id, surge.report = new_id(), {"threshold": judgement.threshold, "expected_by_hour": expected}
+        return surge
     session.add(surge)
     session.flush()
-    expected = _by_hour(judgement.window_start, judgement.window_expected)
     surge.report = build_report(session, surge, _chart(series, series_start, surge, expected),
                                 embedder=embedder) | {"threshold": judgement.threshold, "expected_by_hour": expected}
     return surge
 
 
 def _extend(session: Session, surge: Surge, judgement: ScanJudgement, end: datetime, counts: SeriesCounts,
-            dimension: str, value: str, series: Array, embedder: Embedder) -> None:
+            dimension: str, value: str, series: Array, embedder: Embedder | None) -> None:
     """The window grows to `end`: the messages since its old end are added (quarter counts), and the quarters
     in between count with this quarter's expected level."""
     added = index(end, surge.window_end, QUARTER)
@@ -170,12 +177,13 @@ def _extend(session: Session, surge: Surge, judgement: ScanJudgement, end: datet
     surge.window_end = end
     surge.expected = round(sum(expected.values()), 3)
     kept = {k: surge.report[k] for k in ("threshold", "also_raised", "explained_by") if k in surge.report}
-    surge.report = build_report(session, surge, _chart(series, counts.hourly_start, surge, expected),
-                                embedder=embedder) | kept | {"expected_by_hour": expected}
+    report = {} if embedder is None else build_report(session, surge, _chart(series, counts.hourly_start, surge,
+                                                                             expected), embedder=embedder)
+    surge.report = report | kept | {"expected_by_hour": expected}
 
 
 def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: ScanParams | None = None,
-                     tz: tzinfo = UTC, notices: SurgeNotices | None = None, quiet: QuietHours | None = None,
+                     tz: tzinfo = UTC, notices: SurgeSettings | None = None, quiet: QuietHours | None = None,
                      embedder: Embedder | None = None) -> DetectionRun:
     """Judge the last complete quarter hour before `now` for every series. Running it twice for one quarter
     changes nothing the second time (the window already reaches it; the quiet count is the same). A surge that
@@ -188,7 +196,7 @@ def do_detect_surges(uow: UnitOfWork, *, now: datetime, params: ScanParams | Non
         s = uow.session
         counts = read_counts(s, quarter, quarter + QUARTER, p)
         _judge_quarter(s, counts, quarter, _active(s), p, _offset_hours(tz, quarter), now, run,
-                       tell=_Telling(notices or SurgeNotices(), tz, quiet), fits={},
+                       tell=_Telling(notices or SurgeSettings(), tz, quiet), fits={},
                        embedder=embedder or default_embedder())
         uow.commit()
     return run
@@ -199,26 +207,39 @@ def replay_surges(uow: UnitOfWork, start: datetime, end: datetime, *, params: Sc
     """Detection over the complete quarter hours in [start, end) in time order, as it would have run live: each
     surge's `detected_at` is the end of the quarter hour at which it would have fired. One transaction: a
     replay lands whole. The counts are read a day at a time; surges still active at `end` stay open."""
-    p = params or ScanParams()
+    with uow:
+        run = _replay(uow.session, start, end, _active(uow.session), params or ScanParams(),
+                      tz, embedder or default_embedder())
+        uow.commit()
+    return run
+
+
+def try_surges(session: Session, start: datetime, end: datetime, *, params: ScanParams, tz: tzinfo = UTC
+               ) -> list[Surge]:
+    """What detection with `params` would have opened over [start, end), as replay_surges judges it, starting
+    with no surge active: the surges in the order they opened (rows never added to the session, without
+    reports; `status` where they stood at `end`). Reads only: nothing is stored and nobody is told, so a
+    centre tries a setting on its history before putting it in the thresholds file."""
+    return _replay(session, start, end, {}, params, tz, None).rows
+
+
+def _replay(session: Session, start: datetime, end: datetime, active: dict[Series, Surge], params: ScanParams,
+            tz: tzinfo, embedder: Embedder | None) -> DetectionRun:
+    """Judge the quarter hours of [start, end) in time order; the counts are read a day at a time."""
     first, stop = quarter_of(start), quarter_of(end)
     run = DetectionRun()
-    embed = embedder or default_embedder()
-    with uow:
-        s = uow.session
-        active = _active(s)
-        chunk = first
-        while chunk < stop:
-            chunk_end = min(chunk + REPLAY_CHUNK, stop)
-            counts = read_counts(s, chunk, chunk_end, p)
-            fits: Fits = {}
-            quarter = chunk
-            while quarter < chunk_end:
-                if quarter.minute == 0:
-                    fits.clear()
-                _judge_quarter(s, counts, quarter, active, p, _offset_hours(tz, quarter), quarter + QUARTER, run,
-                               tell=None, fits=fits, embedder=embed)
-                quarter += QUARTER
-            chunk = chunk_end
-        run.hours = index(stop, first, HOUR)
-        uow.commit()
+    chunk = first
+    while chunk < stop:
+        chunk_end = min(chunk + REPLAY_CHUNK, stop)
+        counts = read_counts(session, chunk, chunk_end, params)
+        fits: Fits = {}
+        quarter = chunk
+        while quarter < chunk_end:
+            if quarter.minute == 0:
+                fits.clear()
+            _judge_quarter(session, counts, quarter, active, params, _offset_hours(tz, quarter), quarter + QUARTER,
+                           run, tell=None, fits=fits, embedder=embedder)
+            quarter += QUARTER
+        chunk = chunk_end
+    run.hours = index(stop, first, HOUR)
     return run

@@ -6,27 +6,31 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caredesk.alarms.strategy import QuietHours
 from caredesk.analytics.surge_notices import tell_surge
 from caredesk.analytics.surge_status import SurgeStatus, check_surge_move
-from caredesk.analytics.thresholds import SurgeNotices
+from caredesk.analytics.thresholds import SERIES_DIMENSIONS, SurgeSettings
 from caredesk.compliance.audit import record_audit
 from caredesk.storage.orm import Surge
 from caredesk.storage.rows import row_by_id
 from caredesk.storage.unit_of_work import UnitOfWork
 
-__all__ = ["SERIES_DIMENSIONS", "do_acknowledge_surge", "do_resolve_surge", "get_surge", "list_surges"]
+__all__ = ["SERIES_DIMENSIONS", "count_detected", "do_acknowledge_surge", "do_resolve_surge", "get_surge",
+           "list_surges"]
 
-# Most specific first: detection judges them in this order, and a surge accounts for the rise it causes in the
-# later dimensions' series (analytics/surge_attribution.py).
-SERIES_DIMENSIONS = ("topic", "product", "content_type", "problem_type", "channel", "branch")
 
 
 def get_surge(session: Session, surge_id: str, *, lock: bool = False) -> Surge:
     return row_by_id(session, Surge, surge_id, what="surge", lock=lock)
+
+
+def count_detected(session: Session, start: datetime, end: datetime) -> int:
+    """Surges stored with `detected_at` in [start, end)."""
+    return int(session.scalar(select(func.count()).select_from(Surge).where(
+        Surge.detected_at >= start, Surge.detected_at < end)) or 0)
 
 
 def list_surges(session: Session, *, since: datetime | None = None, limit: int = 500,
@@ -55,7 +59,7 @@ def do_acknowledge_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id
 
 
 def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: str | None, now: datetime,
-                     notices: SurgeNotices | None = None, tz: tzinfo = UTC, quiet: QuietHours | None = None
+                     notices: SurgeSettings | None = None, tz: tzinfo = UTC, quiet: QuietHours | None = None
                      ) -> Surge:
     """Resolved by a supervisor: audited, and told once as when it resolves on its own (`notices`: the
     thresholds file's `surges`; the shipped defaults if not given)."""
@@ -67,6 +71,6 @@ def do_resolve_surge(uow: UnitOfWork, surge_id: str, *, actor: str, staff_id: st
             surge.acknowledged_at, surge.acknowledged_by = now, staff_id
         record_audit(uow.session, actor=actor, action="surge.resolved", object_type="analytics_surge",
                      object_id=surge.id, data={"dimension": surge.dimension, "value": surge.value}, now=now)
-        tell_surge(uow.session, surge, "resolved", notices or SurgeNotices(), now=now, tz=tz, quiet=quiet)
+        tell_surge(uow.session, surge, "resolved", notices or SurgeSettings(), now=now, tz=tz, quiet=quiet)
         uow.commit()
     return surge

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.alarms.strategy import QuietHours
 from caredesk.analytics.notices import Notice, queue_notices, surge_source
-from caredesk.analytics.thresholds import SurgeNotices
+from caredesk.analytics.thresholds import SurgeSettings
 from caredesk.storage.orm import Surge
 
 __all__ = ["SurgeEvent", "surge_notice_text", "tell_surge"]
@@ -44,7 +44,7 @@ def surge_notice_text(surge: Surge, event: SurgeEvent, tz: tzinfo = UTC) -> tupl
     return title[:300], body[:2000]
 
 
-def tell_surge(session: Session, surge: Surge, event: SurgeEvent, notices: SurgeNotices, *, now: datetime,
+def tell_surge(session: Session, surge: Surge, event: SurgeEvent, notices: SurgeSettings, *, now: datetime,
                tz: tzinfo = UTC, quiet: QuietHours | None = None) -> int:
     """In-app notices now, e-mail, SMS and chat-ops after the commit (a channel the alarm strategy's `quiet`
     hours hold waits until they end, as for threshold notices); the caller's transaction. Returns the number of

@@ -24,9 +24,10 @@ from numpy.typing import NDArray
 from scipy import special
 
 from caredesk.analytics.surge import HOUR, SurgeParams, expected_hours, hours_known, nb_threshold
+from caredesk.analytics.thresholds import SERIES_DIMENSIONS, SurgeDetection
 
 __all__ = ["QUARTER", "QUARTERS_PER_HOUR", "SPAN_HOURS", "ScanJudgement", "ScanParams", "SpanExpectation",
-           "expected_dimension", "expected_span", "explained_counts", "judge_quarter", "scan_quarter",
+           "expected_dimension", "expected_span", "explained_counts", "judge_quarter", "scan_params", "scan_quarter",
            "share_spread"]
 
 QUARTER = timedelta(minutes=15)
@@ -46,6 +47,15 @@ class ScanParams:
     min_inv_size: float = 0.12  # and at least this (a Poisson history estimates 1/k at 0; the fit has its error)
     continue_alpha: float = 0.01  # an active surge goes on while its last hour is above this quantile
     # (and its latest quarter above the usual)
+    dimensions: tuple[str, ...] = SERIES_DIMENSIONS  # the dimensions judged, in this order
+
+
+def scan_params(detection: SurgeDetection) -> ScanParams:
+    """The scan as the thresholds file's `surges.detection` sets it (the defaults of both are the same)."""
+    return ScanParams(fit=replace(SurgeParams(), min_history_days=detection.history_days),
+                      span_quarters=detection.longest_window_hours * QUARTERS_PER_HOUR, alpha=detection.alpha,
+                      min_count=detection.min_count,
+                      dimensions=tuple(d for d in SERIES_DIMENSIONS if d in detection.dimensions))
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,14 +31,17 @@ class SurgeTaskDeps(Protocol):
 def detect_surges() -> int:
     """Two minutes past each quarter hour (late messages of the quarter are in): judge the quarter that just
     ended, once across every worker running the schedule; a surge that opens or resolves is told as the
-    thresholds file's `surges` section says (read each time, like the rules). Returns the number opened."""
+    thresholds file's `surges` section says, detected as its `detection` sets (read each time, like the rules).
+    Returns the number opened."""
     # imported when the task runs: detection's statistics (scipy) stay out of processes that only serve
     from caredesk.analytics.surge_actions import do_detect_surges
+    from caredesk.analytics.surge_scan import scan_params
 
     rt: SurgeTaskDeps = task_context()
     now = rt.clock.now()
     if not rt.queue.first_this_minute("detect_surges", now):
         return 0
-    notices = load_thresholds(rt.settings.analytics_thresholds_file).surges
-    return len(do_detect_surges(rt.uow(), now=now, tz=rt.settings.display_timezone, notices=notices,
-                                quiet=rt.alarm_strategy.quiet_hours, embedder=rt.embedder).opened)
+    surges = load_thresholds(rt.settings.analytics_thresholds_file).surges
+    return len(do_detect_surges(rt.uow(), now=now, params=scan_params(surges.detection),
+                                tz=rt.settings.display_timezone, notices=surges, quiet=rt.alarm_strategy.quiet_hours,
+                                embedder=rt.embedder).opened)

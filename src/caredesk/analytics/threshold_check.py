@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from caredesk.analytics.thresholds import Rule, SurgeNotices, ThresholdsFile, metric_problem, webhook_problem
+from caredesk.analytics.thresholds import Rule, SurgeSettings, ThresholdsFile, metric_problem, webhook_problem
 from caredesk.config_files import every_error, located, parse_yaml, validate_config
 from caredesk.errors import InvalidConfig
 
@@ -52,11 +52,13 @@ def _rule_problems(raw: dict[str, Any], i: int, file: str, data: Any, node: Any,
 
 def _surge_problems(raw: Any, file: str, data: Any, node: Any, rooms: Collection[str] | None
                     ) -> list[InvalidConfig]:
-    """The `surges` section: who is told of a surge, over which channels (as a rule's)."""
+    """The `surges` section: who is told of a surge, over which channels (as a rule's), and how surges are
+    detected."""
     at = ("surges",)
     if not isinstance(raw, dict):
-        return [located(file, data, node, at, "the surges section is a mapping (channels, recipients, webhooks)")]
-    out = every_error(SurgeNotices, raw, file, data, node, at)
+        return [located(file, data, node, at,
+                        "the surges section is a mapping (channels, recipients, webhooks, detection)")]
+    out = every_error(SurgeSettings, raw, file, data, node, at)
     problem = webhook_problem(raw.get("channels"), raw.get("webhooks"))
     if problem is not None and "channels" in raw:
         out.append(located(file, data, node, (*at, "webhooks" if "webhooks" in raw else "channels"), problem[1]))

@@ -6,15 +6,15 @@ from __future__ import annotations
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import Field, StrictFloat, StrictInt, model_validator
+from pydantic import Field, StrictFloat, StrictInt, field_validator, model_validator
 
 from caredesk.accounts.roles import Role
 from caredesk.config_files import BadField, ConfigModel, Name, load_config
 
-__all__ = ["METRICS", "Judgement", "Rule", "RuleState", "SurgeNotices", "ThresholdsFile", "judge", "load_thresholds",
-           "metric_problem", "webhook_problem"]
+__all__ = ["METRICS", "SERIES_DIMENSIONS", "Judgement", "Rule", "RuleState", "SurgeDetection", "SurgeDimension",
+           "SurgeSettings", "ThresholdsFile", "judge", "load_thresholds", "metric_problem", "webhook_problem"]
 
 # metric -> the windows it may be judged over and what its volume counts (analytics/overview.py computes each)
 METRICS: dict[str, tuple[frozenset[str], str]] = {
@@ -87,16 +87,46 @@ def _in_app_and_email() -> list[Channel]:
     return ["in_app", "email"]
 
 
-class SurgeNotices(ConfigModel):
-    """Who is told when a surge opens and when it is resolved, and over which channels: as a rule's."""
+# The series surge detection judges, most specific first: detection judges them in this order, and a surge
+# accounts for the rise it causes in the later dimensions' series (analytics/surge_attribution.py).
+SurgeDimension = Literal["topic", "product", "content_type", "problem_type", "channel", "branch"]
+SERIES_DIMENSIONS: tuple[SurgeDimension, ...] = get_args(SurgeDimension)
+
+
+class SurgeDetection(ConfigModel):
+    """How surges are detected (analytics/surge_scan.py ScanParams): what a centre tunes on its own history,
+    trying a setting first with `caredesk analytics try-surges` (docs/analytics-surge.md). The defaults are the
+    bench's choice: at most one false surge in 60 days over a centre of about nine topics."""
+
+    alpha: float = Field(default=1.5e-6, gt=0, le=0.01)  # a window this unlikely under the usual level opens a
+    # surge: higher, sooner and more surges (false ones too); lower, fewer and later
+    longest_window_hours: StrictInt = Field(default=4, ge=1, le=4)  # windows of 15 minutes up to this: longer
+    # ones add up a low rise that shorter ones never see
+    min_count: StrictInt = Field(default=5, ge=1)  # never a surge on fewer messages in the window
+    history_days: StrictInt = Field(default=14, ge=7, le=28)  # a series is judged once it has this much history
+    dimensions: list[SurgeDimension] = Field(default_factory=lambda: list(SERIES_DIMENSIONS))  # those judged
+
+    @field_validator("dimensions")
+    @classmethod
+    def _once_each(cls, dimensions: list[SurgeDimension]) -> list[SurgeDimension]:
+        twice = sorted({d for d in dimensions if dimensions.count(d) > 1})
+        if twice:
+            raise ValueError(f"named more than once: {', '.join(twice)}")
+        return dimensions
+
+
+class SurgeSettings(ConfigModel):
+    """The `surges` section: who is told when a surge opens and when it is resolved, over which channels (as a
+    rule's), and how surges are detected."""
 
     channels: list[Channel] = Field(default_factory=_in_app_and_email, min_length=1)
     recipients: list[Role] = Field(
         default_factory=lambda: [Role.TEAM_LEAD, Role.COMPLAINT_MANAGER, Role.ADMIN], min_length=1)
     webhooks: list[Name] = Field(default_factory=list)
+    detection: SurgeDetection = Field(default_factory=SurgeDetection)
 
     @model_validator(mode="after")
-    def _rooms(self) -> SurgeNotices:
+    def _rooms(self) -> SurgeSettings:
         problem = webhook_problem(self.channels, self.webhooks)
         if problem is not None:
             raise ValueError(problem[1])
@@ -105,7 +135,7 @@ class SurgeNotices(ConfigModel):
 
 class ThresholdsFile(ConfigModel):
     rules: list[Rule] = Field(min_length=1)
-    surges: SurgeNotices = Field(default_factory=SurgeNotices)  # surge notices (analytics/surge_notices.py)
+    surges: SurgeSettings = Field(default_factory=SurgeSettings)  # notices (analytics/surge_notices.py), detection
 
     @model_validator(mode="before")
     @classmethod

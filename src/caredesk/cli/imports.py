@@ -39,8 +39,12 @@ def import_messages(file: Annotated[Path, typer.Argument(help="CSV: received_at,
     except CareDeskError as exc:
         fail_with_rows(exc)
     rt = build_runtime(settings)
-    with phase_progress(_PHASES) as progress:
-        result = do_import_history(rt, rows, name=str(file), actor="cli", progress=progress)
+    try:
+        with phase_progress(_PHASES) as progress:
+            result = do_import_history(rt, rows, name=str(file), actor="cli", progress=progress)
+    except CareDeskError as exc:  # e.g. a thresholds file whose surge settings are wrong: nothing was written
+        typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+        raise typer.Exit(2) from None
     period = (f", {result.start.isoformat()} to {result.end.isoformat()}" if result.start and result.end else "")
     decisions = ", ".join(f"{kind} {n}" for kind, n in sorted(result.decisions.items())) or "none"
     typer.echo(f"{file}: {result.imported} imported, {result.skipped} skipped (imported before){period}; "
