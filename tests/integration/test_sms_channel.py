@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 from caredesk.bootstrap.runtime import Runtime
 from caredesk.channels.delivery import deliver_message, queue_delivery
 from caredesk.channels.sms.aliyun import signature
+from caredesk.channels.sms.formats import Receipt
+from caredesk.channels.sms.inbound import do_record_receipts
 from caredesk.channels.sms.signature import sign
 from caredesk.channels.sms.text import sms_length
 from caredesk.http.app import create_app
@@ -125,6 +127,25 @@ def test_sms_inbound_answered_by_sms_retry_taken_once_and_receipt_recorded(
         assert delivery.receipt_at.isoformat() == "2026-12-07T02:00:03+00:00"
         unknown = post_signed(client, "/channels/sms/receipts", {"id": "not-ours", "status": "failed"})
         assert unknown.json() == {"updated": 0, "unknown": 1}
+
+
+def test_sms_receipt_for_a_reused_gateway_id_goes_to_its_latest_message_and_our_id_wins(
+        db_url: str, tmp_path: Path, mailbox: Mailbox, pipeline: TriagePipeline) -> None:
+    """A gateway whose ids restart reuses one: its receipt is for the message it sent last; a receipt that
+    echoes our own id (Aliyun's out_id) is for that message whatever the provider's id."""
+    with http_receiver() as receiver, sms_app(db_url, tmp_path, mailbox, pipeline, receiver) as (rt, client):
+        receiver.reply = {"id": "gw-0001"}
+        for n, text in enumerate((QUESTION, "还有储蓄卡的账单呢")):
+            assert post_signed(client, "/channels/sms/inbound", inbound(text, f"re-{n}")).status_code == 200
+        first, latest = deliveries(rt)
+        assert first.external_id == latest.external_id == "gw-0001" and first.created_at < latest.created_at
+        failed = post_signed(client, "/channels/sms/receipts", {"id": "gw-0001", "status": "failed"})
+        assert failed.json() == {"updated": 1, "unknown": 0}
+        assert [(d.id, d.status) for d in deliveries(rt)] == [(first.id, "sent"), (latest.id, "failed")]
+        echoed = do_record_receipts(rt, [Receipt(external_id="gw-0001", delivery_id=first.id, delivered=True,
+                                                 at=None, error=None)])
+        assert (echoed.updated, echoed.unknown) == (1, 0)
+        assert [(d.id, d.status) for d in deliveries(rt)] == [(first.id, "delivered"), (latest.id, "failed")]
 
 
 def test_sms_webhook_refuses_forged_stale_unsigned_and_malformed_bodies_storing_nothing(

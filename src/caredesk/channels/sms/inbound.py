@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.channels.contact_customer import phone_contact
@@ -117,10 +117,17 @@ def do_receive_sms(rt: IntakeDeps, sms: InboundSms) -> SmsTaken:
 
 
 def _delivery(s: Session, receipt: Receipt) -> MessageDelivery | None:
-    ids = [MessageDelivery.external_id == receipt.external_id] if receipt.external_id else []
-    ids += [MessageDelivery.id == receipt.delivery_id] if receipt.delivery_id else []
-    return s.scalar(select(MessageDelivery).where(MessageDelivery.channel == CHANNEL, or_(*ids))
-                    .with_for_update().limit(1))
+    """Our id when the receipt echoes it (unique); else the newest delivery with the provider's id, which a
+    gateway may reuse (a counter that wraps or restarts): the receipt is for the message it sent last."""
+    mine = select(MessageDelivery).where(MessageDelivery.channel == CHANNEL).with_for_update()
+    if receipt.delivery_id:
+        found = s.scalar(mine.where(MessageDelivery.id == receipt.delivery_id))
+        if found is not None:
+            return found
+    if not receipt.external_id:
+        return None
+    return s.scalar(mine.where(MessageDelivery.external_id == receipt.external_id)
+                    .order_by(MessageDelivery.created_at.desc(), MessageDelivery.id.desc()).limit(1))
 
 
 def do_record_receipts(rt: IntakeDeps, receipts: list[Receipt]) -> ReceiptsRecorded:
