@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from caredesk.analytics.history_file import HistoryRow, read_history_csv
 from caredesk.analytics.history_import import do_import_history
-from caredesk.analytics.surge_actions import replay_surges, try_surges
-from caredesk.analytics.surge_scan import scan_params
+from caredesk.analytics.surge_actions import do_detect_surges, replay_surges, try_surges
+from caredesk.analytics.surge_scan import ScanParams, scan_params
 from caredesk.analytics.surge_tasks import detect_surges
 from caredesk.analytics.thresholds import SurgeDetection
 from caredesk.bootstrap import build_runtime
@@ -27,7 +27,17 @@ from caredesk.storage.orm import Message, Notification, Surge
 from caredesk.tasks.context import set_task_context
 from caredesk.triage.pipeline import TriagePipeline
 from tests.conftest import Mailbox, _clean, make_settings
-from tests.support.surges import DETECT_AT, HOUR, RISE_HOURS, RISE_START, SHANGHAI, seed_rising_topic
+from tests.support.surges import (
+    DETECT_AT,
+    HOUR,
+    RISE_HOURS,
+    RISE_START,
+    SHANGHAI,
+    TEXTS,
+    add_rise_messages,
+    seed_history,
+    seed_rising_topic,
+)
 
 RULES = """rules:
   - {name: backlog_high, metric: backlog, comparison: above, value: 50, window: now, channels: [in_app],
@@ -156,3 +166,19 @@ def test_the_import_replays_with_the_files_settings(db_url: str, tmp_path: Path,
         assert (("topic", "card_fee") in _surges(rt)) is topic_opens
         if not topic_opens:
             assert {d for d, _ in _surges(rt)} <= {"channel"}
+
+
+@pytest.mark.parametrize(("customers", "min_customers", "opens"), [
+    (1, 3, False),  # one customer's 24 messages in two hours: a conversation, not a surge
+    (2, 3, False),
+    (3, 3, True),  # the same messages from three customers
+    (1, 1, True),  # a centre that wants every burst: min_customers 1
+])
+def test_a_surge_needs_messages_from_several_customers(runtime: Runtime, customers: int, min_customers: int,
+                                                       opens: bool) -> None:
+    rt = runtime
+    seed_history(rt)
+    add_rise_messages(rt, ref="burst", per_hour=12, texts=TEXTS, customers=customers)
+    run = do_detect_surges(rt.uow(), now=DETECT_AT, tz=SHANGHAI, params=ScanParams(min_customers=min_customers))
+    assert (("topic", "card_fee") in _surges(rt)) is opens
+    assert (("topic", "card_fee") in run.few_customers) is not opens

@@ -1,8 +1,9 @@
 """A surge to look at, for the surge notice, page and browser tests: three weeks of roll-up history of two topics
-(about 1.5 messages an hour by day in Shanghai, 0.2 by night), then real customer messages about a double-charged
-annual fee rising to 12 an hour for two hours (masked before storing; the newest has a phone number, so it is
-among the report's samples). Detection at `DETECT_AT` opens a surge of topic card_fee; at `per_hour=20` the web
-channel rises well above its usual too, by the topic's messages (on the topic surge's report)."""
+(about 1.5 messages an hour by day in Shanghai, 0.2 by night), then real customer messages (six customers) about
+a double-charged annual fee rising to 12 an hour for two hours (masked before storing; the newest has a phone
+number, so it is among the report's samples). Detection at `DETECT_AT` opens a surge of topic card_fee; at
+`per_hour=20` the web channel rises well above its usual too, by the topic's messages (on the topic surge's
+report)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from caredesk.compliance.masking import mask_text
 from caredesk.storage.orm import Conversation, Customer, Message, TriageResult
 
 __all__ = ["DETECT_AT", "HOUR", "PHONE", "RISE_HOURS", "RISE_START", "SHANGHAI", "TEXTS", "add_rise_messages",
-           "seed_rising_topic"]
+           "seed_history", "seed_rising_topic"]
 
 HOUR = timedelta(hours=1)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -30,6 +31,12 @@ TEXTS = ["信用卡年费重复扣款", "为什么年费扣了两次", "my annua
 
 
 def seed_rising_topic(rt: Runtime, *, ref: str = "surge-seed", per_hour: int = 12) -> None:
+    seed_history(rt)
+    add_rise_messages(rt, ref=ref, per_hour=per_hour, texts=TEXTS)
+
+
+def seed_history(rt: Runtime) -> None:
+    """The three weeks before the rise: topics card_fee and loans on the web channel, in the roll-up."""
     rng = random.Random(15)
     facts = []
     for back in range(21 * 24, 0, -1):
@@ -42,28 +49,31 @@ def seed_rising_topic(rt: Runtime, *, ref: str = "surge-seed", per_hour: int = 1
     with rt.uow() as uow:
         add_messages(uow.session, facts)
         uow.commit()
-    add_rise_messages(rt, ref=ref, per_hour=per_hour, texts=TEXTS)
 
 
 def add_rise_messages(rt: Runtime, *, ref: str, per_hour: int, texts: list[str], topic: str | None = "card_fee",
                       content_type: str = "business", problem_type: str = "complaint", emotion: str = "angry",
-                      minute: float = 0.0) -> None:
-    """`per_hour` real customer messages an hour over the rise, from one customer on the web channel, triaged
-    with the given labels (masked before storing, counted in the roll-up)."""
+                      minute: float = 0.0, customers: int = 6) -> None:
+    """`per_hour` real customer messages an hour over the rise, from `customers` customers in turn (`ref`,
+    `ref-1`, ...) on the web channel, triaged with the given labels (masked before storing, counted in the
+    roll-up)."""
     with rt.uow() as uow:
         s = uow.session
-        customer = Customer(ref=ref, tier="standard")
-        s.add(customer)
-        s.flush()
-        conv = Conversation(customer_id=customer.id, channel="web")
-        s.add(conv)
-        s.flush()
+        conversations = []
+        for k in range(customers):
+            customer = Customer(ref=f"{ref}-{k}" if k else ref, tier="standard")
+            s.add(customer)
+            s.flush()
+            conv = Conversation(customer_id=customer.id, channel="web")
+            s.add(conv)
+            s.flush()
+            conversations.append(conv)
         real = []
         for i in range(per_hour * RISE_HOURS):
             at = RISE_START + timedelta(minutes=60 * i / per_hour + minute)
             text = texts[i % len(texts)]
-            msg = Message(conversation_id=conv.id, direction="in", author="customer", text=text,
-                          text_masked=mask_text(text)[0], created_at=at)
+            msg = Message(conversation_id=conversations[i % customers].id, direction="in", author="customer",
+                          text=text, text_masked=mask_text(text)[0], created_at=at)
             s.add(msg)
             s.flush()
             triage = TriageResult(message_id=msg.id, model_version="test", language="zh", content_type=content_type,

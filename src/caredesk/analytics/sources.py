@@ -15,7 +15,7 @@ from caredesk.analytics.facts import message_facts
 from caredesk.analytics.rollups import MessageFacts, add_messages
 from caredesk.storage.orm import Branch, Conversation, Customer, Message, TriageResult
 
-__all__ = ["facts_between", "record_message"]
+__all__ = ["customer_facts_between", "facts_between", "record_message"]
 
 
 def record_message(session: Session, triage: TriageResult, *, received_at: datetime, channel: str,
@@ -46,8 +46,13 @@ _COLUMNS = tuple(getattr(TriageResult, f.name) for f in fields(_Triage))
 
 def facts_between(session: Session, start: datetime, end: datetime) -> list[MessageFacts]:
     """The facts of the customer messages received in [start, end) (message.created_at, indexed: 0019)."""
+    return [facts for _, facts in customer_facts_between(session, start, end)]
+
+
+def customer_facts_between(session: Session, start: datetime, end: datetime) -> list[tuple[str, MessageFacts]]:
+    """As facts_between, each with the id of the customer who wrote the message."""
     rows = session.execute(
-        select(*_COLUMNS, Message.created_at, Conversation.channel, Branch.code)
+        select(*_COLUMNS, Message.created_at, Conversation.channel, Branch.code, Customer.id)
         .join(Message, Message.id == TriageResult.message_id)
         .join(Conversation, Conversation.id == Message.conversation_id)
         .join(Customer, Customer.id == Conversation.customer_id)
@@ -55,5 +60,6 @@ def facts_between(session: Session, start: datetime, end: datetime) -> list[Mess
         .where(Message.created_at >= start, Message.created_at < end, Message.direction == "in",
                Message.author == "customer"))
     n = len(_COLUMNS)
-    return [message_facts(_Triage(*row[:n]), received_at=row[n], channel=row[n + 1], branch=row[n + 2])
+    return [(row[n + 3], message_facts(_Triage(*row[:n]), received_at=row[n], channel=row[n + 1],
+                                       branch=row[n + 2]))
             for row in rows]

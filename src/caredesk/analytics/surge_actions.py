@@ -21,7 +21,16 @@ from caredesk.alarms.strategy import QuietHours
 from caredesk.analytics.rollups import hour_of
 from caredesk.analytics.surge import HOUR
 from caredesk.analytics.surge_attribution import explaining_surge, link_aggregates, record_raised
-from caredesk.analytics.surge_counts import Array, Fits, QuarterView, Series, SeriesCounts, index, read_counts
+from caredesk.analytics.surge_counts import (
+    Array,
+    Fits,
+    QuarterView,
+    Series,
+    SeriesCounts,
+    customers_in,
+    index,
+    read_counts,
+)
 from caredesk.analytics.surge_notices import tell_surge
 from caredesk.analytics.surge_report import build_report
 from caredesk.analytics.surge_scan import QUARTER, SPAN_HOURS, ScanJudgement, ScanParams, judge_quarter, scan_quarter
@@ -57,6 +66,7 @@ class DetectionRun:
     rows: list[Surge] = field(default_factory=list)  # the surges opened, in that order
     extended: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
+    few_customers: list[Series] = field(default_factory=list)  # would have opened, on too few customers' messages
     explained: list[tuple[str, str, str]] = field(default_factory=list)  # (surge id, dimension, value) of a
     # series whose rise that surge accounted for: recorded on it, not opened
 
@@ -115,6 +125,9 @@ def _judge_quarter(session: Session, counts: SeriesCounts, quarter: datetime, ac
                     explained := explaining_surge(view, (dimension, value), span, expectation, active)):
                 record_raised(explained[0], (dimension, value), judgement, explained[1], end)
                 run.explained.append((explained[0].id, dimension, value))
+            elif step is SurgeStep.OPEN and customers_in(session, (dimension, value), judgement.window_start,
+                                                         end) < params.min_customers:
+                run.few_customers.append((dimension, value))
             elif step is SurgeStep.OPEN:
                 surge = _open(session, dimension, value, judgement, end, series, counts.hourly_start, embedder)
                 if expectation is not None:

@@ -15,12 +15,12 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from caredesk.analytics.rollups import VALUE_MAX, hour_of, hourly_counts
-from caredesk.analytics.sources import facts_between
+from caredesk.analytics.sources import customer_facts_between, facts_between
 from caredesk.analytics.surge import HOUR, WEEK_HOURS
 from caredesk.analytics.surge_lifecycle import SERIES_DIMENSIONS
 from caredesk.analytics.surge_scan import QUARTER, SPAN_HOURS, ScanParams, SpanExpectation, expected_dimension
 
-__all__ = ["Array", "Fits", "QuarterView", "Series", "SeriesCounts", "index", "read_counts"]
+__all__ = ["Array", "Fits", "QuarterView", "Series", "SeriesCounts", "customers_in", "index", "read_counts"]
 
 # Quarter counts are read this far before the judged span: an active surge's window ends at most three hours
 # (the quiet hours that resolve it) before the judged quarter, and its growth is counted from there.
@@ -81,6 +81,13 @@ def _read_quarters(session: Session, start: datetime, end: datetime
         for dimension, value in series:
             out[dimension][value][i] += 1
     return {d: dict(values) for d, values in out.items()}, members
+
+
+def customers_in(session: Session, series: Series, start: datetime, end: datetime) -> int:
+    """How many customers wrote the series' messages received in [start, end)."""
+    dimension, value = series
+    return len({customer for customer, fact in customer_facts_between(session, start, end)
+                if any(v[:VALUE_MAX] == value for v in fact.values.get(dimension, ()))})
 
 
 def read_counts(session: Session, first: datetime, stop: datetime, params: ScanParams) -> SeriesCounts:
