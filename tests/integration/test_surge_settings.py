@@ -168,17 +168,16 @@ def test_the_import_replays_with_the_files_settings(db_url: str, tmp_path: Path,
             assert {d for d, _ in _surges(rt)} <= {"channel"}
 
 
-@pytest.mark.parametrize(("customers", "min_customers", "opens"), [
-    (1, 3, False),  # one customer's 24 messages in two hours: a conversation, not a surge
-    (2, 3, False),
-    (3, 3, True),  # the same messages from three customers
-    (1, 1, True),  # a centre that wants every burst: min_customers 1
+@pytest.mark.parametrize(("customers", "without_busiest", "opens"), [
+    (1, 1, False),  # one customer's 24 messages in two hours: a conversation, not a surge
+    (6, 1, True),  # six customers' 4 each: without one, 20 against about 3 expected
+    (1, 0, True),  # a centre that wants every burst: without_busiest_customers 0
 ])
-def test_a_surge_needs_messages_from_several_customers(runtime: Runtime, customers: int, min_customers: int,
-                                                       opens: bool) -> None:
+def test_a_surge_must_hold_without_its_busiest_customer(runtime: Runtime, customers: int, without_busiest: int,
+                                                        opens: bool) -> None:
     rt = runtime
     seed_history(rt)
     add_rise_messages(rt, ref="burst", per_hour=12, texts=TEXTS, customers=customers)
-    run = do_detect_surges(rt.uow(), now=DETECT_AT, tz=SHANGHAI, params=ScanParams(min_customers=min_customers))
+    run = do_detect_surges(rt.uow(), now=DETECT_AT, tz=SHANGHAI, params=ScanParams(without_busiest=without_busiest))
     assert (("topic", "card_fee") in _surges(rt)) is opens
     assert (("topic", "card_fee") in run.few_customers) is not opens

@@ -27,13 +27,21 @@ from caredesk.analytics.surge_counts import (
     QuarterView,
     Series,
     SeriesCounts,
-    customers_in,
+    busiest_customers,
     index,
     read_counts,
 )
 from caredesk.analytics.surge_notices import tell_surge
 from caredesk.analytics.surge_report import build_report
-from caredesk.analytics.surge_scan import QUARTER, SPAN_HOURS, ScanJudgement, ScanParams, judge_quarter, scan_quarter
+from caredesk.analytics.surge_scan import (
+    QUARTER,
+    SPAN_HOURS,
+    ScanJudgement,
+    ScanParams,
+    SpanExpectation,
+    judge_quarter,
+    scan_quarter,
+)
 from caredesk.analytics.surge_status import ACTIVE, SurgeStatus, SurgeStep, check_surge_move, next_step
 from caredesk.analytics.thresholds import SurgeSettings
 from caredesk.ids import new_id
@@ -66,7 +74,8 @@ class DetectionRun:
     rows: list[Surge] = field(default_factory=list)  # the surges opened, in that order
     extended: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
-    few_customers: list[Series] = field(default_factory=list)  # would have opened, on too few customers' messages
+    few_customers: list[Series] = field(default_factory=list)  # would have opened, but not without the messages
+    # of the window's busiest customer(s)
     explained: list[tuple[str, str, str]] = field(default_factory=list)  # (surge id, dimension, value) of a
     # series whose rise that surge accounted for: recorded on it, not opened
 
@@ -113,20 +122,15 @@ def _judge_quarter(session: Session, counts: SeriesCounts, quarter: datetime, ac
             span = view.span((dimension, value))
             surge = active.get((dimension, value))
             expectation = fitted.get(value)
-            if expectation is None:
-                judgement = judge_quarter(series[view.lo:view.fit_end], counts.hourly_start + view.lo * HOUR,
-                                          span, params=params)
-            else:
-                judgement = scan_quarter(span, expectation, view.span_start, params=params,
-                                         continuing=surge is not None)
+            judgement = _judge(view, series, span, expectation, continuing=surge is not None)
             quiet = (end - surge.window_end) // HOUR if surge else 0
             step = next_step(active=surge is not None, surging=judgement.surge, quiet_hours=quiet)
             if step is SurgeStep.OPEN and expectation is not None and (
                     explained := explaining_surge(view, (dimension, value), span, expectation, active)):
                 record_raised(explained[0], (dimension, value), judgement, explained[1], end)
                 run.explained.append((explained[0].id, dimension, value))
-            elif step is SurgeStep.OPEN and customers_in(session, (dimension, value), judgement.window_start,
-                                                         end) < params.min_customers:
+            elif step is SurgeStep.OPEN and not _surges_without_busiest(session, view, (dimension, value), series,
+                                                                        span, expectation, judgement):
                 run.few_customers.append((dimension, value))
             elif step is SurgeStep.OPEN:
                 surge = _open(session, dimension, value, judgement, end, series, counts.hourly_start, embedder)
@@ -149,6 +153,27 @@ def _judge_quarter(session: Session, counts: SeriesCounts, quarter: datetime, ac
                 run.resolved.append(surge.id)
                 if tell is not None:
                     tell_surge(session, surge, "resolved", tell.notices, now=now, tz=tell.tz, quiet=tell.quiet)
+
+
+def _judge(view: QuarterView, series: Array, span: Array, expectation: SpanExpectation | None, *,
+           continuing: bool = False) -> ScanJudgement:
+    """The judged quarter of one series: the scan on its baseline, or the hourly judgement of a series whose
+    dimension gave it none."""
+    if expectation is None:
+        return judge_quarter(series[view.lo:view.fit_end], view.counts.hourly_start + view.lo * HOUR, span,
+                             params=view.params)
+    return scan_quarter(span, expectation, view.span_start, params=view.params, continuing=continuing)
+
+
+def _surges_without_busiest(session: Session, view: QuarterView, series_key: Series, series: Array, span: Array,
+                            expectation: SpanExpectation | None, judgement: ScanJudgement) -> bool:
+    """Whether the series still surges without the messages of its window's busiest customers (one customer's
+    burst of messages is a conversation, not a rise); read only for a series about to open."""
+    top = view.params.without_busiest
+    if not top:
+        return True
+    theirs = busiest_customers(session, series_key, view, judgement.window_start, top)
+    return _judge(view, series, np.maximum(span - theirs, 0.0), expectation).surge
 
 
 def _by_hour(start: datetime, quarters: tuple[float, ...] | list[float]) -> dict[str, float]:

@@ -20,7 +20,8 @@ from caredesk.analytics.surge import HOUR, WEEK_HOURS
 from caredesk.analytics.surge_lifecycle import SERIES_DIMENSIONS
 from caredesk.analytics.surge_scan import QUARTER, SPAN_HOURS, ScanParams, SpanExpectation, expected_dimension
 
-__all__ = ["Array", "Fits", "QuarterView", "Series", "SeriesCounts", "customers_in", "index", "read_counts"]
+__all__ = ["Array", "Fits", "QuarterView", "Series", "SeriesCounts", "busiest_customers", "index",
+           "read_counts"]
 
 # Quarter counts are read this far before the judged span: an active surge's window ends at most three hours
 # (the quiet hours that resolve it) before the judged quarter, and its growth is counted from there.
@@ -83,11 +84,21 @@ def _read_quarters(session: Session, start: datetime, end: datetime
     return {d: dict(values) for d, values in out.items()}, members
 
 
-def customers_in(session: Session, series: Series, start: datetime, end: datetime) -> int:
-    """How many customers wrote the series' messages received in [start, end)."""
+def busiest_customers(session: Session, series: Series, view: QuarterView, window_start: datetime, top: int
+                      ) -> Array:
+    """Per quarter of the judged span, the series' messages from the `top` customers who wrote most of them in
+    the window [window_start, the judged quarter's end)."""
     dimension, value = series
-    return len({customer for customer, fact in customer_facts_between(session, start, end)
-                if any(v[:VALUE_MAX] == value for v in fact.values.get(dimension, ()))})
+    end = view.counts.quarter_start + view.q1 * QUARTER
+    per: dict[str, Array] = defaultdict(lambda: np.zeros(view.q1 - view.q0))
+    in_window: dict[str, int] = defaultdict(int)
+    for customer, fact in customer_facts_between(session, view.span_start, end):
+        if any(v[:VALUE_MAX] == value for v in fact.values.get(dimension, ())):
+            at = fact.received_at if fact.received_at.tzinfo else fact.received_at.replace(tzinfo=UTC)
+            per[customer][index(at, view.span_start, QUARTER)] += 1
+            in_window[customer] += at >= window_start
+    busiest = sorted(in_window, key=lambda c: in_window[c], reverse=True)[:top]
+    return np.sum([per[c] for c in busiest], axis=0) if busiest else np.zeros(view.q1 - view.q0)
 
 
 def read_counts(session: Session, first: datetime, stop: datetime, params: ScanParams) -> SeriesCounts:

@@ -48,15 +48,16 @@ class ScanParams:
     continue_alpha: float = 0.01  # an active surge goes on while its last hour is above this quantile
     # (and its latest quarter above the usual)
     dimensions: tuple[str, ...] = SERIES_DIMENSIONS  # the dimensions judged, in this order
-    min_customers: int = 3  # a window's messages from fewer customers open no surge: one customer's burst of
-    # messages is a conversation (the escalation alarm watches it), not a rise of the series
+    without_busiest: int = 1  # a series about to open is judged again without the messages of this many of the
+    # window's busiest customers: one customer's burst of messages is a conversation (the escalation alarm
+    # watches it), not a rise of the series
 
 
 def scan_params(detection: SurgeDetection) -> ScanParams:
     """The scan as the thresholds file's `surges.detection` sets it (the defaults of both are the same)."""
     return ScanParams(fit=replace(SurgeParams(), min_history_days=detection.history_days),
                       span_quarters=detection.longest_window_hours * QUARTERS_PER_HOUR, alpha=detection.alpha,
-                      min_count=detection.min_count, min_customers=detection.min_customers,
+                      min_count=detection.min_count, without_busiest=detection.without_busiest_customers,
                       dimensions=tuple(d for d in SERIES_DIMENSIONS if d in detection.dimensions))
 
 

@@ -9,7 +9,10 @@ own series), `surge_import_false_alarms_60d` (mean over seeds) and `_max` (worst
 other series, or on the quiet topic outside its rise, that began neither during the rise nor in the three hours
 after it; `surge_import_during_rise_60d`: surges of other series opened during the rise (reported apart, not
 counted as false); `surge_import_also_raised`: the series the topic's surge accounted for (the same messages
-counted in an aggregate such as a channel or a content type: on its report, not surges of their own)."""
+counted in an aggregate such as a channel or a content type: on its report, not surges of their own).
+`surge_import_burst_opened_share`: each history also holds one customer's burst (eight messages on a busy topic
+in 20 minutes at night, away from the rise): the share of histories where a surge opened on it (within four
+hours of it; those surges are counted here, not as false surges)."""
 
 from __future__ import annotations
 
@@ -50,10 +53,24 @@ OPENINGS = ("请问", "你好，", "我想问下", "", "麻烦问一下", "咨�
 ENDINGS = ("怎么办", "怎么弄", "需要什么材料", "是什么情况", "？", "要多久", "在哪里办理", "有什么规定")
 CHANNELS = ("web", "web", "app", "wechat", "phone")
 CUSTOMERS = 3000
+BURST_MESSAGES, BURST_MINUTES = 8, 20
 
 
-def write_history(seed: int, path: Path) -> tuple[datetime, datetime]:
-    """The replay of `seed` as a history CSV; returns the rise's start and end."""
+def _burst(seed: int, rise: datetime) -> list[tuple[datetime, str, str, str]]:
+    """One customer's burst of messages on a busy topic at 02:00-04:00 in Shanghai (18:00-20:00 UTC), on a day
+    of days 20-55 at least a day from the rise (its own random stream: the other rows stay as they were)."""
+    rng = random.Random(10_000 + seed)
+    day = START + timedelta(days=rng.randrange(20, 56), hours=18, minutes=rng.randrange(120))
+    if abs(day - rise) < timedelta(days=1):
+        day += timedelta(days=3)
+    phrases = list(TOPIC_PHRASES.values())[1 + rng.randrange(len(TOPIC_PHRASES) - 1)]
+    return [(day + timedelta(minutes=BURST_MINUTES * k / BURST_MESSAGES),
+             rng.choice(OPENINGS) + rng.choice(phrases) + rng.choice(ENDINGS), "app", "B00001")
+            for k in range(BURST_MESSAGES)]
+
+
+def write_history(seed: int, path: Path, *, burst: bool = True) -> tuple[datetime, datetime, datetime | None]:
+    """The replay of `seed` as a history CSV; returns the rise's start and end, and the burst's start."""
     rng = random.Random(seed)
     replay = make_replay(seed)
     rows = []
@@ -64,13 +81,15 @@ def write_history(seed: int, path: Path) -> tuple[datetime, datetime]:
                 at = START + timedelta(minutes=15 * int(i) + rng.random() * 15)
                 rows.append((at, rng.choice(OPENINGS) + rng.choice(phrases) + rng.choice(ENDINGS),
                              rng.choice(CHANNELS), f"C{rng.randrange(CUSTOMERS):05d}"))
+    start = START + timedelta(minutes=replay.surge_start_minute)
+    bursts = _burst(seed, start) if burst else []
+    rows += bursts
     rows.sort()
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["received_at", "text", "channel", "customer_ref"])
         out.writerows([at.isoformat(), text, channel, ref] for at, text, channel, ref in rows)
-    start = START + timedelta(minutes=replay.surge_start_minute)
-    return start, start + timedelta(minutes=replay.surge_minutes)
+    return start, start + timedelta(minutes=replay.surge_minutes), bursts[0][0] if bursts else None
 
 
 def _surges(db: Path) -> list[tuple[str, str, datetime, int]]:
@@ -95,6 +114,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
     false_alarms: list[int] = []
     during: list[int] = []
     raised: list[int] = []
+    burst_opened: list[bool] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="caredesk-bench-surge-import-") as tmp:
         base = Path(tmp)
@@ -103,7 +123,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         for seed in seeds:
             t1 = time.perf_counter()
             history, db = base / f"history-{seed}.csv", base / f"seed-{seed}.db"
-            start, end = write_history(seed, history)
+            start, end, burst = write_history(seed, history)
             env["CAREDESK_DATABASE_URL"] = f"sqlite:///{db}"
             subprocess.run([*cli(), "db", "upgrade"], env=env, check=True, capture_output=True, timeout=300)
             subprocess.run([*cli(), "import", "messages", str(history)], env=env, check=True, capture_output=True,
@@ -114,14 +134,18 @@ def run(quick: bool) -> tuple[Figures, Notes]:
             detected.append(bool(own))
             within.append(bool(own) and own[0][0] - start <= timedelta(hours=2))
             raised.append(sum(n for _, n in own))
+            on_burst = [(d, v, at) for d, v, at, _ in surges
+                        if burst is not None and burst < at <= burst + timedelta(hours=4)]
+            burst_opened.append(bool(on_burst))
             rest = [(d, v, at) for d, v, at, _ in surges
-                    if not ((d, v) == ("topic", quiet) and own and at == own[0][0])]
+                    if not ((d, v) == ("topic", quiet) and own and at == own[0][0]) and (d, v, at) not in on_burst]
             near = [s for s in rest if start < s[2] <= end + timedelta(hours=3)]
             during.append(len(near))
             false_alarms.append(len(rest) - len(near))
             others = [(d, v, f"{at:%m-%d %H:%M}") for d, v, at in rest]
             log(f"surge_import seed {seed}: rise {start:%m-%d %H:%M} UTC, detected "
-                f"{(own[0][0] - start) if own else None} (also raised {raised[-1]}), other surges {others} "
+                f"{(own[0][0] - start) if own else None} (also raised {raised[-1]}), other surges {others}, "
+                f"on the burst {[(d, v) for d, v, _ in on_burst]} "
                 f"({time.perf_counter() - t1:.0f} s)")
     n = len(seeds)
     figures: Figures = {
@@ -131,6 +155,7 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         "surge_import_false_alarms_60d_max": float(max(false_alarms)),
         "surge_import_during_rise_60d": round(statistics.mean(during), 3),
         "surge_import_also_raised": round(statistics.mean(raised), 3),
+        "surge_import_burst_opened_share": round(sum(burst_opened) / n, 3),
         "surge_import_seconds": round(time.perf_counter() - t0, 1),
     }
     notes: Notes = {"surge_import": (
@@ -140,5 +165,6 @@ def run(quick: bool) -> tuple[Figures, Notes]:
         f"channel, branch); "
         f"false alarms: surges opened neither on the rising topic during its rise nor on any series during the "
         f"rise or the three hours after it; also raised: series the rising topic's surge accounted for (on its "
-        f"report, not surges of their own)")}
+        f"report, not surges of their own); burst: one customer's {BURST_MESSAGES} messages on a busy topic in "
+        f"{BURST_MINUTES} minutes at night, away from the rise; the share of histories where it opened a surge")}
     return figures, notes

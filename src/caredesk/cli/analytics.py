@@ -200,5 +200,7 @@ def _print_trial(result: dict[str, Any]) -> None:
 
 def _detection_line(d: dict[str, Any]) -> str:
     dimensions = ", ".join(d["dimensions"]) or "no dimension (detection off)"
+    busiest = d["without_busiest_customers"]
     return (f"alpha {d['alpha']:g}, windows up to {d['longest_window_hours']} h, at least {d['min_count']} "
-            f"messages from {d['min_customers']} customers, {d['history_days']} days of history; {dimensions}")
+            f"messages, still without the busiest {busiest} customer{'' if busiest == 1 else 's'}, "
+            f"{d['history_days']} days of history; {dimensions}")
