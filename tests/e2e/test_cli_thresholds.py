@@ -100,8 +100,8 @@ def test_analytics_validate_checks_the_surges_section(tmp_path: Path) -> None:
 
 def test_analytics_validate_shows_and_checks_the_surge_detection_settings(tmp_path: Path) -> None:
     shipped = _run(tmp_path, "analytics", "validate")
-    assert ("  surge detection: alpha 1.5e-06, windows up to 4 h, at least 5 messages, still without the busiest 1 "
-            "customer, 14 days of history; topic, product, content_type, problem_type, channel, branch"
+    assert ("  surge detection: alpha 1.5e-06, windows up to 4 h, at least 5 messages, the busiest 1 customer "
+            "counted once, 14 days of history; topic, product, content_type, problem_type, channel, branch"
             ) in shipped.stdout.splitlines()
     tuned = tmp_path / "tuned.yaml"
     tuned.write_text(GOOD + "surges:\n  channels: [in_app]\n  recipients: [team_lead]\n  detection:\n"
@@ -109,8 +109,8 @@ def test_analytics_validate_shows_and_checks_the_surge_detection_settings(tmp_pa
                      encoding="utf-8")
     result = _run(tmp_path, "analytics", "validate", str(tuned))
     assert result.returncode == 0, result.stderr
-    assert ("  surge detection: alpha 1e-05, windows up to 2 h, at least 5 messages, still "
-            "without the busiest 1 customer, 14 days of history; topic, channel") in result.stdout.splitlines()
+    assert ("  surge detection: alpha 1e-05, windows up to 2 h, at least 5 messages, the busiest "
+            "1 customer counted once, 14 days of history; topic, channel") in result.stdout.splitlines()
     bad = tmp_path / "bad-detection.yaml"
     bad.write_text(GOOD + "surges:\n  detection:\n    alpha: 0\n    longest_window_hours: 6\n"
                    "    dimensions: [topic, region, topic]\n", encoding="utf-8")

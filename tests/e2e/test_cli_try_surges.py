@@ -58,9 +58,9 @@ def test_try_surges_lists_what_would_have_opened_and_stores_nothing(seeded: dict
     result = _try(seeded, *PERIOD)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == ("built-in thresholds.yaml: alpha 1.5e-06, windows up to 4 h, at least 5 messages, still "
-                        "without the busiest 1 customer, 14 days of history; topic, product, content_type, "
-                        "problem_type, channel, branch")
+    assert lines[0] == ("built-in thresholds.yaml: alpha 1.5e-06, windows up to 4 h, at least 5 messages, the busiest "
+                        "1 customer counted once, 14 days of history; topic, product, content_type, problem_type, "
+                        "channel, branch")
     assert lines[1] == ("2026-03-01T10:00+08:00 to 2026-03-02T18:00+08:00 (1.33 days): 1 surge would have opened "
                         "(22.5 per 30 days); 0 stored for the period")  # the web channel: on the topic's report
     fee = next(line for line in lines if "topic card_fee:" in line)

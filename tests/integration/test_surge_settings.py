@@ -168,16 +168,18 @@ def test_the_import_replays_with_the_files_settings(db_url: str, tmp_path: Path,
             assert {d for d, _ in _surges(rt)} <= {"channel"}
 
 
-@pytest.mark.parametrize(("customers", "without_busiest", "opens"), [
+@pytest.mark.parametrize(("customers", "busiest_once", "opens"), [
     (1, 1, False),  # one customer's 24 messages in two hours: a conversation, not a surge
-    (6, 1, True),  # six customers' 4 each: without one, 20 against about 3 expected
-    (1, 0, True),  # a centre that wants every burst: without_busiest_customers 0
+    (2, 1, False),  # two customers' 12 each: the busiest counted once, 13 against about 3 expected
+    (3, 1, True),  # three customers' 8 each: 17
+    (3, 3, False),
+    (1, 0, True),  # a centre that wants every burst: busiest_customers_once 0
 ])
-def test_a_surge_must_hold_without_its_busiest_customer(runtime: Runtime, customers: int, without_busiest: int,
-                                                        opens: bool) -> None:
+def test_a_surge_must_hold_with_its_busiest_customer_counted_once(runtime: Runtime, customers: int,
+                                                                  busiest_once: int, opens: bool) -> None:
     rt = runtime
     seed_history(rt)
     add_rise_messages(rt, ref="burst", per_hour=12, texts=TEXTS, customers=customers)
-    run = do_detect_surges(rt.uow(), now=DETECT_AT, tz=SHANGHAI, params=ScanParams(without_busiest=without_busiest))
+    run = do_detect_surges(rt.uow(), now=DETECT_AT, tz=SHANGHAI, params=ScanParams(busiest_once=busiest_once))
     assert (("topic", "card_fee") in _surges(rt)) is opens
     assert (("topic", "card_fee") in run.few_customers) is not opens

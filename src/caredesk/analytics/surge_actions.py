@@ -27,7 +27,7 @@ from caredesk.analytics.surge_counts import (
     QuarterView,
     Series,
     SeriesCounts,
-    busiest_customers,
+    busiest_customers_excess,
     index,
     read_counts,
 )
@@ -74,8 +74,8 @@ class DetectionRun:
     rows: list[Surge] = field(default_factory=list)  # the surges opened, in that order
     extended: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
-    few_customers: list[Series] = field(default_factory=list)  # would have opened, but not without the messages
-    # of the window's busiest customer(s)
+    few_customers: list[Series] = field(default_factory=list)  # would have opened, but not with the window's
+    # busiest customer(s) counted once
     explained: list[tuple[str, str, str]] = field(default_factory=list)  # (surge id, dimension, value) of a
     # series whose rise that surge accounted for: recorded on it, not opened
 
@@ -129,7 +129,7 @@ def _judge_quarter(session: Session, counts: SeriesCounts, quarter: datetime, ac
                     explained := explaining_surge(view, (dimension, value), span, expectation, active)):
                 record_raised(explained[0], (dimension, value), judgement, explained[1], end)
                 run.explained.append((explained[0].id, dimension, value))
-            elif step is SurgeStep.OPEN and not _surges_without_busiest(session, view, (dimension, value), series,
+            elif step is SurgeStep.OPEN and not _surges_with_busiest_once(session, view, (dimension, value), series,
                                                                         span, expectation, judgement):
                 run.few_customers.append((dimension, value))
             elif step is SurgeStep.OPEN:
@@ -165,15 +165,15 @@ def _judge(view: QuarterView, series: Array, span: Array, expectation: SpanExpec
     return scan_quarter(span, expectation, view.span_start, params=view.params, continuing=continuing)
 
 
-def _surges_without_busiest(session: Session, view: QuarterView, series_key: Series, series: Array, span: Array,
+def _surges_with_busiest_once(session: Session, view: QuarterView, series_key: Series, series: Array, span: Array,
                             expectation: SpanExpectation | None, judgement: ScanJudgement) -> bool:
-    """Whether the series still surges without the messages of its window's busiest customers (one customer's
+    """Whether the series still surges with its window's busiest customers counted once each (one customer's
     burst of messages is a conversation, not a rise); read only for a series about to open."""
-    top = view.params.without_busiest
+    top = view.params.busiest_once
     if not top:
         return True
-    theirs = busiest_customers(session, series_key, view, judgement.window_start, top)
-    return _judge(view, series, np.maximum(span - theirs, 0.0), expectation).surge
+    excess = busiest_customers_excess(session, series_key, view, judgement.window_start, top)
+    return _judge(view, series, np.maximum(span - excess, 0.0), expectation).surge
 
 
 def _by_hour(start: datetime, quarters: tuple[float, ...] | list[float]) -> dict[str, float]:

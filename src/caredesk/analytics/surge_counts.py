@@ -20,7 +20,7 @@ from caredesk.analytics.surge import HOUR, WEEK_HOURS
 from caredesk.analytics.surge_lifecycle import SERIES_DIMENSIONS
 from caredesk.analytics.surge_scan import QUARTER, SPAN_HOURS, ScanParams, SpanExpectation, expected_dimension
 
-__all__ = ["Array", "Fits", "QuarterView", "Series", "SeriesCounts", "busiest_customers", "index",
+__all__ = ["Array", "Fits", "QuarterView", "Series", "SeriesCounts", "busiest_customers_excess", "index",
            "read_counts"]
 
 # Quarter counts are read this far before the judged span: an active surge's window ends at most three hours
@@ -84,21 +84,29 @@ def _read_quarters(session: Session, start: datetime, end: datetime
     return {d: dict(values) for d, values in out.items()}, members
 
 
-def busiest_customers(session: Session, series: Series, view: QuarterView, window_start: datetime, top: int
-                      ) -> Array:
+def busiest_customers_excess(session: Session, series: Series, view: QuarterView, window_start: datetime,
+                             top: int) -> Array:
     """Per quarter of the judged span, the series' messages from the `top` customers who wrote most of them in
-    the window [window_start, the judged quarter's end)."""
+    the window [window_start, the judged quarter's end), but for each one's first message in the window: what
+    counting each of them once takes away."""
     dimension, value = series
     end = view.counts.quarter_start + view.q1 * QUARTER
     per: dict[str, Array] = defaultdict(lambda: np.zeros(view.q1 - view.q0))
-    in_window: dict[str, int] = defaultdict(int)
-    for customer, fact in customer_facts_between(session, view.span_start, end):
+    first: dict[str, int] = {}  # each customer's first quarter in the window
+    facts = sorted(customer_facts_between(session, view.span_start, end), key=lambda cf: cf[1].received_at)
+    for customer, fact in facts:
         if any(v[:VALUE_MAX] == value for v in fact.values.get(dimension, ())):
             at = fact.received_at if fact.received_at.tzinfo else fact.received_at.replace(tzinfo=UTC)
-            per[customer][index(at, view.span_start, QUARTER)] += 1
-            in_window[customer] += at >= window_start
-    busiest = sorted(in_window, key=lambda c: in_window[c], reverse=True)[:top]
-    return np.sum([per[c] for c in busiest], axis=0) if busiest else np.zeros(view.q1 - view.q0)
+            i = index(at, view.span_start, QUARTER)
+            per[customer][i] += 1
+            if at >= window_start:
+                first.setdefault(customer, i)
+    busiest = sorted(first, key=lambda c: per[c][first[c]:].sum(), reverse=True)[:top]
+    excess = np.zeros(view.q1 - view.q0)
+    for customer in busiest:
+        excess += per[customer]
+        excess[first[customer]] -= 1
+    return excess
 
 
 def read_counts(session: Session, first: datetime, stop: datetime, params: ScanParams) -> SeriesCounts:

@@ -48,8 +48,8 @@ class ScanParams:
     continue_alpha: float = 0.01  # an active surge goes on while its last hour is above this quantile
     # (and its latest quarter above the usual)
     dimensions: tuple[str, ...] = SERIES_DIMENSIONS  # the dimensions judged, in this order
-    without_busiest: int = 1  # a series about to open is judged again without the messages of this many of the
-    # window's busiest customers: one customer's burst of messages is a conversation (the escalation alarm
+    busiest_once: int = 1  # a series about to open is judged again with this many of the window's busiest
+    # customers counted once each: one customer's burst of messages is a conversation (the escalation alarm
     # watches it), not a rise of the series
 
 
@@ -57,7 +57,7 @@ def scan_params(detection: SurgeDetection) -> ScanParams:
     """The scan as the thresholds file's `surges.detection` sets it (the defaults of both are the same)."""
     return ScanParams(fit=replace(SurgeParams(), min_history_days=detection.history_days),
                       span_quarters=detection.longest_window_hours * QUARTERS_PER_HOUR, alpha=detection.alpha,
-                      min_count=detection.min_count, without_busiest=detection.without_busiest_customers,
+                      min_count=detection.min_count, busiest_once=detection.busiest_customers_once,
                       dimensions=tuple(d for d in SERIES_DIMENSIONS if d in detection.dimensions))
 
 

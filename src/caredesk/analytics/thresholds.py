@@ -103,8 +103,8 @@ class SurgeDetection(ConfigModel):
     longest_window_hours: StrictInt = Field(default=4, ge=1, le=4)  # windows of 15 minutes up to this: longer
     # ones add up a low rise that shorter ones never see
     min_count: StrictInt = Field(default=5, ge=1)  # never a surge on fewer messages in the window
-    without_busiest_customers: StrictInt = Field(default=1, ge=0, le=5)  # still a surge without the messages
-    # of this many of the window's busiest customers, or none (one customer's burst is a conversation, not a rise)
+    busiest_customers_once: StrictInt = Field(default=1, ge=0, le=5)  # still a surge with this many of the
+    # window's busiest customers counted once each (one customer's burst is a conversation, not a rise)
     history_days: StrictInt = Field(default=14, ge=7, le=28)  # a series is judged once it has this much history
     dimensions: list[SurgeDimension] = Field(default_factory=lambda: list(SERIES_DIMENSIONS))  # those judged
 

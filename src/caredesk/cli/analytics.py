@@ -200,7 +200,7 @@ def _print_trial(result: dict[str, Any]) -> None:
 
 def _detection_line(d: dict[str, Any]) -> str:
     dimensions = ", ".join(d["dimensions"]) or "no dimension (detection off)"
-    busiest = d["without_busiest_customers"]
+    busiest = d["busiest_customers_once"]
     return (f"alpha {d['alpha']:g}, windows up to {d['longest_window_hours']} h, at least {d['min_count']} "
-            f"messages, still without the busiest {busiest} customer{'' if busiest == 1 else 's'}, "
+            f"messages, the busiest {busiest} customer{'' if busiest == 1 else 's'} counted once, "
             f"{d['history_days']} days of history; {dimensions}")
