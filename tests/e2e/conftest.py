@@ -34,7 +34,12 @@ def new_context(browser: Any, locale: str = "en-US", width: int = 1360) -> Any:
     """A browser context (its own cookies). A page load waits for the in-thread server; on a 2-core CI machine
     with two xdist workers and a model training or the chaos check next door it has taken over 10 s. A click that
     submits a form waits for the navigation it starts under the action timeout, so actions get the same room as
-    navigation; the waits only cost time when a test fails."""
+    navigation, and so do assertions (`expect`): an htmx form's answer is awaited by them, not by the click (a
+    survey's rating, which reopens the order, took over 10 s in a fresh-clone run); the waits only cost time when
+    a test fails."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)  # process-wide
     context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
     context.set_default_timeout(30_000)
     context.set_default_navigation_timeout(30_000)
@@ -44,10 +49,7 @@ def new_context(browser: Any, locale: str = "en-US", width: int = 1360) -> Any:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """Closing the context ends its event streams before the server stops; confirm dialogs are accepted."""
-    from playwright.sync_api import expect
-
     context = new_context(browser)
-    expect.set_options(timeout=10_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

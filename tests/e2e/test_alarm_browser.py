@@ -37,7 +37,7 @@ def test_browser_alarm_appears_live_and_agent_acknowledges(live_server: LiveServ
     third = do_receive_message(rt, IncomingMessage(THREATS_ZH[2], "web", "browser-12378", first.conversation_id))
     assert third.alarm_id
     card = page.locator(f"#alarm-{third.alarm_id}")
-    expect(card).to_be_visible(timeout=10_000)
+    expect(card).to_be_visible()
     assert page.evaluate("window.__sameDocument") == "yes"  # it came by the stream, not a reload
     expect(card).to_have_attribute("data-status", "open")
     expect(card.locator(".status")).to_have_css("color", "rgb(192, 53, 43)")  # an open alarm is red, not green
