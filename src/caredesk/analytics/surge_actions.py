@@ -129,8 +129,8 @@ def _judge_quarter(session: Session, counts: SeriesCounts, quarter: datetime, ac
                     explained := explaining_surge(view, (dimension, value), span, expectation, active)):
                 record_raised(explained[0], (dimension, value), judgement, explained[1], end)
                 run.explained.append((explained[0].id, dimension, value))
-            elif step is SurgeStep.OPEN and not _surges_with_busiest_once(session, view, (dimension, value), series,
-                                                                        span, expectation, judgement):
+            elif step is SurgeStep.OPEN and not _surges_with_busiest_once(view, (dimension, value), series, span,
+                                                                        expectation, judgement):
                 run.few_customers.append((dimension, value))
             elif step is SurgeStep.OPEN:
                 surge = _open(session, dimension, value, judgement, end, series, counts.hourly_start, embedder)
@@ -165,14 +165,14 @@ def _judge(view: QuarterView, series: Array, span: Array, expectation: SpanExpec
     return scan_quarter(span, expectation, view.span_start, params=view.params, continuing=continuing)
 
 
-def _surges_with_busiest_once(session: Session, view: QuarterView, series_key: Series, series: Array, span: Array,
-                            expectation: SpanExpectation | None, judgement: ScanJudgement) -> bool:
+def _surges_with_busiest_once(view: QuarterView, series_key: Series, series: Array, span: Array,
+                              expectation: SpanExpectation | None, judgement: ScanJudgement) -> bool:
     """Whether the series still surges with its window's busiest customers counted once each (one customer's
-    burst of messages is a conversation, not a rise); read only for a series about to open."""
+    burst of messages is a conversation, not a rise); for a series about to open, from the counts already read."""
     top = view.params.busiest_once
     if not top:
         return True
-    excess = busiest_customers_excess(session, series_key, view, judgement.window_start, top)
+    excess = busiest_customers_excess(series_key, view, judgement.window_start, top)
     return _judge(view, series, np.maximum(span - excess, 0.0), expectation).surge
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from caredesk.analytics.rollups import VALUE_MAX, hour_of, hourly_counts
-from caredesk.analytics.sources import customer_facts_between, facts_between
+from caredesk.analytics.sources import customer_facts_between
 from caredesk.analytics.surge import HOUR, WEEK_HOURS
 from caredesk.analytics.surge_lifecycle import SERIES_DIMENSIONS
 from caredesk.analytics.surge_scan import QUARTER, SPAN_HOURS, ScanParams, SpanExpectation, expected_dimension
@@ -40,13 +40,14 @@ def index(at: datetime, start: datetime, step: timedelta) -> int:
 @dataclass
 class SeriesCounts:
     """Every series' hourly counts (the roll-up) and quarter-hour counts (the messages), each from its start, and
-    per quarter the series each message counted in (for what one surge accounts for in another series)."""
+    per quarter each message's customer and the series it counted in (for what one surge accounts for in another
+    series, and for what its busiest customer adds)."""
 
     hourly_start: datetime
     hourly: Dense
     quarter_start: datetime
     quarters: Dense
-    members: list[list[frozenset[Series]]] = field(default_factory=list)
+    members: list[list[tuple[str, frozenset[Series]]]] = field(default_factory=list)
 
 
 def _dense(cells: dict[datetime, int], start: datetime, hours: int) -> Array:
@@ -66,41 +67,37 @@ def _read_hourly(session: Session, start: datetime, end: datetime) -> Dense:
 
 
 def _read_quarters(session: Session, start: datetime, end: datetime
-                   ) -> tuple[Dense, list[list[frozenset[Series]]]]:
+                   ) -> tuple[Dense, list[list[tuple[str, frozenset[Series]]]]]:
     """Every series' quarter-hour counts over [start, end) from the messages (counted as the roll-up counts them:
-    analytics/facts.py, values cut at VALUE_MAX), and per quarter each message's series."""
+    analytics/facts.py, values cut at VALUE_MAX), and per quarter each message's customer and series."""
     n = index(end, start, QUARTER)
     out: dict[str, dict[str, Array]] = {d: defaultdict(lambda: np.zeros(n)) for d in SERIES_DIMENSIONS}
-    members: list[list[frozenset[Series]]] = [[] for _ in range(n)]
-    for fact in facts_between(session, start, end):
+    members: list[list[tuple[str, frozenset[Series]]]] = [[] for _ in range(n)]
+    for customer, fact in customer_facts_between(session, start, end):
         at = fact.received_at if fact.received_at.tzinfo else fact.received_at.replace(tzinfo=UTC)
         i = index(at, start, QUARTER)
         if not 0 <= i < n:
             continue
         series = frozenset((d, v[:VALUE_MAX]) for d in SERIES_DIMENSIONS for v in fact.values.get(d, ()) if v)
-        members[i].append(series)
+        members[i].append((customer, series))
         for dimension, value in series:
             out[dimension][value][i] += 1
     return {d: dict(values) for d, values in out.items()}, members
 
 
-def busiest_customers_excess(session: Session, series: Series, view: QuarterView, window_start: datetime,
-                             top: int) -> Array:
+def busiest_customers_excess(series: Series, view: QuarterView, window_start: datetime, top: int) -> Array:
     """Per quarter of the judged span, the series' messages from the `top` customers who wrote most of them in
     the window [window_start, the judged quarter's end), but for each one's first message in the window: what
     counting each of them once takes away."""
-    dimension, value = series
-    end = view.counts.quarter_start + view.q1 * QUARTER
     per: dict[str, Array] = defaultdict(lambda: np.zeros(view.q1 - view.q0))
     first: dict[str, int] = {}  # each customer's first quarter in the window
-    facts = sorted(customer_facts_between(session, view.span_start, end), key=lambda cf: cf[1].received_at)
-    for customer, fact in facts:
-        if any(v[:VALUE_MAX] == value for v in fact.values.get(dimension, ())):
-            at = fact.received_at if fact.received_at.tzinfo else fact.received_at.replace(tzinfo=UTC)
-            i = index(at, view.span_start, QUARTER)
-            per[customer][i] += 1
-            if at >= window_start:
-                first.setdefault(customer, i)
+    window_q = index(window_start, view.span_start, QUARTER)
+    for i in range(view.q1 - view.q0):
+        for customer, member_of in view.counts.members[view.q0 + i]:
+            if series in member_of:
+                per[customer][i] += 1
+                if i >= window_q:
+                    first.setdefault(customer, i)
     busiest = sorted(first, key=lambda c: per[c][first[c]:].sum(), reverse=True)[:top]
     excess = np.zeros(view.q1 - view.q0)
     for customer in busiest:
@@ -168,5 +165,5 @@ class QuarterView:
 
     def shared(self, one: Series, other: Series) -> Array:
         """Per quarter of the span, the messages counted in both series."""
-        return np.array([sum(1 for m in self.counts.members[i] if one in m and other in m)
+        return np.array([sum(1 for _, m in self.counts.members[i] if one in m and other in m)
                          for i in range(self.q0, self.q1)], dtype=np.float64)
