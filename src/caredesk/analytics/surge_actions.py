@@ -70,7 +70,6 @@ class DetectionRun:
     """What one or more judged quarter hours did: surge ids opened, extended and resolved on their own."""
 
     hours: int = 0  # the hours judged (four quarter hours each)
-    opened: list[str] = field(default_factory=list)
     rows: list[Surge] = field(default_factory=list)  # the surges opened, in that order
     extended: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
@@ -78,6 +77,11 @@ class DetectionRun:
     # busiest customer(s) counted once
     explained: list[tuple[str, str, str]] = field(default_factory=list)  # (surge id, dimension, value) of a
     # series whose rise that surge accounted for: recorded on it, not opened
+
+    @property
+    def opened(self) -> list[str]:
+        """The ids of the surges opened, in that order."""
+        return [surge.id for surge in self.rows]
 
 
 def quarter_of(moment: datetime) -> datetime:
@@ -138,7 +142,6 @@ def _judge_quarter(session: Session, counts: SeriesCounts, quarter: datetime, ac
                     run.explained += [(surge.id, *other) for other in link_aggregates(
                         view, (dimension, value), span, expectation, surge, active, end)]
                 active[(dimension, value)] = surge
-                run.opened.append(surge.id)
                 run.rows.append(surge)
                 if tell is not None:
                     tell_surge(session, surge, "opened", tell.notices, now=now, tz=tell.tz, quiet=tell.quiet)
