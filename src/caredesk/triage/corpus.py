@@ -39,12 +39,14 @@ def _row(path: Path, line: int, raw: dict[str, str], columns: set[str]) -> dict[
         if raw.get(extra):
             row[extra] = raw[extra]
     for head, labels in HEADS.items():
-        value = (raw.get(head) or "").strip()
+        given = (raw.get(head) or "").strip()
+        value = given.lower()  # labels are lower-case words; "External" or " URGENT" mean the same
         value = CONTENT_TYPE_ALIASES.get(value, value) if head == "content_type" else value
         if value not in {m.value for m in labels}:
-            raise _fail(path, line, f"{head} {value!r} is not one of {[m.value for m in labels]}")
+            names = [m.value for m in labels] + (list(CONTENT_TYPE_ALIASES) if head == "content_type" else [])
+            raise _fail(path, line, f"{head} {given!r} is not one of {names}")
         row[head] = value
-    if "emotion" in columns and (value := (raw.get("emotion") or "").strip()):
+    if "emotion" in columns and (value := (raw.get("emotion") or "").strip().lower()):
         if value not in _EMOTIONS:
             raise _fail(path, line, f"emotion {value!r} is not one of {sorted(_EMOTIONS)}")
         row["emotion"] = value
