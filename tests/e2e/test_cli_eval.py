@@ -11,17 +11,10 @@ from typing import Any
 import pytest
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-# Until `eval` is registered in caredesk.cli.main, register it here; afterwards this runs the same command as
-# `python -m caredesk.cli.main eval ...`.
-_ENTRY = ("import sys; from caredesk.cli.main import app\n"
-          "names = {c.name or getattr(c.callback, '__name__', '') for c in app.registered_commands}\n"
-          "if not names & {'eval', 'eval_command'}:\n"
-          "    from caredesk.cli.evaluate import eval_command; app.command('eval')(eval_command)\n"
-          "sys.argv[0] = 'caredesk'; app()")
 
 
 def run_eval(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", _ENTRY, "eval", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", "eval", *map(str, args)], capture_output=True,
                           text=True, timeout=120)
 
 
