@@ -35,8 +35,9 @@ HEAD_TYPE_THRESHOLD = 0.5  # a complaint-type head at or above this adds its typ
 HEAD_URGENT_THRESHOLD = 0.8  # ... and an external threat found by the head alone makes the message urgent
 OUT_OF_SCOPE_THRESHOLD = 0.6
 # Fraud, theft and threat phrases also turn up in long narratives that mention them in passing ("disputed as
-# fraud", "the collector's lawyer"): there the rule sets the label but counts as a hard rule (and a certain
-# label) only when the model also gives urgent at least this probability. Self-harm and safety always count.
+# fraud", "the collector's lawyer"). In a long text such a phrase makes the message urgent only when the model
+# gives urgent at least this probability, and never starts the emergency response by itself: the label keeps the
+# model's confidence and the gate decides (below it, a lead confirms). Self-harm, safety and outages always count.
 CORROBORATE_BELOW = 0.25
 LONG_TEXT = 160  # characters; shorter messages are about the one thing they say
 _ALWAYS_HARD = ("self_harm", "safety", "outage")
@@ -163,10 +164,14 @@ def _urgency(doc: TriageDoc, text: str, lex: Lexicons, types: dict[str, str]) ->
         doc.hard_rules = sorted(hard)
         return
     p_urgent = dict(urgency.ranking).get(Urgency.URGENT.value, 0.0)
-    corroborated = len(doc.masked) < LONG_TEXT or p_urgent >= CORROBORATE_BELOW
-    if not corroborated:
+    long_text = len(doc.masked) >= LONG_TEXT
+    corroborated = not long_text or p_urgent >= CORROBORATE_BELOW
+    loose: list[str] = []  # a long text's corroborated phrases: they set the label as `urgent` phrases do
+    if long_text:
         for rule in [r for r in hard if r not in _ALWAYS_HARD]:
-            doc.rules.append(f"uncorroborated:{rule}:{','.join(hard.pop(rule))}")
+            phrases = hard.pop(rule)
+            loose += phrases if corroborated else []
+            doc.rules.append(f"{'unconfirmed' if corroborated else 'uncorroborated'}:{rule}:{','.join(phrases)}")
     doc.hard_rules = sorted(hard)
     threats = [k for k in EXTERNAL if types.get(k) == "lexicon"]
     model_threats = [k for k in EXTERNAL if types.get(k) == "model"
@@ -177,8 +182,8 @@ def _urgency(doc: TriageDoc, text: str, lex: Lexicons, types: dict[str, str]) ->
     elif threats or model_threats:
         why = ",".join(threats + model_threats)
         _relabel(doc, "urgency", Urgency.URGENT.value, f"urgent:external_threat:{why}",
-                 1.0 if threats and corroborated else p_urgent)
-    elif (phrases := _hits(text, lex.urgent)) and urgency.label != Urgency.URGENT:
+                 1.0 if threats and not long_text else p_urgent)
+    elif (phrases := loose + _hits(text, lex.urgent)) and urgency.label != Urgency.URGENT:
         # the label follows the phrase; the confidence stays the model's, so the gate still weighs it
         _relabel(doc, "urgency", Urgency.URGENT.value, f"urgent:{','.join(phrases)}", p_urgent)
     elif urgency.label == Urgency.GENERAL and (phrases := _hits(text, lex.attention) + _exclamation(text)):
