@@ -128,6 +128,16 @@ def test_a_prevention_phrase_ending_just_before_a_hard_phrase_stops_it(text: str
     assert bool(hard_rules_of(text, load_lexicons())) is fires
 
 
+@pytest.mark.parametrize(("text", "rule"), [
+    ("营业厅地面太滑，我妈摔倒了", "safety"),  # someone hurt on the premises
+    ("i slipped and fell on the wet floor at your branch", "safety"),
+    ("门口放个牌子提醒老人小心滑倒吧", None),  # a suggestion to prevent it
+    ("my card got bent in my wallet", None),
+])
+def test_someone_hurt_is_a_safety_rule(text: str, rule: str | None) -> None:
+    assert sorted(hard_rules_of(text, load_lexicons())) == ([rule] if rule else [])
+
+
 @pytest.mark.parametrize(("text", "anxious"), [
     ("卡丢了怎么办啊", True),  # worry about what happened
     ("密码锁了，今天要付款，怎么办", True),  # the cue's own clause has no how-to framing
