@@ -119,12 +119,14 @@ def test_a_bad_shipped_lexicon_fails_the_whole_load(tmp_path: Path, monkeypatch:
 
 
 @pytest.mark.parametrize(("text", "fires"), [
-    ("how do i stop fraud on my card?", False),  # the prevention phrase is longer than the window itself
+    ("how do i stop fraud on my card?", False),
+    ("how do i protect my account from fraud", False),  # words between the two
     ("如何防止信用卡被盗刷", False),
     ("someone used my card, fraud!", True),
-    ("i want to know how do i stop it. yesterday somebody made a fraudulent payment", True),  # too far back
+    ("i want to know how do i stop it. yesterday somebody made a fraudulent payment", True),  # another clause
+    ("i tried to avoid the queue at the branch all week and now there is a fraudulent charge", True),  # far back
 ])
-def test_a_prevention_phrase_ending_just_before_a_hard_phrase_stops_it(text: str, fires: bool) -> None:
+def test_a_prevention_phrase_in_the_hard_phrases_clause_stops_it(text: str, fires: bool) -> None:
     assert bool(hard_rules_of(text, load_lexicons())) is fires
 
 

@@ -42,7 +42,7 @@ CORROBORATE_BELOW = 0.25
 LONG_TEXT = 160  # characters; shorter messages are about the one thing they say
 _ALWAYS_HARD = ("self_harm", "safety", "outage")
 EXTERNAL = ("regulator", "media", "lawsuit")
-_PREVENTION_WINDOW = 10  # a prevention word must end at most this many characters before a hard-rule phrase
+_PREVENTION_REACH = 30  # a prevention word counts in the hard-rule phrase's own clause, this many characters back
 _MARKUP = re.compile(r"<\s*/?\s*[a-z][^>]*>", re.IGNORECASE)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_END = re.compile(r"[,.!?;:，。！？；：]")
@@ -115,8 +115,9 @@ def hard_rules_of(text: str, lex: Lexicons) -> dict[str, list[str]]:
     for rule, phrases in lex.hard.items():
         for phrase in phrases:
             for start in _positions(text, phrase):
-                # the window grows by the prevention phrase's own length: "how do i stop" fits before "fraud"
-                if not any(p in text[max(0, start - _PREVENTION_WINDOW - len(p)):start] for p in lex.prevention):
+                # "how do i protect my account from fraud"; not "how do i stop it. yesterday … fraudulent"
+                clause = _CLAUSE_END.split(text[max(0, start - _PREVENTION_REACH):start])[-1]
+                if not any(p in clause for p in lex.prevention):
                     out.setdefault(rule, []).append(phrase)
                     break
     return out
