@@ -125,6 +125,10 @@ def test_a_bad_shipped_lexicon_fails_the_whole_load(tmp_path: Path, monkeypatch:
     ("someone used my card, fraud!", True),
     ("i want to know how do i stop it. yesterday somebody made a fraudulent payment", True),  # another clause
     ("i tried to avoid the queue at the branch all week and now there is a fraudulent charge", True),  # far back
+    ("如果银行卡被盗刷了应该怎么办", False),  # a hypothesis
+    ("what should i do if my card is stolen", False),
+    ("听说最近有冒充银行客服的诈骗电话，要注意什么", False),  # hearsay
+    ("my card was stolen, what should i do", True),
 ])
 def test_a_prevention_phrase_in_the_hard_phrases_clause_stops_it(text: str, fires: bool) -> None:
     assert bool(hard_rules_of(text, load_lexicons())) is fires
