@@ -129,6 +129,7 @@ def test_a_bad_shipped_lexicon_fails_the_whole_load(tmp_path: Path, monkeypatch:
     ("what should i do if my card is stolen", False),
     ("听说最近有冒充银行客服的诈骗电话，要注意什么", False),  # hearsay
     ("my card was stolen, what should i do", True),
+    ("卡里多了一笔非本人交易", True),
 ])
 def test_a_prevention_phrase_in_the_hard_phrases_clause_stops_it(text: str, fires: bool) -> None:
     assert bool(hard_rules_of(text, load_lexicons())) is fires
