@@ -29,6 +29,8 @@ TEXTS = [
     "我的银行卡刚刚被盗刷了，不是我本人操作，请马上冻结 [PHONE]",
     "Please add Apple Pay support to the app, that would be great",
     "", "   ", "zzzz qqqq", "转账 transfer failed 三次了!!!", "My CARD  was\tBLOCKED\n\n请 帮忙 a I",
+    # words repeated (each distinct word is cut once and counted): the narrative way
+    "credit report shows account account not mine, credit bureau kept account on credit report report report",
 ]
 
 

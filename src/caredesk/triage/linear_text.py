@@ -10,6 +10,7 @@ the terms scikit-learn's `char_wb` and tokenizer-based word analysers give (test
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -41,6 +42,15 @@ def _char_wb_terms(text: str, low: int, high: int) -> list[str]:
                 break
             terms.extend(padded[i:i + n] for i in range(size - n + 1))
     return terms
+
+
+def _char_wb_counts(text: str, low: int, high: int) -> Counter[str]:
+    """`_char_wb_terms` counted: each distinct word is cut once (a long narrative repeats most of its words)."""
+    terms: list[str] = []
+    for word, times in Counter(text.split()).items():
+        word_terms = _char_wb_terms(word, low, high)
+        terms.extend(word_terms * times if times > 1 else word_terms)
+    return Counter(terms)
 
 
 def _word_terms(tokens: Sequence[str], low: int, high: int) -> list[str]:
@@ -76,6 +86,13 @@ class TfidfPart:
             return _char_wb_terms(text, low, high)
         return _word_terms(TOKENIZERS[self.tokenizer or ""](text), low, high)
 
+    def term_counts(self, text: str) -> Counter[str]:
+        """How often each term of `terms(text)` occurs."""
+        if self.analyzer == CHAR_WB:
+            low, high = self.ngram
+            return _char_wb_counts(text.lower() if self.lowercase else text, low, high)
+        return Counter(self.terms(text))
+
     def state(self) -> dict[str, Any]:
         return {"name": self.name, "analyzer": self.analyzer, "ngram": list(self.ngram),
                 "lowercase": self.lowercase, "tokenizer": self.tokenizer, "sublinear": self.sublinear,
@@ -103,11 +120,12 @@ class TextFeatures:
         cols: list[np.ndarray] = []
         vals: list[np.ndarray] = []
         for part, offset in zip(self.parts, self.offsets, strict=False):
-            ids = [i for i in map(part.vocabulary.get, part.terms(text)) if i is not None]
-            if not ids:
+            found = [(i, n) for term, n in part.term_counts(text).items()
+                     if (i := part.vocabulary.get(term)) is not None]
+            if not found:
                 continue
-            idx, counts = np.unique(np.array(ids, dtype=np.int64), return_counts=True)  # sorted, counted
-            tf = counts.astype(np.float64)
+            pairs = np.array(sorted(found), dtype=np.int64)  # distinct terms have distinct columns
+            idx, tf = pairs[:, 0], pairs[:, 1].astype(np.float64)
             v = (np.log(tf) + 1.0 if part.sublinear else tf) * part.idf[idx]
             v /= np.sqrt(v @ v)
             cols.append(idx + offset)

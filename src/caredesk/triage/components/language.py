@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from caredesk.triage.doc import TriageDoc
 from caredesk.triage.registry import Step, component
 
+_CJK = re.compile("[\u4e00-\u9fff\u3400-\u4dbf]")
+_LATIN = re.compile("[A-Za-z]")
+
 
 def detect_language(text: str) -> str:
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf")
-    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
     if cjk == 0 and latin == 0:
         return "und"
     # A Chinese character carries about as much as a three-letter English word.
