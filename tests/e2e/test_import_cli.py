@@ -57,3 +57,23 @@ def test_import_messages_cli_bad_rows_exit_2_then_good_file(import_env: dict[str
     assert result.returncode == 0, result.stderr
     assert "2 imported, 0 skipped" in result.stdout and "with a topic: 2" in result.stdout
     assert _messages(import_env) == before + 2
+
+
+def test_import_messages_reads_a_gbk_export_and_refuses_a_wrong_encoding(import_env: dict[str, str],
+                                                                         tmp_path: Path) -> None:
+    """Chinese Excel saves "CSV" as GBK: auto reads it; naming UTF-8 for it names the line, exit 2, nothing in."""
+    before = _messages(import_env)
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("received_at,text,channel,customer_ref\n"
+                    "2026-11-03T10:00:00+08:00,转账失败了，钱扣了没到账,app,GBK-1\n".encode("gbk"))
+
+    wrong = caredesk(import_env, "import", "messages", str(gbk), "--encoding", "utf-8")
+    assert wrong.returncode == 2 and "not utf-8 text (line 2)" in wrong.stderr
+    assert _messages(import_env) == before
+
+    result = caredesk(import_env, "import", "messages", str(gbk))
+    assert result.returncode == 0, result.stderr
+    assert "1 imported" in result.stdout and "with a topic: 1" in result.stdout  # read as Chinese, not mojibake
+    path = import_env["CAREDESK_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        assert db.execute("select count(*) from message").fetchone()[0] == before + 1

@@ -8,9 +8,10 @@ import codecs
 import pytest
 
 from caredesk.config_files import validate_config
-from caredesk.customers.csv_import import decode_csv, read_customers_csv
+from caredesk.customers.csv_import import read_customers_csv
 from caredesk.errors import InvalidFile
 from caredesk.profiles.sources import CrmImport
+from caredesk.text.csv_text import decode_csv
 
 EXTRA = validate_config(CrmImport, {"columns": {"points": {"field": "loyalty_points", "type": "int"},
                                                 "tags": {"field": "crm_tags", "type": "list", "separator": ";"}}},

@@ -1,4 +1,4 @@
-"""Reading a history file for `caredesk import messages`: CSV (UTF-8, a BOM allowed) with the header
+"""Reading a history file for `caredesk import messages`: CSV (UTF-8, a BOM allowed, or GBK) with the header
 `received_at,text,channel,customer_ref` and optionally `conversation_ref`. Every row is checked before anything is
 triaged or written; the bad ones are reported together (line, column, reason; the header is line 1, as a
 spreadsheet shows it)."""
@@ -16,6 +16,7 @@ from caredesk.analytics.period import parse_moment
 from caredesk.errors import InvalidFile, InvalidInput
 from caredesk.intake.actions import CHANNELS, CUSTOMER_REF_PATTERN
 from caredesk.knowledge.importing import RowError, read_table
+from caredesk.text.csv_text import decode_csv
 
 __all__ = ["COLUMNS", "CONVERSATION_REF_MAX", "OPTIONAL_COLUMNS", "HistoryRow", "import_key", "read_history_csv"]
 
@@ -96,11 +97,13 @@ def _row(line: int, cells: dict[str, str], *, zone: ZoneInfo, now: datetime, max
     return HistoryRow(line, when, text, channel, ref, conversation)
 
 
-def read_history_csv(source: Path | bytes, *, name: str, zone: ZoneInfo, now: datetime, max_chars: int
-                     ) -> list[HistoryRow]:
+def read_history_csv(source: Path | bytes, *, name: str, zone: ZoneInfo, now: datetime, max_chars: int,
+                     encoding: str = "auto") -> list[HistoryRow]:
     """Every row, checked; any bad row raises InvalidFile listing all of them (`errors`: line, column, reason).
-    `text` is kept as written; the other cells are stripped."""
-    header, rows, close, _ = read_table(source, "csv")
+    `text` is kept as written; the other cells are stripped. `encoding`: see `decode_csv` (auto: UTF-8, else
+    GBK/GB18030, as Chinese Excel saves CSV)."""
+    text, _ = decode_csv(source.read_bytes() if isinstance(source, Path) else source, encoding, name=name)
+    header, rows, close, _ = read_table(text.encode("utf-8"), "csv")
     try:
         errors = _check_header(header)
         if errors:

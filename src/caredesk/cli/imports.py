@@ -21,7 +21,10 @@ _PHASES = {"check": "checking rows", "triage": "triaging", "save": "saving"}
 
 @import_app.command("messages")
 def import_messages(file: Annotated[Path, typer.Argument(help="CSV: received_at,text,channel,customer_ref"
-                                                              "[,conversation_ref]")]) -> None:
+                                                              "[,conversation_ref]")],
+                    encoding: Annotated[str, typer.Option(help="auto (UTF-8 with or without BOM, else "
+                                                               "GBK/GB18030), utf-8, gbk or gb18030")] = "auto"
+                    ) -> None:
     """Import past customer messages as history: triaged and counted in the analytics; no reply, work order,
     emergency, alarm or e-mail is started. All or nothing; rows imported before are skipped."""
     from caredesk.analytics.history_file import read_history_csv
@@ -35,7 +38,7 @@ def import_messages(file: Annotated[Path, typer.Argument(help="CSV: received_at,
     settings = settings_or_exit()
     try:  # the file is checked before the runtime (database, model) is even built
         rows = read_history_csv(file, name=str(file), zone=settings.display_timezone, now=utcnow(),
-                                max_chars=settings.max_message_chars)
+                                max_chars=settings.max_message_chars, encoding=encoding)
     except CareDeskError as exc:
         fail_with_rows(exc)
     rt = build_runtime(settings)

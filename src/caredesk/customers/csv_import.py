@@ -11,7 +11,6 @@ Chinese CRMs export it: detected, or named with `--encoding`."""
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -32,6 +31,7 @@ from caredesk.knowledge.importing import RowError
 from caredesk.profiles.sources import CRM_IMPORT, CrmImport, convert_value
 from caredesk.storage.orm import Branch, Customer, CustomerSourceRecord
 from caredesk.storage.unit_of_work import UnitOfWork
+from caredesk.text.csv_text import decode_csv
 
 __all__ = ["COLUMNS", "CustomerRow", "CustomersFile", "ImportResult", "decode_csv", "do_import_customers",
            "read_customers_csv"]
@@ -43,7 +43,6 @@ _CHUNK = 500
 _UPDATES: dict[str, Callable[[str], ProfileUpdate]] = {
     "name": lambda v: ProfileUpdate(name=v), "phone": lambda v: ProfileUpdate(phone=v),
     "email": lambda v: ProfileUpdate(email=v), "tier": lambda v: ProfileUpdate(tier=v)}
-ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
 Progress = Callable[[str, int, int], None]
 
 
@@ -71,30 +70,6 @@ class ImportResult:
     unchanged: int
     crm_records: int  # customers whose crm_import record was written
     encoding: str
-
-
-def decode_csv(data: bytes, encoding: str = "auto", *, name: str) -> tuple[str, str]:
-    """(text, encoding used). `auto`: a UTF-8 BOM or valid UTF-8 is UTF-8, anything else is tried as GB18030 (a
-    superset of GBK and GB2312). A named encoding that does not fit names the line where it stops fitting."""
-    if encoding not in ENCODINGS:
-        raise InvalidFile(f"{name}: unknown encoding {encoding!r}; one of {', '.join(ENCODINGS)}", errors=[])
-    guessed = False
-    if encoding == "auto":
-        if data.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8"
-        else:
-            try:
-                return data.decode("utf-8"), "utf-8"
-            except UnicodeDecodeError:
-                encoding, guessed = "gb18030", True
-    codec = "utf-8-sig" if encoding == "utf-8" else encoding
-    try:
-        return data.decode(codec), encoding
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        hint = "neither UTF-8 nor GBK/GB18030" if guessed else f"not {encoding} text"
-        raise InvalidFile(f"{name}: {hint} (line {line}); give --encoding or save it as CSV UTF-8",
-                          errors=[{"line": line, "column": "", "reason": "cannot be decoded"}]) from None
 
 
 def _header_errors(header: list[str], extra: CrmImport) -> list[RowError]:
