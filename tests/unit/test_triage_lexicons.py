@@ -16,7 +16,13 @@ from pydantic import BaseModel
 from caredesk.config_files import load_config
 from caredesk.errors import InvalidConfig
 from caredesk.triage import lexicon_files
-from caredesk.triage.components.lexicon_rules import Lexicons, emotion_cues_of, hard_rules_of, load_lexicons
+from caredesk.triage.components.lexicon_rules import (
+    Lexicons,
+    complaint_of,
+    emotion_cues_of,
+    hard_rules_of,
+    load_lexicons,
+)
 from caredesk.triage.lexicon_files import ComplaintLexicon, EmotionLexicon, HowToLexicon, UrgencyLexicon, read_lexicon
 
 URGENCY = "hard:\n  fraud: [Fraud]\nprevention: [prevent]\nurgent: []\nattention:\nhandoff: [agent please]\n"
@@ -143,6 +149,15 @@ def test_a_prevention_phrase_in_the_hard_phrases_clause_stops_it(text: str, fire
 ])
 def test_someone_hurt_is_a_safety_rule(text: str, rule: str | None) -> None:
     assert sorted(hard_rules_of(text, load_lexicons())) == ([rule] if rule else [])
+
+
+@pytest.mark.parametrize(("text", "media"), [
+    ("i read in the news that customers lost money to fake texts, what do you do about it", False),
+    ("fix this today or i go to the news", True),
+    ("不处理我就发抖音曝光", True),
+])
+def test_reading_the_news_is_no_media_threat(text: str, media: bool) -> None:
+    assert ("media" in complaint_of(text, load_lexicons())) is media
 
 
 @pytest.mark.parametrize(("text", "anxious"), [

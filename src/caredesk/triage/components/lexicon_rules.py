@@ -35,9 +35,11 @@ HEAD_TYPE_THRESHOLD = 0.5  # a complaint-type head at or above this adds its typ
 HEAD_URGENT_THRESHOLD = 0.8  # ... and an external threat found by the head alone makes the message urgent
 OUT_OF_SCOPE_THRESHOLD = 0.6
 # Fraud, theft and threat phrases also turn up in long narratives that mention them in passing ("disputed as
-# fraud", "the collector's lawyer"). In a long text such a phrase makes the message urgent only when the model
-# gives urgent at least this probability, and never starts the emergency response by itself: the label keeps the
-# model's confidence and the gate decides (below it, a lead confirms). Self-harm, safety and outages always count.
+# fraud", "the collector's lawyer"). A long text's opening (its first LONG_TEXT characters) is read as a short
+# message is; past it, a fraud or theft phrase makes the message urgent only when the model gives urgent at least
+# CORROBORATE_BELOW, and never starts the emergency response by itself: the label keeps the model's confidence
+# and the gate decides (below it, a lead confirms). So does a threat anywhere in a long text. Self-harm, safety and
+# outages always count.
 CORROBORATE_BELOW = 0.25
 LONG_TEXT = 160  # characters; shorter messages are about the one thing they say
 _ALWAYS_HARD = ("self_harm", "safety", "outage")
@@ -109,18 +111,23 @@ def complaint_of(text: str, lex: Lexicons) -> dict[str, list[str]]:
     return {kind: hits for kind, phrases in lex.complaint.items() if (hits := _hits(text, phrases))}
 
 
-def hard_rules_of(text: str, lex: Lexicons) -> dict[str, list[str]]:
-    """Hard rule -> the phrases found, leaving out those asked about in a prevention question."""
-    out: dict[str, list[str]] = {}
+def _hard_hits(text: str, lex: Lexicons) -> dict[str, list[tuple[str, int]]]:
+    """Hard rule -> (phrase, where it first occurs outside a prevention question)."""
+    out: dict[str, list[tuple[str, int]]] = {}
     for rule, phrases in lex.hard.items():
         for phrase in phrases:
             for start in _positions(text, phrase):
                 # "how do i protect my account from fraud"; not "how do i stop it. yesterday … fraudulent"
                 clause = _CLAUSE_END.split(text[max(0, start - _PREVENTION_REACH):start])[-1]
                 if not any(p in clause for p in lex.prevention):
-                    out.setdefault(rule, []).append(phrase)
+                    out.setdefault(rule, []).append((phrase, start))
                     break
     return out
+
+
+def hard_rules_of(text: str, lex: Lexicons) -> dict[str, list[str]]:
+    """Hard rule -> the phrases found, leaving out those asked about in a prevention question."""
+    return {rule: [phrase for phrase, _ in hits] for rule, hits in _hard_hits(text, lex).items()}
 
 
 def _set(score: LabelScore, label: str, reason: str, confidence: float | None = None) -> LabelScore:
@@ -157,7 +164,8 @@ def _complaint(doc: TriageDoc, text: str, lex: Lexicons) -> dict[str, str]:
 
 
 def _urgency(doc: TriageDoc, text: str, lex: Lexicons, types: dict[str, str]) -> None:
-    hard = hard_rules_of(text, lex)
+    hits = _hard_hits(text, lex)
+    hard = {rule: [phrase for phrase, _ in found] for rule, found in hits.items()}
     if "self_harm" in types:
         hard["self_harm"] = [types["self_harm"]]
     urgency = doc.labels.get("urgency")
@@ -167,12 +175,11 @@ def _urgency(doc: TriageDoc, text: str, lex: Lexicons, types: dict[str, str]) ->
     p_urgent = dict(urgency.ranking).get(Urgency.URGENT.value, 0.0)
     long_text = len(doc.masked) >= LONG_TEXT
     corroborated = not long_text or p_urgent >= CORROBORATE_BELOW
-    loose: list[str] = []  # a long text's corroborated phrases: they set the label as `urgent` phrases do
-    if long_text:
-        for rule in [r for r in hard if r not in _ALWAYS_HARD]:
-            phrases = hard.pop(rule)
-            loose += phrases if corroborated else []
-            doc.rules.append(f"{'unconfirmed' if corroborated else 'uncorroborated'}:{rule}:{','.join(phrases)}")
+    loose: list[str] = []  # phrases past a long text's opening: they set the label as `urgent` phrases do
+    for rule in [r for r in hard if r not in _ALWAYS_HARD and min(at for _, at in hits[r]) >= LONG_TEXT]:
+        phrases = hard.pop(rule)
+        loose += phrases if corroborated else []
+        doc.rules.append(f"{'unconfirmed' if corroborated else 'uncorroborated'}:{rule}:{','.join(phrases)}")
     doc.hard_rules = sorted(hard)
     threats = [k for k in EXTERNAL if types.get(k) == "lexicon"]
     model_threats = [k for k in EXTERNAL if types.get(k) == "model"
