@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from caredesk.analytics.period import parse_moment
 from caredesk.errors import InvalidFile, InvalidInput
 from caredesk.intake.actions import CHANNELS, CUSTOMER_REF_PATTERN
-from caredesk.knowledge.importing import RowError, read_table
-from caredesk.text.csv_text import decode_csv
+from caredesk.knowledge.importing import RowError
+from caredesk.text.csv_text import csv_rows, decode_csv
 
 __all__ = ["COLUMNS", "CONVERSATION_REF_MAX", "OPTIONAL_COLUMNS", "HistoryRow", "import_key", "read_history_csv"]
 
@@ -103,26 +103,23 @@ def read_history_csv(source: Path | bytes, *, name: str, zone: ZoneInfo, now: da
     `text` is kept as written; the other cells are stripped. `encoding`: see `decode_csv` (auto: UTF-8, else
     GBK/GB18030, as Chinese Excel saves CSV)."""
     text, _ = decode_csv(source.read_bytes() if isinstance(source, Path) else source, encoding, name=name)
-    header, rows, close, _ = read_table(text.encode("utf-8"), "csv")
-    try:
-        errors = _check_header(header)
-        if errors:
-            raise InvalidFile(f"{name}: bad header; nothing imported", errors=[e.to_json() for e in errors])
-        out: list[HistoryRow] = []
-        for line, cells in rows:
-            if not any(str(c).strip() for c in cells):
-                continue  # a blank line (often the last one)
-            if len(cells) != len(header):
-                errors.append(RowError(line, "", f"{len(cells)} cells, the header has {len(header)}"))
-                continue
-            values = {h: (str(c) if h == "text" else str(c).strip()) for h, c in zip(header, cells, strict=True)}
-            row = _row(line, values, zone=zone, now=now, max_chars=max_chars)
-            if isinstance(row, list):
-                errors += row
-            else:
-                out.append(row)
-    finally:
-        close()
+    header, rows = csv_rows(text)
+    errors = _check_header(header)
+    if errors:
+        raise InvalidFile(f"{name}: bad header; nothing imported", errors=[e.to_json() for e in errors])
+    out: list[HistoryRow] = []
+    for line, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue  # a blank line (often the last one)
+        if len(cells) != len(header):
+            errors.append(RowError(line, "", f"{len(cells)} cells, the header has {len(header)}"))
+            continue
+        values = {h: (c if h == "text" else c.strip()) for h, c in zip(header, cells, strict=True)}
+        row = _row(line, values, zone=zone, now=now, max_chars=max_chars)
+        if isinstance(row, list):
+            errors += row
+        else:
+            out.append(row)
     if errors:
         bad = len({e.line for e in errors})
         raise InvalidFile(f"{name}: {bad} bad row(s); nothing imported", errors=[e.to_json() for e in errors])

@@ -11,10 +11,8 @@ Chinese CRMs export it: detected, or named with `--encoding`."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,9 +29,9 @@ from caredesk.knowledge.importing import RowError
 from caredesk.profiles.sources import CRM_IMPORT, CrmImport, convert_value
 from caredesk.storage.orm import Branch, Customer, CustomerSourceRecord
 from caredesk.storage.unit_of_work import UnitOfWork
-from caredesk.text.csv_text import decode_csv
+from caredesk.text.csv_text import csv_rows, decode_csv
 
-__all__ = ["COLUMNS", "CustomerRow", "CustomersFile", "ImportResult", "decode_csv", "do_import_customers",
+__all__ = ["COLUMNS", "CustomerRow", "CustomersFile", "ImportResult", "do_import_customers",
            "read_customers_csv"]
 
 COLUMNS = ("customer_ref", "name", "phone", "email", "tier", "branch")
@@ -115,18 +113,11 @@ def _crm(line: int, cells: dict[str, str], extra: CrmImport) -> tuple[dict[str, 
     return out, errors
 
 
-def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
-
-    return header, enumerate(reader, start=2)  # the row a spreadsheet shows (the header is 1)
-
-
 def read_customers_csv(data: bytes, extra: CrmImport, *, name: str, encoding: str = "auto") -> CustomersFile:
     """Every row, checked (but for branch codes, which need the database); any bad row raises InvalidFile
     listing all of them (`errors`: line, column, reason)."""
     text, used = decode_csv(data, encoding, name=name)
-    header, rows = _rows(text)
+    header, rows = csv_rows(text)
     errors = _header_errors(header, extra)
     if errors:
         raise InvalidFile(f"{name}: bad header; nothing imported", errors=[e.to_json() for e in errors])

@@ -4,10 +4,13 @@ the imports (customers, message history)."""
 from __future__ import annotations
 
 import codecs
+import csv
+import io
+from collections.abc import Iterator
 
 from caredesk.errors import InvalidFile
 
-__all__ = ["ENCODINGS", "decode_csv"]
+__all__ = ["ENCODINGS", "csv_rows", "decode_csv"]
 
 ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
 
@@ -34,3 +37,10 @@ def decode_csv(data: bytes, encoding: str = "auto", *, name: str) -> tuple[str, 
         hint = "neither UTF-8 nor GBK/GB18030" if guessed else f"not {encoding} text"
         raise InvalidFile(f"{name}: {hint} (line {line}); give --encoding or save it as CSV UTF-8",
                           errors=[{"line": line, "column": "", "reason": "cannot be decoded"}]) from None
+
+
+def csv_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header (names stripped) and each row with the line a spreadsheet shows for it (the header is 1)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    return header, enumerate(reader, start=2)
