@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from caredesk.triage.model import TriageModel, activate
+from tests.e2e.test_cli import caredesk
 
 HEADS = {"content_type", "problem_type", "urgency"}
 
@@ -68,8 +68,7 @@ def _eval(tmp_path: Path, *args: str, model_dir: Path | None = None) -> subproce
     env.update(CAREDESK_VAR_DIR=str(tmp_path / "var"), CAREDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'eval.db'}")
     if model_dir is not None:
         env["CAREDESK_MODEL_DIR"] = str(model_dir)
-    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", "eval", "--task", "taxonomy", *args],
-                          env=env, capture_output=True, text=True, timeout=300)
+    return caredesk(env, "eval", "--task", "taxonomy", *args)
 
 
 def _files(tmp_path: Path, test: str = TEST) -> tuple[Path, Path]:

@@ -125,9 +125,13 @@ def _hard_hits(text: str, lex: Lexicons) -> dict[str, list[tuple[str, int]]]:
     return out
 
 
+def _phrases_by_rule(hits: dict[str, list[tuple[str, int]]]) -> dict[str, list[str]]:
+    return {rule: [phrase for phrase, _ in found] for rule, found in hits.items()}
+
+
 def hard_rules_of(text: str, lex: Lexicons) -> dict[str, list[str]]:
     """Hard rule -> the phrases found, leaving out those asked about in a prevention question."""
-    return {rule: [phrase for phrase, _ in hits] for rule, hits in _hard_hits(text, lex).items()}
+    return _phrases_by_rule(_hard_hits(text, lex))
 
 
 def _set(score: LabelScore, label: str, reason: str, confidence: float | None = None) -> LabelScore:
@@ -165,7 +169,7 @@ def _complaint(doc: TriageDoc, text: str, lex: Lexicons) -> dict[str, str]:
 
 def _urgency(doc: TriageDoc, text: str, lex: Lexicons, types: dict[str, str]) -> None:
     hits = _hard_hits(text, lex)
-    hard = {rule: [phrase for phrase, _ in found] for rule, found in hits.items()}
+    hard = _phrases_by_rule(hits)
     if "self_harm" in types:
         hard["self_harm"] = [types["self_harm"]]
     urgency = doc.labels.get("urgency")
