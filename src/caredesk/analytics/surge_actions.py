@@ -4,7 +4,8 @@ a past period without storing anything (try_surges). Each owns its transaction. 
 is in caredesk.analytics.surge_lifecycle.
 
 The detector (analytics/surge_scan.py) fits its baseline on the hourly roll-up and judges the last four hours in
-quarter hours, counted from the messages themselves (analytics/sources.py facts_between: the roll-up is hourly)."""
+quarter hours, counted from the messages themselves (analytics/sources.py customer_facts_between: the roll-up is
+hourly; the customer is kept for the burst rule)."""
 
 from __future__ import annotations
 
