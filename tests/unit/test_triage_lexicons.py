@@ -133,6 +133,9 @@ def test_a_bad_shipped_lexicon_fails_the_whole_load(tmp_path: Path, monkeypatch:
     ("i tried to avoid the queue at the branch all week and now there is a fraudulent charge", True),  # far back
     ("如果银行卡被盗刷了应该怎么办", False),  # a hypothesis
     ("what should i do if my card is stolen", False),
+    ("what should i do if i think there are unauthorized transactions?", False),  # "if" a few words back
+    ("if my phone was stolen, do i need to do anything?", False),
+    ("i have been notified my card was stolen", True),  # "if" inside a word is no hypothesis
     ("听说最近有冒充银行客服的诈骗电话，要注意什么", False),  # hearsay
     ("my card was stolen, what should i do", True),
     ("卡里多了一笔非本人交易", True),
