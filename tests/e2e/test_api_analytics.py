@@ -4,9 +4,7 @@ figures back, supervisors only, and a bad or reversed period is a 4xx with a sta
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +18,7 @@ from caredesk.bootstrap.runtime import Runtime
 from caredesk.http.app import create_app
 from caredesk.storage.orm import HourlyCount, SatisfactionSurvey
 from tests.conftest import create_key
+from tests.support.cli import caredesk, cli_env
 
 MESSAGES = [  # (text, channel)
     ("信用卡年费被乱扣了，我要投诉，请给我一个说法", "chat"),
@@ -143,11 +142,9 @@ def test_only_supervisors_read_it_and_the_schema_says_what_comes_back(demo_runti
 
 
 def _cli(db_url: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=db_url, CAREDESK_VAR_DIR=str(home / "var"), CAREDESK_ENVIRONMENT="test",
-               CAREDESK_SECRET_KEY="cli-test-secret-" + "y" * 32)
-    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", "analytics", "rebuild", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = cli_env(database_url=db_url, var_dir=str(home / "var"), environment="test",
+                  secret_key="cli-test-secret-" + "y" * 32)
+    return caredesk(env, "analytics", "rebuild", *args)
 
 
 def test_rebuild_gives_the_same_figures_back(api: Any, demo_runtime: Runtime, tmp_path: Path) -> None:

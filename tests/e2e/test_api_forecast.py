@@ -18,6 +18,7 @@ from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
 from tests.conftest import create_key
+from tests.support.cli import caredesk, cli_env
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
 
@@ -89,17 +90,12 @@ def test_statsmodels_is_not_loaded_until_a_forecast_is_asked() -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the same command on both; the API test covers PG
 def test_cli_forecast_prints_and_refuses(runtime: Runtime, tmp_path: object) -> None:
-    import os
-
     _fill(runtime)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=runtime.settings.database_url, CAREDESK_ENVIRONMENT="test",
-               CAREDESK_VAR_DIR=str(runtime.settings.var_dir), CAREDESK_TASKS_MODE="immediate")
-    run = [sys.executable, "-m", "caredesk.cli.main", "forecast"]
-    bad = subprocess.run([*run, "--days", "30"], env=env, capture_output=True, text=True, timeout=120)
+    env = cli_env(database_url=runtime.settings.database_url, environment="test",
+                  var_dir=str(runtime.settings.var_dir), tasks_mode="immediate")
+    bad = caredesk(env, "forecast", "--days", "30")
     assert bad.returncode == 2 and "days must be between 1 and 14" in bad.stderr
-    ok = subprocess.run([*run, "--dimension", "topic", "--value", "card_fraud", "--days", "1", "--daily"],
-                        env=env, capture_output=True, text=True, timeout=120)
+    ok = caredesk(env, "forecast", "--dimension", "topic", "--value", "card_fraud", "--days", "1", "--daily")
     assert ok.returncode == 0, ok.stderr
     assert "topic=card_fraud messages" in ok.stdout and "[" in ok.stdout.splitlines()[1]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,24 +14,20 @@ import pytest
 
 from caredesk.triage.model import TriageModel, activate
 from tests.conftest import free_port
+from tests.support.cli import caredesk
+from tests.support.cli import cli_env as base_env
 
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory: pytest.TempPathFactory, triage_model: TriageModel) -> dict[str, str]:
     home = tmp_path_factory.mktemp("cli")
     activate(triage_model, home / "models")  # spares each subprocess the first-run training
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=f"sqlite:///{home / 'cli.db'}", CAREDESK_VAR_DIR=str(home / "var"),
-               CAREDESK_MODEL_DIR=str(home / "models"), CAREDESK_ENVIRONMENT="test",
-               CAREDESK_SECRET_KEY="cli-test-secret-" + "y" * 32)
+    env = base_env(database_url=f"sqlite:///{home / 'cli.db'}", var_dir=str(home / "var"),
+                   model_dir=str(home / "models"), environment="test", secret_key="cli-test-secret-" + "y" * 32)
     for args in (["db", "upgrade"], ["demo"]):
-        subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env, check=True, capture_output=True)
+        done = caredesk(env, *args, timeout=300)
+        assert done.returncode == 0, done.stderr
     return env
-
-
-def caredesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
 
 
 def test_cli_demo_is_idempotent(cli_env: dict[str, str]) -> None:

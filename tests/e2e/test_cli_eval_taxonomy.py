@@ -4,13 +4,12 @@ files in, one JSON object out. Fresh heads trained on a small TRAIN, and the act
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from caredesk.triage.model import TriageModel, activate
-from tests.e2e.test_cli import caredesk
+from tests.support.cli import caredesk, cli_env
 
 HEADS = {"content_type", "problem_type", "urgency"}
 
@@ -64,8 +63,7 @@ how do I prevent fraud on my card,business,consultation,general,neutral
 
 
 def _eval(tmp_path: Path, *args: str, model_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_VAR_DIR=str(tmp_path / "var"), CAREDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'eval.db'}")
+    env = cli_env(var_dir=str(tmp_path / "var"), database_url=f"sqlite:///{tmp_path / 'eval.db'}")
     if model_dir is not None:
         env["CAREDESK_MODEL_DIR"] = str(model_dir)
     return caredesk(env, "eval", "--task", "taxonomy", *args)

@@ -4,32 +4,29 @@ file. The demo's customers have generated history (not real data)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select
 
 from caredesk.storage.orm import CustomerProfile, ProfileTrainingRun
+from tests.support import cli
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("cli-profiles")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=f"sqlite:///{home / 'cli.db'}", CAREDESK_VAR_DIR=str(home / "var"),
-               CAREDESK_MODEL_DIR=str(home / "models"), CAREDESK_ENVIRONMENT="test",
-               CAREDESK_SECRET_KEY="cli-test-secret-" + "y" * 32)
-    subprocess.run([sys.executable, "-m", "caredesk.cli.main", "db", "upgrade"], env=env, check=True,
-                   capture_output=True)
+    env = cli.cli_env(database_url=f"sqlite:///{home / 'cli.db'}", var_dir=str(home / "var"),
+                      model_dir=str(home / "models"), environment="test", secret_key="cli-test-secret-" + "y" * 32)
+    done = caredesk(env, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
     return env
 
 
 def caredesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env, capture_output=True,
-                          text=True, timeout=300)
+    """The demo and `profiles train` train the profile model: more time than the usual command."""
+    return cli.caredesk(env, *args, timeout=300)
 
 
 def _count(env: dict[str, str], model: type) -> int:

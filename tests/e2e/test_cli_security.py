@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,18 +19,13 @@ from caredesk.bootstrap.runtime import Runtime
 from caredesk.compliance.audit import record_audit
 from caredesk.triage.model import TriageModel, activate
 from tests.conftest import free_port
+from tests.support.cli import caredesk, cli_env
 
 
-def cli_env(rt: Runtime, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=rt.settings.database_url, CAREDESK_VAR_DIR=str(rt.settings.var_dir),
-               CAREDESK_ENVIRONMENT="test", CAREDESK_SECRET_KEY="cli-test-secret-" + "y" * 32, **extra)
-    return env
-
-
-def caredesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+def runtime_env(rt: Runtime, **extra: str) -> dict[str, str]:
+    """The command's environment on the runtime's database; `extra` as cli_env's settings."""
+    return cli_env(database_url=rt.settings.database_url, var_dir=str(rt.settings.var_dir), environment="test",
+                   secret_key="cli-test-secret-" + "y" * 32, **extra)
 
 
 def write_entries(rt: Runtime, count: int, *, start: dt.datetime) -> list[int]:
@@ -51,7 +45,7 @@ START = dt.datetime(2026, 1, 1, 8, 30, tzinfo=dt.UTC)
 
 def test_audit_verify_ok_then_detects_a_changed_row(runtime: Runtime) -> None:
     ids = write_entries(runtime, 5, start=START)
-    env = cli_env(runtime)
+    env = runtime_env(runtime)
     ok = caredesk(env, "audit", "verify")
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == "OK: 5 audit entries, hash chain intact"
@@ -65,7 +59,7 @@ def test_audit_verify_ok_then_detects_a_changed_row(runtime: Runtime) -> None:
 
 def test_audit_verify_detects_a_removed_row_and_a_rehashed_row(runtime: Runtime) -> None:
     ids = write_entries(runtime, 4, start=START)
-    env = cli_env(runtime)
+    env = runtime_env(runtime)
     with runtime.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_entry WHERE id = :id"), {"id": ids[1]})
     broken = caredesk(env, "audit", "verify")
@@ -81,7 +75,7 @@ def test_audit_verify_detects_a_removed_row_and_a_rehashed_row(runtime: Runtime)
 
 def test_audit_export_since_writes_json_lines(runtime: Runtime, tmp_path: Path) -> None:
     write_entries(runtime, 5, start=START)
-    env = cli_env(runtime)
+    env = runtime_env(runtime)
     out = tmp_path / "audit.jsonl"
     result = caredesk(env, "audit", "export", "--since", "2026-01-03", "--output", str(out))
     assert result.returncode == 0, result.stderr
@@ -126,8 +120,7 @@ def test_cli_serve_over_https_with_a_self_signed_certificate(runtime: Runtime, t
     activate(triage_model, tmp_path / "models")  # spares the server the first-run training
     cert, key = self_signed(tmp_path)
     port = free_port()
-    env = cli_env(runtime, CAREDESK_MODEL_DIR=str(tmp_path / "models"),
-                  CAREDESK_BASE_URL=f"https://127.0.0.1:{port}")
+    env = runtime_env(runtime, model_dir=str(tmp_path / "models"), base_url=f"https://127.0.0.1:{port}")
     proc = subprocess.Popen([sys.executable, "-m", "caredesk.cli.main", "serve", "--port", str(port),
                              "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -155,7 +148,6 @@ def test_cli_serve_over_https_with_a_self_signed_certificate(runtime: Runtime, t
 
 
 def test_cli_serve_refuses_half_a_tls_configuration(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    result = caredesk(env | {"CAREDESK_ENVIRONMENT": "test"}, "serve", "--ssl-certfile", str(tmp_path / "c.pem"))
+    result = caredesk(cli_env(environment="test"), "serve", "--ssl-certfile", str(tmp_path / "c.pem"))
     assert result.returncode == 2 and "go together" in result.stderr
 

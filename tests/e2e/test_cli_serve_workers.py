@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 
 from caredesk.triage.model import TriageModel, activate
 from tests.conftest import free_port, postgres_schema
+from tests.support.cli import caredesk, cli_env
 
 pytestmark = pytest.mark.postgres
 
@@ -32,17 +33,9 @@ def own_schema() -> Iterator[str]:
 @pytest.fixture
 def serve_env(own_schema: str, redis_url: str, tmp_path: Path, triage_model: TriageModel) -> dict[str, str]:
     activate(triage_model, tmp_path / "models")  # spares the server the first-run training
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=own_schema, CAREDESK_REDIS_URL=redis_url, CAREDESK_TASKS_MODE="external",
-               CAREDESK_VAR_DIR=str(tmp_path / "var"), CAREDESK_MODEL_DIR=str(tmp_path / "models"),
-               CAREDESK_ENVIRONMENT="test", CAREDESK_SECRET_KEY="serve-test-secret-" + "z" * 32,
-               CAREDESK_MAIL_DIR=str(tmp_path / "mail"))
-    return env
-
-
-def caredesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return cli_env(database_url=own_schema, redis_url=redis_url, tasks_mode="external", var_dir=str(tmp_path / "var"),
+                   model_dir=str(tmp_path / "models"), environment="test",
+                   secret_key="serve-test-secret-" + "z" * 32, mail_dir=str(tmp_path / "mail"))
 
 
 def _workers(master: int) -> set[int]:

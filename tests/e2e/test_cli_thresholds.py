@@ -3,10 +3,10 @@ runs them (a subprocess): ok and the rules, or every error with its line and fie
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.cli import caredesk, cli_env
 
 GOOD = """rules:
   - name: failures
@@ -20,11 +20,9 @@ GOOD = """rules:
 
 
 def _run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_ENVIRONMENT="test", CAREDESK_VAR_DIR=str(tmp_path / "var"),
-               CAREDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", **extra)
-    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = cli_env(environment="test", var_dir=str(tmp_path / "var"), database_url=f"sqlite:///{tmp_path / 'cli.db'}",
+                  **extra)
+    return caredesk(env, *args)
 
 
 def test_analytics_validate_good_and_bad_files(tmp_path: Path) -> None:
@@ -63,9 +61,9 @@ def test_analytics_validate_good_and_bad_files(tmp_path: Path) -> None:
         f"4 errors in {worse}"]
 
     # the file the settings name is the one checked by default, and by `config validate`
-    result = _run(tmp_path, "analytics", "validate", CAREDESK_ANALYTICS_THRESHOLDS_FILE=str(bad))
+    result = _run(tmp_path, "analytics", "validate", analytics_thresholds_file=str(bad))
     assert result.returncode == 2 and f"{bad}:3:" in result.stderr
-    result = _run(tmp_path, "config", "validate", CAREDESK_ANALYTICS_THRESHOLDS_FILE=str(bad))
+    result = _run(tmp_path, "config", "validate", analytics_thresholds_file=str(bad))
     assert result.returncode == 2
     assert "ok  analytics/thresholds.yaml" in result.stdout.splitlines()
     assert any(line.startswith(f"{bad}:3: rules[0].metric: unknown metric") for line in result.stdout.splitlines())

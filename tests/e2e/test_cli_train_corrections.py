@@ -4,9 +4,6 @@ command retrains, and the new active model predicts the corrected label for that
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from caredesk.bootstrap import build_runtime
@@ -15,6 +12,7 @@ from caredesk.learning.correction_actions import do_correct_label
 from caredesk.settings import Settings
 from caredesk.triage.model import TriageModel, activate, load_active_model
 from caredesk.triage.pipeline import TriagePipeline
+from tests.support.cli import caredesk, cli_env
 
 TEXT = "The ATM at your Zhangjiang branch swallowed my card this morning, call me on 13912345678"
 
@@ -22,12 +20,11 @@ TEXT = "The ATM at your Zhangjiang branch swallowed my card this morning, call m
 def test_cli_train_uses_corrections_and_changes_the_prediction(tmp_path: Path, triage_model: TriageModel) -> None:
     models = tmp_path / "models"
     activate(triage_model, models)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'train.db'}", CAREDESK_VAR_DIR=str(tmp_path / "var"),
-               CAREDESK_MODEL_DIR=str(models), CAREDESK_ENVIRONMENT="test", CAREDESK_TASKS_MODE="immediate",
-               CAREDESK_SECRET_KEY="train-test-secret-" + "z" * 32)
-    subprocess.run([sys.executable, "-m", "caredesk.cli.main", "db", "upgrade"], env=env, check=True,
-                   capture_output=True)
+    env = cli_env(database_url=f"sqlite:///{tmp_path / 'train.db'}", var_dir=str(tmp_path / "var"),
+                  model_dir=str(models), environment="test", tasks_mode="immediate",
+                  secret_key="train-test-secret-" + "z" * 32)
+    upgraded = caredesk(env, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
     settings = Settings(environment="test", database_url=env["CAREDESK_DATABASE_URL"], var_dir=tmp_path / "var",
                         model_dir=models, tasks_mode="immediate", secret_key=env["CAREDESK_SECRET_KEY"])
     rt = build_runtime(settings, make_current=False)
@@ -41,8 +38,7 @@ def test_cli_train_uses_corrections_and_changes_the_prediction(tmp_path: Path, t
                      now=rt.clock.now())
     rt.engine.dispose()
 
-    result = subprocess.run([sys.executable, "-m", "caredesk.cli.main", "train"], env=env, check=False,
-                            capture_output=True, text=True, timeout=300)
+    result = caredesk(env, "train", timeout=300)
 
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

@@ -5,16 +5,15 @@ JSON; nothing stored; a bad period or file exits 2 with the reason."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from caredesk.bootstrap import build_runtime
 from caredesk.settings import Settings
+from tests.support.cli import caredesk, cli_env
 from tests.support.surges import seed_rising_topic
 
 RULES = """rules:
@@ -29,11 +28,10 @@ PERIOD = ("--from", "2026-03-01T10:00", "--to", "2026-03-02T18:00")  # Shanghai;
 @pytest.fixture
 def seeded(tmp_path: Path) -> dict[str, str]:
     """A migrated SQLite file holding three weeks of two topics and a topic's rise (tests/support/surges.py)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'surges.db'}", CAREDESK_VAR_DIR=str(tmp_path / "var"),
-               CAREDESK_ENVIRONMENT="test", CAREDESK_SECRET_KEY="cli-test-secret-" + "s" * 32)
-    subprocess.run([sys.executable, "-m", "caredesk.cli.main", "db", "upgrade"], env=env, check=True,
-                   capture_output=True)
+    env = cli_env(database_url=f"sqlite:///{tmp_path / 'surges.db'}", var_dir=str(tmp_path / "var"),
+                  environment="test", secret_key="cli-test-secret-" + "s" * 32)
+    upgraded = caredesk(env, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
     rt = build_runtime(Settings(environment="test", database_url=env["CAREDESK_DATABASE_URL"],
                                 var_dir=tmp_path / "var", secret_key=env["CAREDESK_SECRET_KEY"]))
     try:
@@ -44,8 +42,7 @@ def seeded(tmp_path: Path) -> dict[str, str]:
 
 
 def _try(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "caredesk.cli.main", "analytics", "try-surges", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return caredesk(env, "analytics", "try-surges", *args, timeout=300)
 
 
 def _stored(env: dict[str, str]) -> int:

@@ -6,7 +6,6 @@ Chinese CRM is read. `caredesk customers sources validate` checks the sources fi
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from caredesk.settings import Settings
 from caredesk.storage.migrate import upgrade
 from caredesk.storage.orm import AuditEntry, Branch, Customer, CustomerSourceRecord
 from tests.conftest import postgres_schema
-from tests.e2e.test_cli import caredesk
+from tests.support.cli import caredesk, cli_env
 
 SECRET = "cli-test-secret-" + "c" * 32
 HEADER = "customer_ref,name,phone,email,tier,branch,segment,customer_since,products,annual_spend\n"
@@ -44,9 +43,7 @@ class Cli:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
     def start(url: str) -> Cli:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-        env.update(CAREDESK_DATABASE_URL=url, CAREDESK_VAR_DIR=str(tmp_path / "var"), CAREDESK_ENVIRONMENT="test",
-                   CAREDESK_SECRET_KEY=SECRET)
+        env = cli_env(database_url=url, var_dir=str(tmp_path / "var"), environment="test", secret_key=SECRET)
         rt = build_runtime(Settings(database_url=url, var_dir=tmp_path / "var", environment="test",
                                     secret_key=SECRET, tasks_mode="immediate"), make_current=False)
         with rt.uow() as uow:
@@ -169,7 +166,7 @@ def test_customers_import_reads_a_gbk_export(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_customers_sources_validate(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
+    env = cli_env()
     shipped = caredesk(env, "customers", "sources", "validate")
     assert shipped.returncode == 0, shipped.stderr
     assert shipped.stdout.startswith("built-in customers/sources.yaml: 0 of 3 sources enabled; CRM import columns: "

@@ -3,28 +3,23 @@ listing each bad row (line, column, reason) with nothing written, a good one pri
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from caredesk.triage.model import TriageModel, activate
-from tests.e2e.test_cli import caredesk
+from tests.support.cli import caredesk, cli_env
 
 
 @pytest.fixture
 def import_env(tmp_path: Path, triage_model: TriageModel) -> dict[str, str]:
     """A migrated SQLite file and the session's model; no demo data (an empty knowledge base starts fast)."""
     activate(triage_model, tmp_path / "models")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'import.db'}", CAREDESK_VAR_DIR=str(tmp_path / "var"),
-               CAREDESK_MODEL_DIR=str(tmp_path / "models"), CAREDESK_ENVIRONMENT="test",
-               CAREDESK_SECRET_KEY="cli-test-secret-" + "z" * 32)
-    subprocess.run([sys.executable, "-m", "caredesk.cli.main", "db", "upgrade"], env=env, check=True,
-                   capture_output=True)
+    env = cli_env(database_url=f"sqlite:///{tmp_path / 'import.db'}", var_dir=str(tmp_path / "var"),
+                  model_dir=str(tmp_path / "models"), environment="test", secret_key="cli-test-secret-" + "z" * 32)
+    done = caredesk(env, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
     return env
 
 

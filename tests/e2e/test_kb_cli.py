@@ -6,7 +6,8 @@ from pathlib import Path
 
 import openpyxl
 
-from tests.e2e.test_cli import caredesk, cli_env  # noqa: F401 (the module-scoped CLI home is a fixture)
+from tests.e2e.test_cli import cli_env  # noqa: F401 (the module-scoped CLI home is a fixture)
+from tests.support.cli import caredesk
 
 HEADER = [
     "key",

@@ -26,6 +26,7 @@ from caredesk.observability.logs import JsonFormatter
 from caredesk.observability.metrics import MULTIPROC_ENV
 from caredesk.storage.orm import Surge
 from tests.conftest import Mailbox, create_key, free_port, make_settings
+from tests.support.cli import cli_env
 
 MESSAGE = {"text": "我的信用卡被盗刷了，请马上冻结", "channel": "web", "customer_ref": "ops-cust-1"}
 
@@ -256,7 +257,6 @@ def test_task_failures_sla_breaches_and_open_alarms_show_in_the_scrape(demo_runt
 def test_worker_serves_its_task_failures_on_a_loopback_port(tmp_path: Path, mailbox: Mailbox, sqlite_url: str,
                                                              redis_url: str) -> None:
     import contextlib
-    import os
     import time
 
     import httpx
@@ -264,9 +264,8 @@ def test_worker_serves_its_task_failures_on_a_loopback_port(tmp_path: Path, mail
     from caredesk.sla.tasks import check_sla
 
     settings = make_settings(sqlite_url, tmp_path / "var", mailbox, redis_url=redis_url, tasks_mode="external")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=sqlite_url, CAREDESK_REDIS_URL=redis_url, CAREDESK_TASKS_MODE="external",
-               CAREDESK_VAR_DIR=str(tmp_path / "var"), CAREDESK_ENVIRONMENT="test")
+    env = cli_env(database_url=sqlite_url, redis_url=redis_url, tasks_mode="external", var_dir=str(tmp_path / "var"),
+                  environment="test")
     port = free_port()
     worker = subprocess.Popen([sys.executable, "-m", "caredesk.cli.main", "worker", "--metrics-port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

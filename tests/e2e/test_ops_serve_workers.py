@@ -16,7 +16,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import free_port
-from tests.e2e.test_cli_serve_workers import _workers, caredesk, own_schema, serve_env  # noqa: F401  (fixtures)
+from tests.e2e.test_cli_serve_workers import _workers, own_schema, serve_env  # noqa: F401  (fixtures)
+from tests.support.cli import caredesk
 
 pytestmark = pytest.mark.postgres
 

@@ -4,9 +4,6 @@ web session, or from the shell with `caredesk staff unfreeze`."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -19,6 +16,7 @@ from caredesk.bootstrap.runtime import Runtime
 from caredesk.clock import FrozenClock
 from caredesk.http.app import create_app
 from caredesk.storage.orm import AuditEntry, Staff
+from tests.support.cli import caredesk, cli_env
 from tests.support.web_session import DEMO_PASSWORD, csrf_token, post_login
 
 HOME, ELSEWHERE = "198.51.100.10", "203.0.113.7"
@@ -99,18 +97,12 @@ def test_cli_unfreeze(rt: Runtime, browser_at: Any) -> None:
     for _ in range(3):
         try_sign_in(home)
     assert try_sign_in(browser_at(ELSEWHERE)).status_code == 403
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=rt.settings.database_url, CAREDESK_VAR_DIR=str(rt.settings.var_dir),
-               CAREDESK_ENVIRONMENT="test", CAREDESK_SECRET_KEY="cli-test-secret-" + "y" * 32)
-
-    def caredesk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
-
-    done = caredesk("staff", "unfreeze", "agent", "--reason", "confirmed in person")
+    env = cli_env(database_url=rt.settings.database_url, var_dir=str(rt.settings.var_dir), environment="test",
+                  secret_key="cli-test-secret-" + "y" * 32)
+    done = caredesk(env, "staff", "unfreeze", "agent", "--reason", "confirmed in person")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "unfrozen: agent; places now known: 203.0.113.0/24"
-    again = caredesk("staff", "unfreeze", "agent", "--reason", "twice")
+    again = caredesk(env, "staff", "unfreeze", "agent", "--reason", "twice")
     assert (again.returncode, again.stderr.strip()) == (2, "error: this staff member is not frozen")
-    assert caredesk("staff", "unfreeze", "nobody", "--reason", "x").returncode == 2
+    assert caredesk(env, "staff", "unfreeze", "nobody", "--reason", "x").returncode == 2
     assert try_sign_in(browser_at(ELSEWHERE)).status_code == 303

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -22,6 +20,7 @@ from caredesk.channels.mail.imap_watch import PassReport, connect, poll_once, wa
 from caredesk.storage.orm import InboundKey, MailMessage, Message
 from caredesk.triage.model import TriageModel, activate
 from tests.conftest import Mailbox, free_port, unavailable
+from tests.support.cli import caredesk, cli_env
 from tests.support.dovecot import DOVECOT, ImapServer, dovecot_server
 from tests.support.mails import attachment, raw_mail
 
@@ -162,28 +161,21 @@ def test_cli_mail_poll_takes_in_the_mailbox_and_refuses_bad_settings_with_exit_2
         imap_server: ImapServer, tmp_path: Path, triage_model: TriageModel) -> None:
     """`caredesk mail poll` as an operator runs it: a real subprocess on a real SQLite file."""
     activate(triage_model, tmp_path / "models")  # spares the subprocess the first-run training
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", CAREDESK_VAR_DIR=str(tmp_path / "var"),
-               CAREDESK_MODEL_DIR=str(tmp_path / "models"), CAREDESK_ENVIRONMENT="test",
-               CAREDESK_SECRET_KEY="cli-test-secret-" + "y" * 32)
-
-    def caredesk(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "caredesk.cli.main", *args], env={**env, **extra},
-                              capture_output=True, text=True, timeout=300)
-
-    assert caredesk("db", "upgrade").returncode == 0
-    unset = caredesk("mail", "poll")
+    env = cli_env(database_url=f"sqlite:///{tmp_path / 'cli.db'}", var_dir=str(tmp_path / "var"),
+                  model_dir=str(tmp_path / "models"), environment="test", secret_key="cli-test-secret-" + "y" * 32)
+    assert caredesk(env, "db", "upgrade", timeout=300).returncode == 0
+    unset = caredesk(env, "mail", "poll", timeout=300)
     assert unset.returncode == 2 and "CAREDESK_MAIL_IMAP_HOST is not set" in unset.stderr
-    nobody = caredesk("mail", "poll", CAREDESK_MAIL_IMAP_HOST="127.0.0.1", CAREDESK_MAIL_IMAP_PORT=str(free_port()),
-                      CAREDESK_MAIL_IMAP_SSL="false")
+    nobody = caredesk(env | {"CAREDESK_MAIL_IMAP_HOST": "127.0.0.1", "CAREDESK_MAIL_IMAP_PORT": str(free_port()),
+                             "CAREDESK_MAIL_IMAP_SSL": "false"}, "mail", "poll", timeout=300)
     assert nobody.returncode == 2 and "cannot open the mailbox" in nobody.stderr
     imap = {"CAREDESK_MAIL_IMAP_HOST": imap_server.host, "CAREDESK_MAIL_IMAP_PORT": str(imap_server.port),
             "CAREDESK_MAIL_IMAP_SSL": "false", "CAREDESK_MAIL_IMAP_USER": imap_server.user,
             "CAREDESK_MAIL_IMAP_PASSWORD": imap_server.password}
-    wrong = caredesk("mail", "poll", **{**imap, "CAREDESK_MAIL_IMAP_PASSWORD": "wrong"})
+    wrong = caredesk(env | imap | {"CAREDESK_MAIL_IMAP_PASSWORD": "wrong"}, "mail", "poll", timeout=300)
     assert wrong.returncode == 2 and "cannot open the mailbox" in wrong.stderr
     imap_server.append(raw_mail(body=COMPLAINT, message_id="<cli@customer.example>"))
-    done = caredesk("mail", "poll", **imap)
+    done = caredesk(env | imap, "mail", "poll", timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "taken in 1, seen before 0, ignored 0, refused 0"
     assert imap_server.uids("INBOX") == []

@@ -6,12 +6,12 @@ knowledge suggestions. Training, detection and clustering import them where they
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from caredesk.triage.model import TriageModel, activate
+from tests.support.cli import cli_env
 
 SERVE = """
 import json, sys
@@ -44,11 +44,9 @@ print(json.dumps({"decisions": decisions, "reads": reads, "loaded": loaded,
 
 def test_an_api_process_serves_without_scikit_learn_or_scipy(tmp_path: Path, triage_model: TriageModel) -> None:
     activate(triage_model, tmp_path / "models")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
-    env.update(CAREDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'serving.db'}", CAREDESK_TASKS_MODE="external",
-               CAREDESK_VAR_DIR=str(tmp_path / "var"), CAREDESK_MODEL_DIR=str(tmp_path / "models"),
-               CAREDESK_ENVIRONMENT="test", CAREDESK_SECRET_KEY="serving-test-secret-" + "z" * 32,
-               CAREDESK_MAIL_DIR=str(tmp_path / "mail"))
+    env = cli_env(database_url=f"sqlite:///{tmp_path / 'serving.db'}", tasks_mode="external",
+                  var_dir=str(tmp_path / "var"), model_dir=str(tmp_path / "models"), environment="test",
+                  secret_key="serving-test-secret-" + "z" * 32, mail_dir=str(tmp_path / "mail"))
     done = subprocess.run([sys.executable, "-c", SERVE], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
