@@ -29,6 +29,7 @@ from caredesk.knowledge.model import (
     check_requested_status,
     normalise_category,
 )
+from caredesk.text.csv_text import csv_rows
 
 __all__ = [
     "COLUMNS",
@@ -108,12 +109,6 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _csv_rows(stream: io.TextIOBase) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
-    reader = csv.reader(stream)
-    header = [h.strip() for h in next(reader, [])]
-    return header, ((n, row) for n, row in enumerate(reader, start=2))
-
-
 def read_table(
     source: Path | bytes, fmt: str
 ) -> tuple[list[str], Iterable[tuple[int, list[Any]]], Callable[[], None], int | None]:
@@ -132,7 +127,7 @@ def read_table(
             stream = source.open(encoding="utf-8-sig", newline="")
             with source.open("rb") as fh:
                 total = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
-        header, rows = _csv_rows(stream)
+        header, rows = csv_rows(stream)
     except UnicodeDecodeError:
         raise InvalidFile("the CSV file is not UTF-8 text (save it as CSV UTF-8)", errors=[]) from None
     return header, rows, stream.close, total

@@ -1,5 +1,5 @@
 """CSV files as people export them: UTF-8 (with or without Excel's BOM) or, from Chinese Excel, GBK. Used by
-the imports (customers, message history)."""
+the imports (customers, message history, knowledge base)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ def decode_csv(data: bytes, encoding: str = "auto", *, name: str) -> tuple[str, 
                           errors=[{"line": line, "column": "", "reason": "cannot be decoded"}]) from None
 
 
-def csv_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """The header (names stripped) and each row with the line a spreadsheet shows for it (the header is 1)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def csv_rows(source: str | io.TextIOBase) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header (names stripped) and each row with the line a spreadsheet shows for it (the header is 1), of a
+    decoded text or of a stream opened with newline="" (read as it goes: a big file is not held whole)."""
+    reader = csv.reader(io.StringIO(source, newline="") if isinstance(source, str) else source)
     header = [h.strip() for h in next(reader, [])]
     return header, enumerate(reader, start=2)
