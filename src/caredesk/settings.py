@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # one 0.02-0.13 for outage, safety and identity-theft messages.
     kb_advice_threshold: float = Field(0.15, ge=0.0, le=1.0)
     kb_widen_below_confidence: float = 0.7  # calibrated: content types said at 0.6-0.7 are wrong a third of the time
+    # Above it, a runner-up content type at least this likely is searched too: a content type said at 0.7-0.8 is
+    # still wrong a fifth of the time (dev reliability, corpus/README.md).
+    kb_runner_up_min_probability: float = Field(0.15, ge=0.0, le=1.0)
     kb_clarify_margin: float = 0.08
     kb_clarify_max_options: int = 3
     # How long a process trusts its last read of the published entries' signature before reading it again: a

@@ -169,11 +169,12 @@ def triage_row(message: Message, doc: TriageDoc, decision: Decision) -> TriageRe
 
 
 def knowledge_matches(index: KnowledgeIndex, doc: TriageDoc, settings: Settings) -> list[KbMatch]:
-    """The best matches among the entries of the message's content and problem type (any content type when
-    the triage is unsure of it): what live intake and the history import decide on."""
+    """The best matches among the entries of the message's likely content types and its problem type (any
+    content type when the triage is unsure of it): what live intake and the history import decide on."""
     content = doc.label("content_type")
-    widen = content.confidence < settings.kb_widen_below_confidence
-    return index.search(doc.masked, content_type=None if widen else content.label,
+    likely = None if content.confidence < settings.kb_widen_below_confidence else {
+        content.label, *(label for label, p in content.ranking if p >= settings.kb_runner_up_min_probability)}
+    return index.search(doc.masked, content_type=likely,
                         problem_type=doc.label("problem_type").label,
                         limit=max(settings.kb_clarify_max_options, 2), language=doc.language, vector=doc.embedding)
 

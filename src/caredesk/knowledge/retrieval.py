@@ -12,7 +12,7 @@ English question can find an entry written only in Chinese."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -33,6 +33,8 @@ LEXICAL_CANDIDATES = 64  # with an inverted file: the best lexical entries are a
 OTHER_LANGUAGE_PENALTY = 0.05
 CROSS_LANGUAGE_SCALE = 0.75  # = SEMANTIC_WEIGHT: the lexical share stays empty
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# One content type, any of several (the triage's likely ones), or None: every content type.
+ContentTypes = str | Collection[str] | None
 
 
 def entry_language(text: str) -> str:
@@ -93,22 +95,23 @@ class KnowledgeIndex:
         pos = self._by_id.get(entry_id)
         return None if pos is None else self.entries[pos]
 
-    def _allowed(self, content_type: str | None, problem_type: str | None) -> np.ndarray | None:
+    def _allowed(self, content_type: ContentTypes, problem_type: str | None) -> np.ndarray | None:
         if not content_type and not problem_type:
             return None
         allowed = np.ones(len(self.entries), dtype=bool)
         for wanted, column in ((content_type, self._content), (problem_type, self._problem)):
             if wanted:
-                allowed &= column == self._codes.get(wanted, -1)
+                names = (wanted,) if isinstance(wanted, str) else wanted
+                allowed &= np.isin(column, [self._codes.get(name, -1) for name in names])
         return allowed
 
-    def rank(self, text: str, *, content_type: str | None = None, problem_type: str | None = None,
+    def rank(self, text: str, *, content_type: ContentTypes = None, problem_type: str | None = None,
              limit: int = 5, language: str | None = None) -> list[tuple[int, float]]:
         """(entry position, combined score) of the best `limit` allowed entries, best first (uncalibrated). With
         the customer's `language` ("zh" / "en"), entries written in the other one lose OTHER_LANGUAGE_PENALTY."""
         return self._ranked(text, content_type, problem_type, limit, language)[0]
 
-    def search(self, text: str, *, content_type: str | None = None, problem_type: str | None = None,
+    def search(self, text: str, *, content_type: ContentTypes = None, problem_type: str | None = None,
                limit: int = 5, language: str | None = None, vector: np.ndarray | None = None) -> list[KbMatch]:
         """The best entries with a calibrated confidence each (the probability that the entry answers the text),
         best first; entries with no lexical or semantic affinity at all are left out.
@@ -126,7 +129,7 @@ class KnowledgeIndex:
             out.append(self._match(pos, confidence(score, score - best_other, cross_language=bool(cross))))
         return out
 
-    def _ranked(self, text: str, content_type: str | None, problem_type: str | None, limit: int,
+    def _ranked(self, text: str, content_type: ContentTypes, problem_type: str | None, limit: int,
                 language: str | None, vector: np.ndarray | None = None
                 ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
         """The best `limit` allowed entries, and the best two of all entries (for margins)."""
