@@ -46,11 +46,11 @@ def _char_wb_terms(text: str, low: int, high: int) -> list[str]:
 
 def _char_wb_counts(text: str, low: int, high: int) -> Counter[str]:
     """`_char_wb_terms` counted: each distinct word is cut once (a long narrative repeats most of its words)."""
-    terms: list[str] = []
+    counts: Counter[str] = Counter()
     for word, times in Counter(text.split()).items():
-        word_terms = _char_wb_terms(word, low, high)
-        terms.extend(word_terms * times if times > 1 else word_terms)
-    return Counter(terms)
+        for term in _char_wb_terms(word, low, high):
+            counts[term] += times
+    return counts
 
 
 def _word_terms(tokens: Sequence[str], low: int, high: int) -> list[str]:
